@@ -1,0 +1,39 @@
+# Kiln: `make run` starts everything on the embedded defaults; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+KILN_DATA_DIR ?= $(CURDIR)/var
+KILN_PORT ?= 8000
+export KILN_DATA_DIR KILN_PORT
+# Tests use the real PostgreSQL and Redis of the machine; override to run sessions side by side.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kiln
+TEST_REDIS_DB ?= 15
+PYTEST_ARGS ?=
+
+.PHONY: run test bench lint setup browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	./scripts/run.sh
+
+test: setup
+	./scripts/test.sh $(PYTEST_ARGS)
+
+bench: setup
+	./scripts/bench.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) var

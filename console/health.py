@@ -1,0 +1,46 @@
+"""``GET /healthz``: whether Kiln can serve, with the state of the database, broker, workers and sandbox."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+from invoker.redis_client import get_redis
+from invoker.sandbox import sandbox_status
+
+
+def workers() -> list[dict[str, Any]]:
+    client = get_redis()
+    found = []
+    for key in client.scan_iter(match="kiln:worker:*", count=100):
+        raw = client.get(key)
+        if raw:
+            found.append(json.loads(raw))
+    return sorted(found, key=lambda w: w["name"])
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, Any] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = {"ok": True, "vendor": connection.vendor}
+    except Exception as exc:  # noqa: BLE001
+        checks["database"] = {"ok": False, "error": str(exc)}
+    try:
+        get_redis().ping()
+        checks["broker"] = {"ok": True}
+        found = workers()
+        checks["workers"] = {"ok": bool(found), "count": len(found), "names": [w["name"] for w in found]}
+    except Exception as exc:  # noqa: BLE001
+        checks["broker"] = {"ok": False, "error": str(exc)}
+        checks["workers"] = {"ok": False, "count": 0, "names": []}
+    status = sandbox_status()
+    checks["sandbox"] = {"ok": True, **status}
+    if not status["isolated"]:
+        checks["sandbox"]["warning"] = "Functions are NOT isolated: install bubblewrap."
+    healthy = checks["database"]["ok"] and checks["broker"]["ok"] and checks["workers"]["ok"]
+    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503)

@@ -1,0 +1,199 @@
+"""REST API for functions, layers and runtimes (``/api/v1/``). Thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import ValidationFailed
+from functions import limits, selectors, services
+from functions.models import Function, LayerVersion
+from functions.runtimes import available_runtimes
+
+
+def decode_zip_base64(value: Any, field: str) -> bytes:
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{field} must be a base64 string of a zip file.", details={"field": field})
+    # Refuse before decoding when the text alone proves the zip is too large.
+    if len(value) > (limits.ZIP_MAX_BYTES * 4) // 3 + 8:
+        from core.errors import TooLarge
+
+        raise TooLarge(f"The zip is larger than {limits.ZIP_MAX_BYTES} bytes (50 MB), the limit for an upload.", code="RequestEntityTooLargeException", details={"limit": limits.ZIP_MAX_BYTES})
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed(f"{field} is not valid base64.", details={"field": field}) from None
+
+
+def parse_code(data: Any) -> services.Code:
+    if not isinstance(data, dict):
+        raise ValidationFailed('code must be {"files": {"name": "text"}} or {"zip_base64": "..."}.', details={"field": "code"})
+    if "files" in data and "zip_base64" in data:
+        raise ValidationFailed('code must give exactly one of "files" or "zip_base64".', details={"field": "code"})
+    if "files" in data:
+        return services.Code(files=data["files"])
+    if "zip_base64" in data:
+        return services.Code(zip_bytes=decode_zip_base64(data["zip_base64"], "code.zip_base64"))
+    raise ValidationFailed('code must give "files" or "zip_base64".', details={"field": "code"})
+
+
+def function_data(function: Function) -> dict[str, Any]:
+    revision = function.latest
+    assert revision is not None
+    data: dict[str, Any] = {
+        "name": function.name,
+        "arn": function.arn,
+        "description": function.description,
+        "runtime": revision.runtime,
+        "handler": revision.handler,
+        "memory_size": revision.memory_size,
+        "timeout": revision.timeout,
+        "ephemeral_storage": revision.ephemeral_storage,
+        "environment": revision.environment,
+        "role": revision.role.arn if revision.role_id else None,
+        "layers": [lv.arn for lv in revision.ordered_layers()],
+        "code": {"sha256": revision.code_sha256, "size": revision.code_size, "unzipped_size": revision.code_unzipped_size, "files": revision.inline_files},
+        "revision": revision.number,
+        "revision_id": str(revision.revision_id),
+        "reserved_concurrency": function.reserved_concurrency,
+        "provisioned_concurrency": function.provisioned_concurrency,
+        "created_at": function.created_at,
+        "updated_at": function.updated_at,
+    }
+    if hasattr(function, "last_status"):
+        data["last_invocation_status"] = function.last_status
+        data["last_invoked_at"] = function.last_invoked_at
+    return data
+
+
+_CONFIG_KEYS = ("runtime", "handler", "memory_size", "timeout", "ephemeral_storage", "environment", "role", "layers")
+
+
+class FunctionInput(serializers.Serializer):
+    """Documents the request body; validation is the service's, so limits live in one place."""
+
+    name = serializers.CharField(max_length=limits.FUNCTION_NAME_MAX)
+    runtime = serializers.CharField()
+    handler = serializers.CharField()
+    code = serializers.DictField(help_text='{"files": {"index.js": "..."}} or {"zip_base64": "..."}')
+    memory_size = serializers.IntegerField(required=False, default=limits.MEMORY_DEFAULT_MB)
+    timeout = serializers.IntegerField(required=False, default=limits.TIMEOUT_DEFAULT_S)
+    ephemeral_storage = serializers.IntegerField(required=False, default=limits.EPHEMERAL_DEFAULT_MB)
+    environment = serializers.DictField(child=serializers.CharField(), required=False)
+    layers = serializers.ListField(child=serializers.CharField(), required=False)
+    role = serializers.CharField(required=False, allow_null=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise ValidationFailed("The request body must be a JSON object.")
+    return dict(request.data)
+
+
+class FunctionListView(APIView):
+    @extend_schema(responses={200: dict}, summary="List functions")
+    def get(self, request: Request) -> Response:
+        return Response({"functions": [function_data(f) for f in selectors.function_list(request.user)]})
+
+    @extend_schema(request=FunctionInput, responses={201: dict}, summary="Create a function")
+    def post(self, request: Request) -> Response:
+        body = _body(request)
+        for required in ("name", "runtime", "handler", "code"):
+            if required not in body:
+                raise ValidationFailed(f"{required} is required.", details={"field": required})
+        config = services.FunctionConfig(runtime=body["runtime"], handler=body["handler"])
+        for key in _CONFIG_KEYS[2:]:
+            if key in body and body[key] is not None:
+                setattr(config, key, body[key])
+        function = services.function_create(name=body["name"], config=config, code=parse_code(body["code"]), description=body.get("description") or "")
+        function = selectors.access_function_by_name(request.user, function.name)
+        return Response(function_data(function), status=status.HTTP_201_CREATED)
+
+
+class FunctionDetailView(APIView):
+    @extend_schema(responses={200: dict}, summary="Get a function")
+    def get(self, request: Request, name: str) -> Response:
+        return Response(function_data(selectors.access_function_by_name(request.user, name)))
+
+    @extend_schema(request=FunctionInput, responses={200: dict}, summary="Update a function's code and/or configuration")
+    def patch(self, request: Request, name: str) -> Response:
+        function = selectors.access_function_by_name(request.user, name)
+        body = _body(request)
+        unknown = set(body) - set(_CONFIG_KEYS) - {"code", "description", "name"}
+        if unknown:
+            raise ValidationFailed(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        if "name" in body and body["name"] != function.name:
+            raise ValidationFailed("A function cannot be renamed; create a new one.", details={"field": "name"})
+        changes = {k: body[k] for k in _CONFIG_KEYS if k in body}
+        if "environment" in changes and changes["environment"] is None:
+            changes["environment"] = {}
+        if "layers" in changes and changes["layers"] is None:
+            changes["layers"] = []
+        code = parse_code(body["code"]) if "code" in body else None
+        services.function_update(function=function, changes=changes, code=code, description=body.get("description"))
+        return Response(function_data(selectors.access_function_by_name(request.user, name)))
+
+    @extend_schema(responses={204: None}, summary="Delete a function")
+    def delete(self, request: Request, name: str) -> Response:
+        services.function_delete(function=selectors.access_function_by_name(request.user, name))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def layer_version_data(lv: LayerVersion) -> dict[str, Any]:
+    return {
+        "name": lv.layer.name,
+        "version": lv.version,
+        "arn": lv.arn,
+        "layer_arn": lv.layer.arn,
+        "description": lv.description,
+        "compatible_runtimes": lv.compatible_runtimes,
+        "sha256": lv.sha256,
+        "size": lv.size,
+        "unzipped_size": lv.unzipped_size,
+        "created_at": lv.created_at,
+    }
+
+
+class LayerListView(APIView):
+    @extend_schema(responses={200: dict}, summary="List layers and their versions")
+    def get(self, request: Request) -> Response:
+        layers = []
+        for layer in selectors.layer_list(request.user):
+            versions = sorted(layer.versions.all(), key=lambda v: -v.version)
+            for v in versions:
+                v.layer = layer
+            layers.append({"name": layer.name, "arn": layer.arn, "latest_version": versions[0].version if versions else None, "versions": [layer_version_data(v) for v in versions]})
+        return Response({"layers": layers})
+
+    @extend_schema(request=dict, responses={201: dict}, summary="Publish a layer version (JSON with zip_base64, or multipart with a zip file)")
+    def post(self, request: Request) -> Response:
+        data = request.data
+        upload = request.FILES.get("zip") if hasattr(request, "FILES") else None
+        if upload is not None:
+            if upload.size > limits.ZIP_MAX_BYTES:
+                from core.errors import TooLarge
+
+                raise TooLarge(f"The layer zip is {upload.size} bytes; a zip upload may be at most {limits.ZIP_MAX_BYTES} bytes (50 MB).", code="RequestEntityTooLargeException")
+            zip_bytes = upload.read()
+            runtimes = data.getlist("compatible_runtimes") if hasattr(data, "getlist") else data.get("compatible_runtimes", [])
+        else:
+            if "zip_base64" not in data:
+                raise ValidationFailed("zip_base64 (or a multipart file named zip) is required.", details={"field": "zip_base64"})
+            zip_bytes = decode_zip_base64(data["zip_base64"], "zip_base64")
+            runtimes = data.get("compatible_runtimes", [])
+        lv = services.layer_version_publish(name=data.get("name", ""), zip_bytes=zip_bytes, compatible_runtimes=runtimes, description=data.get("description", "") or "")
+        return Response(layer_version_data(lv), status=status.HTTP_201_CREATED)
+
+
+class RuntimeListView(APIView):
+    @extend_schema(responses={200: dict}, summary="Runtimes available on this host")
+    def get(self, request: Request) -> Response:
+        return Response({"runtimes": [{"identifier": r.identifier, "family": r.family, "version": r.version} for r in available_runtimes().values()]})

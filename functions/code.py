@@ -1,0 +1,96 @@
+"""Code packages: building a zip from inline files, checking zips against Lambda's limits, storing them.
+
+Zips are stored through Django's storage API under ``code/<sha256>.zip`` or ``layers/<sha256>.zip``
+(content-addressed, so the same code is stored once). Inline files are packed deterministically
+(fixed timestamps and order), so the same files always give the same sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import posixpath
+import stat
+import zipfile
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from core.errors import TooLarge, ValidationFailed
+from functions import limits
+
+INLINE_FILE_NAME_MAX = 255
+
+
+@dataclass(frozen=True)
+class CheckedZip:
+    data: bytes
+    sha256: str
+    size: int
+    unzipped_size: int
+    names: frozenset[str]
+
+
+def _safe_member(name: str) -> bool:
+    if not name or "\x00" in name or name.startswith("/") or "\\" in name:
+        return False
+    return ".." not in posixpath.normpath(name).split("/")
+
+
+def zip_check(data: bytes, *, what: str = "zip") -> CheckedZip:
+    """Validate a zip against the upload and unzipped limits and against unsafe member names."""
+    if len(data) > limits.ZIP_MAX_BYTES:
+        raise TooLarge(
+            f"The {what} is {len(data)} bytes; a zip upload may be at most {limits.ZIP_MAX_BYTES} bytes (50 MB).",
+            code="RequestEntityTooLargeException",
+            details={"size": len(data), "limit": limits.ZIP_MAX_BYTES},
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ValidationFailed(f"The {what} is not a valid zip file.", code="InvalidZipFileException") from None
+    unzipped = 0
+    names = set()
+    for info in infos:
+        if not _safe_member(info.filename):
+            raise ValidationFailed(f"The {what} holds an unsafe path {info.filename!r}; paths must be relative and stay inside the package.", code="InvalidZipFileException")
+        unzipped += info.file_size
+        names.add(info.filename.rstrip("/"))
+    if unzipped > limits.UNZIPPED_MAX_BYTES:
+        raise ValidationFailed(
+            f"Unzipped size must be smaller than {limits.UNZIPPED_MAX_BYTES} bytes; the {what} unzips to {unzipped} bytes.",
+            details={"unzipped_size": unzipped, "limit": limits.UNZIPPED_MAX_BYTES},
+        )
+    return CheckedZip(data, hashlib.sha256(data).hexdigest(), len(data), unzipped, frozenset(names))
+
+
+def zip_from_files(files: dict[str, str]) -> bytes:
+    """Pack inline files (name → text) into a deterministic zip."""
+    if not isinstance(files, dict) or not files:
+        raise ValidationFailed('code.files must be an object of at least one "name": "text" pair.', details={"field": "code"})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            content = files[name]
+            if not isinstance(name, str) or not _safe_member(name) or len(name) > INLINE_FILE_NAME_MAX or name.endswith("/"):
+                raise ValidationFailed(f"Inline file name {name!r} must be a relative path inside the package.", details={"field": "code"})
+            if not isinstance(content, str):
+                raise ValidationFailed(f"Inline file {name!r} must be text.", details={"field": "code"})
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            executable = name == "bootstrap" or name.endswith((".sh", "/bootstrap"))
+            info.external_attr = ((stat.S_IFREG | (0o755 if executable else 0o644)) << 16)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def zip_store(checked: CheckedZip, *, folder: str) -> str:
+    """Store the zip under ``folder/<sha256>.zip`` unless already there; return its storage name."""
+    name = f"{folder}/{checked.sha256}.zip"
+    if not default_storage.exists(name):
+        saved = default_storage.save(name, ContentFile(checked.data))
+        if saved != name:  # a concurrent writer stored the same content first
+            default_storage.delete(saved)
+    return name

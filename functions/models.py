@@ -1,0 +1,130 @@
+"""Functions, their immutable code-and-configuration revisions, and layers.
+
+A ``Function`` is the named, mutable thing people edit. Everything that decides how it runs (code,
+runtime, handler, memory, timeout, environment, role, layers) lives in a ``FunctionRevision``: a new
+row per change, never edited, so an invocation can point at exactly what it ran and a published
+version can later be a name for a revision. ``Function.latest`` is ``$LATEST``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from core.arns import function_arn, layer_arn, layer_version_arn
+from core.models import TimeStampedModel
+from functions import limits
+
+
+class Runtime(models.TextChoices):
+    PYTHON_3_11 = "python3.11"
+    PYTHON_3_12 = "python3.12"
+    PYTHON_3_13 = "python3.13"
+    NODEJS_20 = "nodejs20.x"
+    NODEJS_22 = "nodejs22.x"
+    PROVIDED_AL2023 = "provided.al2023"
+
+    @property
+    def family(self) -> str:
+        return "python" if self.value.startswith("python") else "nodejs" if self.value.startswith("nodejs") else "provided"
+
+
+class Function(TimeStampedModel):
+    name = models.CharField(max_length=limits.FUNCTION_NAME_MAX, unique=True)
+    description = models.CharField(max_length=limits.DESCRIPTION_MAX, blank=True, default="")
+    latest = models.ForeignKey("FunctionRevision", null=True, on_delete=models.PROTECT, related_name="+")
+    # Concurrency: None means unreserved (shares the account pool); 0 throttles every invocation.
+    reserved_concurrency = models.PositiveIntegerField(null=True, blank=True)
+    provisioned_concurrency = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def arn(self) -> str:
+        return function_arn(self.name)
+
+
+class FunctionRevision(models.Model):
+    """One immutable snapshot of a function's code and configuration."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    revision_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    runtime = models.CharField(max_length=32, choices=Runtime.choices)
+    handler = models.CharField(max_length=limits.HANDLER_MAX)
+    memory_size = models.PositiveIntegerField(default=limits.MEMORY_DEFAULT_MB)
+    timeout = models.PositiveIntegerField(default=limits.TIMEOUT_DEFAULT_S)
+    ephemeral_storage = models.PositiveIntegerField(default=limits.EPHEMERAL_DEFAULT_MB)
+    environment = models.JSONField(default=dict, blank=True)
+    role = models.ForeignKey("iam.Role", null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
+    code_zip = models.FileField(upload_to="code/", max_length=255)
+    code_sha256 = models.CharField(max_length=64)
+    code_size = models.PositiveBigIntegerField()
+    code_unzipped_size = models.PositiveBigIntegerField()
+    # The files as typed in the editor, when the code was given inline (else null: a zip upload).
+    inline_files = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["function", "-number"]
+        constraints = [models.UniqueConstraint(fields=["function", "number"], name="unique_revision_number")]
+
+    def __str__(self) -> str:
+        return f"{self.function.name} r{self.number}"
+
+    def ordered_layers(self) -> list[LayerVersion]:
+        return [link.layer_version for link in self.layer_links.select_related("layer_version__layer").order_by("position")]
+
+
+class Layer(TimeStampedModel):
+    name = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def arn(self) -> str:
+        return layer_arn(self.name)
+
+
+class LayerVersion(models.Model):
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    description = models.CharField(max_length=limits.DESCRIPTION_MAX, blank=True, default="")
+    compatible_runtimes = models.JSONField(default=list, blank=True)
+    zip_file = models.FileField(upload_to="layers/", max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    unzipped_size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["layer__name", "-version"]
+        constraints = [models.UniqueConstraint(fields=["layer", "version"], name="unique_layer_version")]
+
+    def __str__(self) -> str:
+        return f"{self.layer.name}:{self.version}"
+
+    @property
+    def arn(self) -> str:
+        return layer_version_arn(self.layer.name, self.version)
+
+
+class RevisionLayer(models.Model):
+    """A layer of a revision, in order: later layers overwrite earlier ones' files, as on Lambda."""
+
+    revision = models.ForeignKey(FunctionRevision, on_delete=models.CASCADE, related_name="layer_links")
+    layer_version = models.ForeignKey(LayerVersion, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["revision", "position"]
+        constraints = [models.UniqueConstraint(fields=["revision", "position"], name="unique_layer_position")]

@@ -1,0 +1,39 @@
+"""Reads of functions and layers, through access checks (one account for now: any signed-in user)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from core.errors import NotFound
+from functions.models import Function, Layer
+
+
+def access_function_by_name(user: AbstractBaseUser | AnonymousUser, name: str) -> Function:
+    """The function named ``name`` if ``user`` may use it, else ``NotFound`` (never a hint it exists)."""
+    if not user.is_authenticated:
+        raise NotFound(f"Function not found: {name}")
+    try:
+        return Function.objects.select_related("latest", "latest__role").get(name=name)
+    except Function.DoesNotExist:
+        raise NotFound(f"Function not found: {name}") from None
+
+
+def function_list(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Function]:
+    from invoker.models import Invocation
+
+    if not user.is_authenticated:
+        return Function.objects.none()
+    last = Invocation.objects.filter(function=OuterRef("pk")).order_by("-queued_at")
+    return (
+        Function.objects.select_related("latest", "latest__role")
+        .prefetch_related("latest__layer_links__layer_version__layer")
+        .annotate(last_status=Subquery(last.values("status")[:1]), last_invoked_at=Subquery(last.values("queued_at")[:1]))
+        .order_by("name")
+    )
+
+
+def layer_list(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Layer]:
+    if not user.is_authenticated:
+        return Layer.objects.none()
+    return Layer.objects.prefetch_related("versions").order_by("name")

@@ -1,0 +1,56 @@
+"""REST API for roles (``/api/v1/roles/``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import NotFound, ValidationFailed
+from iam import services
+from iam.models import Role
+
+
+def role_data(role: Role) -> dict[str, Any]:
+    return {"name": role.name, "arn": role.arn, "description": role.description, "policy_document": role.policy_document, "created_at": role.created_at, "updated_at": role.updated_at}
+
+
+def _role(name: str) -> Role:
+    try:
+        return Role.objects.get(name=name)
+    except Role.DoesNotExist:
+        raise NotFound(f"Role not found: {name}") from None
+
+
+class RoleListView(APIView):
+    @extend_schema(responses={200: dict}, summary="List roles")
+    def get(self, request: Request) -> Response:
+        return Response({"roles": [role_data(r) for r in Role.objects.all()]})
+
+    @extend_schema(request=dict, responses={201: dict}, summary="Create a role")
+    def post(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        if "policy_document" not in data:
+            raise ValidationFailed("policy_document is required.", details={"field": "policy_document"})
+        role = services.role_create(name=data.get("name", ""), policy_document=data["policy_document"], description=data.get("description", "") or "")
+        return Response(role_data(role), status=201)
+
+
+class RoleDetailView(APIView):
+    @extend_schema(responses={200: dict}, summary="Get a role")
+    def get(self, request: Request, name: str) -> Response:
+        return Response(role_data(_role(name)))
+
+    @extend_schema(request=dict, responses={200: dict}, summary="Update a role's policy or description")
+    def patch(self, request: Request, name: str) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        role = services.role_update(role=_role(name), policy_document=data.get("policy_document"), description=data.get("description"))
+        return Response(role_data(role))
+
+    @extend_schema(responses={204: None}, summary="Delete a role")
+    def delete(self, request: Request, name: str) -> Response:
+        services.role_delete(role=_role(name))
+        return Response(status=204)

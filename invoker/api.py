@@ -1,0 +1,151 @@
+"""REST API for invoking functions and reading invocation history. Thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import InvocationTimeout, KilnError, Throttled, TooLarge, ValidationFailed, error_envelope
+from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES
+from functions.selectors import access_function_by_name
+from invoker import selectors, services
+from invoker.models import Invocation, InvocationStatus, InvocationType, Trigger
+
+
+def _json_or_text(value: str | None) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+class InvocationSummary(serializers.ModelSerializer):
+    request_id = serializers.UUIDField(source="id")
+    function = serializers.CharField(source="function_name")
+    trigger = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invocation
+        fields = ["request_id", "function", "qualifier", "invocation_type", "status", "trigger", "queued_at", "started_at", "finished_at",
+                  "duration_ms", "billed_duration_ms", "init_duration_ms", "cold_start", "memory_size", "max_memory_used_mb", "attempt", "error"]
+
+    def get_trigger(self, obj: Invocation) -> dict[str, Any]:
+        return {"type": obj.trigger, **(obj.trigger_detail or {})}
+
+
+class InvocationDetail(InvocationSummary):
+    result = serializers.SerializerMethodField()
+    payload = serializers.SerializerMethodField()
+    logs = serializers.CharField()
+
+    class Meta(InvocationSummary.Meta):
+        fields = InvocationSummary.Meta.fields + ["payload", "result", "logs"]
+
+    def get_result(self, obj: Invocation) -> Any:
+        return _json_or_text(obj.result)
+
+    def get_payload(self, obj: Invocation) -> Any:
+        return _json_or_text(obj.payload)
+
+
+def invocation_data(invocation: Invocation) -> dict[str, Any]:
+    return InvocationDetail(invocation).data
+
+
+class NewestFirst(CursorPagination):
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "limit"
+    ordering = ("-queued_at", "-id")
+
+
+class InvocationListView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("function", str), OpenApiParameter("status", str, enum=InvocationStatus.values), OpenApiParameter("trigger", str), OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
+        responses={200: InvocationSummary(many=True)},
+        summary="List invocations, newest first",
+    )
+    def get(self, request: Request) -> Response:
+        queryset = selectors.invocation_list(request.user, function=request.query_params.get("function"), status=request.query_params.get("status"), trigger=request.query_params.get("trigger"))
+        paginator = NewestFirst()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(InvocationSummary(page, many=True).data)
+
+
+class InvocationDetailView(APIView):
+    @extend_schema(responses={200: InvocationDetail}, summary="Get an invocation with its result and logs")
+    def get(self, request: Request, request_id: str) -> Response:
+        return Response(invocation_data(selectors.access_invocation(request.user, request_id)))
+
+
+class InvokeView(APIView):
+    """``POST /api/v1/functions/{name}/invoke/``: the body is the event."""
+
+    request_id: str = ""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.request_id = str(uuid.uuid4())
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["X-Kiln-Request-Id"] = self.request_id or str(uuid.uuid4())
+        return response
+
+    @extend_schema(
+        request={"application/json": dict},
+        parameters=[OpenApiParameter("invocation_type", str, enum=InvocationType.values), OpenApiParameter("log_type", str, enum=["None", "Tail"])],
+        responses={200: dict, 202: dict},
+        summary="Invoke a function (synchronously by default)",
+    )
+    def post(self, request: Request, name: str) -> Any:
+        invocation_type = request.query_params.get("invocation_type", InvocationType.REQUEST_RESPONSE)
+        if invocation_type not in InvocationType.values:
+            raise ValidationFailed(f"invocation_type must be RequestResponse or Event, not {invocation_type!r}.", details={"field": "invocation_type"})
+        limit = SYNC_PAYLOAD_MAX_BYTES if invocation_type == InvocationType.REQUEST_RESPONSE else ASYNC_PAYLOAD_MAX_BYTES
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > limit:
+            raise TooLarge(f"Request payload is {declared} bytes; {invocation_type} invocations accept at most {limit} bytes.", details={"size": declared, "limit": limit})
+        function = access_function_by_name(request.user, name)
+        invocation = services.invocation_submit(function=function, payload=request.body, invocation_type=invocation_type, trigger=Trigger.API, request_id=self.request_id)
+        if invocation_type == InvocationType.EVENT:
+            return Response({"request_id": self.request_id, "status": invocation.status}, status=202)
+        assert function.latest is not None
+        invocation = services.invocation_wait(invocation, timeout_s=services.sync_wait_seconds(function.latest))
+        return sync_response(invocation, tail=request.query_params.get("log_type") == "Tail")
+
+
+def sync_response(invocation: Invocation, *, tail: bool = False) -> HttpResponse:
+    """The answer to a synchronous invoke, as Lambda's Invoke gives it."""
+    if invocation.status == InvocationStatus.THROTTLED:
+        error = invocation.error or {}
+        raise Throttled(error.get("errorMessage", "Rate Exceeded."), details={"reason": error.get("Reason", "")})
+    if not invocation.is_final:
+        raise InvocationTimeout(
+            f"No worker finished invocation {invocation.id} in time; it is {invocation.status}. Read GET /api/v1/invocations/{invocation.id}/ for its outcome.",
+            details={"request_id": str(invocation.id), "status": invocation.status},
+        )
+    response = HttpResponse(invocation.result if invocation.result is not None else "null", content_type="application/json", status=200)
+    if invocation.status != InvocationStatus.SUCCEEDED:
+        response["X-Kiln-Function-Error"] = "Unhandled"
+    response["X-Kiln-Executed-Version"] = invocation.qualifier
+    response["X-Kiln-Status"] = invocation.status
+    if tail:
+        response["X-Kiln-Log-Result"] = base64.b64encode(invocation.logs.encode()[-4096:]).decode()
+    return response
+
+
+def error_response(exc: KilnError) -> HttpResponse:
+    return HttpResponse(json.dumps(error_envelope(exc.code, exc.message, exc.details)), status=exc.status, content_type="application/json")

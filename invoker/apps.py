@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InvokerConfig(AppConfig):
+    name = "invoker"
+    verbose_name = "Invocations"

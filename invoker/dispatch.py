@@ -1,0 +1,26 @@
+"""Enqueueing invoker tasks: always after the transaction that wrote the row commits.
+
+A publish that fails (broker down) is logged and left to the reaper, which re-dispatches invocations
+still queued after ``REDISPATCH_AFTER_S``; the row, not the message, is what must not be lost.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def _publish(invocation_id: str, countdown: float | None = None) -> None:
+    from invoker.tasks import invoke
+
+    try:
+        invoke.apply_async((invocation_id,), countdown=countdown, retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
+    except Exception as exc:  # noqa: BLE001 - the reaper will send it again
+        log.warning("could not enqueue invocation %s (%s); the reaper will retry", invocation_id, exc)
+
+
+def dispatch_invocation(invocation_id: str, *, countdown: float | None = None) -> None:
+    transaction.on_commit(lambda: _publish(invocation_id, countdown))

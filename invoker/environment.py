@@ -1,0 +1,416 @@
+"""One execution environment: a sandboxed runtime process, its Runtime API and its log stream.
+
+``start()`` spawns the runtime and waits (at most ``INIT_TIMEOUT_S``) for its first ``next``;
+``invoke()`` hands it one event, waits for its answer until the deadline, and returns a ``RunResult``
+with the output attributed to that invocation. The environment serves one invocation at a time; the
+pool decides who may use it. An environment whose process died, timed out or ran out of memory is
+stopped and never reused.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import os
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from functions.limits import INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
+from functions.runtimes import RuntimeInfo
+from invoker import codecache, sandbox
+from invoker.logs import LOG_CAP_BYTES, TRUNCATED_MARKER
+from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work
+
+END_MARKER = b"\x1e\x1fKILN-END\n"
+OUTPUT_SETTLE_S = 0.02  # provided runtimes write no end marker: wait this long for output to settle
+
+
+class EnvState(enum.Enum):
+    STARTING = "starting"
+    READY = "ready"
+    BUSY = "busy"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """Everything needed to start an environment, copied out of the database row."""
+
+    key: str  # the revision id: a new revision means a new environment
+    function_name: str
+    function_arn: str
+    version: str
+    runtime: RuntimeInfo
+    handler: str
+    memory_size: int
+    timeout: int
+    ephemeral_storage: int
+    environment: dict[str, str]
+    code_sha256: str
+    code_zip: str
+    layers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class RunResult:
+    outcome: str  # success | error | timeout | crash | init_error
+    body: bytes = b""
+    error: dict | None = None
+    output: str = ""  # what the function printed during this invocation
+    pre_output: str = ""  # printed before it (the init phase, on a cold start)
+    duration_ms: float = 0.0
+    max_memory_mb: int = 0
+
+
+@dataclass
+class _Output:
+    """The runtime's merged stdout/stderr, split into invocations by the end marker."""
+
+    current: bytearray = field(default_factory=bytearray)
+    dropped: int = 0
+    carry: bytes = b""
+    done: list[tuple[bytes, int]] = field(default_factory=list)
+    eof: bool = False
+    last_data_at: float = 0.0
+
+
+class ExecutionEnvironment:
+    def __init__(self, config: EnvironmentConfig, *, initialization_type: str = "on-demand") -> None:
+        self.config = config
+        self.id = uuid.uuid4().hex[:16]
+        self.state = EnvState.STARTING
+        self.initialization_type = initialization_type
+        self.created_at = time.time()
+        self.last_used_at = self.created_at
+        self.invocations = 0
+        self.init_duration_ms: float | None = None
+        self.init_output = ""
+        self._events: queue.Queue[RuntimeEvent] = queue.Queue()
+        self._api: RuntimeApiServer | None = None
+        self._process: sandbox.SandboxedProcess | None = None
+        self._out = _Output()
+        self._cond = threading.Condition()
+        self._uses_marker = config.runtime.family in ("python", "nodejs")
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def _lambda_environment(self, layout: sandbox.Layout) -> dict[str, str]:
+        c = self.config
+        day = time.strftime("%Y/%m/%d", time.gmtime())
+        env = dict(c.environment)
+        env.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": c.function_name,
+                "AWS_LAMBDA_FUNCTION_VERSION": c.version,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(c.memory_size),
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{c.function_name}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": f"{day}/[{c.version}]{self.id}{uuid.uuid4().hex[:16]}",
+                "AWS_LAMBDA_INITIALIZATION_TYPE": self.initialization_type,
+                "AWS_LAMBDA_RUNTIME_API": self._api.address if self._api else "",
+                "AWS_REGION": settings.KILN_REGION,
+                "AWS_DEFAULT_REGION": settings.KILN_REGION,
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{c.runtime.identifier}",
+                "_HANDLER": c.handler,
+                "LAMBDA_TASK_ROOT": layout.task,
+                "LAMBDA_RUNTIME_DIR": layout.runtime,
+                "TZ": ":UTC",
+                "LANG": "en_US.UTF-8",
+                "PATH": f"/usr/local/bin:/usr/bin:/bin:{layout.opt}/bin",
+                "LD_LIBRARY_PATH": f"{layout.opt}/lib",
+            }
+        )
+        if c.runtime.family == "nodejs":
+            major = c.runtime.identifier.removeprefix("nodejs").removesuffix(".x")
+            env["NODE_PATH"] = f"{layout.opt}/nodejs/node{major}/node_modules:{layout.opt}/nodejs/node_modules:{layout.runtime}:{layout.task}"
+        return env
+
+    def _argv(self, layout: sandbox.Layout, task_dir: Path, opt_dir: Path) -> list[str]:
+        runtime = self.config.runtime
+        if runtime.family == "python":
+            return [runtime.executable, "-I", "-S", "-u", f"{layout.runtime}/python/bootstrap.py", "--opt", layout.opt, "--libs", layout.python_libs]
+        if runtime.family == "nodejs":
+            heap = max(int(self.config.memory_size * 0.85), 64)
+            return [runtime.executable, f"--max-old-space-size={heap}", f"{layout.runtime}/nodejs/bootstrap.mjs"]
+        for base, inside in ((task_dir, layout.task), (opt_dir, layout.opt)):
+            if (base / "bootstrap").is_file():
+                return [f"{inside}/bootstrap"]
+        return [f"{layout.task}/bootstrap"]
+
+    def start(self) -> RunResult | None:
+        """Start and initialise; None when ready, else the init failure as a ``RunResult``."""
+        c = self.config
+        task_dir = codecache.code_dir(c.code_sha256, c.code_zip)
+        opt_dir = codecache.opt_dir(list(c.layers))
+        tmp_dir = Path(settings.KILN_WORK_DIR) / "envs" / self.id / "tmp"
+        layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
+        self._api = RuntimeApiServer(self._events)
+        started = time.monotonic()
+        try:
+            self._process = sandbox.spawn(
+                sandbox.SandboxRequest(
+                    env_id=self.id,
+                    argv_inside=self._argv(layout, task_dir, opt_dir),
+                    environment=self._lambda_environment(layout),
+                    task_dir=task_dir,
+                    opt_dir=opt_dir,
+                    tmp_dir=tmp_dir,
+                    interpreter=c.runtime.executable,
+                    memory_mb=c.memory_size,
+                    ephemeral_mb=c.ephemeral_storage,
+                )
+            )
+        except OSError as exc:
+            self.stop(failed=True)
+            return RunResult("init_error", error={"errorType": "Runtime.InvalidEntrypoint", "errorMessage": f"Could not start the runtime: {exc}"})
+        threading.Thread(target=self._read_output, name=f"env-output-{self.id}", daemon=True).start()
+        deadline = started + INIT_TIMEOUT_S
+        while True:
+            event = self._next_event(deadline)
+            if event is None:
+                self.stop(failed=True)
+                self.init_output = self._take_all()
+                return RunResult("init_error", error={"errorType": "Runtime.InitTimeout", "errorMessage": f"Init phase did not complete within {INIT_TIMEOUT_S} seconds."})
+            if event.kind == "next":
+                self.init_duration_ms = (event.at - started) * 1000
+                self.state = EnvState.READY
+                return None
+            if event.kind in ("init_error", "closed"):
+                failure = self._failure_from(event)
+                self.stop(failed=True)
+                self._wait_eof(0.5)
+                self.init_output = self._take_all()
+                return RunResult("init_error", error=failure)
+
+    def _failure_from(self, event: RuntimeEvent) -> dict:
+        if event.kind == "init_error":
+            try:
+                error = json.loads(event.body or b"{}")
+            except ValueError:
+                error = {}
+            if not isinstance(error, dict):
+                error = {"errorMessage": str(error)}
+            error.setdefault("errorType", event.error_type or "Runtime.Unknown")
+            error.setdefault("errorMessage", "The runtime reported an init error.")
+            return error
+        return self._exit_error()
+
+    def _exit_error(self) -> dict:
+        code = self._process.popen.poll() if self._process else None
+        oom = bool(self._process and self._process.cgroup and self._process.cgroup.oom_killed())
+        if oom:
+            return {"errorType": "Runtime.OutOfMemory", "errorMessage": "Runtime exited with error: signal: killed"}
+        if code is not None and code < 0:
+            return {"errorType": "Runtime.ExitError", "errorMessage": f"Runtime exited with error: signal: {_signal_name(-code)}"}
+        if code is not None and code >= 128 + 1 and code <= 128 + 64:
+            return {"errorType": "Runtime.ExitError", "errorMessage": f"Runtime exited with error: signal: {_signal_name(code - 128)}"}
+        return {"errorType": "Runtime.ExitError", "errorMessage": f"Runtime exited with error: exit status {code}"}
+
+    def stop(self, *, failed: bool = False) -> None:
+        if self.state in (EnvState.STOPPED, EnvState.FAILED):
+            return
+        self.state = EnvState.FAILED if failed else EnvState.STOPPED
+        if self._api:
+            self._api.close()
+        process = self._process
+        if process:
+            try:
+                os.killpg(process.popen.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+            if process.cgroup:
+                process.cgroup.kill_all()
+            try:
+                process.popen.wait(timeout=5)
+            except Exception:  # noqa: BLE001 - best effort; the reaper thread collects it later
+                pass
+            if process.cgroup:
+                for _ in range(50):
+                    process.cgroup.kill_all()
+                    if not any((d / "cgroup.procs").exists() and (d / "cgroup.procs").read_text().strip() for d in process.cgroup.dirs):
+                        break
+                    time.sleep(0.01)
+                process.cgroup.remove()
+        tmp = Path(settings.KILN_WORK_DIR) / "envs" / self.id
+        if tmp.exists():
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # -- invoking ------------------------------------------------------------------------------
+    def invoke(self, *, request_id: str, payload: bytes, timeout_s: float, trace_id: str = "", client_context: str | None = None) -> RunResult:
+        self.state = EnvState.BUSY
+        self.invocations += 1
+        with self._cond:
+            pre = bytes(self._out.current)
+            self._out.current.clear()
+            self._out.dropped = 0
+        deadline = time.monotonic() + timeout_s
+        deadline_ms = int((time.time() + timeout_s) * 1000)
+        assert self._api is not None
+        work = Work(request_id, payload, deadline_ms, self.config.function_arn, trace_id or f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0", client_context)
+        self._api.deliver(work)
+        result = self._await_answer(request_id, deadline, timeout_s)
+        result.pre_output = pre.decode("utf-8", "replace")
+        result.duration_ms = max((time.monotonic() - (work.delivered_at or time.monotonic())) * 1000, 0.0) if result.outcome != "timeout" else timeout_s * 1000
+        result.max_memory_mb = self.max_memory_mb()
+        self.last_used_at = time.time()
+        if self.state == EnvState.BUSY:
+            self.state = EnvState.READY
+        return result
+
+    def _await_answer(self, request_id: str, deadline: float, timeout_s: float) -> RunResult:
+        while True:
+            event = self._next_event(deadline)
+            if event is None:
+                self.stop(failed=True)
+                self._wait_eof(1.0)
+                return RunResult("timeout", error={"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"}, output=self._take_all())
+            if event.kind == "next":
+                continue  # a late "next" from the previous exchange
+            if event.kind == "closed" or event.kind == "init_error":
+                self._wait_eof(1.0)
+                error = self._exit_error()
+                error["errorMessage"] = f"RequestId: {request_id} Error: {error['errorMessage']}"
+                self.stop(failed=True)
+                return RunResult("crash", error=error, output=self._take_all())
+            if event.request_id != request_id:
+                continue
+            if event.kind == "too_large":
+                output = self._take_invocation_output(deadline)
+                return RunResult("error", error={"errorType": "Function.ResponseSizeTooLarge", "errorMessage": f"Response payload size exceeded maximum allowed payload size ({SYNC_PAYLOAD_MAX_BYTES} bytes)."}, output=output)
+            output = self._take_invocation_output(deadline)
+            if event.kind == "response":
+                return RunResult("success", body=event.body, output=output)
+            try:
+                error = json.loads(event.body or b"{}")
+            except ValueError:
+                error = {"errorMessage": event.body.decode("utf-8", "replace")}
+            if not isinstance(error, dict):
+                error = {"errorMessage": str(error)}
+            error.setdefault("errorType", event.error_type or "Unhandled")
+            return RunResult("error", body=event.body, error=error, output=output)
+
+    def _next_event(self, deadline: float) -> RuntimeEvent | None:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                return self._events.get(timeout=min(remaining, 0.25))
+            except queue.Empty:
+                if self._process and self._process.popen.poll() is not None:
+                    return RuntimeEvent("closed", at=time.monotonic())
+
+    # -- output --------------------------------------------------------------------------------
+    def _read_output(self) -> None:
+        assert self._process and self._process.popen.stdout
+        fd = self._process.popen.stdout.fileno()
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            with self._cond:
+                if not data:
+                    self._out.eof = True
+                    self._cond.notify_all()
+                    self._events.put(RuntimeEvent("closed", at=time.monotonic()))
+                    return
+                self._ingest(data)
+                self._out.last_data_at = time.monotonic()
+                self._cond.notify_all()
+
+    def _ingest(self, data: bytes) -> None:
+        out = self._out
+        buffer = out.carry + data
+        if self._uses_marker:
+            while True:
+                index = buffer.find(END_MARKER)
+                if index < 0:
+                    break
+                self._append(buffer[:index])
+                out.done.append((bytes(out.current), out.dropped))
+                out.current.clear()
+                out.dropped = 0
+                buffer = buffer[index + len(END_MARKER):]
+            keep = next((k for k in range(min(len(END_MARKER) - 1, len(buffer)), 0, -1) if END_MARKER.startswith(buffer[-k:])), 0)
+        else:
+            keep = 0
+        self._append(buffer[: len(buffer) - keep])
+        out.carry = buffer[len(buffer) - keep:] if keep else b""
+
+    def _append(self, data: bytes) -> None:
+        out = self._out
+        room = LOG_CAP_BYTES - len(out.current)
+        if room > 0:
+            out.current += data[:room]
+        out.dropped += max(len(data) - max(room, 0), 0)
+
+    def _take_invocation_output(self, deadline: float) -> str:
+        with self._cond:
+            if self._uses_marker:
+                limit = min(deadline, time.monotonic() + 2.0)
+                while not self._out.done and not self._out.eof and time.monotonic() < limit:
+                    self._cond.wait(0.05)
+                if self._out.done:
+                    data, dropped = self._out.done.pop(0)
+                    return _render(data, dropped)
+            else:
+                while not self._out.eof and time.monotonic() - self._out.last_data_at < OUTPUT_SETTLE_S:
+                    self._cond.wait(OUTPUT_SETTLE_S)
+            data, dropped = bytes(self._out.current), self._out.dropped
+            self._out.current.clear()
+            self._out.dropped = 0
+            return _render(data, dropped)
+
+    def _take_all(self) -> str:
+        with self._cond:
+            parts = [_render(d, n) for d, n in self._out.done] + [_render(bytes(self._out.current) + self._out.carry, self._out.dropped)]
+            self._out.done.clear()
+            self._out.current.clear()
+            self._out.dropped = 0
+            self._out.carry = b""
+            return "".join(parts)
+
+    def _wait_eof(self, seconds: float) -> None:
+        with self._cond:
+            limit = time.monotonic() + seconds
+            while not self._out.eof and time.monotonic() < limit:
+                self._cond.wait(0.05)
+
+    def max_memory_mb(self) -> int:
+        process = self._process
+        if process is None:
+            return 0
+        peak = process.cgroup.peak_bytes() if process.cgroup else 0
+        if not peak and process.inner_pid:
+            try:
+                for line in Path(f"/proc/{process.inner_pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak = int(line.split()[1]) * 1024
+            except (OSError, ValueError):
+                pass
+        return math.ceil(peak / (1024 * 1024)) if peak else 0
+
+
+def _render(data: bytes, dropped: int) -> str:
+    text = data.decode("utf-8", "replace")
+    if dropped:
+        text += TRUNCATED_MARKER.format(dropped=dropped, cap=LOG_CAP_BYTES)
+    return text
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name.removeprefix("SIG").lower()
+    except ValueError:
+        return str(number)

@@ -1,0 +1,61 @@
+"""Concurrency leases across all workers, in Redis, with expiry so a dead worker leaks no slot.
+
+Two sorted sets hold the running invocations (member: invocation id, score: expiry time): one for
+the account, one per function. ``lease_acquire`` admits an invocation only if both have room (the
+function's reserved concurrency, the account limit less every function's reservation); expired
+members are dropped first. ``lease_release`` frees both.
+"""
+
+from __future__ import annotations
+
+import time
+
+from invoker.redis_client import get_redis
+
+ACCOUNT_KEY = "kiln:leases:account"
+RESERVED_KEY = "kiln:leases:reserved-total"
+
+_ACQUIRE = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local reserved = tonumber(ARGV[4])
+local account_limit = tonumber(ARGV[5])
+if reserved >= 0 then
+  if redis.call('ZCARD', KEYS[2]) >= reserved then return 'function' end
+else
+  local unreserved_pool = account_limit - tonumber(ARGV[6])
+  if redis.call('ZCARD', KEYS[3]) >= unreserved_pool then return 'account' end
+end
+if redis.call('ZCARD', KEYS[1]) >= account_limit then return 'account' end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+if reserved < 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+end
+return 'ok'
+"""
+UNRESERVED_KEY = "kiln:leases:unreserved"
+
+
+def _function_key(function_name: str) -> str:
+    return f"kiln:leases:function:{function_name}"
+
+
+def lease_acquire(*, invocation_id: str, function_name: str, reserved: int | None, reserved_total: int, account_limit: int, seconds: float) -> str:
+    """Return ``ok``, or ``function``/``account`` naming the limit that is full."""
+    now = time.time()
+    result = get_redis().eval(
+        _ACQUIRE, 3, ACCOUNT_KEY, _function_key(function_name), UNRESERVED_KEY,
+        now, now + seconds, invocation_id, -1 if reserved is None else reserved, account_limit, reserved_total,
+    )
+    return result.decode() if isinstance(result, bytes) else str(result)
+
+
+def lease_release(*, invocation_id: str, function_name: str) -> None:
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.zrem(ACCOUNT_KEY, invocation_id)
+    pipe.zrem(_function_key(function_name), invocation_id)
+    pipe.zrem(UNRESERVED_KEY, invocation_id)
+    pipe.execute()

@@ -1,0 +1,140 @@
+"""A worker's execution environments, keyed by function revision.
+
+``acquire`` gives a warm idle environment of the revision when there is one (most recently used
+first), else starts a new one (a cold start), first stopping least-recently-used idle environments
+while the worker's memory budget (``KILN_WORKER_MEMORY_MB``) would be exceeded. ``release`` returns
+a healthy environment to the idle list. ``reap_idle`` stops environments idle past
+``KILN_ENV_IDLE_SECONDS``. One pool per worker process, shared by its threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from invoker.environment import EnvironmentConfig, EnvState, ExecutionEnvironment, RunResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Lease:
+    env: ExecutionEnvironment
+    cold: bool
+    init_failure: RunResult | None = None
+
+
+class EnvironmentPool:
+    def __init__(self, *, memory_budget_mb: int, idle_seconds: float) -> None:
+        self.memory_budget_mb = memory_budget_mb
+        self.idle_seconds = idle_seconds
+        self._lock = threading.Lock()
+        self._idle: dict[str, list[ExecutionEnvironment]] = {}
+        self._all: dict[str, ExecutionEnvironment] = {}
+
+    def acquire(self, config: EnvironmentConfig, *, initialization_type: str = "on-demand") -> Lease:
+        to_stop: list[ExecutionEnvironment] = []
+        with self._lock:
+            candidates = self._idle.get(config.key, [])
+            while candidates:
+                env = candidates.pop()
+                if env.state == EnvState.READY and env._process and env._process.popen.poll() is None:
+                    env.state = EnvState.BUSY
+                    return Lease(env, cold=False)
+                to_stop.append(env)
+                self._all.pop(env.id, None)
+            used = sum(e.config.memory_size for e in self._all.values())
+            while used + config.memory_size > self.memory_budget_mb:
+                victim = self._least_recently_used_idle()
+                if victim is None:
+                    break
+                used -= victim.config.memory_size
+                to_stop.append(victim)
+            env = ExecutionEnvironment(config, initialization_type=initialization_type)
+            self._all[env.id] = env
+        for old in to_stop:
+            old.stop()
+        failure = env.start()
+        if failure is not None:
+            with self._lock:
+                self._all.pop(env.id, None)
+        else:
+            env.state = EnvState.BUSY
+        return Lease(env, cold=True, init_failure=failure)
+
+    def _least_recently_used_idle(self) -> ExecutionEnvironment | None:
+        idle = [e for envs in self._idle.values() for e in envs]
+        if not idle:
+            return None
+        victim = min(idle, key=lambda e: e.last_used_at)
+        self._idle[victim.config.key].remove(victim)
+        self._all.pop(victim.id, None)
+        return victim
+
+    def release(self, env: ExecutionEnvironment) -> None:
+        with self._lock:
+            if env.state == EnvState.READY and env._process and env._process.popen.poll() is None:
+                self._idle.setdefault(env.config.key, []).append(env)
+                return
+            self._all.pop(env.id, None)
+        env.stop()
+
+    def reap_idle(self, now: float | None = None) -> int:
+        now = time.time() if now is None else now
+        stale: list[ExecutionEnvironment] = []
+        with self._lock:
+            for key, envs in self._idle.items():
+                keep = []
+                for env in envs:
+                    if now - env.last_used_at > self.idle_seconds or env._process is None or env._process.popen.poll() is not None:
+                        stale.append(env)
+                        self._all.pop(env.id, None)
+                    else:
+                        keep.append(env)
+                self._idle[key] = keep
+        for env in stale:
+            env.stop()
+        return len(stale)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            envs = list(self._all.values())
+            self._all.clear()
+            self._idle.clear()
+        for env in envs:
+            env.stop()
+
+    def snapshot(self) -> list[dict[str, object]]:
+        with self._lock:
+            envs = list(self._all.values())
+        now = time.time()
+        return [
+            {
+                "id": e.id,
+                "function": e.config.function_name,
+                "revision": e.config.key,
+                "state": e.state.value,
+                "age_s": round(now - e.created_at, 1),
+                "idle_s": round(now - e.last_used_at, 1),
+                "invocations": e.invocations,
+                "memory_size": e.config.memory_size,
+                "initialization_type": e.initialization_type,
+            }
+            for e in envs
+        ]
+
+
+_pool: EnvironmentPool | None = None
+_pool_lock = threading.Lock()
+
+
+def get_pool() -> EnvironmentPool:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = EnvironmentPool(memory_budget_mb=settings.KILN_WORKER_MEMORY_MB, idle_seconds=settings.KILN_ENV_IDLE_SECONDS)
+        return _pool

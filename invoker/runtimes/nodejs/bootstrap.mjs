@@ -1,0 +1,221 @@
+// Kiln's Node.js runtime: a small client of the AWS Lambda Runtime API.
+//
+// Run as `node bootstrap.mjs` inside the sandbox. It loads the handler as Lambda does (CommonJS via
+// require, ES modules via import: `.mjs`, or `.js` under a package.json with "type": "module"),
+// supports async and callback handlers, formats console output as Lambda's Node runtime does
+// (timestamp, request id, level), and writes an end marker after each invocation so the worker can
+// attribute output to the invocation that printed it.
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import util from "node:util";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+
+const END_MARKER = "\x1e\x1fKILN-END\n";
+const API = "/2018-06-01/runtime";
+const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+let currentRequestId = undefined;
+
+function request(method, urlPath, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(body);
+    const req = http.request(
+      { host, port, method, path: urlPath, agent, headers: { ...headers, "Content-Length": data ? data.length : 0 } },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      },
+    );
+    req.setNoDelay(true);
+    req.on("error", reject);
+    req.end(data);
+  });
+}
+
+function patchConsole() {
+  const write = (level) => (...args) => {
+    process.stdout.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${util.format(...args)}\n`);
+  };
+  console.log = write("INFO");
+  console.info = write("INFO");
+  console.warn = write("WARN");
+  console.error = write("ERROR");
+  console.debug = write("DEBUG");
+  console.trace = write("TRACE");
+}
+
+function errorObject(err) {
+  if (err instanceof Error) {
+    return { errorType: err.name || "Error", errorMessage: err.message, trace: String(err.stack || "").split("\n") };
+  }
+  return { errorType: typeof err === "string" ? "string" : "Error", errorMessage: typeof err === "string" ? err : util.format(err), trace: [] };
+}
+
+function isEsm(file) {
+  if (file.endsWith(".mjs")) return true;
+  if (file.endsWith(".cjs")) return false;
+  let dir = path.dirname(file);
+  for (;;) {
+    const pkg = path.join(dir, "package.json");
+    if (fs.existsSync(pkg)) {
+      try { return JSON.parse(fs.readFileSync(pkg, "utf8")).type === "module"; } catch { return false; }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return false;
+    dir = parent;
+  }
+}
+
+class InitError extends Error {
+  constructor(type, message, trace = []) { super(message); this.type = type; this.trace = trace; }
+}
+
+async function loadHandler(taskRoot, spec) {
+  const slash = spec.lastIndexOf("/");
+  const dir = slash >= 0 ? spec.slice(0, slash + 1) : "";
+  const rest = spec.slice(slash + 1);
+  const dot = rest.indexOf(".");
+  if (dot <= 0 || dot === rest.length - 1) throw new InitError("Runtime.MalformedHandlerName", `Bad handler ${spec}`);
+  const moduleName = dir + rest.slice(0, dot);
+  const functionPath = rest.slice(dot + 1).split(".");
+  const base = path.resolve(taskRoot, moduleName);
+  const file = [".js", ".mjs", ".cjs"].map((ext) => base + ext).find((f) => fs.existsSync(f));
+  let mod;
+  try {
+    if (!file) {
+      mod = createRequire(path.join(taskRoot, "index.js"))(base);
+    } else if (isEsm(file)) {
+      mod = await import(pathToFileURL(file).href);
+    } else {
+      mod = createRequire(file)(file);
+    }
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new InitError("Runtime.UserCodeSyntaxError", `${err.name}: ${err.message}`, String(err.stack || "").split("\n"));
+    if (err && (err.code === "MODULE_NOT_FOUND" || err.code === "ERR_MODULE_NOT_FOUND")) {
+      throw new InitError("Runtime.ImportModuleError", `Error: Cannot find module '${moduleName}'`, String(err.stack || "").split("\n"));
+    }
+    throw err;
+  }
+  let handler = mod;
+  for (const part of functionPath) handler = handler == null ? undefined : handler[part];
+  if (handler === undefined && mod && mod.default) {
+    handler = mod.default;
+    for (const part of functionPath) handler = handler == null ? undefined : handler[part];
+  }
+  if (typeof handler !== "function") throw new InitError("Runtime.HandlerNotFound", `${moduleName}.${functionPath.join(".")} is undefined or not exported`);
+  return handler;
+}
+
+function context(headers) {
+  const deadline = Number(headers["lambda-runtime-deadline-ms"] || 0);
+  const ctx = {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: headers["lambda-runtime-invoked-function-arn"],
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: headers["lambda-runtime-aws-request-id"],
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    getRemainingTimeInMillis: () => Math.max(deadline - Date.now(), 0),
+  };
+  if (headers["lambda-runtime-client-context"]) {
+    try { ctx.clientContext = JSON.parse(headers["lambda-runtime-client-context"]); } catch { /* ignore */ }
+  }
+  return ctx;
+}
+
+function runHandler(handler, event, ctx) {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const callback = (err, value) => {
+      if (settled) return;
+      settled = true;
+      if (err !== undefined && err !== null) reject(err); else resolve(value);
+    };
+    ctx.done = callback;
+    ctx.succeed = (value) => callback(null, value);
+    ctx.fail = (err) => callback(err ?? new Error("handled"));
+    let returned;
+    try {
+      returned = handler(event, ctx, callback);
+    } catch (err) {
+      callback(err);
+      return;
+    }
+    if (returned && typeof returned.then === "function") {
+      returned.then((value) => callback(null, value), (err) => callback(err));
+    } else if (handler.length < 3) {
+      callback(null, returned);
+    }
+  });
+}
+
+async function finish(requestId, ok, value) {
+  let route = "response";
+  let body;
+  let headers = {};
+  if (ok) {
+    body = value === undefined ? "null" : JSON.stringify(value);
+    if (body === undefined) body = "null";
+  } else {
+    const error = errorObject(value);
+    process.stdout.write(`${new Date().toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify(error)}\n`);
+    body = JSON.stringify(error);
+    route = "error";
+    headers = { "Lambda-Runtime-Function-Error-Type": "Unhandled" };
+  }
+  process.stdout.write(END_MARKER);
+  await request("POST", `${API}/invocation/${requestId}/${route}`, body, headers);
+}
+
+async function main() {
+  patchConsole();
+  const taskRoot = process.env.LAMBDA_TASK_ROOT || "/var/task";
+  process.chdir(taskRoot);
+  let handler;
+  try {
+    handler = await loadHandler(taskRoot, process.env._HANDLER || "");
+  } catch (err) {
+    const error = err instanceof InitError ? { errorType: err.type, errorMessage: err.message, trace: err.trace } : errorObject(err);
+    process.stdout.write(`${new Date().toISOString()}\tundefined\tERROR\tUncaught Exception \t${JSON.stringify(error)}\n`);
+    await request("POST", `${API}/init/error`, JSON.stringify(error), { "Lambda-Runtime-Function-Error-Type": error.errorType });
+    process.exit(1);
+  }
+  const crash = async (err) => {
+    if (currentRequestId) {
+      const error = errorObject(err);
+      error.errorType = err instanceof Error ? err.name : "Runtime.UnhandledPromiseRejection";
+      process.stdout.write(`${new Date().toISOString()}\t${currentRequestId}\tERROR\tUncaught Exception \t${JSON.stringify(error)}\n${END_MARKER}`);
+      await request("POST", `${API}/invocation/${currentRequestId}/error`, JSON.stringify(error), { "Lambda-Runtime-Function-Error-Type": "Unhandled" }).catch(() => {});
+    }
+    process.exit(129);
+  };
+  process.on("uncaughtException", crash);
+  process.on("unhandledRejection", crash);
+  for (;;) {
+    const next = await request("GET", `${API}/invocation/next`);
+    const requestId = next.headers["lambda-runtime-aws-request-id"];
+    currentRequestId = requestId;
+    process.env._X_AMZN_TRACE_ID = next.headers["lambda-runtime-trace-id"] || "";
+    let event;
+    try {
+      event = next.body.length ? JSON.parse(next.body.toString("utf8")) : null;
+    } catch (err) {
+      await finish(requestId, false, err);
+      continue;
+    }
+    try {
+      const value = await runHandler(handler, event, context(next.headers));
+      await finish(requestId, true, value);
+    } catch (err) {
+      await finish(requestId, false, err);
+    }
+  }
+}
+
+main();

@@ -1,0 +1,155 @@
+"""Kiln's Python runtime: a small client of the AWS Lambda Runtime API.
+
+Run as ``python -I -S -u bootstrap.py --opt DIR --libs DIR`` inside the sandbox. It puts the task
+root, the layers and the runtime's bundled libraries (boto3) on ``sys.path`` as Lambda does, imports
+the handler (reporting ``/init/error`` on failure), then loops: ``GET next`` → call the handler →
+``POST response`` or ``POST error``. After each invocation it writes an end marker to stdout, so
+the worker can attribute every printed line to the invocation that printed it.
+Only the standard library is used, and only what starts fast.
+"""
+
+import json
+import os
+import socket
+import sys
+import time
+import traceback
+
+END_MARKER = b"\x1e\x1fKILN-END\n"
+API = "/2018-06-01/runtime"
+
+
+class RuntimeApi:
+    """HTTP/1.1 keep-alive client over one TCP connection (no http.client: it imports email)."""
+
+    def __init__(self, address):
+        host, port = address.rsplit(":", 1)
+        self.host = address
+        self.sock = socket.create_connection((host, int(port)))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = self.sock.makefile("rb")
+
+    def request(self, method, path, body=b"", headers=None):
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n"
+        for key, value in (headers or {}).items():
+            head += f"{key}: {value}\r\n"
+        self.sock.sendall(head.encode("latin-1") + b"\r\n" + body)
+        status = int(self.reader.readline().split(b" ", 2)[1])
+        response_headers = {}
+        while True:
+            line = self.reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            key, _, value = line.decode("latin-1").partition(":")
+            response_headers[key.strip().lower()] = value.strip()
+        length = int(response_headers.get("content-length", "0"))
+        return status, response_headers, self.reader.read(length) if length else b""
+
+
+class LambdaContext:
+    def __init__(self, request_id, deadline_ms, arn, headers):
+        self.aws_request_id = request_id
+        self.invoked_function_arn = arn
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.identity = None
+        self.client_context = None
+        client_context = headers.get("lambda-runtime-client-context")
+        if client_context:
+            try:
+                self.client_context = json.loads(client_context)
+            except ValueError:
+                pass
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self):
+        return max(int(self._deadline_ms - time.time() * 1000), 0)
+
+    def __repr__(self):
+        return f"LambdaContext([aws_request_id={self.aws_request_id},function_name={self.function_name}])"
+
+
+def error_object(exc, request_id=None):
+    frames = traceback.extract_tb(exc.__traceback__)
+    error = {"errorMessage": str(exc), "errorType": type(exc).__name__}
+    if request_id:
+        error["requestId"] = request_id
+    error["stackTrace"] = traceback.format_list(frames)
+    return error
+
+
+def log_error(error):
+    trace = "".join(error.get("stackTrace") or [])
+    sys.stdout.write(f"[ERROR] {error['errorType']}: {error['errorMessage']}\nTraceback (most recent call last):\n{trace}")
+
+
+def load_handler(spec):
+    try:
+        module_path, function_name = spec.rsplit(".", 1)
+    except ValueError as exc:
+        return None, {"errorType": "Runtime.MalformedHandlerName", "errorMessage": f"Bad handler '{spec}': {exc}", "stackTrace": []}
+    module_name = module_path.replace("/", ".")
+    try:
+        import importlib
+
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        return None, {"errorType": "Runtime.ImportModuleError", "errorMessage": f"Unable to import module '{module_name}': {exc}", "stackTrace": []}
+    except SyntaxError as exc:
+        return None, {"errorType": "Runtime.UserCodeSyntaxError", "errorMessage": f"Syntax error in module '{module_name}': {exc}", "stackTrace": []}
+    except Exception as exc:  # noqa: BLE001 - the function's own init failed
+        return None, error_object(exc)
+    handler = getattr(module, function_name, None)
+    if handler is None:
+        return None, {"errorType": "Runtime.HandlerNotFound", "errorMessage": f"Handler '{function_name}' missing on module '{module_name}'", "stackTrace": []}
+    return handler, None
+
+
+def main():
+    args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+    task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
+    opt = args.get("--opt", "/opt")
+    version = "python%d.%d" % sys.version_info[:2]
+    sys.path[0:0] = [task_root, f"{opt}/python/lib/{version}/site-packages", f"{opt}/python"]
+    if args.get("--libs"):
+        sys.path.append(args["--libs"])
+    os.chdir(task_root)
+    api = RuntimeApi(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    handler, init_error = load_handler(os.environ.get("_HANDLER", ""))
+    if init_error:
+        log_error(init_error)
+        sys.stdout.flush()
+        api.request("POST", f"{API}/init/error", json.dumps(init_error).encode(), {"Lambda-Runtime-Function-Error-Type": init_error["errorType"]})
+        sys.exit(1)
+    stdout = sys.stdout
+    while True:
+        _, headers, body = api.request("GET", f"{API}/invocation/next")
+        request_id = headers["lambda-runtime-aws-request-id"]
+        os.environ["_X_AMZN_TRACE_ID"] = headers.get("lambda-runtime-trace-id", "")
+        context = LambdaContext(request_id, int(headers.get("lambda-runtime-deadline-ms", "0")), headers.get("lambda-runtime-invoked-function-arn"), headers)
+        try:
+            event = json.loads(body) if body else None
+            result = handler(event, context)
+            try:
+                payload = json.dumps(result).encode()
+                path, extra = f"{API}/invocation/{request_id}/response", {}
+            except (TypeError, ValueError) as exc:
+                error = {"errorMessage": f"Unable to marshal response: {exc}", "errorType": "Runtime.MarshalError", "requestId": request_id, "stackTrace": []}
+                log_error(error)
+                payload = json.dumps(error).encode()
+                path, extra = f"{API}/invocation/{request_id}/error", {"Lambda-Runtime-Function-Error-Type": "Runtime.MarshalError"}
+        except Exception as exc:  # noqa: BLE001 - the handler's failure is the invocation's result
+            error = error_object(exc, request_id)
+            log_error(error)
+            payload = json.dumps(error).encode()
+            path, extra = f"{API}/invocation/{request_id}/error", {"Lambda-Runtime-Function-Error-Type": "Unhandled"}
+        stdout.flush()
+        os.write(1, END_MARKER)
+        api.request("POST", path, payload, extra)
+
+
+if __name__ == "__main__":
+    main()

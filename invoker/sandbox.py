@@ -1,0 +1,230 @@
+"""Starting a function's runtime as an isolated OS process tree.
+
+Two modes, chosen by ``KILN_SANDBOX`` (``auto`` picks the first that works here):
+- ``bwrap``: bubblewrap with its own mount, PID, IPC, UTS, cgroup and user namespaces, uid 993, no
+  new privileges; code read-only at ``/var/task``, layers read-only at ``/opt``, Kiln's runtime
+  bootstraps read-only at ``/var/runtime``, the interpreter's files read-only, a private ``/tmp``
+  sized to the ephemeral storage; nothing else of the host (no Kiln source, no data dir).
+- ``process``: a plain child process in its own session with rlimits only; Kiln warns at start and
+  on ``/healthz`` that functions are not isolated.
+Both give the process a scrubbed environment (only what the caller passes) and, where the host lets
+Kiln write cgroups, a memory and process limit that nothing the function starts can escape.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from invoker.cgroups import Cgroup
+
+log = logging.getLogger(__name__)
+
+RUNTIMES_DIR = Path(__file__).resolve().parent / "runtimes"
+MAX_PROCESSES = 1024
+MAX_OPEN_FILES = 1024
+SANDBOX_UID = 993
+# boto3 and what it needs, bundled into every Python runtime as Lambda does.
+PYTHON_SDK_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+HOST_READ_ONLY = ("/usr", "/etc/ssl", "/etc/ca-certificates", "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/localtime", "/etc/alternatives")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things are, as the function sees them."""
+
+    task: str
+    opt: str
+    runtime: str
+    python_libs: str
+    tmp: str
+
+
+@dataclass
+class SandboxRequest:
+    env_id: str
+    argv_inside: list[str]
+    environment: dict[str, str]
+    task_dir: Path
+    opt_dir: Path
+    tmp_dir: Path
+    interpreter: str  # absolute path of the real interpreter binary ("" for provided)
+    memory_mb: int
+    ephemeral_mb: int
+
+
+@dataclass
+class SandboxedProcess:
+    popen: subprocess.Popen[bytes]
+    cgroup: Cgroup | None
+    inner_pid: int | None = None  # the runtime's pid on the host (bubblewrap's child)
+    notes: list[str] = field(default_factory=list)
+
+
+@functools.cache
+def python_sdk_dirs() -> dict[str, str]:
+    """Host paths of the SDK packages in Kiln's own environment (name → dir or .py file)."""
+    found = {}
+    for name in PYTHON_SDK_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        origin = Path(spec.origin)
+        found[name] = str(origin.parent if origin.name == "__init__.py" else origin)
+    return found
+
+
+@functools.cache
+def host_python_libs() -> Path:
+    """A directory of links to the SDK packages, for the process mode."""
+    target = Path(settings.KILN_WORK_DIR) / "runtime-libs" / "python"
+    target.mkdir(parents=True, exist_ok=True)
+    for name, path in python_sdk_dirs().items():
+        link = target / Path(path).name
+        if not link.exists():
+            try:
+                link.symlink_to(path)
+            except FileExistsError:
+                pass
+    return target
+
+
+@functools.cache
+def bwrap_works() -> tuple[bool, str]:
+    """Whether bubblewrap is installed and can create its namespaces here, with the reason if not."""
+    binary = shutil.which("bwrap")
+    if not binary:
+        return False, "bubblewrap (bwrap) is not installed; install the Debian package 'bubblewrap'"
+    probe = [binary, "--unshare-all", "--share-net", "--die-with-parent", "--ro-bind", "/usr", "/usr",
+             "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+             "--proc", "/proc", "--dev", "/dev", "--uid", str(SANDBOX_UID), "/bin/true"]
+    try:
+        result = subprocess.run(probe, capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"bubblewrap failed to start: {exc}"
+    if result.returncode != 0:
+        return False, f"bubblewrap cannot create namespaces here: {result.stderr.decode(errors='replace').strip()}"
+    return True, "bubblewrap"
+
+
+def sandbox_mode() -> str:
+    wanted = settings.KILN_SANDBOX
+    if wanted == "process":
+        return "process"
+    works, reason = bwrap_works()
+    if wanted == "bwrap" and not works:
+        raise RuntimeError(f"KILN_SANDBOX=bwrap but {reason}")
+    return "bwrap" if works else "process"
+
+
+def sandbox_status() -> dict[str, object]:
+    works, reason = bwrap_works()
+    mode = sandbox_mode()
+    return {"mode": mode, "isolated": mode == "bwrap", "detail": reason if not works else "bubblewrap namespaces"}
+
+
+def layout(request_task_dir: Path, opt_dir: Path, tmp_dir: Path) -> Layout:
+    if sandbox_mode() == "bwrap":
+        return Layout(task="/var/task", opt="/opt", runtime="/var/runtime", python_libs="/var/lang/sdk", tmp="/tmp")
+    return Layout(task=str(request_task_dir), opt=str(opt_dir), runtime=str(RUNTIMES_DIR), python_libs=str(host_python_libs()), tmp=str(tmp_dir))
+
+
+def _interpreter_root(interpreter: str) -> str | None:
+    """The install prefix to expose for an interpreter outside /usr (e.g. a pyenv version)."""
+    if not interpreter or interpreter.startswith("/usr/"):
+        return None
+    return str(Path(interpreter).parent.parent)
+
+
+def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
+    argv = ["bwrap", "--unshare-all", "--share-net", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox", "--info-fd", str(info_fd)]
+    for path in HOST_READ_ONLY:
+        if os.path.exists(path):
+            argv += ["--ro-bind", path, path]
+    for link, target in (("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64")):
+        if os.path.islink(link):
+            argv += ["--symlink", target, link]
+        elif os.path.isdir(link):
+            argv += ["--ro-bind", link, link]
+    root = _interpreter_root(req.interpreter)
+    if root:
+        argv += ["--ro-bind", root, root]
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(req.ephemeral_mb * 1024 * 1024), "--tmpfs", "/tmp",
+             "--ro-bind", str(req.task_dir), "/var/task",
+             "--ro-bind", str(req.opt_dir), "/opt",
+             "--ro-bind", str(RUNTIMES_DIR), "/var/runtime"]
+    for name, path in python_sdk_dirs().items():
+        argv += ["--ro-bind", path, f"/var/lang/sdk/{Path(path).name}"]
+    argv += ["--chdir", "/var/task", "--clearenv"]
+    for key, value in req.environment.items():
+        argv += ["--setenv", key, value]
+    return argv + ["--"] + req.argv_inside
+
+
+def spawn(req: SandboxRequest) -> SandboxedProcess:
+    """Start the runtime; the caller owns the returned process and must ``terminate`` it."""
+    cgroup = Cgroup.create(req.env_id, memory_mb=req.memory_mb, max_pids=MAX_PROCESSES)
+    mode = sandbox_mode()
+    prelude = f"ulimit -n {MAX_OPEN_FILES}"
+    if cgroup is None:
+        # No cgroups here: bound what rlimits can (virtual memory only for Python: V8 reserves far
+        # more address space than it uses, so Node is bounded by its heap size flag instead).
+        if req.interpreter and "python" in Path(req.interpreter).name:
+            prelude += f"; ulimit -v {(req.memory_mb + 256) * 1024}"
+    argv_env: dict[str, str] = {}
+    pass_fds: tuple[int, ...] = ()
+    read_fd = write_fd = -1
+    if mode == "bwrap":
+        read_fd, write_fd = os.pipe()
+        os.set_inheritable(write_fd, True)
+        pass_fds = (write_fd,)
+        command = _bwrap_argv(req, write_fd)
+        argv_env = {"PATH": "/usr/bin:/bin"}
+    else:
+        req.tmp_dir.mkdir(parents=True, exist_ok=True)
+        command = req.argv_inside
+        argv_env = dict(req.environment)
+        argv_env["TMPDIR"] = str(req.tmp_dir)
+    joins = "".join(f'echo $$ > "{d}/cgroup.procs"; ' for d in (cgroup.dirs if cgroup else []))
+    script = f'{joins}{prelude}; exec "$@"'
+    try:
+        popen = subprocess.Popen(
+            ["/bin/sh", "-c", script, "kiln-sandbox", *command],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=argv_env,
+            cwd=str(req.task_dir),
+            start_new_session=True,
+            pass_fds=pass_fds,
+            close_fds=True,
+        )
+    except BaseException:
+        if cgroup:
+            cgroup.remove()
+        raise
+    finally:
+        if write_fd >= 0:
+            os.close(write_fd)
+    process = SandboxedProcess(popen=popen, cgroup=cgroup)
+    if read_fd >= 0:
+        with os.fdopen(read_fd, "rb") as info:
+            data = info.read()  # bwrap closes it once the sandbox runs (or on failure)
+        try:
+            process.inner_pid = int(json.loads(data or b"{}").get("child-pid"))
+        except (ValueError, TypeError):
+            process.inner_pid = None
+    else:
+        process.inner_pid = popen.pid
+    return process

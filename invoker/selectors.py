@@ -1,0 +1,38 @@
+"""Reads of invocation history, through access checks."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from core.errors import NotFound, ValidationFailed
+from invoker.models import Invocation, InvocationStatus
+
+LIST_FIELDS = ("id", "function_name", "qualifier", "invocation_type", "trigger", "trigger_detail", "status", "queued_at", "started_at",
+               "finished_at", "duration_ms", "billed_duration_ms", "memory_size", "max_memory_used_mb", "init_duration_ms", "cold_start", "attempt", "error")
+
+
+def invocation_list(user: AbstractBaseUser | AnonymousUser, *, function: str | None = None, status: str | None = None, trigger: str | None = None) -> QuerySet[Invocation]:
+    if not user.is_authenticated:
+        return Invocation.objects.none()
+    queryset = Invocation.objects.only(*LIST_FIELDS)
+    if function:
+        queryset = queryset.filter(function_name=function)
+    if status:
+        if status not in InvocationStatus.values:
+            raise ValidationFailed(f"status must be one of: {', '.join(InvocationStatus.values)}.", details={"field": "status"})
+        queryset = queryset.filter(status=status)
+    if trigger:
+        queryset = queryset.filter(trigger=trigger)
+    return queryset.order_by("-queued_at", "-id")
+
+
+def access_invocation(user: AbstractBaseUser | AnonymousUser, request_id: str) -> Invocation:
+    if not user.is_authenticated:
+        raise NotFound(f"Invocation not found: {request_id}")
+    try:
+        return Invocation.objects.get(pk=request_id)
+    except (Invocation.DoesNotExist, ValueError, Exception) as exc:  # a malformed UUID is also "not found"
+        if isinstance(exc, Invocation.DoesNotExist) or "UUID" in str(exc) or isinstance(exc, ValueError):
+            raise NotFound(f"Invocation not found: {request_id}") from None
+        raise

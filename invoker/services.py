@@ -1,0 +1,315 @@
+"""The life of an invocation: submit, run on a worker, finish exactly once, wait for it.
+
+``invocation_submit`` validates the payload, writes the row ``QUEUED`` and enqueues on commit.
+``invocation_run`` (the worker's side) claims the row with a conditional update, takes a concurrency
+lease and an environment, runs the event and calls ``invocation_finish``, which moves the row from
+``RUNNING`` to its final state in one conditional update and then wakes a synchronous caller.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from core.errors import InvalidRequestContent, ServiceUnavailable, TooLarge, ValidationFailed
+from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES
+from functions.models import Function, FunctionRevision
+from functions.runtimes import runtime_info
+from invoker import leases, logs, wakeup
+from invoker.dispatch import dispatch_invocation
+from invoker.environment import EnvironmentConfig, RunResult
+from invoker.models import Invocation, InvocationStatus, InvocationType, Trigger
+from invoker.pool import get_pool
+
+log = logging.getLogger(__name__)
+WORKER_NAME = f"{socket.gethostname()}:{__import__('os').getpid()}"
+ASYNC_THROTTLE_BACKOFF_S = (1, 2, 4, 8, 16, 30)
+
+
+def payload_check(payload: bytes, invocation_type: str) -> str:
+    """Return the payload as text, or raise the error Lambda would for it."""
+    limit = SYNC_PAYLOAD_MAX_BYTES if invocation_type == InvocationType.REQUEST_RESPONSE else ASYNC_PAYLOAD_MAX_BYTES
+    if len(payload) > limit:
+        raise TooLarge(
+            f"Request payload is {len(payload)} bytes; {invocation_type} invocations accept at most {limit} bytes.",
+            details={"size": len(payload), "limit": limit},
+        )
+    text = payload.decode("utf-8", "strict") if payload else ""
+    if text.strip():
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            raise InvalidRequestContent(f"Could not parse request body into json: {exc}. The event must be a JSON document.") from None
+    return text
+
+
+def invocation_submit(
+    *,
+    function: Function,
+    payload: bytes,
+    invocation_type: str = InvocationType.REQUEST_RESPONSE,
+    trigger: str = Trigger.API,
+    trigger_detail: dict[str, Any] | None = None,
+    revision: FunctionRevision | None = None,
+    qualifier: str = "$LATEST",
+    request_id: str | None = None,
+) -> Invocation:
+    """Write the invocation ``QUEUED`` and enqueue it once the row is committed."""
+    if invocation_type not in InvocationType.values:
+        raise ValidationFailed(f"invocation_type must be one of {', '.join(InvocationType.values)}.")
+    try:
+        text = payload_check(payload, invocation_type)
+    except UnicodeDecodeError:
+        raise InvalidRequestContent("The event must be UTF-8 encoded JSON.") from None
+    revision = revision or function.latest
+    if revision is None:
+        raise ServiceUnavailable(f"Function {function.name} has no code yet.")
+    with transaction.atomic():
+        invocation = Invocation.objects.create(
+            id=uuid.UUID(request_id) if request_id else uuid.uuid4(),
+            function=function,
+            function_name=function.name,
+            revision=revision,
+            qualifier=qualifier,
+            invocation_type=invocation_type,
+            trigger=trigger,
+            trigger_detail=trigger_detail or {},
+            payload=text,
+            memory_size=revision.memory_size,
+        )
+        dispatch_invocation(str(invocation.id))
+    return invocation
+
+
+def invocation_wait(invocation: Invocation, *, timeout_s: float) -> Invocation:
+    """Wait for a worker to finish the invocation (or ``timeout_s``) and return the row as it is."""
+    wakeup.wait(str(invocation.id), timeout_s)
+    return Invocation.objects.get(pk=invocation.pk)
+
+
+def sync_wait_seconds(revision: FunctionRevision) -> float:
+    from functions.limits import INIT_TIMEOUT_S
+
+    return revision.timeout + INIT_TIMEOUT_S + settings.KILN_SYNC_WAIT_MARGIN_SECONDS
+
+
+# -- the worker's side ---------------------------------------------------------------------------
+_config_cache: dict[int, EnvironmentConfig] = {}
+_config_lock = threading.Lock()
+
+
+def _environment_config(revision_id: int) -> EnvironmentConfig:
+    """The environment configuration of an (immutable) revision, cached per worker process."""
+    cached = _config_cache.get(revision_id)
+    if cached:
+        return cached
+    revision = FunctionRevision.objects.select_related("function").get(pk=revision_id)
+    info = runtime_info(revision.runtime)
+    if info is None:
+        raise ServiceUnavailable(f"Runtime {revision.runtime} is not installed on worker {WORKER_NAME}.")
+    config = EnvironmentConfig(
+        key=str(revision.revision_id),
+        function_name=revision.function.name,
+        function_arn=revision.function.arn,
+        version="$LATEST",
+        runtime=info,
+        handler=revision.handler,
+        memory_size=revision.memory_size,
+        timeout=revision.timeout,
+        ephemeral_storage=revision.ephemeral_storage,
+        environment=dict(revision.environment),
+        code_sha256=revision.code_sha256,
+        code_zip=revision.code_zip.name,
+        layers=tuple((lv.sha256, lv.zip_file.name) for lv in revision.ordered_layers()),
+    )
+    with _config_lock:
+        _config_cache[revision_id] = config
+    return config
+
+
+def invocation_claim(invocation_id: str) -> bool:
+    return Invocation.objects.filter(id=invocation_id, status=InvocationStatus.QUEUED).update(
+        status=InvocationStatus.RUNNING, started_at=timezone.now(), worker=WORKER_NAME
+    ) == 1
+
+
+@dataclass
+class Outcome:
+    status: str
+    result: str | None
+    error: dict[str, Any] | None
+    logs: str
+    duration_ms: float | None = None
+    billed_duration_ms: int | None = None
+    max_memory_used_mb: int | None = None
+    init_duration_ms: float | None = None
+    cold_start: bool = False
+
+
+def invocation_finish(invocation_id: str, outcome: Outcome) -> bool:
+    """Move a running invocation to its final state, once; then wake a waiting caller."""
+    done = Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
+        status=outcome.status,
+        result=outcome.result,
+        error=outcome.error,
+        logs=outcome.logs,
+        finished_at=timezone.now(),
+        duration_ms=outcome.duration_ms,
+        billed_duration_ms=outcome.billed_duration_ms,
+        max_memory_used_mb=outcome.max_memory_used_mb,
+        init_duration_ms=outcome.init_duration_ms,
+        cold_start=outcome.cold_start,
+    ) == 1
+    if done:
+        try:
+            wakeup.wake(invocation_id)
+        except Exception as exc:  # noqa: BLE001 - the row is final; a waiter times out and reads it
+            log.warning("could not wake waiter of %s: %s", invocation_id, exc)
+    return done
+
+
+def _normalised_error(error: dict[str, Any]) -> dict[str, Any]:
+    trace = error.get("stackTrace", error.get("trace", []))
+    return {"errorType": str(error.get("errorType", "Unhandled")), "errorMessage": str(error.get("errorMessage", "")), "stackTrace": trace if isinstance(trace, list) else [str(trace)]}
+
+
+def _outcome(request_id: str, config: EnvironmentConfig, run: RunResult, *, cold: bool, init_ms: float | None, init_output: str) -> Outcome:
+    text = ""
+    if cold:
+        text += logs.init_start_line(config.runtime.identifier) + init_output
+    text += run.pre_output if not cold else ""
+    text += logs.start_line(request_id, config.version) + run.output
+    if run.outcome == "timeout":
+        text += logs.timeout_line(request_id, config.timeout)
+    duration = run.duration_ms
+    billed = math.ceil(duration + (init_ms or 0.0)) if run.outcome != "init_error" else math.ceil(init_ms or 0.0)
+    text += logs.end_line(request_id)
+    text += logs.report_line(request_id, duration_ms=duration, billed_ms=billed, memory_size=config.memory_size, max_memory_mb=run.max_memory_mb, init_ms=init_ms if cold else None)
+    if run.outcome == "success":
+        return Outcome(InvocationStatus.SUCCEEDED, run.body.decode("utf-8", "replace"), None, text, duration, billed, run.max_memory_mb, init_ms if cold else None, cold)
+    error = dict(run.error or {"errorType": "Unhandled", "errorMessage": "unknown error"})
+    status = InvocationStatus.TIMED_OUT if run.outcome == "timeout" else InvocationStatus.FAILED
+    raw = run.body.decode("utf-8", "replace") if run.outcome == "error" and run.body else json.dumps(error)
+    return Outcome(status, raw, _normalised_error(error), text, duration, billed, run.max_memory_mb, init_ms if cold else None, cold)
+
+
+def _reserved_total() -> int:
+    return Function.objects.filter(reserved_concurrency__isnull=False).aggregate(total=Sum("reserved_concurrency"))["total"] or 0
+
+
+def invocation_run(invocation_id: str) -> None:
+    """Run a queued invocation on this worker; a no-op when another worker has claimed it."""
+    if not invocation_claim(invocation_id):
+        return
+    row = Invocation.objects.filter(id=invocation_id).values("revision_id", "payload", "invocation_type", "function_id", "function_name", "attempt").first()
+    if row is None or row["revision_id"] is None:
+        invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, None, {"errorType": "ResourceNotFoundException", "errorMessage": "The function was deleted before it ran.", "stackTrace": []}, ""))
+        return
+    try:
+        config = _environment_config(row["revision_id"])
+    except ServiceUnavailable as exc:
+        invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, None, {"errorType": "ServiceException", "errorMessage": exc.message, "stackTrace": []}, ""))
+        return
+    reserved = Function.objects.filter(pk=row["function_id"]).values_list("reserved_concurrency", flat=True).first()
+    verdict = leases.lease_acquire(
+        invocation_id=invocation_id,
+        function_name=config.function_name,
+        reserved=reserved,
+        reserved_total=_reserved_total() if reserved is None else 0,
+        account_limit=settings.KILN_ACCOUNT_CONCURRENCY,
+        seconds=config.timeout + 30,
+    )
+    if verdict != "ok":
+        _throttle(invocation_id, row, verdict, reserved)
+        return
+    try:
+        _run_leased(invocation_id, row, config)
+    finally:
+        leases.lease_release(invocation_id=invocation_id, function_name=config.function_name)
+
+
+def _throttle(invocation_id: str, row: dict[str, Any], verdict: str, reserved: int | None) -> None:
+    reason = (
+        "Rate Exceeded. The function's reserved concurrency is 0." if verdict == "function" and reserved == 0
+        else f"Rate Exceeded. The function's reserved concurrency ({reserved}) is in use." if verdict == "function"
+        else f"Rate Exceeded. The account's concurrency limit ({settings.KILN_ACCOUNT_CONCURRENCY}) is in use."
+    )
+    if row["invocation_type"] == InvocationType.EVENT:
+        # Asynchronous: never dropped; back to the queue with backoff.
+        attempt = row["attempt"]
+        delay = ASYNC_THROTTLE_BACKOFF_S[min(attempt - 1, len(ASYNC_THROTTLE_BACKOFF_S) - 1)]
+        with transaction.atomic():
+            moved = Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
+                status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, started_at=None, worker="", queued_at=F("queued_at")
+            )
+            if moved:
+                dispatch_invocation(invocation_id, countdown=delay)
+        return
+    invocation_finish(invocation_id, Outcome(InvocationStatus.THROTTLED, None, {"errorType": "TooManyRequestsException", "errorMessage": reason, "stackTrace": [], "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded" if verdict == "function" else "ConcurrentInvocationLimitExceeded"}, ""))
+
+
+def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConfig) -> None:
+    pool = get_pool()
+    lease = pool.acquire(config)
+    env = lease.env
+    if lease.init_failure is not None:
+        failure = lease.init_failure
+        failure.output = ""
+        outcome = _outcome(invocation_id, config, failure, cold=True, init_ms=env.init_duration_ms or 0.0, init_output=env.init_output)
+        invocation_finish(invocation_id, outcome)
+        return
+    try:
+        run = env.invoke(request_id=invocation_id, payload=row["payload"].encode() if row["payload"] else b"{}", timeout_s=config.timeout)
+    finally:
+        pool.release(env)
+    init_ms = env.init_duration_ms if lease.cold and env.initialization_type == "on-demand" else None
+    outcome = _outcome(invocation_id, config, run, cold=lease.cold and init_ms is not None, init_ms=init_ms, init_output=run.pre_output)
+    invocation_finish(invocation_id, outcome)
+
+
+# -- reaping -------------------------------------------------------------------------------------
+REDISPATCH_AFTER_S = 30
+MAX_ATTEMPTS = 3
+
+
+def worker_alive(name: str) -> bool:
+    from invoker.redis_client import get_redis
+
+    return bool(name) and get_redis().exists(f"kiln:worker:{name}") == 1
+
+
+def invocations_reap() -> dict[str, int]:
+    """Re-send invocations whose message may be lost; requeue or fail those whose worker vanished."""
+    now = timezone.now()
+    counts = {"redispatched": 0, "requeued": 0, "failed": 0}
+    stale_queued = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=now - timedelta(seconds=REDISPATCH_AFTER_S)).values_list("id", flat=True)[:1000]
+    for invocation_id in stale_queued:
+        dispatch_invocation(str(invocation_id))
+        counts["redispatched"] += 1
+    running = Invocation.objects.filter(status=InvocationStatus.RUNNING, started_at__lt=now - timedelta(seconds=15)).values("id", "worker", "attempt", "started_at", "revision__timeout")[:1000]
+    for row in running:
+        overdue = row["started_at"] < now - timedelta(seconds=(row["revision__timeout"] or 900) + 60)
+        if worker_alive(row["worker"]) and not overdue:
+            continue
+        if row["attempt"] < MAX_ATTEMPTS and not overdue:
+            with transaction.atomic():
+                if Invocation.objects.filter(id=row["id"], status=InvocationStatus.RUNNING, worker=row["worker"]).update(status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, started_at=None, worker=""):
+                    dispatch_invocation(str(row["id"]))
+                    counts["requeued"] += 1
+        else:
+            error = {"errorType": "Kiln.WorkerLost", "errorMessage": f"The worker running this invocation ({row['worker']}) stopped answering; gave up after {row['attempt']} attempt(s).", "stackTrace": []}
+            if invocation_finish(str(row["id"]), Outcome(InvocationStatus.FAILED, json.dumps(error), error, "")):
+                counts["failed"] += 1
+    return counts

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the test suite against the machine's PostgreSQL and Redis, with a real Celery worker that the
+# tests start themselves (tests/conftest.py). Arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kiln}"
+export REDIS_URL="redis://127.0.0.1:6379/${TEST_REDIS_DB:-15}"
+KILN_DATA_DIR="$(mktemp -d /tmp/kiln-test.XXXXXX)"
+export KILN_DATA_DIR
+export KILN_ENV_IDLE_SECONDS="${KILN_ENV_IDLE_SECONDS:-120}"
+trap 'rm -rf "$KILN_DATA_DIR"' EXIT
+.venv/bin/pytest "$@"

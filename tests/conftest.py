@@ -1,0 +1,110 @@
+"""Shared fixtures: personas, an authenticated API client, and a real Celery worker.
+
+The ``worker`` fixture starts ``celery -A console worker`` as a separate process against the test
+database (pytest-django's ``test_<name>``) and the Redis database of this run, and waits for its
+heartbeat. Tests that need a worker use ``transactional_db`` so the worker sees their rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests import handlers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
+    from invoker.redis_client import get_redis
+
+    redis = get_redis()
+    redis.flushdb()
+    env = dict(os.environ)
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env["KILN_DATA_DIR"] = str(settings.DATA_DIR)
+    log_path = Path(settings.DATA_DIR) / "worker.log"
+    log = open(log_path, "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke,control", "--pool", "threads", "-c", "6", "-l", "info", "-n", f"test-{os.getpid()}@%h"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if any(True for _ in redis.scan_iter(match="kiln:worker:*")):
+            break
+        if process.poll() is not None:
+            raise RuntimeError("the Celery worker exited at start:\n" + log_path.read_text()[-4000:])
+        time.sleep(0.1)
+    else:
+        process.kill()
+        raise RuntimeError("the Celery worker did not start within 60 s:\n" + log_path.read_text()[-4000:])
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def _user(username: str, *, staff: bool = True) -> User:
+    return User.objects.create_user(username=username, password="kiln-pass-123", is_staff=staff, is_superuser=staff)
+
+
+@pytest.fixture
+def owner(db: None) -> User:
+    return _user("owner")
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    return _user("outsider", staff=False)
+
+
+@pytest.fixture
+def api(owner: User) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=owner)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def make_function(api: APIClient):
+    """Create a function through the API from a handler fixture; returns the response JSON."""
+
+    def make(name: str, handler: str = "echo", runtime: str = "python3.11", **config: object) -> dict:
+        files, handler_name = handlers.code(handler, runtime)
+        body = {"name": name, "runtime": runtime, "handler": handler_name, "code": {"files": files}, **config}
+        response = api.post("/api/v1/functions/", body, format="json")
+        assert response.status_code == 201, response.content
+        return response.json()
+
+    return make
+
+
+def invoke(api: APIClient, name: str, event: object = None, **params: str):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return api.post(f"/api/v1/functions/{name}/invoke/" + (f"?{query}" if query else ""), data=json.dumps(event if event is not None else {}), content_type="application/json")
