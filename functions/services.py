@@ -74,10 +74,10 @@ def validate_environment(environment: Any) -> dict[str, str]:
         raise ValidationFailed("environment must be an object of string names to string values.", details={"field": "environment"})
     total = 0
     for key, value in environment.items():
-        if not isinstance(key, str) or not ENV_NAME.match(key):
-            raise ValidationFailed(f"Environment variable name {key!r} must start with a letter and hold only letters, digits and underscores.", details={"field": "environment"})
         if key in limits.RESERVED_ENV_NAMES:
             raise ValidationFailed(f"Environment variable {key} is reserved by the Lambda runtime; choose another name.", details={"field": "environment", "reserved": key})
+        if not isinstance(key, str) or not ENV_NAME.match(key):
+            raise ValidationFailed(f"Environment variable name {key!r} must start with a letter and hold only letters, digits and underscores.", details={"field": "environment"})
         if not isinstance(value, str):
             raise ValidationFailed(f"Environment variable {key} must have a string value.", details={"field": "environment"})
         total += len(key.encode()) + len(value.encode())

@@ -1,0 +1,233 @@
+"""What becomes of an invocation: errors, init errors, timeouts, crashes, scrubbing, layers, async, logs."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+import zipfile
+
+import pytest
+
+from functions import limits
+from functions.models import Function
+from invoker.logs import LOG_CAP_BYTES
+from tests.conftest import invoke
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
+
+
+def record(api, response):
+    return api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()
+
+
+def wait_final(api, request_id, seconds=20.0):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        data = api.get(f"/api/v1/invocations/{request_id}/").json()
+        if data["status"] not in ("queued", "running"):
+            return data
+        time.sleep(0.1)
+    raise AssertionError(f"invocation {request_id} still {data['status']}")
+
+
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
+def test_handler_error_returns_lambda_error_object(api, make_function, runtime):
+    make_function("raiser", "raise", runtime=runtime)
+    response = invoke(api, "raiser", {"why": "testing"})
+    assert response.status_code == 200
+    assert response["X-Kiln-Function-Error"] == "Unhandled"
+    error = response.json()
+    data = record(api, response)
+    assert data["status"] == "failed"
+    if runtime.startswith("python"):
+        assert error["errorType"] == "ValueError" and error["errorMessage"] == "boom: testing"
+        assert any("raise ValueError" in line for line in error["stackTrace"])
+        assert "[ERROR] ValueError: boom: testing" in data["logs"]
+    else:
+        assert error["errorType"] == "TypeError" and error["errorMessage"] == "node boom"
+        assert error["trace"][0].startswith("TypeError: node boom")
+        assert data["error"]["stackTrace"][0].startswith("TypeError: node boom")
+    assert data["error"]["errorType"] in ("ValueError", "TypeError")
+    # the worker and the environment survive: the next call works
+    make_function("after-error", "echo", runtime=runtime)
+    assert invoke(api, "after-error", {"ok": 1}).json() == {"ok": 1}
+
+
+@pytest.mark.parametrize("runtime,handler,error_type", [
+    ("python3.11", "syntax", "Runtime.UserCodeSyntaxError"),
+    ("python3.11", "nohandler", "Runtime.HandlerNotFound"),
+    ("nodejs20.x", "syntax", "Runtime.UserCodeSyntaxError"),
+    ("nodejs20.x", "nohandler", "Runtime.HandlerNotFound"),
+])
+def test_init_errors(api, make_function, runtime, handler, error_type):
+    name = f"init-{handler}-{runtime[:4]}"
+    make_function(name, handler, runtime=runtime)
+    response = invoke(api, name)
+    assert response["X-Kiln-Function-Error"] == "Unhandled"
+    assert response.json()["errorType"] == error_type
+    data = record(api, response)
+    assert data["status"] == "failed" and data["error"]["errorType"] == error_type
+    assert "START RequestId" in data["logs"] and "REPORT RequestId" in data["logs"]
+
+
+def test_missing_module_is_import_error(api):
+    body = {"name": "nomodule", "runtime": "python3.11", "handler": "missing.handler", "code": {"files": {"index.py": "x = 1\n"}}}
+    assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    error = invoke(api, "nomodule").json()
+    assert error["errorType"] == "Runtime.ImportModuleError"
+    assert "Unable to import module 'missing'" in error["errorMessage"]
+
+
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
+def test_timeout_is_killed_and_recorded(api, make_function, runtime):
+    make_function("sleepy-" + runtime[:4], "sleep", runtime=runtime, timeout=1)
+    started = time.monotonic()
+    response = invoke(api, "sleepy-" + runtime[:4], {"seconds": 30})
+    assert time.monotonic() - started < 10
+    assert response["X-Kiln-Function-Error"] == "Unhandled"
+    data = record(api, response)
+    assert data["status"] == "timed_out"
+    assert "Task timed out after 1.00 seconds" in data["logs"]
+    assert data["error"]["errorType"] == "Sandbox.Timedout"
+    make_function("after-timeout-" + runtime[:4], "echo", runtime=runtime)
+    assert invoke(api, "after-timeout-" + runtime[:4], {"fine": True}).json() == {"fine": True}
+
+
+def test_process_exit_is_recorded_and_environment_replaced(api, make_function):
+    make_function("exiter", "exit")
+    response = invoke(api, "exiter")
+    data = record(api, response)
+    assert data["status"] == "failed"
+    assert data["error"]["errorType"] == "Runtime.ExitError"
+    assert "exit status 3" in data["error"]["errorMessage"]
+    again = record(api, invoke(api, "exiter"))
+    assert again["cold_start"] is True  # the dead environment was not reused
+
+
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
+def test_environment_is_scrubbed(api, make_function, runtime):
+    make_function("envdump-" + runtime[:4], "env", runtime=runtime, environment={"MY_VAR": "mine"})
+    env = invoke(api, "envdump-" + runtime[:4]).json()
+    for secret in ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "KILN_DATA_DIR", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"):
+        assert secret not in env
+    assert env["MY_VAR"] == "mine"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "envdump-" + runtime[:4]
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
+    assert env["AWS_REGION"] == "us-east-1"
+    assert env["_HANDLER"] == "index.handler"
+    assert env["LAMBDA_TASK_ROOT"]
+    assert env["TZ"] == ":UTC"
+    assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
+
+
+def test_python_can_import_boto3(api, make_function):
+    make_function("boto", "boto3")
+    response = invoke(api, "boto")
+    assert response.status_code == 200 and "X-Kiln-Function-Error" not in response, response.content
+    assert response.json().count(".") == 2
+
+
+def _zip(files: dict[str, str]) -> str:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_layers_on_the_search_path(api, make_function):
+    py = api.post("/api/v1/layers/", {"name": "pylib", "zip_base64": _zip({"python/kilnlayer.py": "VALUE = 'from python layer'\n"})}, format="json").json()
+    make_function("uses-layer", "layer", layers=[py["arn"]])
+    assert invoke(api, "uses-layer").json() == "from python layer"
+    node = api.post("/api/v1/layers/", {"name": "nodelib", "zip_base64": _zip({"nodejs/node_modules/kiln-layer/index.js": "module.exports = { value: 'from node layer' };\n"})}, format="json").json()
+    body = {"name": "node-layer", "runtime": "nodejs20.x", "handler": "index.handler", "layers": [node["arn"]],
+            "code": {"files": {"index.js": "const lib = require('kiln-layer');\nexports.handler = async () => lib.value;\n"}}}
+    assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    assert invoke(api, "node-layer").json() == "from node layer"
+
+
+def test_async_invoke_completes_and_is_recorded(api, make_function):
+    make_function("async-echo", "echo")
+    response = invoke(api, "async-echo", {"later": 1}, invocation_type="Event")
+    assert response.status_code == 202
+    request_id = response.json()["request_id"]
+    assert response["X-Kiln-Request-Id"] == request_id
+    data = wait_final(api, request_id)
+    assert data["status"] == "succeeded" and data["result"] == {"later": 1} and data["invocation_type"] == "Event"
+
+
+def test_logs_capture_stdout_and_stderr_in_lambda_format(api, make_function):
+    make_function("printer", "print")
+    data = record(api, invoke(api, "printer", {"n": 7}))
+    logs = data["logs"]
+    request_id = data["request_id"]
+    start = logs.index(f"START RequestId: {request_id} Version: $LATEST\n")
+    assert start < logs.index("to stdout 7\n") < logs.index(f"END RequestId: {request_id}\n")
+    assert "to stderr\n" in logs
+    report = [line for line in logs.splitlines() if line.startswith("REPORT")][0]
+    fields = report.split("\t")
+    assert fields[0] == f"REPORT RequestId: {request_id}"
+    assert fields[1].startswith("Duration: ") and fields[1].endswith(" ms")
+    assert fields[2] == f"Billed Duration: {data['billed_duration_ms']} ms"
+    assert fields[3] == "Memory Size: 128 MB"
+    assert fields[4] == f"Max Memory Used: {data['max_memory_used_mb']} MB"
+    assert data["billed_duration_ms"] >= data["duration_ms"] + (data["init_duration_ms"] or 0)
+    assert data["max_memory_used_mb"] > 0
+
+
+def test_log_cap_marks_the_cut(api, make_function):
+    make_function("spammer", "spam")
+    data = record(api, invoke(api, "spammer", {"kb": 400}))
+    assert data["status"] == "succeeded"
+    assert "Log output truncated" in data["logs"]
+    assert len(data["logs"].encode()) < LOG_CAP_BYTES + 4096
+    assert invoke(api, "spammer", {"kb": 1}).json() == "spammed"
+
+
+def test_response_over_6mb_is_an_error(api, make_function):
+    make_function("bigresult", "big")
+    ok = invoke(api, "bigresult", {"size": limits.SYNC_PAYLOAD_MAX_BYTES - 2})  # JSON string adds 2 quotes
+    assert "X-Kiln-Function-Error" not in ok and len(ok.content) == limits.SYNC_PAYLOAD_MAX_BYTES
+    too_big = invoke(api, "bigresult", {"size": limits.SYNC_PAYLOAD_MAX_BYTES - 1})
+    assert too_big["X-Kiln-Function-Error"] == "Unhandled"
+    assert too_big.json()["errorType"] == "Function.ResponseSizeTooLarge"
+
+
+def test_history_list_filters_and_paginates(api, make_function):
+    make_function("hist", "echo")
+    make_function("other", "raise")
+    ids = [invoke(api, "hist", {"i": i})["X-Kiln-Request-Id"] for i in range(3)]
+    invoke(api, "other")
+    listed = api.get("/api/v1/invocations/?function=hist&limit=2").json()
+    assert [r["request_id"] for r in listed["results"]] == ids[::-1][:2]
+    rest = api.get(listed["next"]).json()
+    assert [r["request_id"] for r in rest["results"]] == ids[:1]
+    failed = api.get("/api/v1/invocations/?status=failed").json()["results"]
+    assert [r["function"] for r in failed] == ["other"]
+    assert api.get("/api/v1/invocations/?status=bogus").status_code == 400
+    assert api.get("/api/v1/invocations/not-a-uuid/").status_code == 404
+
+
+def test_reserved_concurrency_zero_throttles(api, make_function):
+    make_function("throttled", "echo")
+    Function.objects.filter(name="throttled").update(reserved_concurrency=0)
+    response = invoke(api, "throttled", {})
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "TooManyRequestsException"
+    queued = invoke(api, "throttled", {"a": 1}, invocation_type="Event").json()["request_id"]
+    time.sleep(1.5)
+    assert api.get(f"/api/v1/invocations/{queued}/").json()["status"] in ("queued", "running")
+    Function.objects.filter(name="throttled").update(reserved_concurrency=None)
+    data = wait_final(api, queued, seconds=40)
+    assert data["status"] == "succeeded" and data["attempt"] >= 2
+
+
+def test_health(api, client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    checks = response.json()["checks"]
+    assert checks["database"]["ok"] and checks["broker"]["ok"] and checks["workers"]["count"] >= 1
+    assert json.loads(client.get("/api/schema/?format=json").content)["info"]["title"] == "Kiln API"
