@@ -73,12 +73,12 @@ class NewestFirst(CursorPagination):
 
 class InvocationListView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("function", str), OpenApiParameter("status", str, enum=InvocationStatus.values), OpenApiParameter("trigger", str), OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
+        parameters=[OpenApiParameter("function", str), OpenApiParameter("status", str, enum=InvocationStatus.values), OpenApiParameter("trigger", str), OpenApiParameter("bucket", str), OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
         responses={200: InvocationSummary(many=True)},
         summary="List invocations, newest first",
     )
     def get(self, request: Request) -> Response:
-        queryset = selectors.invocation_list(request.user, function=request.query_params.get("function"), status=request.query_params.get("status"), trigger=request.query_params.get("trigger"))
+        queryset = selectors.invocation_list(request.user, function=request.query_params.get("function"), status=request.query_params.get("status"), trigger=request.query_params.get("trigger"), bucket=request.query_params.get("bucket"))
         paginator = NewestFirst()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(InvocationSummary(page, many=True).data)

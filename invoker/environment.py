@@ -93,6 +93,7 @@ class ExecutionEnvironment:
         self.invocations = 0
         self.init_duration_ms: float | None = None
         self.init_output = ""
+        self._final_peak_mb = 0
         self._events: queue.Queue[RuntimeEvent] = queue.Queue()
         self._api: RuntimeApiServer | None = None
         self._process: sandbox.SandboxedProcess | None = None
@@ -215,6 +216,7 @@ class ExecutionEnvironment:
     def stop(self, *, failed: bool = False) -> None:
         if self.state in (EnvState.STOPPED, EnvState.FAILED):
             return
+        self._final_peak_mb = self.max_memory_mb()  # read before the cgroup goes away
         self.state = EnvState.FAILED if failed else EnvState.STOPPED
         if self._api:
             self._api.close()
@@ -389,6 +391,8 @@ class ExecutionEnvironment:
         process = self._process
         if process is None:
             return 0
+        if self.state in (EnvState.STOPPED, EnvState.FAILED):
+            return self._final_peak_mb
         peak = process.cgroup.peak_bytes() if process.cgroup else 0
         if not peak and process.inner_pid:
             try:

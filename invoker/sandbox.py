@@ -166,7 +166,7 @@ def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
              "--ro-bind", str(RUNTIMES_DIR), "/var/runtime"]
     for name, path in python_sdk_dirs().items():
         argv += ["--ro-bind", path, f"/var/lang/sdk/{Path(path).name}"]
-    argv += ["--chdir", "/var/task", "--clearenv"]
+    argv += ["--remount-ro", "/", "--chdir", "/var/task", "--clearenv"]
     for key, value in req.environment.items():
         argv += ["--setenv", key, value]
     return argv + ["--"] + req.argv_inside

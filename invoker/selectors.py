@@ -12,7 +12,7 @@ LIST_FIELDS = ("id", "function_name", "qualifier", "invocation_type", "trigger",
                "finished_at", "duration_ms", "billed_duration_ms", "memory_size", "max_memory_used_mb", "init_duration_ms", "cold_start", "attempt", "error")
 
 
-def invocation_list(user: AbstractBaseUser | AnonymousUser, *, function: str | None = None, status: str | None = None, trigger: str | None = None) -> QuerySet[Invocation]:
+def invocation_list(user: AbstractBaseUser | AnonymousUser, *, function: str | None = None, status: str | None = None, trigger: str | None = None, bucket: str | None = None) -> QuerySet[Invocation]:
     if not user.is_authenticated:
         return Invocation.objects.none()
     queryset = Invocation.objects.only(*LIST_FIELDS)
@@ -24,6 +24,8 @@ def invocation_list(user: AbstractBaseUser | AnonymousUser, *, function: str | N
         queryset = queryset.filter(status=status)
     if trigger:
         queryset = queryset.filter(trigger=trigger)
+    if bucket:
+        queryset = queryset.filter(trigger_detail__bucket=bucket)
     return queryset.order_by("-queued_at", "-id")
 
 

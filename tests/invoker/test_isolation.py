@@ -1,0 +1,159 @@
+"""Code Kiln did not write, trying to break out from inside a function. Each attempt must be contained,
+the worker must keep serving, and the next invocation of another function must succeed."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+from invoker.sandbox import sandbox_mode
+from tests.conftest import invoke
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("worker"),
+    pytest.mark.skipif(sandbox_mode() != "bwrap", reason="isolation needs bubblewrap; .ci/run installs it"),
+]
+
+ATTACKS = r'''
+import os, signal, errno
+
+def attempt(fn):
+    try:
+        return "ALLOWED: " + repr(fn())[:200]
+    except Exception as exc:
+        return "DENIED: " + type(exc).__name__ + ": " + str(exc)[:200]
+
+def handler(event, context):
+    kind = event["kind"]
+    if kind == "files":
+        return {path: attempt(lambda p=path: open(p, "rb").read(200)) for path in event["paths"]}
+    if kind == "write":
+        def write(p):
+            with open(p, "w") as handle:
+                handle.write("x")
+            return p
+        return {path: attempt(lambda p=path: write(p)) for path in event["paths"]}
+    if kind == "signal":
+        return attempt(lambda: os.kill(event["pid"], signal.SIGKILL))
+    if kind == "whoami":
+        return {"uid": os.getuid(), "pid": os.getpid(), "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}
+    if kind == "forkbomb":
+        children = 0
+        try:
+            while children < 5000:
+                if os.fork() == 0:
+                    import time
+                    time.sleep(30)
+                    os._exit(0)
+                children += 1
+        except OSError as exc:
+            return {"children": children, "error": errno.errorcode.get(exc.errno, str(exc.errno))}
+        return {"children": children, "error": None}
+    if kind == "memory":
+        hog = []
+        while True:
+            hog.append(bytearray(16 * 1024 * 1024))
+    if kind == "filltmp":
+        written = 0
+        chunk = b"\0" * (1 << 20)
+        try:
+            with open("/tmp/fill", "wb") as handle:
+                while written < event["mb"] * (1 << 20):
+                    handle.write(chunk)
+                    written += len(chunk)
+                handle.flush()
+        except OSError as exc:
+            return {"written_mb": written >> 20, "error": errno.errorcode.get(exc.errno, str(exc.errno))}
+        return {"written_mb": written >> 20, "error": None}
+    if kind == "spin":
+        while True:
+            pass
+'''
+
+
+@pytest.fixture
+def attacker(api):
+    def make(name: str, **config):
+        body = {"name": name, "runtime": "python3.11", "handler": "index.handler", "code": {"files": {"index.py": ATTACKS}}, **config}
+        assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+        return name
+    return make
+
+
+@pytest.fixture
+def bystander(make_function):
+    make_function("bystander", "echo")
+    return "bystander"
+
+
+def still_serving(api, bystander):
+    assert invoke(api, bystander, {"still": "ok"}).json() == {"still": "ok"}
+
+
+def test_cannot_read_host_secrets_source_or_database(api, attacker, bystander):
+    attacker("reader")
+    db = settings.DATABASES["default"]["NAME"]
+    paths = ["/proc/1/environ", f"/proc/{os.getppid()}/environ", f"/proc/{os.getpid()}/environ", str(settings.BASE_DIR / "console" / "settings.py"),
+             str(settings.DATA_DIR / "secret_key"), str(db), "/etc/shadow", "/root/.bash_history"]
+    results = invoke(api, "reader", {"kind": "files", "paths": paths}).json()
+    for path, outcome in results.items():
+        if path == "/proc/1/environ" and outcome.startswith("ALLOWED"):
+            assert "SECRET" not in outcome and "DATABASE" not in outcome and "REDIS" not in outcome, outcome
+            continue
+        assert outcome.startswith("DENIED"), (path, outcome)
+    still_serving(api, bystander)
+
+
+def test_sees_only_its_own_processes_and_runs_unprivileged(api, attacker, bystander):
+    attacker("whoami")
+    info = invoke(api, "whoami", {"kind": "whoami"}).json()
+    assert info["uid"] != 0
+    assert max(info["pids"]) < 50  # its own PID namespace: the worker and the host are invisible
+    outcome = invoke(api, "whoami", {"kind": "signal", "pid": os.getpid()}).json()
+    assert outcome.startswith("DENIED") or os.getpid() < 50
+    still_serving(api, bystander)
+
+
+def test_cannot_write_outside_tmp(api, attacker, bystander):
+    attacker("writer")
+    results = invoke(api, "writer", {"kind": "write", "paths": ["/var/task/evil.py", "/etc/evil", "/opt/evil", "/evil", "/usr/evil", "/tmp/fine"]}).json()
+    assert results.pop("/tmp/fine").startswith("ALLOWED")
+    for path, outcome in results.items():
+        assert outcome.startswith("DENIED"), (path, outcome)
+    still_serving(api, bystander)
+
+
+def test_fork_bomb_is_contained(api, attacker, bystander):
+    attacker("bomber", timeout=20, memory_size=3008)  # enough memory that the process limit bites first
+    result = invoke(api, "bomber", {"kind": "forkbomb"}).json()
+    assert result["children"] < 1100 and result["error"] == "EAGAIN", result
+    still_serving(api, bystander)
+
+
+def test_memory_past_the_limit_is_out_of_memory(api, attacker, bystander):
+    attacker("hog", memory_size=128, timeout=30)
+    response = invoke(api, "hog", {"kind": "memory"})
+    error = response.json()
+    assert response["X-Kiln-Function-Error"] == "Unhandled"
+    assert error["errorType"] == "Runtime.OutOfMemory"
+    assert "Runtime exited with error: signal: killed" in error["errorMessage"]
+    record = api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()
+    assert record["status"] == "failed" and record["max_memory_used_mb"] >= 100
+    still_serving(api, bystander)
+
+
+def test_filling_tmp_fails_with_enospc(api, attacker, bystander):
+    attacker("filler", memory_size=1024, ephemeral_storage=512, timeout=30)
+    result = invoke(api, "filler", {"kind": "filltmp", "mb": 700}).json()
+    assert result["error"] == "ENOSPC" and 500 <= result["written_mb"] <= 512, result
+    still_serving(api, bystander)
+
+
+def test_spinning_forever_times_out(api, attacker, bystander):
+    attacker("spinner", timeout=1)
+    response = invoke(api, "spinner", {"kind": "spin"})
+    assert api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()["status"] == "timed_out"
+    still_serving(api, bystander)
