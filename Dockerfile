@@ -1,0 +1,10 @@
+FROM python:3.11-slim-bookworm
+RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap nodejs redis-tools && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+ENV KILN_DATA_DIR=/data PYTHONUNBUFFERED=1
+RUN python manage.py collectstatic --noinput -v0
+EXPOSE 8000
+CMD ["gunicorn", "console.wsgi", "-b", "0.0.0.0:8000", "-w", "2", "--threads", "4"]
