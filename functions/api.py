@@ -197,3 +197,18 @@ class RuntimeListView(APIView):
     @extend_schema(responses={200: dict}, summary="Runtimes available on this host")
     def get(self, request: Request) -> Response:
         return Response({"runtimes": [{"identifier": r.identifier, "family": r.family, "version": r.version} for r in available_runtimes().values()]})
+
+
+def concurrency_data(function: Function) -> dict[str, Any]:
+    return {"function": function.name, "reserved": function.reserved_concurrency, "provisioned": function.provisioned_concurrency}
+
+
+class FunctionConcurrencyView(APIView):
+    @extend_schema(responses={200: dict}, summary="Get a function's reserved and provisioned concurrency")
+    def get(self, request: Request, name: str) -> Response:
+        return Response(concurrency_data(selectors.access_function_by_name(request.user, name)))
+
+    @extend_schema(request=dict, responses={200: dict}, summary='Set {"reserved": N|null} and/or {"provisioned": N}')
+    def put(self, request: Request, name: str) -> Response:
+        function = selectors.access_function_by_name(request.user, name)
+        return Response(concurrency_data(services.function_concurrency_put(function=function, changes=_body(request))))

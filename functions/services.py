@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.db.models import Sum as models_sum
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from functions import limits
@@ -284,3 +285,27 @@ def function_get_by_name(name: str) -> Function:
         return Function.objects.select_related("latest").get(name=name)
     except Function.DoesNotExist:
         raise NotFound(f"Function not found: {name}") from None
+
+
+def function_concurrency_put(*, function: Function, changes: dict[str, Any]) -> Function:
+    """Set reserved (``None`` = unreserved, 0 = throttle all) and/or provisioned concurrency."""
+    from django.conf import settings
+
+    unknown = set(changes) - {"reserved", "provisioned"}
+    if unknown or not changes:
+        raise ValidationFailed('Give "reserved" (an integer or null) and/or "provisioned" (an integer).')
+    reserved = changes.get("reserved", function.reserved_concurrency)
+    provisioned = changes.get("provisioned", function.provisioned_concurrency)
+    limit = settings.KILN_ACCOUNT_CONCURRENCY
+    if reserved is not None:
+        reserved = _bounded_int(reserved, "reserved", 0, limit, "concurrent executions")
+    provisioned = _bounded_int(provisioned, "provisioned", 0, limit, "environments")
+    if reserved is not None and provisioned > reserved:
+        raise ValidationFailed(f"provisioned ({provisioned}) may not exceed reserved concurrency ({reserved}).", details={"field": "provisioned"})
+    with transaction.atomic():
+        others = Function.objects.exclude(pk=function.pk).filter(reserved_concurrency__isnull=False).aggregate(n=models_sum("reserved_concurrency"))["n"] or 0
+        if reserved is not None and others + reserved > limit:
+            raise ValidationFailed(f"Reserving {reserved} would exceed the account limit of {limit} ({others} already reserved by other functions).", details={"field": "reserved"})
+        Function.objects.filter(pk=function.pk).update(reserved_concurrency=reserved, provisioned_concurrency=provisioned)
+    function.refresh_from_db()
+    return function

@@ -40,6 +40,8 @@ class EnvironmentPool:
         to_stop: list[ExecutionEnvironment] = []
         with self._lock:
             candidates = self._idle.get(config.key, [])
+            # Warm on-demand environments first (most recently used last in the list), then provisioned.
+            candidates.sort(key=lambda e: (e.initialization_type == "on-demand", e.last_used_at))
             while candidates:
                 env = candidates.pop()
                 if env.state == EnvState.READY and env._process and env._process.popen.poll() is None:
@@ -90,7 +92,8 @@ class EnvironmentPool:
             for key, envs in self._idle.items():
                 keep = []
                 for env in envs:
-                    if now - env.last_used_at > self.idle_seconds or env._process is None or env._process.popen.poll() is not None:
+                    expired = now - env.last_used_at > self.idle_seconds and env.initialization_type == "on-demand"
+                    if expired or env._process is None or env._process.popen.poll() is not None:
                         stale.append(env)
                         self._all.pop(env.id, None)
                     else:
@@ -99,6 +102,35 @@ class EnvironmentPool:
         for env in stale:
             env.stop()
         return len(stale)
+
+    def ensure_provisioned(self, wanted: dict[str, tuple[EnvironmentConfig, int]]) -> None:
+        """Keep ``count`` initialised provisioned environments per configuration key; stop the rest."""
+        surplus: list[ExecutionEnvironment] = []
+        missing: list[EnvironmentConfig] = []
+        with self._lock:
+            for key in {e.config.key for e in self._all.values() if e.initialization_type != "on-demand"} | set(wanted):
+                mine = [e for e in self._all.values() if e.config.key == key and e.initialization_type != "on-demand"]
+                count = wanted.get(key, (None, 0))[1]
+                idle = [e for e in self._idle.get(key, []) if e.initialization_type != "on-demand"]
+                while len(mine) > count and idle:
+                    env = idle.pop()
+                    mine.remove(env)
+                    self._idle[key].remove(env)
+                    self._all.pop(env.id, None)
+                    surplus.append(env)
+                if key in wanted:
+                    missing += [wanted[key][0]] * max(count - len(mine), 0)
+        for env in surplus:
+            env.stop()
+        for config in missing:
+            env = ExecutionEnvironment(config, initialization_type="provisioned-concurrency")
+            with self._lock:
+                self._all[env.id] = env
+            if env.start() is None:
+                self.release(env)
+            else:
+                with self._lock:
+                    self._all.pop(env.id, None)
 
     def stop_all(self) -> None:
         with self._lock:

@@ -22,11 +22,42 @@ HEARTBEAT_S = 5
 _stop = threading.Event()
 
 
+PROVISION_SLOT_S = 20
+
+
+def _provision(pool) -> None:  # type: ignore[no-untyped-def]
+    """Claim this worker's share of each function's provisioned environments and keep them warm.
+
+    Slots ``kiln:provisioned:<revision>:<n>`` are claimed with SET NX and refreshed while held, so
+    N environments are spread across workers and a dead worker's slots are taken over.
+    """
+    from django.db import close_old_connections
+
+    from functions.models import Function
+    from invoker.services import _environment_config
+
+    close_old_connections()
+    redis = get_redis()
+    wanted = {}
+    for function_id, revision_id, count in Function.objects.filter(provisioned_concurrency__gt=0, latest__isnull=False).values_list("id", "latest_id", "provisioned_concurrency"):
+        config = _environment_config(revision_id)
+        mine = 0
+        for slot in range(count):
+            key = f"kiln:provisioned:{config.key}:{slot}"
+            if redis.set(key, WORKER_NAME, nx=True, ex=PROVISION_SLOT_S) or redis.get(key) == WORKER_NAME.encode():
+                redis.expire(key, PROVISION_SLOT_S)
+                mine += 1
+        if mine:
+            wanted[config.key] = (config, mine)
+    pool.ensure_provisioned(wanted)
+
+
 def _beat() -> None:
     pool = get_pool()
     while not _stop.is_set():
         try:
             pool.reap_idle()
+            _provision(pool)
             get_redis().set(
                 f"kiln:worker:{WORKER_NAME}",
                 json.dumps({"name": WORKER_NAME, "sandbox": sandbox_status(), "environments": pool.snapshot()}),
