@@ -1,6 +1,6 @@
 """Routes of the REST API under ``/api/v1/``."""
 
-from django.urls import path
+from django.urls import include, path
 from rest_framework.authtoken.views import obtain_auth_token
 
 from functions import api as functions_api
@@ -11,6 +11,7 @@ urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("functions/", functions_api.FunctionListView.as_view(), name="api-functions"),
     path("functions/<str:name>/", functions_api.FunctionDetailView.as_view(), name="api-function"),
+    path("functions/<str:name>/concurrency/", functions_api.FunctionConcurrencyView.as_view(), name="api-function-concurrency"),
     path("functions/<str:name>/invoke/", invoker_api.InvokeView.as_view(), name="api-function-invoke"),
     path("invocations/", invoker_api.InvocationListView.as_view(), name="api-invocations"),
     path("invocations/<str:request_id>/", invoker_api.InvocationDetailView.as_view(), name="api-invocation"),
@@ -18,4 +19,7 @@ urlpatterns = [
     path("runtimes/", functions_api.RuntimeListView.as_view(), name="api-runtimes"),
     path("roles/", iam_api.RoleListView.as_view(), name="api-roles"),
     path("roles/<str:name>/", iam_api.RoleDetailView.as_view(), name="api-role"),
+    path("", include("httpapi.api_urls")),
+    path("", include("events.urls")),
+    path("", include("storage.urls")),
 ]

@@ -1,0 +1,348 @@
+"""The console's admin pages for functions, layers, roles and invocation history.
+
+Functions and layers are edited on custom pages (``console/forms.py``) that save through
+``functions.services``: every save is a new immutable revision, checked against every limit.
+Each function also has a *Test* page that invokes it synchronously from the browser. Invocation
+history is read-only. Other apps register their own models in their own ``admin.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from console.forms import FunctionForm, LayerVersionForm, RoleForm
+from core.errors import KilnError, error_envelope
+from functions.models import Function, FunctionRevision, Layer
+from functions.services import function_delete
+from iam.models import Role
+from iam.services import role_create, role_delete, role_update
+from invoker.api import invocation_data
+from invoker.models import Invocation, Trigger
+from invoker.services import invocation_submit, invocation_wait, sync_wait_seconds
+
+STATUS_COLOURS = {"succeeded": "#2e7d32", "failed": "#c62828", "timed_out": "#c62828", "throttled": "#ef6c00", "running": "#1565c0", "queued": "#616161"}
+
+
+def status_badge(status: str | None) -> str:
+    if not status:
+        return "—"
+    return format_html('<span class="kiln-status" style="background:{}">{}</span>', STATUS_COLOURS.get(status, "#616161"), status)
+
+
+class ConsoleMedia:
+    css = {"all": ["console/console.css"]}
+
+
+class CustomPagesMixin:
+    """Rendering helpers shared by the custom (non-ModelForm) admin pages."""
+
+    def render_page(self, request: HttpRequest, template: str, title: str, **context: Any) -> TemplateResponse:
+        opts = self.model._meta  # type: ignore[attr-defined]
+        return TemplateResponse(request, template, {
+            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            "opts": opts,
+            "app_label": opts.app_label,
+            "title": title,
+            "has_view_permission": True,
+            **context,
+        })
+
+
+@admin.register(Function)
+class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
+    list_display = ["name", "runtime", "memory", "timeout", "last_status", "last_invoked", "test_link"]
+    search_fields = ["name"]
+    list_per_page = 50
+    Media = ConsoleMedia
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Function]:
+        last = Invocation.objects.filter(function=OuterRef("pk")).order_by("-queued_at")
+        return (
+            super().get_queryset(request)
+            .select_related("latest")
+            .annotate(last_status=Subquery(last.values("status")[:1]), last_invoked_at=Subquery(last.values("queued_at")[:1]))
+        )
+
+    @admin.display(ordering="latest__runtime")
+    def runtime(self, obj: Function) -> str:
+        return obj.latest.runtime if obj.latest else "—"
+
+    @admin.display(description="Memory (MB)", ordering="latest__memory_size")
+    def memory(self, obj: Function) -> int | str:
+        return obj.latest.memory_size if obj.latest else "—"
+
+    @admin.display(description="Timeout (s)", ordering="latest__timeout")
+    def timeout(self, obj: Function) -> int | str:
+        return obj.latest.timeout if obj.latest else "—"
+
+    @admin.display(description="Last invocation", ordering="last_status")
+    def last_status(self, obj: Function) -> str:
+        return status_badge(getattr(obj, "last_status", None))
+
+    @admin.display(description="Last invoked", ordering="last_invoked_at")
+    def last_invoked(self, obj: Function) -> Any:
+        return getattr(obj, "last_invoked_at", None) or "—"
+
+    @admin.display(description="")
+    def test_link(self, obj: Function) -> str:
+        return format_html('<a class="button" href="{}">Test</a>', reverse("admin:functions_function_test", args=[quote(obj.pk)]))
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/test/", view(self.test_view), name="functions_function_test"),
+            path("<path:object_id>/invoke/", view(self.invoke_view), name="functions_function_invoke"),
+        ] + super().get_urls()
+
+    # -- add and change: the custom form, saved through the services ------------------------------
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return self._form_view(request, None)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        function = self.get_object(request, unquote(object_id))
+        if function is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, function):
+            raise PermissionDenied
+        return self._form_view(request, function)
+
+    def _form_view(self, request: HttpRequest, function: Function | None) -> HttpResponse:
+        if request.method == "POST":
+            form = FunctionForm(request.POST, request.FILES, function=function)
+            saved = form.save() if form.is_valid() else None
+            if saved is not None:
+                saved.refresh_from_db()
+                revision = saved.latest
+                if function is None:
+                    self.log_addition(request, saved, [{"added": {}}])
+                else:
+                    self.log_change(request, saved, [{"changed": {"fields": ["configuration"]}}])
+                messages.success(request, f"Function {saved.name} saved; $LATEST is revision {revision.number if revision else '?'}.")
+                if "_test" in request.POST:
+                    return redirect("admin:functions_function_test", quote(saved.pk))
+                if "_continue" in request.POST or function is None:
+                    return redirect("admin:functions_function_change", quote(saved.pk))
+                return redirect("admin:functions_function_changelist")
+        else:
+            form = FunctionForm(function=function)
+        title = f"Change function {function.name}" if function else "Add function"
+        return self.render_page(request, "console/function_form.html", title, form=form, function=function, original=function, revision=function.latest if function else None)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list[str], dict[str, int], set[str], list[str]]:
+        # Django's collector sees Function.latest (PROTECT) as blocking; function_delete handles it.
+        functions = list(objs)
+        revisions = FunctionRevision.objects.filter(function__in=functions).count()
+        perms_needed = set() if self.has_delete_permission(request) else {"function"}
+        return [f"Function: {f.name}" for f in functions], {"functions": len(functions), "revisions": revisions}, perms_needed, []
+
+    def delete_model(self, request: HttpRequest, obj: Function) -> None:
+        function_delete(function=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Function]) -> None:
+        for function in queryset:
+            function_delete(function=function)
+
+    # -- the Test page and its invoke endpoint ----------------------------------------------------
+    def test_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        function = self.get_object(request, unquote(object_id))
+        if function is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, function):
+            raise PermissionDenied
+        return self.render_page(request, "console/function_test.html", f"Test {function.name}", function=function, original=function, revision=function.latest)
+
+    def invoke_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        """POST the event (the body, JSON); answers the finished invocation as the API's JSON."""
+        if request.method != "POST":
+            return JsonResponse(error_envelope("MethodNotAllowed", "POST the event as the request body."), status=405)
+        function = self.get_object(request, unquote(object_id))
+        if function is None or not self.has_change_permission(request, function):
+            return JsonResponse(error_envelope("ResourceNotFoundException", "Function not found."), status=404)
+        try:
+            invocation = invocation_submit(function=function, payload=request.body, trigger=Trigger.CONSOLE)
+            assert invocation.revision is not None
+            invocation = invocation_wait(invocation, timeout_s=sync_wait_seconds(invocation.revision))
+        except KilnError as error:
+            return JsonResponse(error.envelope(), status=error.status)
+        data = dict(invocation_data(invocation))
+        data["console_url"] = reverse("admin:invoker_invocation_change", args=[quote(invocation.pk)])
+        return JsonResponse(data)
+
+
+@admin.register(Layer)
+class LayerAdmin(CustomPagesMixin, admin.ModelAdmin):
+    list_display = ["name", "versions_list", "latest_description", "updated_at"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Layer]:
+        return super().get_queryset(request).prefetch_related("versions")
+
+    @admin.display(description="Versions")
+    def versions_list(self, obj: Layer) -> str:
+        return ", ".join(str(v.version) for v in sorted(obj.versions.all(), key=lambda v: -v.version)) or "—"
+
+    @admin.display(description="Latest description")
+    def latest_description(self, obj: Layer) -> str:
+        versions = sorted(obj.versions.all(), key=lambda v: -v.version)
+        return versions[0].description if versions else ""
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return self._publish_view(request, None)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        layer = self.get_object(request, unquote(object_id))
+        if layer is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return self._publish_view(request, layer)
+
+    def _publish_view(self, request: HttpRequest, layer: Layer | None) -> HttpResponse:
+        can_publish = self.has_add_permission(request) or (layer is not None and self.has_change_permission(request, layer))
+        if request.method == "POST" and can_publish:
+            form = LayerVersionForm(request.POST, request.FILES, layer_name=layer.name if layer else None)
+            version = form.save() if form.is_valid() else None
+            if version is not None:
+                messages.success(request, f"Published {version.arn}.")
+                return redirect("admin:functions_layer_change", quote(version.layer_id))
+        else:
+            form = LayerVersionForm(layer_name=layer.name if layer else None)
+        versions = list(layer.versions.order_by("-version")) if layer else []
+        title = f"Layer {layer.name}" if layer else "Publish a layer"
+        return self.render_page(request, "console/layer_form.html", title, form=form, layer=layer, original=layer, versions=versions, can_publish=can_publish)
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    form = RoleForm
+    list_display = ["name", "description", "arn", "updated_at"]
+    search_fields = ["name", "description"]
+    actions = None  # deleting goes one by one through role_delete, which refuses roles in use
+
+    class Media:
+        css = {"all": ["console/console.css"]}
+        js = ["console/editor.js"]  # Tab in the policy document
+
+    def save_model(self, request: HttpRequest, obj: Role, form: RoleForm, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            role_update(role=obj, policy_document=data["policy_document"], description=data["description"])
+            return
+        created = role_create(name=data["name"], policy_document=data["policy_document"], description=data["description"])
+        obj.pk = created.pk
+        obj.created_at, obj.updated_at = created.created_at, created.updated_at
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: Role) -> None:
+        role_delete(role=obj)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except KilnError as error:
+            messages.error(request, error.message)
+            return HttpResponseRedirect(reverse("admin:iam_role_change", args=[object_id]))
+
+
+def _pretty(text: str | None) -> str:
+    if text is None or text == "":
+        return ""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+def _pre(text: str) -> str:
+    return format_html('<pre class="kiln-pre">{}</pre>', text) if text else "—"
+
+
+@admin.register(Invocation)
+class InvocationAdmin(admin.ModelAdmin):
+    """Invocation history, read-only: rows are written by the invoker only."""
+
+    list_display = ["id", "function_name", "status_badge", "trigger", "duration", "billed_duration_ms", "cold_start", "queued_at"]
+    list_filter = ["status", "trigger", "function_name", "queued_at"]
+    search_fields = ["function_name"]
+    ordering = ["-queued_at", "-id"]
+    list_per_page = 100
+    show_full_result_count = False
+    actions = None
+    Media = ConsoleMedia
+    fieldsets = [
+        (None, {"fields": ["id", "function_link", "qualifier", "revision_number", "invocation_type", "trigger", "trigger_detail", "status_badge", "attempt", "worker"]}),
+        ("Timing and memory", {"fields": ["queued_at", "started_at", "finished_at", "duration", "billed_duration_ms", "init_duration", "cold_start", "memory_size", "max_memory_used_mb"]}),
+        ("Event, result and log", {"fields": ["payload_pre", "result_pre", "error_pre", "logs_pre"]}),
+    ]
+    readonly_fields = [f for _, options in fieldsets for f in options["fields"]]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Invocation]:
+        # The list never shows the big text fields; the detail page reads its row whole (get_object).
+        return super().get_queryset(request).defer("payload", "result", "logs", "error", "trigger_detail")
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Invocation | None:
+        try:
+            return Invocation.objects.select_related("revision").get(pk=Invocation._meta.pk.to_python(object_id))
+        except (Invocation.DoesNotExist, ValidationError, ValueError):
+            return None
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Invocation) -> str:
+        return status_badge(obj.status)
+
+    @admin.display(description="Duration (ms)", ordering="duration_ms")
+    def duration(self, obj: Invocation) -> str:
+        return f"{obj.duration_ms:.2f}" if obj.duration_ms is not None else "—"
+
+    @admin.display(description="Init duration (ms)")
+    def init_duration(self, obj: Invocation) -> str:
+        return f"{obj.init_duration_ms:.2f}" if obj.init_duration_ms is not None else "—"
+
+    @admin.display(description="Function")
+    def function_link(self, obj: Invocation) -> str:
+        if obj.function_id is None:
+            return f"{obj.function_name} (deleted)"
+        return format_html('<a href="{}">{}</a>', reverse("admin:functions_function_change", args=[quote(obj.function_id)]), obj.function_name)
+
+    @admin.display(description="Revision")
+    def revision_number(self, obj: Invocation) -> str:
+        return f"r{obj.revision.number}" if obj.revision else "—"
+
+    @admin.display(description="Event")
+    def payload_pre(self, obj: Invocation) -> str:
+        return _pre(_pretty(obj.payload))
+
+    @admin.display(description="Result")
+    def result_pre(self, obj: Invocation) -> str:
+        return _pre(_pretty(obj.result))
+
+    @admin.display(description="Error")
+    def error_pre(self, obj: Invocation) -> str:
+        return _pre(json.dumps(obj.error, indent=2) if obj.error else "")
+
+    @admin.display(description="Log")
+    def logs_pre(self, obj: Invocation) -> str:
+        return _pre(obj.logs)
+

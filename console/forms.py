@@ -1,0 +1,250 @@
+"""Console forms: a function's configuration and code, a layer version, a role.
+
+The forms only parse what the browser sent; every rule (limits, names, policies) is the services'.
+``save()`` calls the service and turns a ``KilnError`` into a form error carrying its message, so a
+rejected save stores nothing and shows why.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+
+from core.errors import KilnError
+from functions import limits
+from functions.models import Function, LayerVersion, Runtime
+from functions.runtimes import available_runtimes
+from functions.services import Code, FunctionConfig, function_create, function_update, layer_version_publish
+from iam.models import Role
+from iam.policy import policy_parse
+from iam.services import ROLE_NAME
+
+DEFAULT_FILES = {"index.py": "def handler(event, context):\n    print('event:', event)\n    return {'ok': True, 'event': event}\n"}
+
+
+def _rows(data: QueryDict | dict[str, Any], *names: str) -> list[tuple[str, ...]]:
+    """Zip the repeated inputs ``names`` (rows of a table the page can grow) into tuples."""
+    getlist = data.getlist if hasattr(data, "getlist") else (lambda key: list(data.get(key, [])))
+    columns = [getlist(name) for name in names]
+    length = max((len(c) for c in columns), default=0)
+    return [tuple(c[i] if i < len(c) else "" for c in columns) for i in range(length)]
+
+
+class ServiceErrorsMixin:
+    """Put a service's ``KilnError`` on the field it names, else at the top of the form."""
+
+    field_aliases: dict[str, str] = {}
+
+    def add_service_error(self, error: KilnError) -> None:
+        field = error.details.get("field") if isinstance(error.details, dict) else None
+        field = self.field_aliases.get(field, field)
+        self.add_error(field if field in self.fields else None, error.message)  # type: ignore[attr-defined]
+
+
+class FunctionForm(ServiceErrorsMixin, forms.Form):
+    """Create (``function=None``) or edit a function; code comes from the editor rows or a zip."""
+
+    field_aliases = {"code": "code_zip", "layers": "layers", "environment": "environment"}
+
+    name = forms.CharField(max_length=200, help_text="Letters, digits, hyphens and underscores; cannot be changed later.")
+    description = forms.CharField(max_length=1000, required=False, widget=forms.TextInput(attrs={"class": "vTextField"}))
+    runtime = forms.ChoiceField()
+    handler = forms.CharField(max_length=500, initial="index.handler", help_text="file.function, such as index.handler.")
+    memory_size = forms.IntegerField(initial=limits.MEMORY_DEFAULT_MB, label="Memory (MB)", help_text=f"{limits.MEMORY_MIN_MB}-{limits.MEMORY_MAX_MB} MB.")
+    timeout = forms.IntegerField(initial=limits.TIMEOUT_DEFAULT_S, label="Timeout (s)", help_text=f"{limits.TIMEOUT_MIN_S}-{limits.TIMEOUT_MAX_S} seconds.")
+    ephemeral_storage = forms.IntegerField(initial=limits.EPHEMERAL_DEFAULT_MB, label="Ephemeral storage (MB)", help_text=f"{limits.EPHEMERAL_MIN_MB}-{limits.EPHEMERAL_MAX_MB} MB of /tmp.")
+    code_zip = forms.FileField(required=False, label="Zip upload", help_text="Optional: a .zip replaces the inline files above.")
+    role = forms.ModelChoiceField(queryset=Role.objects.order_by("name"), required=False, empty_label="(no role)")
+    # Not rendered as widgets: the page's tables of rows fill these (see ``clean``).
+    environment = forms.Field(required=False, widget=forms.HiddenInput)
+    layers = forms.Field(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, function: Function | None = None, **kwargs: Any) -> None:
+        self.function = function
+        revision = function.latest if function else None
+        if revision is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "description": function.description,
+                "runtime": revision.runtime,
+                "handler": revision.handler,
+                "memory_size": revision.memory_size,
+                "timeout": revision.timeout,
+                "ephemeral_storage": revision.ephemeral_storage,
+                "role": revision.role_id,
+            }
+        super().__init__(*args, **kwargs)
+        self.fields["runtime"].choices = [(r, r) for r in available_runtimes()] or [(r, r) for r in Runtime.values]
+        if function is not None:
+            del self.fields["name"]
+        self.layer_choices = list(LayerVersion.objects.select_related("layer").order_by("layer__name", "-version"))
+        self.revision = revision
+
+    # -- what the page shows in its row tables ----------------------------------------------------
+    def code_files(self) -> list[tuple[str, str]]:
+        if self.is_bound:
+            return [(n, c) for n, c in _rows(self.data, "code_filename", "code_content") if n or c] or [("", "")]
+        if self.revision is not None:
+            return list((self.revision.inline_files or {}).items()) or [("", "")]
+        return list(DEFAULT_FILES.items())
+
+    def env_rows(self) -> list[tuple[str, str]]:
+        if self.is_bound:
+            return [(k, v) for k, v in _rows(self.data, "env_key", "env_value") if k or v]
+        return list((self.revision.environment or {}).items()) if self.revision else []
+
+    def layer_rows(self) -> list[int]:
+        if self.is_bound:
+            return [int(v) for (v,) in _rows(self.data, "layer") if v.isdigit()]
+        return [link.layer_version_id for link in self.revision.layer_links.order_by("position")] if self.revision else []
+
+    def code_is_zip(self) -> bool:
+        return self.revision is not None and self.revision.inline_files is None
+
+    # -- parsing ----------------------------------------------------------------------------------
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        environment: dict[str, str] = {}
+        for key, value in _rows(self.data, "env_key", "env_value"):
+            key = key.strip()
+            if not key and not value:
+                continue
+            if not key:
+                self.add_error("environment", f"Environment variable with value {value!r} needs a name.")
+            elif key in environment:
+                self.add_error("environment", f"Environment variable {key} is given twice.")
+            environment[key] = value
+        cleaned["environment"] = environment
+
+        by_id = {lv.pk: lv for lv in self.layer_choices}
+        chosen = []
+        for (value,) in _rows(self.data, "layer"):
+            if not value:
+                continue
+            layer_version = by_id.get(int(value)) if value.isdigit() else None
+            if layer_version is None:
+                self.add_error("layers", f"Layer version {value!r} does not exist.")
+            else:
+                chosen.append(layer_version.arn)
+        cleaned["layers"] = chosen
+
+        files: dict[str, str] = {}
+        for filename, content in _rows(self.data, "code_filename", "code_content"):
+            filename = filename.strip()
+            content = content.replace("\r\n", "\n")  # browsers send textareas with CRLF
+            if not filename and not content.strip():
+                continue
+            if not filename:
+                self.add_error(None, "Every code file needs a file name.")
+            elif filename in files:
+                self.add_error(None, f"File {filename} is given twice.")
+            files[filename] = content
+        upload = cleaned.get("code_zip")
+        if upload is not None:
+            cleaned["code"] = Code(zip_bytes=upload.read())
+        elif files and files != (self.revision.inline_files if self.revision else None):
+            cleaned["code"] = Code(files=files)
+        elif files and self.revision is not None:
+            cleaned["code"] = None  # unchanged inline code
+        elif self.function is None:
+            self.add_error(None, "Give the function some code: type at least one file or upload a zip.")
+        else:
+            cleaned["code"] = None  # keep the current code (e.g. a zip uploaded earlier)
+        return cleaned
+
+    def config(self) -> FunctionConfig:
+        data = self.cleaned_data
+        role = data.get("role")
+        return FunctionConfig(
+            runtime=data["runtime"],
+            handler=data["handler"],
+            memory_size=data["memory_size"],
+            timeout=data["timeout"],
+            ephemeral_storage=data["ephemeral_storage"],
+            environment=data["environment"],
+            role=role.name if role else None,
+            layers=data["layers"],
+        )
+
+    def save(self) -> Function | None:
+        """Create or update through the services; ``None`` (with form errors) when they refuse."""
+        data = self.cleaned_data
+        try:
+            if self.function is None:
+                return function_create(name=data["name"], config=self.config(), code=data["code"], description=data["description"])
+            changes = {k: v for k, v in vars(self.config()).items()}
+            return function_update(function=self.function, changes=changes, code=data["code"], description=data["description"])
+        except KilnError as error:
+            self.add_service_error(error)
+            return None
+
+
+class LayerVersionForm(ServiceErrorsMixin, forms.Form):
+    """Publish a new version of a layer (a new layer when ``name`` is new)."""
+
+    field_aliases = {"compatible_runtimes": "compatible_runtimes"}
+
+    name = forms.CharField(max_length=200, help_text="Letters, digits, hyphens and underscores.")
+    zip_file = forms.FileField(label="Zip", help_text="The layer's files, unpacked under /opt (python/, nodejs/node_modules/, bin/ ...).")
+    description = forms.CharField(max_length=1000, required=False, widget=forms.TextInput(attrs={"class": "vTextField"}))
+    compatible_runtimes = forms.MultipleChoiceField(choices=[(r, r) for r in Runtime.values], required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, layer_name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.layer_name = layer_name
+        if layer_name is not None:
+            del self.fields["name"]
+
+    def save(self) -> LayerVersion | None:
+        data = self.cleaned_data
+        try:
+            return layer_version_publish(
+                name=self.layer_name or data["name"],
+                zip_bytes=data["zip_file"].read(),
+                compatible_runtimes=list(data["compatible_runtimes"]),
+                description=data["description"],
+            )
+        except KilnError as error:
+            self.add_service_error(error)
+            return None
+
+
+class PolicyDocumentField(forms.CharField):
+    """A policy document edited as JSON text; validated by ``iam.policy.policy_parse``."""
+
+    widget = forms.Textarea(attrs={"class": "kiln-code", "rows": 16, "cols": 80, "spellcheck": "false"})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, dict | list):
+            return json.dumps(value, indent=2)
+        return value
+
+    def clean(self, value: Any) -> dict[str, Any]:
+        text = super().clean(value)
+        try:
+            return policy_parse(text)
+        except KilnError as error:
+            raise forms.ValidationError(error.message, code="policy") from None
+
+
+class RoleForm(forms.ModelForm):
+    """A role; the admin saves it through ``iam.services`` (see ``console.admin.RoleAdmin``)."""
+
+    policy_document = PolicyDocumentField(help_text='JSON: {"Version": "2012-10-17", "Statement": [...]}.')
+
+    class Meta:
+        model = Role
+        fields = ["name", "description", "policy_document"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["name"].disabled = True
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if not self.instance.pk and not ROLE_NAME.match(name or ""):
+            raise forms.ValidationError("Role name must be 1-64 characters of letters, digits and +=,.@_-.", code="name")
+        return name

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class EventsConfig(AppConfig):
+    name = "events"
+    verbose_name = "Triggers"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core import events as bus
+        from events import subscribers
+        from storage.domain import ObjectCreated, ObjectRemoved
+
+        bus.subscribe(ObjectCreated, subscribers.object_event_notify)
+        bus.subscribe(ObjectRemoved, subscribers.object_event_notify)

@@ -1,0 +1,33 @@
+"""Reads of triggers: a bucket's notification configurations, and the invocations its objects triggered."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from events.models import BucketNotification
+from invoker.models import Invocation, Trigger
+from storage.models import Bucket
+
+
+def bucket_notifications(bucket: Bucket) -> QuerySet[BucketNotification]:
+    return BucketNotification.objects.filter(bucket=bucket).select_related("function").order_by("position")
+
+
+def matching_notifications(bucket_name: str, key: str, event_name: str) -> list[BucketNotification]:
+    from events.s3 import expand
+
+    concrete = f"s3:{event_name}"
+    found = []
+    for config in BucketNotification.objects.filter(bucket__name=bucket_name).select_related("function", "function__latest").order_by("position"):
+        if not key.startswith(config.prefix) or not key.endswith(config.suffix):
+            continue
+        if any(concrete in expand(e) for e in config.events):
+            found.append(config)
+    return found
+
+
+def bucket_invocations(bucket: Bucket, *, key: str | None = None) -> QuerySet[Invocation]:
+    queryset = Invocation.objects.filter(trigger=Trigger.S3, trigger_detail__bucket=bucket.name)
+    if key is not None:
+        queryset = queryset.filter(trigger_detail__key=key)
+    return queryset.order_by("-queued_at", "-id")

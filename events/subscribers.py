@@ -1,0 +1,28 @@
+"""Turns storage's domain events into invocations, inside the object write's transaction.
+
+``invocation_submit`` writes each invocation ``QUEUED`` in that transaction and publishes only after
+commit, so the object and its pending notifications commit together; a lost message is re-sent by the
+invoker's reaper. Delivery is therefore at least once; the sequencer lets handlers de-duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+
+from events.s3 import s3_event
+from events.selectors import matching_notifications
+from invoker.models import InvocationType, Trigger
+from invoker.services import invocation_submit
+from storage.domain import ObjectEvent
+
+
+def object_event_notify(event: ObjectEvent) -> None:
+    for config in matching_notifications(event.bucket, event.key, event.event_name):
+        payload = json.dumps(s3_event(event, configuration_id=config.config_id)).encode()
+        invocation_submit(
+            function=config.function,
+            payload=payload,
+            invocation_type=InvocationType.EVENT,
+            trigger=Trigger.S3,
+            trigger_detail={"bucket": event.bucket, "key": event.key, "event_name": event.event_name, "sequencer": event.sequencer, "configuration_id": config.config_id},
+        )

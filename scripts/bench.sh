@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `make bench`: Kiln's figures beside floors measured in the same run (docs/benchmarks.md says what each
+# row means). Uses the machine's PostgreSQL (a dedicated database, recreated) and Redis (a dedicated DB,
+# flushed), a private data dir, and its own gunicorn and Celery workers, all stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kiln_bench}"
+export REDIS_URL="redis://127.0.0.1:6379/${BENCH_REDIS_DB:-10}"
+export CELERY_BROKER_URL="$REDIS_URL"
+KILN_DATA_DIR="$(mktemp -d /tmp/kiln-bench.XXXXXX)"
+export KILN_DATA_DIR
+export KILN_ENV_IDLE_SECONDS="${KILN_ENV_IDLE_SECONDS:-600}"
+export KILN_LOG_LEVEL="${KILN_LOG_LEVEL:-WARNING}"
+unset DEBUG
+bench_pid=""
+cleanup() {
+  if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
+    kill -TERM "$bench_pid" 2>/dev/null || true
+    wait "$bench_pid" 2>/dev/null || true
+  fi
+  if [ -n "${BENCH_KEEP_DATA:-}" ]; then echo "bench data kept in $KILN_DATA_DIR"; else rm -rf "$KILN_DATA_DIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+.venv/bin/python -m bench.run "$@" &
+bench_pid=$!
+wait "$bench_pid"

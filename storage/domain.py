@@ -1,0 +1,36 @@
+"""Domain events storage announces on the core event bus (inside the write's transaction)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """Who asked and from where; carried into S3 event records."""
+
+    principal_id: str = ""
+    source_ip: str = "127.0.0.1"
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class ObjectEvent:
+    bucket: str
+    key: str
+    event_name: str  # S3's, without "s3:" e.g. "ObjectCreated:Put"
+    sequencer: str
+    occurred_at: datetime.datetime
+    request: RequestInfo = field(default_factory=RequestInfo)
+
+
+@dataclass(frozen=True)
+class ObjectCreated(ObjectEvent):
+    size: int = 0
+    etag: str = ""
+
+
+@dataclass(frozen=True)
+class ObjectRemoved(ObjectEvent):
+    pass

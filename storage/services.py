@@ -1,0 +1,160 @@
+"""Writes to buckets and objects: the one place any entry point (REST, console, later the S3 API) calls.
+
+Object writes stream the body into a new blob outside any transaction, then switch the row to it and
+announce ``ObjectCreated`` / ``ObjectRemoved`` on the core event bus inside one transaction, so what
+subscribers record (pending notifications) commits together with the object. Old bodies are deleted
+after commit; a failed write deletes its new body and leaves the previous object as it was.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+from typing import IO, Any, BinaryIO
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core import events
+from storage import limits
+from storage.blobs import blob_delete, blob_write
+from storage.domain import ObjectCreated, ObjectRemoved, RequestInfo
+from storage.errors import BucketAlreadyExists, BucketNotEmpty, InvalidArgument, InvalidBucketName, InvalidKey, NoSuchKey
+from storage.models import Bucket, Object
+
+_BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3")
+CREATED_EVENTS = ("ObjectCreated:Put", "ObjectCreated:Post", "ObjectCreated:Copy", "ObjectCreated:CompleteMultipartUpload")
+DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+
+
+def bucket_name_check(name: str) -> None:
+    """Raise ``InvalidBucketName`` unless ``name`` follows S3's general-purpose bucket naming rules."""
+    if not isinstance(name, str) or not limits.BUCKET_NAME_MIN <= len(name) <= limits.BUCKET_NAME_MAX:
+        raise InvalidBucketName(f"Bucket names must be between {limits.BUCKET_NAME_MIN} and {limits.BUCKET_NAME_MAX} characters long.", details={"name": name})
+    if not _BUCKET_CHARS.match(name):
+        raise InvalidBucketName("Bucket names can consist only of lowercase letters, numbers, dots (.) and hyphens (-), and must begin and end with a letter or number.", details={"name": name})
+    if ".." in name:
+        raise InvalidBucketName("Bucket names must not contain two adjacent periods.", details={"name": name})
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        pass
+    else:
+        raise InvalidBucketName("Bucket names must not be formatted as an IP address (for example, 192.168.5.4).", details={"name": name})
+    if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
+        raise InvalidBucketName("Bucket names must not start with xn--, sthree- or amzn-s3-demo-, nor end with -s3alias, --ol-s3, .mrap or --x-s3.", details={"name": name})
+
+
+def key_check(key: str) -> None:
+    if not isinstance(key, str) or key == "":
+        raise InvalidArgument("The object key must not be empty.")
+    if "\x00" in key:
+        raise InvalidArgument("The object key must not contain the NUL character.")
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > limits.KEY_MAX_BYTES:
+        raise InvalidKey(f"Your key is too long: {size} bytes of UTF-8; the maximum is {limits.KEY_MAX_BYTES}.", details={"size": size, "limit": limits.KEY_MAX_BYTES})
+
+
+def metadata_check(metadata: dict[str, str]) -> dict[str, str]:
+    clean = {str(k).lower(): str(v) for k, v in (metadata or {}).items()}
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in clean.items())
+    if size > limits.METADATA_MAX_BYTES:
+        raise InvalidArgument(f"Your metadata headers exceed the maximum allowed metadata size ({size} of {limits.METADATA_MAX_BYTES} bytes).", code="MetadataTooLarge")
+    return clean
+
+
+def bucket_create(*, name: str, owner: AbstractBaseUser | AnonymousUser | None = None) -> Bucket:
+    bucket_name_check(name)
+    try:
+        with transaction.atomic():
+            return Bucket.objects.create(name=name, owner=owner if owner is not None and owner.is_authenticated else None)
+    except IntegrityError:
+        raise BucketAlreadyExists(f"The requested bucket name is not available: {name}. Choose a different name.", details={"name": name}) from None
+
+
+def bucket_delete(*, bucket: Bucket) -> None:
+    with transaction.atomic():
+        locked = Bucket.objects.select_for_update().get(pk=bucket.pk)
+        if Object.objects.filter(bucket=locked).exists():
+            raise BucketNotEmpty(f"The bucket you tried to delete is not empty: {bucket.name}.", details={"name": bucket.name})
+        locked.delete()
+
+
+def _next_sequencer(previous: str | None) -> str:
+    now = time.time_ns()
+    if previous:
+        now = max(now, int(previous, 16) + 1)
+    return f"{now:016X}"
+
+
+def object_put(
+    *,
+    bucket: Bucket,
+    key: str,
+    body: BinaryIO | IO[bytes],
+    size: int | None = None,
+    content_type: str | None = None,
+    metadata: dict[str, str] | None = None,
+    event_name: str = "ObjectCreated:Put",
+    request: RequestInfo | None = None,
+) -> Object:
+    """Stream ``body`` in as ``key``'s new body and switch to it atomically; announce ``ObjectCreated``."""
+    key_check(key)
+    clean_metadata = metadata_check(metadata or {})
+    if event_name not in CREATED_EVENTS:
+        raise InvalidArgument(f"event_name must be one of {', '.join(CREATED_EVENTS)}.")
+    written = blob_write(body, expected_size=size)
+    old_blob = ""
+    try:
+        with transaction.atomic():
+            Bucket.objects.select_for_update().filter(pk=bucket.pk).exists()  # serialises writers of a bucket's keys
+            current = Object.objects.select_for_update().filter(bucket=bucket, key=key).first()
+            now = timezone.now()
+            fields: dict[str, Any] = {
+                "size": written.size, "etag": written.md5, "content_type": content_type or DEFAULT_CONTENT_TYPE,
+                "metadata": clean_metadata, "blob": written.name, "sequencer": _next_sequencer(current.sequencer if current else None), "last_modified": now,
+            }
+            if current is None:
+                obj = Object.objects.create(bucket=bucket, key=key, **fields)
+            else:
+                old_blob = current.blob
+                for name, value in fields.items():
+                    setattr(current, name, value)
+                current.save(update_fields=list(fields))
+                obj = current
+            events.publish(ObjectCreated(bucket=bucket.name, key=key, event_name=event_name, sequencer=obj.sequencer, occurred_at=now,
+                                         request=request or RequestInfo(), size=obj.size, etag=obj.etag))
+            if old_blob:
+                transaction.on_commit(lambda: blob_delete(old_blob))
+    except BaseException:
+        blob_delete(written.name)
+        raise
+    obj.bucket = bucket
+    return obj
+
+
+def object_delete(*, bucket: Bucket, key: str, request: RequestInfo | None = None) -> bool:
+    """Delete ``key`` (a no-op, as S3, when absent); announce ``ObjectRemoved:Delete`` when something was removed."""
+    key_check(key)
+    with transaction.atomic():
+        current = Object.objects.select_for_update().filter(bucket=bucket, key=key).first()
+        if current is None:
+            return False
+        blob = current.blob
+        sequencer = _next_sequencer(current.sequencer)
+        current.delete()
+        events.publish(ObjectRemoved(bucket=bucket.name, key=key, event_name="ObjectRemoved:Delete", sequencer=sequencer, occurred_at=timezone.now(), request=request or RequestInfo()))
+        transaction.on_commit(lambda: blob_delete(blob))
+    return True
+
+
+def object_get_or_raise(*, bucket: Bucket, key: str) -> Object:
+    obj = Object.objects.filter(bucket=bucket, key=key).first()
+    if obj is None:
+        raise NoSuchKey(f"The specified key does not exist: {key}", details={"bucket": bucket.name, "key": key})
+    obj.bucket = bucket
+    return obj
