@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 LOG_CAP_BYTES = 256 * 1024  # per invocation; the rest is cut with a marker
 TRUNCATED_MARKER = "\n[Kiln] Log output truncated: this invocation printed {dropped} more bytes past the {cap} byte limit.\n"
@@ -31,5 +31,5 @@ def report_line(request_id: str, *, duration_ms: float, billed_ms: int, memory_s
 
 
 def timeout_line(request_id: str, timeout_s: float) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     return f"{stamp} {request_id} Task timed out after {timeout_s:.2f} seconds\n"

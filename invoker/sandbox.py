@@ -88,7 +88,7 @@ def host_python_libs() -> Path:
     """A directory of links to the SDK packages, for the process mode."""
     target = Path(settings.KILN_WORK_DIR) / "runtime-libs" / "python"
     target.mkdir(parents=True, exist_ok=True)
-    for name, path in python_sdk_dirs().items():
+    for path in python_sdk_dirs().values():
         link = target / Path(path).name
         if not link.exists():
             try:
@@ -164,7 +164,7 @@ def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
              "--ro-bind", str(req.task_dir), "/var/task",
              "--ro-bind", str(req.opt_dir), "/opt",
              "--ro-bind", str(RUNTIMES_DIR), "/var/runtime"]
-    for name, path in python_sdk_dirs().items():
+    for path in python_sdk_dirs().values():
         argv += ["--ro-bind", path, f"/var/lang/sdk/{Path(path).name}"]
     argv += ["--remount-ro", "/", "--chdir", "/var/task", "--clearenv"]
     for key, value in req.environment.items():

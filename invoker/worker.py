@@ -39,7 +39,7 @@ def _provision(pool) -> None:  # type: ignore[no-untyped-def]
     close_old_connections()
     redis = get_redis()
     wanted = {}
-    for function_id, revision_id, count in Function.objects.filter(provisioned_concurrency__gt=0, latest__isnull=False).values_list("id", "latest_id", "provisioned_concurrency"):
+    for revision_id, count in Function.objects.filter(provisioned_concurrency__gt=0, latest__isnull=False).values_list("latest_id", "provisioned_concurrency"):
         config = _environment_config(revision_id)
         mine = 0
         for slot in range(count):
