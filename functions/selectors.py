@@ -20,8 +20,10 @@ def access_function_by_name(user: AbstractBaseUser | AnonymousUser, name: str) -
 
 
 def function_list(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Function]:
-    from invoker.models import Invocation
+    # Invocation lives in a layer above; the history annotation names it without importing it.
+    from django.apps import apps
 
+    Invocation = apps.get_model("invoker", "Invocation")  # noqa: N806
     if not user.is_authenticated:
         return Function.objects.none()
     last = Invocation.objects.filter(function=OuterRef("pk")).order_by("-queued_at")

@@ -45,9 +45,9 @@ def role_resolve(name_or_arn: str) -> Role:
 
 def role_delete(*, role: Role) -> None:
     """Delete a role no function currently uses (older revisions keep running without it)."""
-    from functions.models import Function
+    from django.db.models import F
 
-    users = list(Function.objects.filter(latest__role=role).values_list("name", flat=True)[:5])
+    users = list(role.revisions.filter(function__latest=F("pk")).values_list("function__name", flat=True)[:5])
     if users:
         raise Conflict(f"Role {role.name} is used by function(s) {', '.join(users)}; change their role first.", details={"functions": users})
     role.delete()
