@@ -86,7 +86,7 @@ def function_url_data(request: Request, url: FunctionUrl) -> dict[str, Any]:
 
 
 class HttpApiListView(APIView):
-    @extend_schema(responses={200: dict}, summary="List HTTP APIs")
+    @extend_schema(responses={200: dict}, summary="List HTTP APIs", operation_id="http_apis_list")
     def get(self, request: Request) -> Response:
         return Response({"results": [http_api_data(request, api) for api in selectors.http_api_list(request.user)]})
 
@@ -115,7 +115,7 @@ class HttpApiDetailView(APIView):
 
 
 class RouteListView(APIView):
-    @extend_schema(responses={200: dict}, summary="List an HTTP API's routes")
+    @extend_schema(responses={200: dict}, summary="List an HTTP API's routes", operation_id="http_api_routes_list")
     def get(self, request: Request, api_id: str) -> Response:
         api = selectors.access_http_api(request.user, api_id)
         stages = list(api.stages.all())
@@ -146,7 +146,7 @@ class RouteDetailView(APIView):
 
 
 class StageListView(APIView):
-    @extend_schema(responses={200: dict}, summary="List an HTTP API's stages")
+    @extend_schema(responses={200: dict}, summary="List an HTTP API's stages", operation_id="http_api_stages_list")
     def get(self, request: Request, api_id: str) -> Response:
         api = selectors.access_http_api(request.user, api_id)
         return Response({"results": [stage_data(request, api, s) for s in api.stages.all()]})

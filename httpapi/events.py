@@ -51,6 +51,18 @@ def source_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "127.0.0.1"
 
 
+def trace_id(now: datetime) -> str:
+    return f"Root=1-{int(now.timestamp()):08x}-{secrets.token_hex(12)}"
+
+
+def _with_forwarded(request: HttpRequest, headers: list[tuple[str, str]], now: datetime) -> list[tuple[str, str]]:
+    """The headers API Gateway adds to what the client sent (unless the client sent them)."""
+    present = {name for name, _ in headers}
+    port = request.META.get("SERVER_PORT") or ("443" if request.is_secure() else "80")
+    added = [("x-amzn-trace-id", trace_id(now)), ("x-forwarded-for", source_ip(request)), ("x-forwarded-port", str(port)), ("x-forwarded-proto", request.scheme or "http")]
+    return headers + [(name, value) for name, value in added if name not in present]
+
+
 @dataclass
 class RequestInfo:
     """What the gateway decided about a request, beside the request itself."""
@@ -97,7 +109,7 @@ def _protocol(request: HttpRequest) -> str:
 
 def event_v1(request: HttpRequest, info: RequestInfo) -> dict[str, Any]:
     """Payload format 1.0 (the REST API shape, as HTTP APIs send it)."""
-    headers = request_headers(request)
+    headers = _with_forwarded(request, request_headers(request), info.now)
     multi_headers: dict[str, list[str]] = {}
     for name, value in headers:
         multi_headers.setdefault(name, []).append(value)
@@ -148,7 +160,7 @@ def event_v2(request: HttpRequest, info: RequestInfo) -> dict[str, Any]:
     """Payload format 2.0; absent parts are left out, as API Gateway leaves them out."""
     headers: dict[str, str] = {}
     cookies: list[str] = []
-    for name, value in request_headers(request):
+    for name, value in _with_forwarded(request, request_headers(request), info.now):
         if name == "cookie":
             cookies.extend(part.strip() for part in value.split(";") if part.strip())
             continue

@@ -108,6 +108,8 @@ def test_event_v2_field_by_field():
     assert event["headers"]["x-custom"] == "one"
     assert event["headers"]["content-type"] == "application/json"
     assert event["headers"]["user-agent"] == "curl/8"
+    assert event["headers"]["x-forwarded-for"] == "10.0.0.9" and event["headers"]["x-forwarded-proto"] == "http"
+    assert event["headers"]["x-amzn-trace-id"].startswith("Root=1-5e6a879e-")
     assert event["queryStringParameters"] == {"a": "1,2", "b": "x"}
     assert event["pathParameters"] == {"id": "7"}
     assert event["stageVariables"] == {"env": "dev"}
