@@ -8,7 +8,6 @@ import json
 import logging
 
 from django.http import HttpRequest, HttpResponse
-from redis.exceptions import RedisError
 
 from core.errors import KilnError, TooLarge
 from functions.limits import SYNC_PAYLOAD_MAX_BYTES
@@ -113,11 +112,7 @@ def _invoke(function: Function, event: dict, version: str, detail: dict) -> Http
         return responses.gateway_error(413, "Request Entity Too Large")
     except KilnError:
         return responses.internal_error()
-    try:
-        invocation = invoker_services.invocation_wait(invocation, timeout_s=integration_timeout(function) + WAIT_MARGIN_S)
-    except RedisError:
-        log.warning("waiting for invocation %s failed; answering from the row as it is", invocation.id, exc_info=True)
-        invocation = Invocation.objects.get(pk=invocation.pk)
+    invocation = invoker_services.invocation_wait(invocation, timeout_s=integration_timeout(function) + WAIT_MARGIN_S)
     response = response_for(invocation, version)
     response["X-Kiln-Request-Id"] = str(invocation.id)
     return response

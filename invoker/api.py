@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import InvocationTimeout, KilnError, Throttled, TooLarge, ValidationFailed, error_envelope
+from core.errors import InvocationTimeout, Throttled, TooLarge, ValidationFailed
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES
 from functions.selectors import access_function_by_name
 from invoker import selectors, services
@@ -146,6 +146,3 @@ def sync_response(invocation: Invocation, *, tail: bool = False) -> HttpResponse
         response["X-Kiln-Log-Result"] = base64.b64encode(invocation.logs.encode()[-4096:]).decode()
     return response
 
-
-def error_response(exc: KilnError) -> HttpResponse:
-    return HttpResponse(json.dumps(error_envelope(exc.code, exc.message, exc.details)), status=exc.status, content_type="application/json")

@@ -60,7 +60,13 @@ class EnvironmentPool:
             self._all[env.id] = env
         for old in to_stop:
             old.stop()
-        failure = env.start()
+        try:
+            failure = env.start()
+        except BaseException:
+            with self._lock:
+                self._all.pop(env.id, None)
+            env.stop(failed=True)
+            raise
         if failure is not None:
             with self._lock:
                 self._all.pop(env.id, None)

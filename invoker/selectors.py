@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
@@ -30,11 +32,12 @@ def invocation_list(user: AbstractBaseUser | AnonymousUser, *, function: str | N
 
 
 def access_invocation(user: AbstractBaseUser | AnonymousUser, request_id: str) -> Invocation:
-    if not user.is_authenticated:
-        raise NotFound(f"Invocation not found: {request_id}")
+    """The invocation with this request id, else ``NotFound`` (also for a malformed id)."""
     try:
-        return Invocation.objects.get(pk=request_id)
-    except (Invocation.DoesNotExist, ValueError, Exception) as exc:  # a malformed UUID is also "not found"
-        if isinstance(exc, Invocation.DoesNotExist) or "UUID" in str(exc) or isinstance(exc, ValueError):
-            raise NotFound(f"Invocation not found: {request_id}") from None
-        raise
+        key = uuid.UUID(request_id)
+    except ValueError:
+        raise NotFound(f"Invocation not found: {request_id}") from None
+    invocation = Invocation.objects.filter(pk=key).first() if user.is_authenticated else None
+    if invocation is None:
+        raise NotFound(f"Invocation not found: {request_id}")
+    return invocation

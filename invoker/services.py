@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from core.errors import InvalidRequestContent, ServiceUnavailable, TooLarge, ValidationFailed
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES
@@ -30,11 +33,11 @@ from functions.runtimes import runtime_info
 from invoker import leases, logs, wakeup
 from invoker.dispatch import dispatch_invocation
 from invoker.environment import EnvironmentConfig, RunResult
-from invoker.models import Invocation, InvocationStatus, InvocationType, Trigger
+from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, InvocationType, Trigger
 from invoker.pool import get_pool
 
 log = logging.getLogger(__name__)
-WORKER_NAME = f"{socket.gethostname()}:{__import__('os').getpid()}"
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 ASYNC_THROTTLE_BACKOFF_S = (1, 2, 4, 8, 16, 30)
 
 
@@ -94,8 +97,19 @@ def invocation_submit(
 
 
 def invocation_wait(invocation: Invocation, *, timeout_s: float) -> Invocation:
-    """Wait for a worker to finish the invocation (or ``timeout_s``) and return the row as it is."""
-    wakeup.wait(str(invocation.id), timeout_s)
+    """Wait for a worker to finish the invocation (or ``timeout_s``) and return the row as it is.
+
+    The wake-up comes through Redis; if Redis fails while waiting, the row is polled instead.
+    """
+    deadline = time.monotonic() + timeout_s
+    try:
+        wakeup.wait(str(invocation.id), timeout_s)
+    except RedisError as exc:
+        log.warning("wake-up for %s failed (%s); polling the row", invocation.id, exc)
+        while time.monotonic() < deadline:
+            if Invocation.objects.filter(pk=invocation.pk, status__in=FINAL_STATUSES).exists():
+                break
+            time.sleep(0.05)
     return Invocation.objects.get(pk=invocation.pk)
 
 
@@ -205,15 +219,46 @@ def _outcome(request_id: str, config: EnvironmentConfig, run: RunResult, *, cold
     return Outcome(status, raw, _normalised_error(error), text, duration, billed, run.max_memory_mb, init_ms if cold else None, cold)
 
 
+RESERVED_TOTAL_TTL_S = 2.0
+_reserved_total_cache: tuple[float, int] = (0.0, 0)
+
+
 def _reserved_total() -> int:
-    return Function.objects.filter(reserved_concurrency__isnull=False).aggregate(total=Sum("reserved_concurrency"))["total"] or 0
+    """Concurrency reserved by all functions together; read at most every ``RESERVED_TOTAL_TTL_S``.
+
+    Only the size of the unreserved pool depends on it, so a reservation change reaches that pool
+    within two seconds; a function's own reservation is read fresh with every invocation.
+    """
+    global _reserved_total_cache
+    read_at, total = _reserved_total_cache
+    if time.monotonic() - read_at > RESERVED_TOTAL_TTL_S:
+        total = Function.objects.filter(reserved_concurrency__isnull=False).aggregate(total=Sum("reserved_concurrency"))["total"] or 0
+        _reserved_total_cache = (time.monotonic(), total)
+    return total
 
 
 def invocation_run(invocation_id: str) -> None:
-    """Run a queued invocation on this worker; a no-op when another worker has claimed it."""
+    """Run a queued invocation on this worker; a no-op when another worker has claimed it.
+
+    Whatever goes wrong in Kiln itself after the claim, the row is finished (``failed``), so no
+    invocation is left running and no synchronous caller waits out its timeout.
+    """
     if not invocation_claim(invocation_id):
         return
-    row = Invocation.objects.filter(id=invocation_id).values("revision_id", "payload", "invocation_type", "function_id", "function_name", "attempt").first()
+    try:
+        _run_claimed(invocation_id)
+    except Exception as exc:  # noqa: BLE001 - Kiln's own failure becomes the invocation's outcome
+        log.exception("invocation %s failed inside Kiln", invocation_id)
+        error = {"errorType": "Kiln.InternalError", "errorMessage": f"Kiln could not run this invocation: {type(exc).__name__}: {exc}", "stackTrace": []}
+        invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, json.dumps(error), error, ""))
+
+
+def _run_claimed(invocation_id: str) -> None:
+    row = (
+        Invocation.objects.filter(id=invocation_id)
+        .values("revision_id", "payload", "invocation_type", "function_id", "function_name", "attempt", "function__reserved_concurrency")
+        .first()
+    )
     if row is None or row["revision_id"] is None:
         invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, None, {"errorType": "ResourceNotFoundException", "errorMessage": "The function was deleted before it ran.", "stackTrace": []}, ""))
         return
@@ -222,7 +267,7 @@ def invocation_run(invocation_id: str) -> None:
     except ServiceUnavailable as exc:
         invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, None, {"errorType": "ServiceException", "errorMessage": exc.message, "stackTrace": []}, ""))
         return
-    reserved = Function.objects.filter(pk=row["function_id"]).values_list("reserved_concurrency", flat=True).first()
+    reserved = row["function__reserved_concurrency"]
     verdict = leases.lease_acquire(
         invocation_id=invocation_id,
         function_name=config.function_name,

@@ -21,7 +21,7 @@ from core import events
 from storage import limits
 from storage.blobs import blob_delete, blob_write
 from storage.domain import ObjectCreated, ObjectRemoved, RequestInfo
-from storage.errors import BucketAlreadyExists, BucketNotEmpty, InvalidArgument, InvalidBucketName, InvalidKey, NoSuchKey
+from storage.errors import BucketAlreadyExists, BucketNotEmpty, InvalidArgument, InvalidBucketName, InvalidKey
 from storage.models import Bucket, Object
 
 _BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
@@ -151,10 +151,3 @@ def object_delete(*, bucket: Bucket, key: str, request: RequestInfo | None = Non
         transaction.on_commit(lambda: blob_delete(blob))
     return True
 
-
-def object_get_or_raise(*, bucket: Bucket, key: str) -> Object:
-    obj = Object.objects.filter(bucket=bucket, key=key).first()
-    if obj is None:
-        raise NoSuchKey(f"The specified key does not exist: {key}", details={"bucket": bucket.name, "key": key})
-    obj.bucket = bucket
-    return obj

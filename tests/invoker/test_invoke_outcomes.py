@@ -231,3 +231,23 @@ def test_health(api, client):
     checks = response.json()["checks"]
     assert checks["database"]["ok"] and checks["broker"]["ok"] and checks["workers"]["count"] >= 1
     assert json.loads(client.get("/api/schema/?format=json").content)["info"]["title"] == "Kiln API"
+
+
+def test_kiln_failure_after_claim_finishes_the_row(api, make_function):
+    from django.core.files.storage import default_storage
+
+    from functions.models import FunctionRevision
+
+    body = {"name": "lost-code", "runtime": "python3.11", "handler": "index.handler",
+            "code": {"files": {"index.py": f"# {time.time()}: code no worker has unpacked\ndef handler(e, c):\n    return e\n"}}}
+    assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    revision = FunctionRevision.objects.get(function__name="lost-code")
+    default_storage.delete(revision.code_zip.name)  # the worker has never unpacked it: it cannot start
+    started = time.monotonic()
+    response = invoke(api, "lost-code", {})
+    assert time.monotonic() - started < 5
+    assert response["X-Kiln-Function-Error"] == "Unhandled"
+    data = record(api, response)
+    assert data["status"] == "failed" and data["error"]["errorType"] == "Kiln.InternalError"
+    make_function("after-lost", "echo")
+    assert invoke(api, "after-lost", {"fine": 1}).json() == {"fine": 1}
