@@ -392,9 +392,9 @@ def main() -> int:
             results["cold_node"] = cold_starts(api, "bench-hello-node")
         say(f"cold python init {results['cold_py']['init_ms']:.1f} ms" + (f", node init {results['cold_node']['init_ms']:.1f} ms" if node_runtime else ""))
 
-        results["mem_py"] = idle_memory(api, "bench-hello-py", worker.pid, "bootstrap.py")
+        results["mem_py"] = idle_memory(api, "bench-hello-py", worker.pid, "kiln_bootstrap")
         if node_runtime:
-            results["mem_node"] = idle_memory(api, "bench-hello-node", worker.pid, "bootstrap.mjs")
+            results["mem_node"] = idle_memory(api, "bench-hello-node", worker.pid, "bootstrap.cjs")
 
         say(f"throughput of {ASYNC_TASKS} asynchronous invocations")
         results["throughput"] = async_throughput("bench-noop")

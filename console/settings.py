@@ -148,6 +148,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Celery's Django fix-up closes the database connection around every task unless this is set: a new
+# PostgreSQL connection per invocation cost ~6 ms of a warm invoke (docs/benchmarks.md). Connections are
+# instead recycled by Django's own rules (CONN_MAX_AGE, health checks) before each task (invoker/worker.py).
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_ROUTES = {
     "invoker.tasks.invoke": {"queue": "invoke"},
     "invoker.tasks.*": {"queue": "control"},

@@ -135,10 +135,12 @@ class ExecutionEnvironment:
     def _argv(self, layout: sandbox.Layout, task_dir: Path, opt_dir: Path) -> list[str]:
         runtime = self.config.runtime
         if runtime.family == "python":
-            return [runtime.executable, "-I", "-S", "-u", f"{layout.runtime}/python/bootstrap.py", "--opt", layout.opt, "--libs", layout.python_libs]
+            sandbox.precompile(runtime.executable)
+            launcher = f"import sys; sys.path.insert(0, '{layout.runtime}/python'); import kiln_bootstrap; kiln_bootstrap.main()"
+            return [runtime.executable, "-I", "-S", "-u", "-c", launcher, "--opt", layout.opt, "--libs", layout.python_libs]
         if runtime.family == "nodejs":
             heap = max(int(self.config.memory_size * 0.85), 64)
-            return [runtime.executable, f"--max-old-space-size={heap}", f"{layout.runtime}/nodejs/bootstrap.mjs"]
+            return [runtime.executable, f"--max-old-space-size={heap}", f"{layout.runtime}/nodejs/bootstrap.cjs"]
         for base, inside in ((task_dir, layout.task), (opt_dir, layout.opt)):
             if (base / "bootstrap").is_file():
                 return [f"{inside}/bootstrap"]

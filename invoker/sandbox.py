@@ -14,12 +14,14 @@ Kiln write cgroups, a memory and process limit that nothing the function starts 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import json
 import logging
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,18 +86,46 @@ def python_sdk_dirs() -> dict[str, str]:
 
 
 @functools.cache
-def host_python_libs() -> Path:
-    """A directory of links to the SDK packages, for the process mode."""
-    target = Path(settings.KILN_WORK_DIR) / "runtime-libs" / "python"
-    target.mkdir(parents=True, exist_ok=True)
-    for path in python_sdk_dirs().values():
-        link = target / Path(path).name
-        if not link.exists():
-            try:
-                link.symlink_to(path)
-            except FileExistsError:
-                pass
+def python_sdk_dir() -> Path:
+    """One directory holding the SDK packages (hard links where the filesystem allows), so the sandbox
+    binds a single directory and the process mode puts a single entry on ``sys.path``."""
+    dirs = python_sdk_dirs()
+    digest = hashlib.sha256("\n".join(f"{n}={p}" for n, p in sorted(dirs.items())).encode()).hexdigest()[:16]
+    target = Path(settings.KILN_WORK_DIR) / "sdk" / f"python-{digest}"
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".sdk-", dir=target.parent))
+
+    def link_or_copy(source: str, destination: str) -> None:
+        try:
+            os.link(source, destination)
+        except OSError:
+            shutil.copy2(source, destination)
+
+    for path in dirs.values():
+        source = Path(path)
+        if source.is_dir():
+            shutil.copytree(source, staging / source.name, copy_function=link_or_copy)
+        else:
+            link_or_copy(str(source), str(staging / source.name))
+    staging.chmod(0o755)
+    try:
+        staging.rename(target)
+    except OSError:  # another thread made it first
+        shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+@functools.cache
+def precompile(interpreter: str, *, sdk: bool = False) -> None:
+    """Write the bytecode of Kiln's Python bootstrap (and, once in the background, of the SDK) for this
+    interpreter: inside the sandbox those directories are read-only, so nothing would be cached there."""
+    targets = [str(RUNTIMES_DIR / "python")] + ([str(python_sdk_dir())] if sdk else [])
+    try:
+        subprocess.run([interpreter, "-I", "-S", "-m", "compileall", "-q", *targets], capture_output=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.warning("could not precompile %s for %s: %s", targets, interpreter, exc)
 
 
 @functools.cache
@@ -135,7 +165,7 @@ def sandbox_status() -> dict[str, object]:
 def layout(request_task_dir: Path, opt_dir: Path, tmp_dir: Path) -> Layout:
     if sandbox_mode() == "bwrap":
         return Layout(task="/var/task", opt="/opt", runtime="/var/runtime", python_libs="/var/lang/sdk", tmp="/tmp")
-    return Layout(task=str(request_task_dir), opt=str(opt_dir), runtime=str(RUNTIMES_DIR), python_libs=str(host_python_libs()), tmp=str(tmp_dir))
+    return Layout(task=str(request_task_dir), opt=str(opt_dir), runtime=str(RUNTIMES_DIR), python_libs=str(python_sdk_dir()), tmp=str(tmp_dir))
 
 
 def _interpreter_root(interpreter: str) -> str | None:
@@ -164,8 +194,7 @@ def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
              "--ro-bind", str(req.task_dir), "/var/task",
              "--ro-bind", str(req.opt_dir), "/opt",
              "--ro-bind", str(RUNTIMES_DIR), "/var/runtime"]
-    for path in python_sdk_dirs().values():
-        argv += ["--ro-bind", path, f"/var/lang/sdk/{Path(path).name}"]
+    argv += ["--ro-bind", str(python_sdk_dir()), "/var/lang/sdk"]
     argv += ["--remount-ro", "/", "--chdir", "/var/task", "--clearenv"]
     for key, value in req.environment.items():
         argv += ["--setenv", key, value]

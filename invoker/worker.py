@@ -10,7 +10,8 @@ import json
 import logging
 import threading
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import task_prerun, worker_ready, worker_shutdown
+from django.db import close_old_connections
 
 from invoker.pool import get_pool
 from invoker.redis_client import get_redis
@@ -68,8 +69,25 @@ def _beat() -> None:
         _stop.wait(HEARTBEAT_S)
 
 
+@task_prerun.connect
+def _recycle_connections(**_: object) -> None:
+    """Apply CONN_MAX_AGE and health checks to this thread's connection, as Django does per request."""
+    close_old_connections()
+
+
+def _precompile_sdks() -> None:
+    """Bytecode for the bundled SDK per Python runtime, in the background: `import boto3` in a
+    function would otherwise compile botocore on every cold start of runtimes other than Kiln's own."""
+    from functions.runtimes import available_runtimes
+    from invoker.sandbox import precompile
+
+    pythons = [r.executable for r in available_runtimes().values() if r.family == "python"]
+    threading.Thread(target=lambda: [precompile(p, sdk=True) for p in pythons], name="kiln-precompile", daemon=True).start()
+
+
 @worker_ready.connect
 def _on_ready(**_: object) -> None:
+    _precompile_sdks()
     status = sandbox_status()
     if not status["isolated"]:
         log.warning("SANDBOX NOT ISOLATED: %s. Functions run as plain processes with rlimits only.", status["detail"])

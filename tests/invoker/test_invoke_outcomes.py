@@ -96,7 +96,7 @@ def test_timeout_is_killed_and_recorded(api, make_function, runtime):
 
 
 def test_process_exit_is_recorded_and_environment_replaced(api, make_function):
-    make_function("exiter", "exit")
+    make_function("exiter", "exit", timeout=10)  # a loaded machine must not turn the exit into a timeout
     response = invoke(api, "exiter")
     data = record(api, response)
     assert data["status"] == "failed"

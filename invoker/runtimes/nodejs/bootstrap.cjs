@@ -1,16 +1,17 @@
 // Kiln's Node.js runtime: a small client of the AWS Lambda Runtime API.
 //
-// Run as `node bootstrap.mjs` inside the sandbox. It loads the handler as Lambda does (CommonJS via
+// Run as `node bootstrap.cjs` inside the sandbox (CommonJS: the ES module loader would add to every cold start). It loads the handler as Lambda does (CommonJS via
 // require, ES modules via import: `.mjs`, or `.js` under a package.json with "type": "module"),
 // supports async and callback handlers, formats console output as Lambda's Node runtime does
 // (timestamp, request id, level), and writes an end marker after each invocation so the worker can
 // attribute output to the invocation that printed it.
-import http from "node:http";
-import fs from "node:fs";
-import path from "node:path";
-import util from "node:util";
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
+"use strict";
+const http = require("node:http");
+const fs = require("node:fs");
+const path = require("node:path");
+const util = require("node:util");
+const { createRequire } = require("node:module");
+const { pathToFileURL } = require("node:url");
 
 const END_MARKER = "\x1e\x1fKILN-END\n";
 const API = "/2018-06-01/runtime";

@@ -1,6 +1,7 @@
 """Kiln's Python runtime: a small client of the AWS Lambda Runtime API.
 
-Run as ``python -I -S -u bootstrap.py --opt DIR --libs DIR`` inside the sandbox. It puts the task
+Imported by ``python -I -S -u -c "...; import kiln_bootstrap; kiln_bootstrap.main()" --opt DIR --libs DIR``
+inside the sandbox (imported, not run as a script, so its bytecode is cached). It puts the task
 root, the layers and the runtime's bundled libraries (boto3) on ``sys.path`` as Lambda does, imports
 the handler (reporting ``/init/error`` on failure), then loops: ``GET next`` → call the handler →
 ``POST response`` or ``POST error``. After each invocation it writes an end marker to stdout, so
@@ -8,42 +9,108 @@ the worker can attribute every printed line to the invocation that printed it.
 Only the standard library is used, and only what starts fast.
 """
 
-import json
+import _json
+import _socket
 import os
-import socket
 import sys
 import time
-import traceback
 
 END_MARKER = b"\x1e\x1fKILN-END\n"
 API = "/2018-06-01/runtime"
+_WHITESPACE = " \t\n\r"
+
+
+class _ScanContext:
+    """What ``_json.make_scanner`` reads: the json module's defaults, without importing it (and re)."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+    memo: dict = {}
+
+
+_scan = _json.make_scanner(_ScanContext())
+
+
+def _not_serializable(value):
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_encode = _json.make_encoder(None, _not_serializable, _json.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+
+
+def json_loads(data):
+    """``json.loads`` for a complete document, through the C scanner."""
+    text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        value, end = _scan(text, start)
+    except StopIteration as exc:
+        raise ValueError(f"Expecting value: char {exc.value}") from None
+    if text[end:].strip(_WHITESPACE):
+        raise ValueError(f"Extra data: char {end}")
+    return value
+
+
+def json_dumps(value):
+    """``json.dumps`` with its default separators, through the C encoder."""
+    if isinstance(value, str):
+        return _json.encode_basestring_ascii(value)
+    return "".join(_encode(value, 0))
 
 
 class RuntimeApi:
-    """HTTP/1.1 keep-alive client over one TCP connection (no http.client: it imports email)."""
+    """HTTP/1.1 keep-alive client over one TCP connection, on ``_socket`` alone (no http.client, socket
+    or email: their imports cost more than the rest of the runtime's start)."""
 
     def __init__(self, address):
         host, port = address.rsplit(":", 1)
         self.host = address
-        self.sock = socket.create_connection((host, int(port)))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.reader = self.sock.makefile("rb")
+        self.sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+        self.sock.connect((host, int(port)))
+        self.sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        self.buffer = bytearray()
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the Runtime API closed the connection")
+        self.buffer += chunk
+
+    def _readline(self):
+        while True:
+            index = self.buffer.find(b"\n")
+            if index >= 0:
+                line = bytes(self.buffer[: index + 1])
+                del self.buffer[: index + 1]
+                return line
+            self._fill()
+
+    def _read(self, length):
+        while len(self.buffer) < length:
+            self._fill()
+        data = bytes(self.buffer[:length])
+        del self.buffer[:length]
+        return data
 
     def request(self, method, path, body=b"", headers=None):
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n"
         for key, value in (headers or {}).items():
             head += f"{key}: {value}\r\n"
         self.sock.sendall(head.encode("latin-1") + b"\r\n" + body)
-        status = int(self.reader.readline().split(b" ", 2)[1])
+        status = int(self._readline().split(b" ", 2)[1])
         response_headers = {}
         while True:
-            line = self.reader.readline()
-            if line in (b"\r\n", b"\n", b""):
+            line = self._readline()
+            if line in (b"\r\n", b"\n"):
                 break
             key, _, value = line.decode("latin-1").partition(":")
             response_headers[key.strip().lower()] = value.strip()
         length = int(response_headers.get("content-length", "0"))
-        return status, response_headers, self.reader.read(length) if length else b""
+        return status, response_headers, self._read(length) if length else b""
 
 
 class LambdaContext:
@@ -60,7 +127,7 @@ class LambdaContext:
         client_context = headers.get("lambda-runtime-client-context")
         if client_context:
             try:
-                self.client_context = json.loads(client_context)
+                self.client_context = json_loads(client_context)
             except ValueError:
                 pass
         self._deadline_ms = deadline_ms
@@ -73,6 +140,8 @@ class LambdaContext:
 
 
 def error_object(exc, request_id=None):
+    import traceback  # only on errors: it costs milliseconds at start
+
     frames = traceback.extract_tb(exc.__traceback__)
     error = {"errorMessage": str(exc), "errorType": type(exc).__name__}
     if request_id:
@@ -93,9 +162,8 @@ def load_handler(spec):
         return None, {"errorType": "Runtime.MalformedHandlerName", "errorMessage": f"Bad handler '{spec}': {exc}", "stackTrace": []}
     module_name = module_path.replace("/", ".")
     try:
-        import importlib
-
-        module = importlib.import_module(module_name)
+        __import__(module_name)
+        module = sys.modules[module_name]
     except ImportError as exc:
         return None, {"errorType": "Runtime.ImportModuleError", "errorMessage": f"Unable to import module '{module_name}': {exc}", "stackTrace": []}
     except SyntaxError as exc:
@@ -110,6 +178,9 @@ def load_handler(spec):
 
 def main():
     args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+    runtime_dir = os.path.dirname(os.path.abspath(__file__))
+    if runtime_dir in sys.path:  # Kiln's runtime is not the function's import path
+        sys.path.remove(runtime_dir)
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
     opt = args.get("--opt", "/opt")
     version = "python%d.%d" % sys.version_info[:2]
@@ -122,7 +193,7 @@ def main():
     if init_error:
         log_error(init_error)
         sys.stdout.flush()
-        api.request("POST", f"{API}/init/error", json.dumps(init_error).encode(), {"Lambda-Runtime-Function-Error-Type": init_error["errorType"]})
+        api.request("POST", f"{API}/init/error", json_dumps(init_error).encode(), {"Lambda-Runtime-Function-Error-Type": init_error["errorType"]})
         sys.exit(1)
     stdout = sys.stdout
     while True:
@@ -131,20 +202,20 @@ def main():
         os.environ["_X_AMZN_TRACE_ID"] = headers.get("lambda-runtime-trace-id", "")
         context = LambdaContext(request_id, int(headers.get("lambda-runtime-deadline-ms", "0")), headers.get("lambda-runtime-invoked-function-arn"), headers)
         try:
-            event = json.loads(body) if body else None
+            event = json_loads(body) if body else None
             result = handler(event, context)
             try:
-                payload = json.dumps(result).encode()
+                payload = json_dumps(result).encode()
                 path, extra = f"{API}/invocation/{request_id}/response", {}
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError, RecursionError) as exc:
                 error = {"errorMessage": f"Unable to marshal response: {exc}", "errorType": "Runtime.MarshalError", "requestId": request_id, "stackTrace": []}
                 log_error(error)
-                payload = json.dumps(error).encode()
+                payload = json_dumps(error).encode()
                 path, extra = f"{API}/invocation/{request_id}/error", {"Lambda-Runtime-Function-Error-Type": "Runtime.MarshalError"}
         except Exception as exc:  # noqa: BLE001 - the handler's failure is the invocation's result
             error = error_object(exc, request_id)
             log_error(error)
-            payload = json.dumps(error).encode()
+            payload = json_dumps(error).encode()
             path, extra = f"{API}/invocation/{request_id}/error", {"Lambda-Runtime-Function-Error-Type": "Unhandled"}
         stdout.flush()
         os.write(1, END_MARKER)
@@ -153,3 +224,4 @@ def main():
 
 if __name__ == "__main__":
     main()
+
