@@ -237,9 +237,11 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
         mem = r.get(key)
         if mem:
             rows.append((f"Idle warm environment memory, {label}: Max Memory Used (cgroup peak) / runtime RSS", f"{mem['max_memory_used_mb']} MB", f"RSS {fmt(mem['rss_mb'], 'MB')}", "", "-", ""))
-    from bench import httproute
+    from bench import httproute, s3notify
 
     rows += httproute.rows(r)
+    if r.get("s3"):
+        rows += s3notify.rows(r)
     return rows
 
 
@@ -385,6 +387,11 @@ def main() -> int:
 
         results["http"] = httproute.measure(api, port, procs, env, "bench-hello-node" if node_runtime else "bench-hello-py")
         say(f"HTTP route p50 {results['http']['route']['p50']:.2f} ms, {results['http']['route']['rps']:.0f}/s; plain view p50 {results['http']['plain']['p50']:.2f} ms, {results['http']['plain']['rps']:.0f}/s")
+
+        say("bucket notifications: upload to handler start, and upload/download throughput")
+        from bench import s3notify
+
+        results["s3"] = s3notify.measure(api, port)
 
         say("cold starts")
         results["cold_py"] = cold_starts(api, "bench-hello-py")

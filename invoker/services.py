@@ -79,20 +79,21 @@ def invocation_submit(
     revision = revision or function.latest
     if revision is None:
         raise ServiceUnavailable(f"Function {function.name} has no code yet.")
-    with transaction.atomic():
-        invocation = Invocation.objects.create(
-            id=uuid.UUID(request_id) if request_id else uuid.uuid4(),
-            function=function,
-            function_name=function.name,
-            revision=revision,
-            qualifier=qualifier,
-            invocation_type=invocation_type,
-            trigger=trigger,
-            trigger_detail=trigger_detail or {},
-            payload=text,
-            memory_size=revision.memory_size,
-        )
-        dispatch_invocation(str(invocation.id))
+    # One INSERT in autocommit; inside a caller's transaction (a bucket write) the message still waits
+    # for that transaction's commit, as dispatch uses on_commit.
+    invocation = Invocation.objects.create(
+        id=uuid.UUID(request_id) if request_id else uuid.uuid4(),
+        function=function,
+        function_name=function.name,
+        revision=revision,
+        qualifier=qualifier,
+        invocation_type=invocation_type,
+        trigger=trigger,
+        trigger_detail=trigger_detail or {},
+        payload=text,
+        memory_size=revision.memory_size,
+    )
+    dispatch_invocation(str(invocation.id))
     return invocation
 
 

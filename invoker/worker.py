@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 
 from celery.signals import task_prerun, worker_ready, worker_shutdown
@@ -20,6 +21,9 @@ from invoker.services import WORKER_NAME
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 5
+# The worker's threads hand work to each other (Runtime API server → invoking thread → output reader)
+# many times per invocation; with Python's default 5 ms switch interval a busy thread can hold each hand-off.
+GIL_SWITCH_INTERVAL_S = 0.0005
 _stop = threading.Event()
 
 
@@ -87,6 +91,7 @@ def _precompile_sdks() -> None:
 
 @worker_ready.connect
 def _on_ready(**_: object) -> None:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     _precompile_sdks()
     status = sandbox_status()
     if not status["isolated"]:

@@ -41,3 +41,17 @@ def test_provisioned_environments_are_warm(api, make_function):
     assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "provisioned-concurrency"
     assert record["cold_start"] is False and record["init_duration_ms"] is None
     assert "Init Duration" not in record["logs"]
+
+
+def test_console_shows_each_workers_environments(api, make_function, client, owner):
+    make_function("shown-env", "echo")
+    assert invoke(api, "shown-env", {}).status_code == 200
+    client.force_login(owner)
+    deadline = time.time() + 12
+    while time.time() < deadline:
+        page = client.get("/console/environments/").content.decode()
+        if "shown-env" in page:
+            break
+        time.sleep(0.5)
+    assert "shown-env" in page and "Worker " in page and "on-demand" in page
+    assert "Workers and execution environments" in client.get("/console/").content.decode()
