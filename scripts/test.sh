@@ -9,6 +9,4 @@ KILN_DATA_DIR="$(mktemp -d /tmp/kiln-test.XXXXXX)"
 export KILN_DATA_DIR
 export KILN_ENV_IDLE_SECONDS="${KILN_ENV_IDLE_SECONDS:-120}"
 trap 'rm -rf "$KILN_DATA_DIR"' EXIT
-# A test that fails is run once more on its own (known flake: see the closing note of session 1);
-# a test that fails twice fails the run.
-.venv/bin/pytest "$@" || .venv/bin/pytest --last-failed --last-failed-no-failures none "$@"
+.venv/bin/pytest "$@"
