@@ -27,7 +27,7 @@ ASYNC_BATCH = 100
 WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "4"))
 
 PY_ECHO = "def handler(event, context):\n    return event\n"
-PY_HELLO = "import json\n\ndef handler(event, context):\n    print('Event:', event)\n    return {'statusCode': 200, 'body': json.dumps({'message': 'Hello from Lambda!'})}\n"
+PY_HELLO = "def handler(event, context):\n    print('Event:', event)\n    return {'statusCode': 200, 'body': '{\"message\": \"Hello from Lambda!\"}'}\n"
 PY_NOOP = "def handler(event, context):\n    return None\n"
 NODE_HELLO = (
     'exports.handler = async (event) => {\n  console.log("Event:", event);\n'
