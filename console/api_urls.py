@@ -12,6 +12,7 @@ urlpatterns = [
     path("functions/", functions_api.FunctionListView.as_view(), name="api-functions"),
     path("functions/<str:name>/", functions_api.FunctionDetailView.as_view(), name="api-function"),
     path("functions/<str:name>/concurrency/", functions_api.FunctionConcurrencyView.as_view(), name="api-function-concurrency"),
+    path("functions/<str:name>/event-invoke-config/", functions_api.FunctionEventInvokeConfigView.as_view(), name="api-function-event-invoke-config"),
     path("functions/<str:name>/invoke/", invoker_api.InvokeView.as_view(), name="api-function-invoke"),
     path("invocations/", invoker_api.InvocationListView.as_view(), name="api-invocations"),
     path("invocations/<str:request_id>/", invoker_api.InvocationDetailView.as_view(), name="api-invocation"),

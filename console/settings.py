@@ -172,6 +172,8 @@ KILN_ENV_IDLE_SECONDS = env_float("KILN_ENV_IDLE_SECONDS", 600.0, minimum=1.0)
 KILN_WORKER_MEMORY_MB = env_int("KILN_WORKER_MEMORY_MB", 8192, minimum=128)
 # How long past the function's timeout a synchronous caller waits for a worker to finish the row.
 KILN_SYNC_WAIT_MARGIN_SECONDS = env_float("KILN_SYNC_WAIT_MARGIN_SECONDS", 15.0, minimum=0.0)
+# Delays before the retries of an asynchronous invocation whose function failed (Lambda: 1 and 2 minutes).
+KILN_ASYNC_RETRY_DELAYS = [float(x) for x in env_list("KILN_ASYNC_RETRY_DELAYS", ["60", "120"])]
 KILN_ACCOUNT_CONCURRENCY = env_int("KILN_ACCOUNT_CONCURRENCY", 1000, minimum=1)
 
 LOGGING = {

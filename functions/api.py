@@ -212,3 +212,18 @@ class FunctionConcurrencyView(APIView):
     def put(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
         return Response(concurrency_data(services.function_concurrency_put(function=function, changes=_body(request))))
+
+
+def event_invoke_config_data(function: Function) -> dict[str, Any]:
+    return {"function": function.name, "maximum_retry_attempts": function.async_max_retries, "maximum_event_age_seconds": function.async_max_event_age_s}
+
+
+class FunctionEventInvokeConfigView(APIView):
+    @extend_schema(responses={200: dict}, summary="Get how asynchronous invocations of a function are retried")
+    def get(self, request: Request, name: str) -> Response:
+        return Response(event_invoke_config_data(selectors.access_function_by_name(request.user, name)))
+
+    @extend_schema(request=dict, responses={200: dict}, summary='Set {"maximum_retry_attempts": 0-2, "maximum_event_age_seconds": 60-21600}')
+    def put(self, request: Request, name: str) -> Response:
+        function = selectors.access_function_by_name(request.user, name)
+        return Response(event_invoke_config_data(services.function_event_invoke_config_put(function=function, changes=_body(request))))

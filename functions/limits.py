@@ -23,6 +23,9 @@ HANDLER_MAX = 128
 SYNC_PAYLOAD_MAX_BYTES = 6 * MB  # RequestResponse request and response
 ASYNC_PAYLOAD_MAX_BYTES = 1 * MB  # Event
 INIT_TIMEOUT_S = 10
+ASYNC_RETRIES_MAX = 2  # MaximumRetryAttempts: 0-2
+EVENT_AGE_MIN_S = 60  # MaximumEventAgeInSeconds: 60-21600
+EVENT_AGE_MAX_S = 21_600
 
 # Environment variable names Lambda sets itself and refuses in a function's configuration.
 RESERVED_ENV_NAMES = frozenset(

@@ -37,6 +37,10 @@ class Function(TimeStampedModel):
     # Concurrency: None means unreserved (shares the account pool); 0 throttles every invocation.
     reserved_concurrency = models.PositiveIntegerField(null=True, blank=True)
     provisioned_concurrency = models.PositiveIntegerField(default=0)
+    # Asynchronous invocation, as Lambda's event invoke config: retries after a function error, and how
+    # old an event may grow (waiting for retries or for concurrency) before it is given up.
+    async_max_retries = models.PositiveSmallIntegerField(default=2)
+    async_max_event_age_s = models.PositiveIntegerField(default=21600)
 
     class Meta:
         ordering = ["name"]

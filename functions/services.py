@@ -287,6 +287,19 @@ def function_get_by_name(name: str) -> Function:
         raise NotFound(f"Function not found: {name}") from None
 
 
+def function_event_invoke_config_put(*, function: Function, changes: dict[str, Any]) -> Function:
+    """Set ``maximum_retry_attempts`` (0-2) and/or ``maximum_event_age_seconds`` (60-21600)."""
+    unknown = set(changes) - {"maximum_retry_attempts", "maximum_event_age_seconds"}
+    if unknown or not changes:
+        raise ValidationFailed('Give "maximum_retry_attempts" (0-2) and/or "maximum_event_age_seconds" (60-21600).')
+    if "maximum_retry_attempts" in changes:
+        function.async_max_retries = _bounded_int(changes["maximum_retry_attempts"], "maximum_retry_attempts", 0, limits.ASYNC_RETRIES_MAX, "retries")
+    if "maximum_event_age_seconds" in changes:
+        function.async_max_event_age_s = _bounded_int(changes["maximum_event_age_seconds"], "maximum_event_age_seconds", limits.EVENT_AGE_MIN_S, limits.EVENT_AGE_MAX_S, "seconds")
+    function.save(update_fields=["async_max_retries", "async_max_event_age_s", "updated_at"])
+    return function
+
+
 def function_concurrency_put(*, function: Function, changes: dict[str, Any]) -> Function:
     """Set reserved (``None`` = unreserved, 0 = throttle all) and/or provisioned concurrency."""
     from django.conf import settings

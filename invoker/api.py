@@ -39,7 +39,7 @@ class InvocationSummary(serializers.ModelSerializer):
     class Meta:
         model = Invocation
         fields = ["request_id", "function", "qualifier", "invocation_type", "status", "trigger", "queued_at", "started_at", "finished_at",
-                  "duration_ms", "billed_duration_ms", "init_duration_ms", "cold_start", "memory_size", "max_memory_used_mb", "attempt", "error"]
+                  "duration_ms", "billed_duration_ms", "init_duration_ms", "cold_start", "memory_size", "max_memory_used_mb", "attempt", "retries", "error"]
 
     def get_trigger(self, obj: Invocation) -> dict[str, Any]:
         return {"type": obj.trigger, **(obj.trigger_detail or {})}

@@ -25,7 +25,8 @@ FINAL_STATUSES = frozenset({InvocationStatus.SUCCEEDED, InvocationStatus.FAILED,
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     InvocationStatus.QUEUED: frozenset({InvocationStatus.RUNNING, InvocationStatus.THROTTLED, InvocationStatus.FAILED}),
-    # RUNNING → QUEUED: a reaper requeues an invocation whose worker vanished, or a throttled async one.
+    # RUNNING → QUEUED: a reaper requeues an invocation whose worker vanished, a throttled asynchronous
+    # one waits for concurrency, or a failed asynchronous one waits for its retry.
     InvocationStatus.RUNNING: frozenset({InvocationStatus.SUCCEEDED, InvocationStatus.FAILED, InvocationStatus.TIMED_OUT, InvocationStatus.QUEUED, InvocationStatus.THROTTLED}),
     InvocationStatus.SUCCEEDED: frozenset(),
     InvocationStatus.FAILED: frozenset(),
@@ -75,7 +76,8 @@ class Invocation(models.Model):
     max_memory_used_mb = models.PositiveIntegerField(null=True, blank=True)
     init_duration_ms = models.FloatField(null=True, blank=True)
     cold_start = models.BooleanField(default=False)
-    attempt = models.PositiveSmallIntegerField(default=1)
+    attempt = models.PositiveSmallIntegerField(default=1)  # 1, then one more each time it goes back to the queue
+    retries = models.PositiveSmallIntegerField(default=0)  # of those, retries after a function error (async)
     worker = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:

@@ -11,7 +11,7 @@ from core.errors import NotFound, ValidationFailed
 from invoker.models import Invocation, InvocationStatus
 
 LIST_FIELDS = ("id", "function_name", "qualifier", "invocation_type", "trigger", "trigger_detail", "status", "queued_at", "started_at",
-               "finished_at", "duration_ms", "billed_duration_ms", "memory_size", "max_memory_used_mb", "init_duration_ms", "cold_start", "attempt", "error")
+               "finished_at", "duration_ms", "billed_duration_ms", "memory_size", "max_memory_used_mb", "init_duration_ms", "cold_start", "attempt", "retries", "error")
 
 
 def invocation_list(user: AbstractBaseUser | AnonymousUser, *, function: str | None = None, status: str | None = None, trigger: str | None = None, bucket: str | None = None) -> QuerySet[Invocation]:

@@ -22,7 +22,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -179,7 +180,7 @@ def invocation_finish(invocation_id: str, outcome: Outcome) -> bool:
         status=outcome.status,
         result=outcome.result,
         error=outcome.error,
-        logs=outcome.logs,
+        logs=Concat(F("logs"), Value(outcome.logs)),  # after earlier attempts' logs, if any
         finished_at=timezone.now(),
         duration_ms=outcome.duration_ms,
         billed_duration_ms=outcome.billed_duration_ms,
@@ -257,7 +258,8 @@ def invocation_run(invocation_id: str) -> None:
 def _run_claimed(invocation_id: str) -> None:
     row = (
         Invocation.objects.filter(id=invocation_id)
-        .values("revision_id", "payload", "invocation_type", "function_id", "function_name", "attempt", "function__reserved_concurrency")
+        .values("revision_id", "payload", "invocation_type", "function_id", "function_name", "attempt", "retries", "queued_at",
+                "function__reserved_concurrency", "function__async_max_retries", "function__async_max_event_age_s")
         .first()
     )
     if row is None or row["revision_id"] is None:
@@ -293,17 +295,42 @@ def _throttle(invocation_id: str, row: dict[str, Any], verdict: str, reserved: i
         else f"Rate Exceeded. The account's concurrency limit ({settings.KILN_ACCOUNT_CONCURRENCY}) is in use."
     )
     if row["invocation_type"] == InvocationType.EVENT:
-        # Asynchronous: never dropped; back to the queue with backoff.
-        attempt = row["attempt"]
-        delay = ASYNC_THROTTLE_BACKOFF_S[min(attempt - 1, len(ASYNC_THROTTLE_BACKOFF_S) - 1)]
-        with transaction.atomic():
-            moved = Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
-                status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, started_at=None, worker="", queued_at=F("queued_at")
-            )
-            if moved:
-                dispatch_invocation(invocation_id, countdown=delay)
-        return
+        # Asynchronous: back to the queue with backoff until the event's maximum age.
+        delay = ASYNC_THROTTLE_BACKOFF_S[min(row["attempt"] - 1, len(ASYNC_THROTTLE_BACKOFF_S) - 1)]
+        if _event_age_s(row) + delay <= row["function__async_max_event_age_s"]:
+            with transaction.atomic():
+                if Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
+                    status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, started_at=None, worker=""
+                ):
+                    dispatch_invocation(invocation_id, countdown=delay)
+            return
+        reason = f"The event reached its maximum age ({row['function__async_max_event_age_s']} s) while the function was throttled. {reason}"
     invocation_finish(invocation_id, Outcome(InvocationStatus.THROTTLED, None, {"errorType": "TooManyRequestsException", "errorMessage": reason, "stackTrace": [], "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded" if verdict == "function" else "ConcurrentInvocationLimitExceeded"}, ""))
+
+
+def _event_age_s(row: dict[str, Any]) -> float:
+    return (timezone.now() - row["queued_at"]).total_seconds()
+
+
+def _settle(invocation_id: str, row: dict[str, Any], outcome: Outcome) -> None:
+    """Finish the invocation, or, for an asynchronous one whose function failed, queue its next attempt
+    after Lambda's retry delay while retries remain and the event is young enough."""
+    retries_done = row["retries"]
+    delays = settings.KILN_ASYNC_RETRY_DELAYS
+    if (
+        row["invocation_type"] == InvocationType.EVENT
+        and outcome.status in (InvocationStatus.FAILED, InvocationStatus.TIMED_OUT)
+        and retries_done < min(row["function__async_max_retries"], len(delays))
+        and _event_age_s(row) + delays[retries_done] <= row["function__async_max_event_age_s"]
+    ):
+        with transaction.atomic():
+            if Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
+                status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, retries=F("retries") + 1, started_at=None, worker="",
+                logs=Concat(F("logs"), Value(outcome.logs)), error=outcome.error, result=outcome.result,
+            ):
+                dispatch_invocation(invocation_id, countdown=delays[retries_done])
+        return
+    invocation_finish(invocation_id, outcome)
 
 
 def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConfig) -> None:
@@ -314,7 +341,7 @@ def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConf
         failure = lease.init_failure
         failure.output = ""
         outcome = _outcome(invocation_id, config, failure, cold=True, init_ms=env.init_duration_ms or 0.0, init_output=env.init_output)
-        invocation_finish(invocation_id, outcome)
+        _settle(invocation_id, row, outcome)
         return
     try:
         run = env.invoke(request_id=invocation_id, payload=row["payload"].encode() if row["payload"] else b"{}", timeout_s=config.timeout)
@@ -322,7 +349,7 @@ def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConf
         pool.release(env)
     init_ms = env.init_duration_ms if lease.cold and env.initialization_type == "on-demand" else None
     outcome = _outcome(invocation_id, config, run, cold=lease.cold and init_ms is not None, init_ms=init_ms, init_output=run.pre_output)
-    invocation_finish(invocation_id, outcome)
+    _settle(invocation_id, row, outcome)
 
 
 # -- reaping -------------------------------------------------------------------------------------

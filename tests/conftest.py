@@ -39,6 +39,7 @@ def worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Pope
     else:
         env["DATABASE_URL"] = f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env["KILN_DATA_DIR"] = str(settings.DATA_DIR)
+    env["KILN_ASYNC_RETRY_DELAYS"] = "0.3,0.3"  # Lambda's 1 and 2 minutes, shortened for the tests
     log_path = Path(settings.DATA_DIR) / "worker.log"
     log = open(log_path, "wb")
     process = subprocess.Popen(
@@ -108,3 +109,14 @@ def make_function(api: APIClient):
 def invoke(api: APIClient, name: str, event: object = None, **params: str):
     query = "&".join(f"{k}={v}" for k, v in params.items())
     return api.post(f"/api/v1/functions/{name}/invoke/" + (f"?{query}" if query else ""), data=json.dumps(event if event is not None else {}), content_type="application/json")
+
+
+def wait_final(api: APIClient, request_id: str, seconds: float = 20.0) -> dict:
+    """Poll the invocation until it is final; its record."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        data = api.get(f"/api/v1/invocations/{request_id}/").json()
+        if data["status"] not in ("queued", "running"):
+            return data
+        time.sleep(0.1)
+    raise AssertionError(f"invocation {request_id} still {data['status']}")

@@ -13,23 +13,13 @@ import pytest
 from functions import limits
 from functions.models import Function
 from invoker.logs import LOG_CAP_BYTES
-from tests.conftest import invoke
+from tests.conftest import invoke, wait_final
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
 
 
 def record(api, response):
     return api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()
-
-
-def wait_final(api, request_id, seconds=20.0):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        data = api.get(f"/api/v1/invocations/{request_id}/").json()
-        if data["status"] not in ("queued", "running"):
-            return data
-        time.sleep(0.1)
-    raise AssertionError(f"invocation {request_id} still {data['status']}")
 
 
 @pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
