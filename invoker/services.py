@@ -174,8 +174,9 @@ class Outcome:
     cold_start: bool = False
 
 
-def invocation_finish(invocation_id: str, outcome: Outcome) -> bool:
-    """Move a running invocation to its final state, once; then wake a waiting caller."""
+def invocation_finish(invocation_id: str, outcome: Outcome, *, wake: bool = True) -> bool:
+    """Move a running invocation to its final state, once; then wake a waiting caller (``wake=False``
+    for an asynchronous invocation: nobody waits for it)."""
     done = Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
         status=outcome.status,
         result=outcome.result,
@@ -188,7 +189,7 @@ def invocation_finish(invocation_id: str, outcome: Outcome) -> bool:
         init_duration_ms=outcome.init_duration_ms,
         cold_start=outcome.cold_start,
     ) == 1
-    if done:
+    if done and wake:
         try:
             wakeup.wake(invocation_id)
         except Exception as exc:  # noqa: BLE001 - the row is final; a waiter times out and reads it
@@ -330,7 +331,7 @@ def _settle(invocation_id: str, row: dict[str, Any], outcome: Outcome) -> None:
             ):
                 dispatch_invocation(invocation_id, countdown=delays[retries_done])
         return
-    invocation_finish(invocation_id, outcome)
+    invocation_finish(invocation_id, outcome, wake=row["invocation_type"] == InvocationType.REQUEST_RESPONSE)
 
 
 def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConfig) -> None:
