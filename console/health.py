@@ -34,7 +34,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         get_redis().ping()
         checks["broker"] = {"ok": True}
         found = workers()
-        checks["workers"] = {"ok": bool(found), "count": len(found), "names": [w["name"] for w in found]}
+        checks["workers"] = {"ok": bool(found), "count": len(found), "names": [w["name"] for w in found], "details": found}
     except Exception as exc:  # noqa: BLE001
         checks["broker"] = {"ok": False, "error": str(exc)}
         checks["workers"] = {"ok": False, "count": 0, "names": []}

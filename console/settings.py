@@ -169,6 +169,8 @@ KILN_WORK_DIR = Path(env_str("KILN_WORK_DIR", str(DATA_DIR / "work"))).resolve()
 # "auto": bubblewrap when it works here, else processes with rlimits only (loudly reported).
 KILN_SANDBOX = env_str("KILN_SANDBOX", "auto")
 KILN_ENV_IDLE_SECONDS = env_float("KILN_ENV_IDLE_SECONDS", 600.0, minimum=1.0)
+# Keep a runtime started ahead of need per kind of environment recently cold-started (invoker/prewarm.py).
+KILN_PREWARM = env_bool("KILN_PREWARM", True)
 KILN_WORKER_MEMORY_MB = env_int("KILN_WORKER_MEMORY_MB", 8192, minimum=128)
 # How long past the function's timeout a synchronous caller waits for a worker to finish the row.
 KILN_SYNC_WAIT_MARGIN_SECONDS = env_float("KILN_SYNC_WAIT_MARGIN_SECONDS", 15.0, minimum=0.0)

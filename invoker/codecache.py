@@ -67,3 +67,21 @@ def opt_dir(layers: list[tuple[str, str]]) -> Path:
     """The merged ``/opt`` of layers given as ``(sha256, zip name)`` in order."""
     digest = hashlib.sha256("\n".join(sha for sha, _ in layers).encode()).hexdigest()[:32]
     return _materialise(Path(settings.KILN_WORK_DIR) / "opt" / digest, [name for _, name in layers])
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """Fill ``target`` with hard links to ``source``'s files (copies across filesystems), keeping modes."""
+    for root, dirs, files in os.walk(source):
+        relative = Path(root).relative_to(source)
+        destination = target / relative
+        for name in dirs:
+            (destination / name).mkdir(mode=0o755, exist_ok=True)
+        for name in files:
+            src, dst = Path(root) / name, destination / name
+            try:
+                os.link(src, dst)
+            except FileExistsError:  # a later layer overwrites an earlier one's file, as when unpacking
+                dst.unlink()
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)

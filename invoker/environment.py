@@ -100,6 +100,7 @@ class ExecutionEnvironment:
         self._out = _Output()
         self._cond = threading.Condition()
         self._uses_marker = config.runtime.family in ("python", "nodejs")
+        self._slot: tuple[Path, Path, sandbox.Layout] | None = None  # task dir, opt dir, layout of a pre-started runtime
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _lambda_environment(self, layout: sandbox.Layout) -> dict[str, str]:
@@ -155,12 +156,47 @@ class ExecutionEnvironment:
         layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
         self._api = RuntimeApiServer(self._events)
         started = time.monotonic()
+        failure = self._launch(task_dir, opt_dir, tmp_dir, self._argv(layout, task_dir, opt_dir), self._lambda_environment(layout))
+        return failure or self._await_init(started)
+
+    def start_prewarmed(self) -> RunResult | None:
+        """Start the runtime before its function is known; it waits for ``assign`` (invoker/prewarm.py).
+
+        Code and layers arrive later as hard links in its (bound) task and opt directories, the
+        configuration (environment, handler) over the Runtime API."""
+        base = Path(settings.KILN_WORK_DIR) / "envs" / self.id
+        task_dir, opt_dir, tmp_dir = base / "task", base / "opt", base / "tmp"
+        task_dir.mkdir(parents=True)
+        opt_dir.mkdir()
+        for directory in (base, task_dir, opt_dir):
+            directory.chmod(0o755)
+        layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
+        self._slot = (task_dir, opt_dir, layout)
+        self._api = RuntimeApiServer(self._events)
+        env = self._lambda_environment(layout)
+        initial = {k: env[k] for k in ("AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG", "PATH", "LD_LIBRARY_PATH", "NODE_PATH") if k in env}
+        return self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], initial)
+
+    def assign(self, config: EnvironmentConfig) -> RunResult | None:
+        """Give a pre-started runtime its function: link the code in, send the configuration, await init."""
+        assert self._slot is not None and self._api is not None
+        task_dir, opt_dir, layout = self._slot
+        started = time.monotonic()
+        self.config = config
+        codecache.link_tree(codecache.code_dir(config.code_sha256, config.code_zip), task_dir)
+        if config.layers:
+            codecache.link_tree(codecache.opt_dir(list(config.layers)), opt_dir)
+        self._api.configure(json.dumps(self._lambda_environment(layout)).encode())
+        return self._await_init(started)
+
+    def _launch(self, task_dir: Path, opt_dir: Path, tmp_dir: Path, argv: list[str], environment: dict[str, str]) -> RunResult | None:
+        c = self.config
         try:
             self._process = sandbox.spawn(
                 sandbox.SandboxRequest(
                     env_id=self.id,
-                    argv_inside=self._argv(layout, task_dir, opt_dir),
-                    environment=self._lambda_environment(layout),
+                    argv_inside=argv,
+                    environment=environment,
                     task_dir=task_dir,
                     opt_dir=opt_dir,
                     tmp_dir=tmp_dir,
@@ -173,6 +209,9 @@ class ExecutionEnvironment:
             self.stop(failed=True)
             return RunResult("init_error", error={"errorType": "Runtime.InvalidEntrypoint", "errorMessage": f"Could not start the runtime: {exc}"})
         threading.Thread(target=self._read_output, name=f"env-output-{self.id}", daemon=True).start()
+        return None
+
+    def _await_init(self, started: float) -> RunResult | None:
         deadline = started + INIT_TIMEOUT_S
         while True:
             event = self._next_event(deadline)
@@ -367,7 +406,10 @@ class ExecutionEnvironment:
                     data, dropped = self._out.done.pop(0)
                     return _render(data, dropped)
             else:
-                while not self._out.eof and time.monotonic() - self._out.last_data_at < OUTPUT_SETTLE_S:
+                # No end marker: take what arrives until the output has been quiet for a moment,
+                # counting from the answer (what was printed just before it may still be in the pipe).
+                answered = time.monotonic()
+                while not self._out.eof and time.monotonic() - max(self._out.last_data_at, answered) < OUTPUT_SETTLE_S:
                     self._cond.wait(OUTPUT_SETTLE_S)
             data, dropped = bytes(self._out.current), self._out.dropped
             self._out.current.clear()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from invoker.environment import EnvironmentConfig, EnvState, ExecutionEnvironment, RunResult
+from invoker.prewarm import Prewarmer, prewarm_enabled
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class EnvironmentPool:
         self._lock = threading.Lock()
         self._idle: dict[str, list[ExecutionEnvironment]] = {}
         self._all: dict[str, ExecutionEnvironment] = {}
+        self.prewarmer = Prewarmer(idle_seconds=idle_seconds)
 
     def acquire(self, config: EnvironmentConfig, *, initialization_type: str = "on-demand") -> Lease:
         to_stop: list[ExecutionEnvironment] = []
@@ -60,8 +62,13 @@ class EnvironmentPool:
             self._all[env.id] = env
         for old in to_stop:
             old.stop()
+        ready = self.prewarmer.take(config) if initialization_type == "on-demand" and prewarm_enabled() else None
+        if ready is not None:  # a runtime already started for this kind of environment: hand it the function
+            with self._lock:
+                self._all.pop(env.id, None)
+                self._all[ready.id] = env = ready
         try:
-            failure = env.start()
+            failure = env.assign(config) if ready is not None else env.start()
         except BaseException:
             with self._lock:
                 self._all.pop(env.id, None)
@@ -139,6 +146,7 @@ class EnvironmentPool:
                     self._all.pop(env.id, None)
 
     def stop_all(self) -> None:
+        self.prewarmer.stop_all()
         with self._lock:
             envs = list(self._all.values())
             self._all.clear()
@@ -161,6 +169,7 @@ class EnvironmentPool:
                 "invocations": e.invocations,
                 "memory_size": e.config.memory_size,
                 "initialization_type": e.initialization_type,
+                "prewarmed": e._slot is not None,
             }
             for e in envs
         ]

@@ -2,7 +2,9 @@
 
 Each environment gets its own listener on 127.0.0.1 (``AWS_LAMBDA_RUNTIME_API``). The runtime long-polls
 ``GET /2018-06-01/runtime/invocation/next`` and answers with ``POST .../{id}/response`` or
-``.../{id}/error``; a failed init posts ``/runtime/init/error``. Everything the runtime says is put on
+``.../{id}/error``; a failed init posts ``/runtime/init/error``. A runtime started ahead of need (``invoker/prewarm.py``) first
+long-polls Kiln's own ``GET /2018-06-01/runtime/kiln/configuration`` for its function's environment.
+Everything the runtime says is put on
 ``events`` as ``RuntimeEvent`` for the environment to consume. A hand-written HTTP/1.1 server keeps the
 warm round trip to tens of microseconds: headers and body go out in one ``sendall`` with
 ``TCP_NODELAY`` set (Python's http.server stalls ~40 ms per exchange on Nagle + delayed ACK).
@@ -52,6 +54,7 @@ class RuntimeApiServer:
         self._listener.listen(8)
         self.address = "127.0.0.1:%d" % self._listener.getsockname()[1]
         self._work: Work | None = None
+        self._configuration: bytes | None = None
         self._work_ready = threading.Condition()
         self._closed = False
         self._connections: list[socket.socket] = []
@@ -61,6 +64,12 @@ class RuntimeApiServer:
     def deliver(self, work: Work) -> None:
         with self._work_ready:
             self._work = work
+            self._work_ready.notify_all()
+
+    def configure(self, configuration: bytes) -> None:
+        """Answer a pre-started runtime's ``GET /runtime/kiln/configuration`` (Kiln's own bootstraps only)."""
+        with self._work_ready:
+            self._configuration = configuration
             self._work_ready.notify_all()
 
     def close(self) -> None:
@@ -157,6 +166,15 @@ class RuntimeApiServer:
             if work.client_context:
                 extra["Lambda-Runtime-Client-Context"] = work.client_context
             self._send(conn, 200, work.payload, extra)
+            return True
+        if method == "GET" and path == f"{PREFIX}/kiln/configuration":
+            with self._work_ready:
+                while self._configuration is None and not self._closed:
+                    self._work_ready.wait()
+                configuration = self._configuration
+            if configuration is None:
+                return False
+            self._send(conn, 200, configuration)
             return True
         if method == "POST" and path == f"{PREFIX}/init/error":
             self.events.put(RuntimeEvent("init_error", body=body, error_type=headers.get("lambda-runtime-function-error-type", ""), at=now))

@@ -219,6 +219,11 @@ async function finish(requestId, ok, value) {
 
 async function main() {
   patchConsole();
+  if (process.argv.includes("--prewarmed")) {
+    // Started ahead of need: wait for the function's environment.
+    const configuration = await request("GET", `${API}/kiln/configuration`);
+    Object.assign(process.env, JSON.parse(configuration.body.toString("utf8")));
+  }
   const taskRoot = process.env.LAMBDA_TASK_ROOT || "/var/task";
   process.chdir(taskRoot);
   let handler;

@@ -181,6 +181,10 @@ def main():
     runtime_dir = os.path.dirname(os.path.abspath(__file__))
     if runtime_dir in sys.path:  # Kiln's runtime is not the function's import path
         sys.path.remove(runtime_dir)
+    api = RuntimeApi(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    if args.get("--prewarmed"):  # started ahead of need: wait for the function's environment
+        _, _, body = api.request("GET", f"{API}/kiln/configuration")
+        os.environ.update(json_loads(body))
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
     opt = args.get("--opt", "/opt")
     version = "python%d.%d" % sys.version_info[:2]
@@ -188,7 +192,6 @@ def main():
     if args.get("--libs"):
         sys.path.append(args["--libs"])
     os.chdir(task_root)
-    api = RuntimeApi(os.environ["AWS_LAMBDA_RUNTIME_API"])
     handler, init_error = load_handler(os.environ.get("_HANDLER", ""))
     if init_error:
         log_error(init_error)

@@ -1,0 +1,117 @@
+"""Runtimes started before they are needed, so a cold start skips the sandbox and interpreter start.
+
+A cold start spends most of its time outside the function: moving the first process into its cgroups
+(an RCU grace period each, ~5 ms after idle), bubblewrap's namespaces and mounts, and the interpreter's
+own start. The ``Prewarmer`` keeps one runtime ready per kind of environment recently cold-started
+(runtime, memory size, ephemeral storage): sandboxed, in its cgroups, its bootstrap loaded and blocked
+on ``GET /runtime/kiln/configuration``. Taking one hands it the function: hard links to the code in its
+bound ``/var/task`` (and layers in ``/opt``), then its environment over the Runtime API; it imports the
+handler and asks for its first event. A slot serves one environment only and is never shared between
+functions. Kinds not cold-started for ``KILN_ENV_IDLE_SECONDS`` are dropped. Only Kiln's Python and
+Node.js bootstraps take part; ``provided`` runtimes start as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+
+from django.conf import settings
+
+from invoker.environment import EnvironmentConfig, EnvState, ExecutionEnvironment
+
+log = logging.getLogger(__name__)
+MAX_KINDS = 8
+Kind = tuple[str, int, int]  # runtime identifier, memory size, ephemeral storage
+
+
+def kind_of(config: EnvironmentConfig) -> Kind | None:
+    if config.runtime.family not in ("python", "nodejs"):
+        return None
+    return (config.runtime.identifier, config.memory_size, config.ephemeral_storage)
+
+
+class Prewarmer:
+    def __init__(self, *, idle_seconds: float) -> None:
+        self.idle_seconds = idle_seconds
+        self._lock = threading.Lock()
+        self._wanted: OrderedDict[Kind, tuple[EnvironmentConfig, float]] = OrderedDict()
+        self._ready: dict[Kind, ExecutionEnvironment] = {}
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def take(self, config: EnvironmentConfig) -> ExecutionEnvironment | None:
+        """A ready runtime of this kind (to ``assign``), else None; either way, keep one ready next time."""
+        kind = kind_of(config)
+        if kind is None:
+            return None
+        with self._lock:
+            self._wanted[kind] = (config, time.monotonic())
+            self._wanted.move_to_end(kind)
+            env = self._ready.pop(kind, None)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._refill, name="kiln-prewarm", daemon=True)
+                self._thread.start()
+        self._wake.set()
+        if env is not None and env.state == EnvState.STARTING and env._process and env._process.popen.poll() is None:
+            return env
+        if env is not None:
+            env.stop()
+        return None
+
+    def _refill(self) -> None:
+        while not self._stopped:
+            self._wake.wait(timeout=5)
+            self._wake.clear()
+            try:
+                self._refill_once()
+            except Exception:  # noqa: BLE001 - a failed pre-start only costs the next cold start its speed
+                log.exception("could not pre-start a runtime")
+
+    def _refill_once(self) -> None:
+        now = time.monotonic()
+        stale: list[ExecutionEnvironment] = []
+        with self._lock:
+            for kind, (_, seen) in list(self._wanted.items()):
+                if now - seen > self.idle_seconds or len(self._wanted) > MAX_KINDS:
+                    del self._wanted[kind]
+                    if kind in self._ready:
+                        stale.append(self._ready.pop(kind))
+            for kind, env in list(self._ready.items()):
+                if env._process is None or env._process.popen.poll() is not None:
+                    stale.append(self._ready.pop(kind))
+            missing = [(kind, config) for kind, (config, _) in self._wanted.items() if kind not in self._ready]
+        for env in stale:
+            env.stop()
+        for kind, config in missing:
+            env = ExecutionEnvironment(config)
+            if env.start_prewarmed() is not None:
+                continue
+            with self._lock:
+                if self._stopped or kind in self._ready or kind not in self._wanted:
+                    surplus = env
+                else:
+                    self._ready[kind], surplus = env, None
+            if surplus is not None:
+                surplus.stop()
+
+    def ready_count(self) -> int:
+        with self._lock:
+            return len(self._ready)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            self._stopped = True
+            envs = list(self._ready.values())
+            self._ready.clear()
+            self._wanted.clear()
+        self._wake.set()
+        for env in envs:
+            env.stop()
+
+
+def prewarm_enabled() -> bool:
+    return bool(settings.KILN_PREWARM)
