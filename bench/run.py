@@ -93,13 +93,21 @@ def warm_latency(api, name: str) -> dict[str, float]:
     return {"p50": percentile(samples, 50), "p99": percentile(samples, 99), "n": len(samples)}
 
 
-def cold_starts(api, name: str) -> dict[str, object]:
-    """Force a new environment per call with a new revision (PATCH environment), read init_duration_ms."""
+def cold_starts(api, name: str, *, new_kind: bool = False) -> dict[str, object]:
+    """Force a new environment per call with a new revision, read init_duration_ms.
+
+    By default the revision changes only the environment variables, so each cold start is of a kind the
+    worker has seen (a prewarmed runtime may serve it); with ``new_kind`` each changes the memory size
+    too, a kind never seen, so every start is made on demand: sandbox, cgroups, interpreter, init."""
     from bench.stats import median
 
     inits, walls, memory = [], [], []
     for i in range(COLD_STARTS + 1):
-        api.json("PATCH", f"/api/v1/functions/{name}/", {"environment": {"BENCH_COLD": f"{time.time_ns()}-{i}"}})
+        change: dict[str, object] = {"environment": {"BENCH_COLD": f"{time.time_ns()}-{i}"}}
+        if new_kind:
+            change["memory_size"] = 1024 + 64 * i + (32 if "node" in name else 0)
+        api.json("PATCH", f"/api/v1/functions/{name}/", change)
+        time.sleep(0.3 if not new_kind else 0)  # as between real cold starts: the worker is idle before one
         started = time.perf_counter()
         status, headers, body = invoke(api, name, {"cold": i})
         wall = (time.perf_counter() - started) * 1000
@@ -218,7 +226,8 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
     rows.append(("Warm sync invoke p50 (REST, python3.11 echo) / raw Celery apply_async().get() p50", fmt(warm["p50"]), fmt(rt["p50"]), f"{ratio:.2f}x", "<= 2x", "ok" if ratio <= 2 else "MISS"))
     rows.append(("Warm sync invoke p99 / raw Celery p99", fmt(warm["p99"]), fmt(rt["p99"]), f"{warm['p99'] / rt['p99']:.2f}x", "-", ""))
     bare = r["bare"]
-    for label, key, bare_key in (("Python (python3.11)", "cold_py", "python"), ("Node.js (nodejs20.x)", "cold_node", bare_key_node(r))):
+    for label, key, bare_key in (("Python (python3.11), first of its kind", "cold_py_new", "python"), ("Node.js (nodejs20.x), first of its kind", "cold_node_new", bare_key_node(r)),
+                                 ("Python (python3.11), prewarmed kind", "cold_py", "python"), ("Node.js (nodejs20.x), prewarmed kind", "cold_node", bare_key_node(r))):
         cold = r.get(key)
         if not cold or bare_key not in bare:
             continue
@@ -394,6 +403,9 @@ def main() -> int:
         results["s3"] = s3notify.measure(api, port)
 
         say("cold starts")
+        results["cold_py_new"] = cold_starts(api, "bench-hello-py", new_kind=True)
+        if node_runtime:
+            results["cold_node_new"] = cold_starts(api, "bench-hello-node", new_kind=True)
         results["cold_py"] = cold_starts(api, "bench-hello-py")
         if node_runtime:
             results["cold_node"] = cold_starts(api, "bench-hello-node")
