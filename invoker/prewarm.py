@@ -62,6 +62,27 @@ class Prewarmer:
             env.stop()
         return None
 
+    def want_defaults(self) -> None:
+        """Keep a runtime ready for each installed Python and Node.js runtime at Lambda's default memory
+        and ephemeral storage, so even the first cold start of a default-configured function is fast."""
+        from functions import limits
+        from functions.runtimes import available_runtimes
+
+        for runtime in available_runtimes().values():
+            if runtime.family in ("python", "nodejs"):
+                template = EnvironmentConfig(
+                    key="prewarm", function_name="", function_arn="", version="$LATEST", runtime=runtime, handler="",
+                    memory_size=limits.MEMORY_DEFAULT_MB, timeout=limits.TIMEOUT_DEFAULT_S, ephemeral_storage=limits.EPHEMERAL_DEFAULT_MB,
+                    environment={}, code_sha256="", code_zip="",
+                )
+                with self._lock:
+                    self._wanted.setdefault(kind_of(template), (template, time.monotonic()))
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._refill, name="kiln-prewarm", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
     def _refill(self) -> None:
         while not self._stopped:
             self._wake.wait(timeout=5)

@@ -15,6 +15,7 @@ from celery.signals import task_prerun, worker_ready, worker_shutdown
 from django.db import close_old_connections
 
 from invoker.pool import get_pool
+from invoker.prewarm import prewarm_enabled
 from invoker.redis_client import get_redis
 from invoker.sandbox import sandbox_status
 from invoker.services import WORKER_NAME
@@ -99,6 +100,8 @@ def _on_ready(**_: object) -> None:
     else:
         log.info("sandbox: %s", status["detail"])
     threading.Thread(target=_beat, name="kiln-heartbeat", daemon=True).start()
+    if prewarm_enabled():
+        get_pool().prewarmer.want_defaults()
 
 
 @worker_shutdown.connect
