@@ -14,6 +14,8 @@ import json
 import math
 import os
 import queue
+import shutil
+import signal
 import threading
 import time
 import uuid
@@ -264,7 +266,7 @@ class ExecutionEnvironment:
         process = self._process
         if process:
             try:
-                os.killpg(process.popen.pid, 9)
+                os.killpg(process.popen.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
             if process.cgroup:
@@ -282,8 +284,6 @@ class ExecutionEnvironment:
                 process.cgroup.remove()
         tmp = Path(settings.KILN_WORK_DIR) / "envs" / self.id
         if tmp.exists():
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
 
     # -- invoking ------------------------------------------------------------------------------
@@ -456,8 +456,6 @@ def _render(data: bytes, dropped: int) -> str:
 
 
 def _signal_name(number: int) -> str:
-    import signal
-
     try:
         return signal.Signals(number).name.removeprefix("SIG").lower()
     except ValueError:

@@ -28,7 +28,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from core.errors import InvalidRequestContent, ServiceUnavailable, TooLarge, ValidationFailed
-from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES
+from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.models import Function, FunctionRevision
 from functions.runtimes import runtime_info
 from invoker import leases, logs, wakeup
@@ -116,8 +116,7 @@ def invocation_wait(invocation: Invocation, *, timeout_s: float) -> Invocation:
 
 
 def sync_wait_seconds(revision: FunctionRevision) -> float:
-    from functions.limits import INIT_TIMEOUT_S
-
+    """How long a synchronous caller waits: the function's timeout, its init limit and a margin."""
     return revision.timeout + INIT_TIMEOUT_S + settings.KILN_SYNC_WAIT_MARGIN_SECONDS
 
 
