@@ -72,8 +72,12 @@ class Cgroup:
 
     def peak_bytes(self) -> int:
         name = "memory.peak" if self.v2 else "memory.max_usage_in_bytes"
-        try:
-            return int((self.memory_dir / name).read_text())
+        try:  # per invocation: a bare read, not pathlib's buffered text file
+            fd = os.open(self.memory_dir / name, os.O_RDONLY)
+            try:
+                return int(os.read(fd, 64))
+            finally:
+                os.close(fd)
         except (OSError, ValueError):
             return 0
 

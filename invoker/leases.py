@@ -8,7 +8,10 @@ members are dropped first. ``lease_release`` frees both.
 
 from __future__ import annotations
 
+import functools
 import time
+
+from redis.commands.core import Script
 
 from invoker.redis_client import get_redis
 
@@ -43,12 +46,18 @@ def _function_key(function_name: str) -> str:
     return f"kiln:leases:function:{function_name}"
 
 
+@functools.cache
+def _acquire_script() -> Script:
+    """The script, sent by its SHA (``EVALSHA``; loaded again if Redis lost it)."""
+    return get_redis().register_script(_ACQUIRE)
+
+
 def lease_acquire(*, invocation_id: str, function_name: str, reserved: int | None, reserved_total: int, account_limit: int, seconds: float) -> str:
     """Return ``ok``, or ``function``/``account`` naming the limit that is full."""
     now = time.time()
-    result = get_redis().eval(
-        _ACQUIRE, 3, ACCOUNT_KEY, _function_key(function_name), UNRESERVED_KEY,
-        now, now + seconds, invocation_id, -1 if reserved is None else reserved, account_limit, reserved_total,
+    result = _acquire_script()(
+        keys=[ACCOUNT_KEY, _function_key(function_name), UNRESERVED_KEY],
+        args=[now, now + seconds, invocation_id, -1 if reserved is None else reserved, account_limit, reserved_total],
     )
     return result.decode() if isinstance(result, bytes) else str(result)
 

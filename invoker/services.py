@@ -31,7 +31,7 @@ from core.errors import InvalidRequestContent, ServiceUnavailable, TooLarge, Val
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.models import Function, FunctionRevision
 from functions.runtimes import runtime_info
-from invoker import leases, logs, wakeup
+from invoker import leases, logs, rows, wakeup
 from invoker.dispatch import dispatch_invocation
 from invoker.environment import EnvironmentConfig, RunResult
 from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, InvocationType, Trigger
@@ -154,10 +154,10 @@ def _environment_config(revision_id: int) -> EnvironmentConfig:
     return config
 
 
-def invocation_claim(invocation_id: str) -> bool:
-    return Invocation.objects.filter(id=invocation_id, status=InvocationStatus.QUEUED).update(
-        status=InvocationStatus.RUNNING, started_at=timezone.now(), worker=WORKER_NAME
-    ) == 1
+def invocation_claim(invocation_id: str) -> dict[str, Any] | None:
+    """Claim a queued invocation for this worker (one conditional update); what it runs with, or
+    ``None`` when it was not queued."""
+    return rows.row_claim(invocation_id, WORKER_NAME)
 
 
 @dataclass
@@ -176,18 +176,20 @@ class Outcome:
 def invocation_finish(invocation_id: str, outcome: Outcome, *, wake: bool = True) -> bool:
     """Move a running invocation to its final state, once; then wake a waiting caller (``wake=False``
     for an asynchronous invocation: nobody waits for it)."""
-    done = Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
-        status=outcome.status,
-        result=outcome.result,
-        error=outcome.error,
-        logs=Concat(F("logs"), Value(outcome.logs)),  # after earlier attempts' logs, if any
-        finished_at=timezone.now(),
-        duration_ms=outcome.duration_ms,
-        billed_duration_ms=outcome.billed_duration_ms,
-        max_memory_used_mb=outcome.max_memory_used_mb,
-        init_duration_ms=outcome.init_duration_ms,
-        cold_start=outcome.cold_start,
-    ) == 1
+    done = rows.row_finish(
+        invocation_id,
+        {
+            "status": outcome.status,
+            "result": outcome.result,
+            "error": outcome.error,
+            "duration_ms": outcome.duration_ms,
+            "billed_duration_ms": outcome.billed_duration_ms,
+            "max_memory_used_mb": outcome.max_memory_used_mb,
+            "init_duration_ms": outcome.init_duration_ms,
+            "cold_start": outcome.cold_start,
+        },
+        outcome.logs,
+    )
     if done and wake:
         try:
             wakeup.wake(invocation_id)
@@ -245,24 +247,19 @@ def invocation_run(invocation_id: str) -> None:
     Whatever goes wrong in Kiln itself after the claim, the row is finished (``failed``), so no
     invocation is left running and no synchronous caller waits out its timeout.
     """
-    if not invocation_claim(invocation_id):
+    row = invocation_claim(invocation_id)
+    if row is None:
         return
     try:
-        _run_claimed(invocation_id)
+        _run_claimed(invocation_id, row)
     except Exception as exc:  # noqa: BLE001 - Kiln's own failure becomes the invocation's outcome
         log.exception("invocation %s failed inside Kiln", invocation_id)
         error = {"errorType": "Kiln.InternalError", "errorMessage": f"Kiln could not run this invocation: {type(exc).__name__}: {exc}", "stackTrace": []}
         invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, json.dumps(error), error, ""))
 
 
-def _run_claimed(invocation_id: str) -> None:
-    row = (
-        Invocation.objects.filter(id=invocation_id)
-        .values("revision_id", "payload", "invocation_type", "function_id", "function_name", "attempt", "retries", "queued_at",
-                "function__reserved_concurrency", "function__async_max_retries", "function__async_max_event_age_s")
-        .first()
-    )
-    if row is None or row["revision_id"] is None:
+def _run_claimed(invocation_id: str, row: dict[str, Any]) -> None:
+    if row["revision_id"] is None or row["function_id"] is None:
         invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, None, {"errorType": "ResourceNotFoundException", "errorMessage": "The function was deleted before it ran.", "stackTrace": []}, ""))
         return
     try:

@@ -1,0 +1,96 @@
+"""The two statements on every invocation's hot path, written as SQL: claim and finish.
+
+Both are the same conditional updates the ORM would make (``filter(status=...).update(...)``), so the
+row stays the source of truth and each move happens at most once. They are written by hand because
+the ORM builds and compiles its query on every call: measured on this 2-core machine, the ORM's claim,
+joined read and finish cost 1.7 ms of a worker's CPU per invocation, these two statements 0.15 ms
+(docs/benchmarks.md). The claim returns, in the same statement, what the worker needs to run the
+invocation, including the function's concurrency and retry settings read fresh.
+
+The SQL is plain enough for PostgreSQL and SQLite (3.35+: ``UPDATE ... RETURNING``); values go
+through the fields' own adaptation so both backends get what the ORM would send them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from functions.models import Function
+from invoker.models import Invocation, InvocationStatus
+
+CLAIM_COLUMNS = ("revision_id", "payload", "invocation_type", "function_id", "function_name", "attempt", "retries", "queued_at")
+FUNCTION_COLUMNS = ("reserved_concurrency", "async_max_retries", "async_max_event_age_s")
+FINISH_FIELDS = ("status", "result", "error", "finished_at", "duration_ms", "billed_duration_ms", "max_memory_used_mb", "init_duration_ms", "cold_start")
+
+
+@cache
+def _claim_sql() -> str:
+    table = connection.ops.quote_name(Invocation._meta.db_table)
+    functions = connection.ops.quote_name(Function._meta.db_table)
+    returning = [connection.ops.quote_name(c) for c in CLAIM_COLUMNS]
+    returning += [
+        f"(SELECT f.{connection.ops.quote_name(c)} FROM {functions} f WHERE f.id = {table}.function_id)" for c in FUNCTION_COLUMNS
+    ]
+    return (
+        f"UPDATE {table} SET status = %s, started_at = %s, worker = %s WHERE id = %s AND status = %s "
+        f"RETURNING {', '.join(returning)}"
+    )
+
+
+@cache
+def _finish_sql() -> str:
+    table = connection.ops.quote_name(Invocation._meta.db_table)
+    sets = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in FINISH_FIELDS)
+    # Logs go after those of earlier attempts, if any.
+    return f"UPDATE {table} SET {sets}, logs = logs || %s WHERE id = %s AND status = %s"
+
+
+@cache
+def _fields() -> dict[str, Any]:
+    return {f.name: f for f in Invocation._meta.concrete_fields}
+
+
+def _pk(invocation_id: str) -> Any:
+    return _fields()["id"].get_db_prep_value(invocation_id, connection)
+
+
+def _datetime_out(value: Any) -> datetime.datetime:
+    """A timestamp read back from the database as the ORM would give it (aware, UTC)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, datetime.UTC)
+    return value
+
+
+def row_claim(invocation_id: str, worker: str) -> dict[str, Any] | None:
+    """Move a ``QUEUED`` invocation to ``RUNNING`` for ``worker``; return what it runs with, or
+    ``None`` when the row was not queued (another worker has it, or it is final)."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), [InvocationStatus.RUNNING.value, now, worker, _pk(invocation_id), InvocationStatus.QUEUED.value])
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    row = dict(zip(CLAIM_COLUMNS, found))
+    row.update(zip((f"function__{c}" for c in FUNCTION_COLUMNS), found[len(CLAIM_COLUMNS):]))
+    row["queued_at"] = _datetime_out(row["queued_at"])
+    return row
+
+
+def row_finish(invocation_id: str, values: dict[str, Any], logs: str) -> bool:
+    """Move a ``RUNNING`` invocation to its final state with ``values`` (the ``FINISH_FIELDS``) and
+    append ``logs``; ``False`` when it was not running (finished already, or requeued)."""
+    fields = _fields()
+    values = {**values, "finished_at": timezone.now()}
+    params = [fields[name].get_db_prep_save(values[name], connection) for name in FINISH_FIELDS]
+    params += [logs, _pk(invocation_id), InvocationStatus.RUNNING.value]
+    with connection.cursor() as cursor:
+        cursor.execute(_finish_sql(), params)
+        return cursor.rowcount == 1
