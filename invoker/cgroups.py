@@ -4,10 +4,17 @@ Kiln creates ``kiln/<env-id>`` beneath its own cgroup in the memory and pids hie
 the unified hierarchy (v2), when the host lets it write there; else ``Cgroup.create`` returns None
 and the sandbox falls back to rlimits. The sandbox's first process joins the group before it execs
 anything, so nothing the function starts escapes the limits.
+
+Moving a process into a cgroup takes the kernel's global threadgroup lock for writing, which by default
+waits for an RCU grace period once the lock has been idle: 5-11 ms per cold start, measured here.
+``favor_dynamic_modifications`` asks for the cgroup2 mount option ``favordynmods`` (Linux 6.0+), which
+makes that move cost ~0.1 ms at the price of slightly dearer fork and exit; the worker applies it at
+start when ``KILN_CGROUP_FAVORDYNMODS`` is on and it may remount (root), and reports the outcome.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -16,6 +23,49 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 ROOT = Path("/sys/fs/cgroup")
+MS_REMOUNT = 32
+_migrations = "not checked"
+
+
+def _cgroup2_mount(mountinfo: str) -> tuple[str, list[str]] | None:
+    """The mount point and super-block options of the cgroup2 hierarchy, from /proc/self/mountinfo."""
+    for line in mountinfo.splitlines():
+        fields, _, tail = line.partition(" - ")
+        parts, rest = fields.split(), tail.split()
+        if len(parts) >= 5 and len(rest) >= 3 and rest[0] == "cgroup2":
+            return parts[4].replace("\\040", " "), rest[2].split(",")
+    return None
+
+
+def favor_dynamic_modifications() -> str:
+    """Turn on ``favordynmods`` on the cgroup2 mount if it is off; return what happened, for
+    ``migration_status``. Other options of the mount are kept."""
+    global _migrations
+    try:
+        found = _cgroup2_mount(Path("/proc/self/mountinfo").read_text())
+    except OSError as exc:
+        found, _migrations = None, f"slow: cannot read mounts ({exc})"
+    if found is None:
+        _migrations = "slow: no cgroup2 mount to set favordynmods on"
+        return _migrations
+    target, options = found
+    if "favordynmods" in options:
+        _migrations = "fast (favordynmods)"
+        return _migrations
+    data = ",".join([o for o in options if o not in ("rw", "ro")] + ["favordynmods"])
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(b"cgroup2", target.encode(), b"cgroup2", MS_REMOUNT, data.encode()) == 0:
+        _migrations = "fast (favordynmods)"
+        log.info("remounted %s with favordynmods: cgroup migrations no longer wait for RCU", target)
+    else:
+        _migrations = f"slow: could not remount {target} with favordynmods ({os.strerror(ctypes.get_errno())})"
+        log.warning("cgroup migrations stay slow (5-11 ms per cold start): %s", _migrations)
+    return _migrations
+
+
+def migration_status() -> str:
+    """How fast moving a process into a cgroup is here, as found by the last check."""
+    return _migrations
 
 
 def _own_path(controller: str) -> str | None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from invoker.cgroups import Cgroup
+from invoker.cgroups import Cgroup, migration_status
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def sandbox_mode() -> str:
 def sandbox_status() -> dict[str, object]:
     works, reason = bwrap_works()
     mode = sandbox_mode()
-    return {"mode": mode, "isolated": mode == "bwrap", "detail": reason if not works else "bubblewrap namespaces"}
+    return {"mode": mode, "isolated": mode == "bwrap", "detail": reason if not works else "bubblewrap namespaces", "cgroup_migrations": migration_status()}
 
 
 def layout(request_task_dir: Path, opt_dir: Path, tmp_dir: Path) -> Layout:

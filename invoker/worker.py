@@ -12,8 +12,10 @@ import sys
 import threading
 
 from celery.signals import task_prerun, worker_ready, worker_shutdown
+from django.conf import settings
 from django.db import close_old_connections
 
+from invoker.cgroups import favor_dynamic_modifications
 from invoker.pool import get_pool
 from invoker.prewarm import prewarm_enabled
 from invoker.redis_client import get_redis
@@ -93,6 +95,8 @@ def _precompile_sdks() -> None:
 @worker_ready.connect
 def _on_ready(**_: object) -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    if settings.KILN_CGROUP_FAVORDYNMODS:
+        favor_dynamic_modifications()
     _precompile_sdks()
     status = sandbox_status()
     if not status["isolated"]:
