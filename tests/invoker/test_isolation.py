@@ -107,6 +107,15 @@ def test_cannot_read_host_secrets_source_or_database(api, attacker, bystander):
     still_serving(api, bystander)
 
 
+def test_sees_the_hosts_name_resolution_and_certificates_and_no_other_etc(api, attacker):
+    attacker("etc-reader")
+    wanted = [p for p in ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf") if os.path.isfile(p)]
+    results = invoke(api, "etc-reader", {"kind": "files", "paths": [*wanted, "/etc/passwd", "/etc/shadow", "/etc/hostname", "/etc/ssl/private/x"]}).json()
+    for path in wanted:
+        assert results[path].startswith("ALLOWED"), (path, results[path])
+    assert all(results[p].startswith("DENIED") for p in ("/etc/passwd", "/etc/shadow", "/etc/hostname", "/etc/ssl/private/x")), results
+
+
 def test_sees_only_its_own_processes_and_runs_unprivileged(api, attacker, bystander):
     attacker("whoami")
     info = invoke(api, "whoami", {"kind": "whoami"}).json()
