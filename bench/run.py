@@ -97,8 +97,9 @@ def cold_starts(api, name: str, *, new_kind: bool = False) -> dict[str, object]:
     """Force a new environment per call with a new revision, read init_duration_ms.
 
     By default the revision changes only the environment variables, so each cold start is of a kind the
-    worker has seen (a prewarmed runtime may serve it); with ``new_kind`` each changes the memory size
-    too, a kind never seen, so every start is made on demand: sandbox, cgroups, interpreter, init."""
+    worker has seen (a prewarmed runtime may serve it); with ``new_kind`` each changes the ephemeral
+    storage and the memory size too, a kind never seen, so every start is made on demand: cgroups,
+    sandbox, interpreter, init."""
     from bench.stats import median
 
     inits, walls, memory = [], [], []
@@ -106,6 +107,7 @@ def cold_starts(api, name: str, *, new_kind: bool = False) -> dict[str, object]:
         change: dict[str, object] = {"environment": {"BENCH_COLD": f"{time.time_ns()}-{i}"}}
         if new_kind:
             change["memory_size"] = 1024 + 64 * i + (32 if "node" in name else 0)
+            change["ephemeral_storage"] = 1024 + 16 * i + (8 if "node" in name else 0)
         api.json("PATCH", f"/api/v1/functions/{name}/", change)
         time.sleep(0.3 if not new_kind else 0)  # as between real cold starts: the worker is idle before one
         started = time.perf_counter()

@@ -15,6 +15,7 @@ start when ``KILN_CGROUP_FAVORDYNMODS`` is on and it may remount (root), and rep
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import os
 import signal
@@ -61,6 +62,16 @@ def favor_dynamic_modifications() -> str:
         _migrations = f"slow: could not remount {target} with favordynmods ({os.strerror(ctypes.get_errno())})"
         log.warning("cgroup migrations stay slow (5-11 ms per cold start): %s", _migrations)
     return _migrations
+
+
+@functools.cache
+def cgroups_usable() -> bool:
+    """Whether Kiln can create groups here (checked once, with a probe group)."""
+    probe = Cgroup.create(f"probe-{os.getpid()}", memory_mb=64, max_pids=8)
+    if probe is None:
+        return False
+    probe.remove()
+    return True
 
 
 def migration_status() -> str:
@@ -119,6 +130,22 @@ class Cgroup:
         except OSError as exc:
             log.debug("cgroups unavailable: %s", exc)
         return None
+
+    def set_memory_limit(self, memory_mb: int) -> None:
+        """Change the memory limit of a running group (a pre-started runtime given its function).
+
+        Under v1 the memory+swap limit may never be below the memory limit, so the order of the two
+        writes follows the direction of the change."""
+        limit = str(memory_mb * 1024 * 1024)
+        if self.v2:
+            (self.memory_dir / "memory.max").write_text(limit)
+            return
+        memory, swap = self.memory_dir / "memory.limit_in_bytes", self.memory_dir / "memory.memsw.limit_in_bytes"
+        current = int(memory.read_text())
+        order = [swap, memory] if int(limit) > current else [memory, swap]
+        for path in order:
+            if path.exists():
+                path.write_text(limit)
 
     def peak_bytes(self) -> int:
         name = "memory.peak" if self.v2 else "memory.max_usage_in_bytes"

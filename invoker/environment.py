@@ -184,6 +184,9 @@ class ExecutionEnvironment:
         assert self._slot is not None and self._api is not None
         task_dir, opt_dir, layout = self._slot
         started = time.monotonic()
+        process = self._process
+        if process is not None and process.cgroup is not None and config.memory_size != self.config.memory_size:
+            process.cgroup.set_memory_limit(config.memory_size)
         self.config = config
         codecache.link_tree(codecache.code_dir(config.code_sha256, config.code_zip), task_dir)
         if config.layers:

@@ -1,9 +1,9 @@
 """Runtimes started before they are needed, so a cold start skips the sandbox and interpreter start.
 
-A cold start spends most of its time outside the function: moving the first process into its cgroups
-(an RCU grace period each, ~5 ms after idle), bubblewrap's namespaces and mounts, and the interpreter's
-own start. The ``Prewarmer`` keeps one runtime ready per kind of environment recently cold-started
-(runtime, memory size, ephemeral storage): sandboxed, in its cgroups, its bootstrap loaded and blocked
+A cold start spends most of its time outside the function: creating its cgroups, bubblewrap's
+namespaces and mounts, and the interpreter's own start. The ``Prewarmer`` keeps one runtime ready per
+kind of environment recently cold-started (runtime, ephemeral storage, and for Node.js, whose heap
+size is a start-up flag, the memory size; a Python runtime gets its memory limit when assigned): sandboxed, in its cgroups, its bootstrap loaded and blocked
 on ``GET /runtime/kiln/configuration``. Taking one hands it the function: hard links to the code in its
 bound ``/var/task`` (and layers in ``/opt``), then its environment over the Runtime API; it imports the
 handler and asks for its first event. A slot serves one environment only and is never shared between
@@ -20,17 +20,22 @@ from collections import OrderedDict
 
 from django.conf import settings
 
+from invoker.cgroups import cgroups_usable
 from invoker.environment import EnvironmentConfig, EnvState, ExecutionEnvironment
 
 log = logging.getLogger(__name__)
 MAX_KINDS = 8
-Kind = tuple[str, int, int]  # runtime identifier, memory size, ephemeral storage
+Kind = tuple[str, int, int]  # runtime identifier, memory size (0: any), ephemeral storage
 
 
 def kind_of(config: EnvironmentConfig) -> Kind | None:
+    """The kind a pre-started runtime must match. A Python runtime's memory is only its cgroup's limit,
+    which ``assign`` sets, so where cgroups work one Python runtime serves any memory size (0 here);
+    Node.js sizes its heap from a flag at start, and rlimits are fixed at start too."""
     if config.runtime.family not in ("python", "nodejs"):
         return None
-    return (config.runtime.identifier, config.memory_size, config.ephemeral_storage)
+    memory = 0 if config.runtime.family == "python" and cgroups_usable() else config.memory_size
+    return (config.runtime.identifier, memory, config.ephemeral_storage)
 
 
 class Prewarmer:

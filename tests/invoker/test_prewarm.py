@@ -36,3 +36,31 @@ def test_second_cold_start_of_a_kind_takes_a_prewarmed_runtime(api, make_functio
             break
         time.sleep(0.5)
     assert mine and mine[0]["prewarmed"] is True
+
+
+ALLOCATE = (
+    "import os\n\n"
+    "def handler(event, context):\n"
+    "    block = b'x' * (event['mb'] << 20)  # touched, so it counts against the memory limit\n"
+    "    return {'allocated_mb': len(block) >> 20, 'memory': os.environ['AWS_LAMBDA_FUNCTION_MEMORY_SIZE'], 'limit': context.memory_limit_in_mb}\n"
+)
+
+
+def test_a_prewarmed_python_runtime_takes_each_functions_own_memory_limit(api):
+    """Python runtimes are pre-started for any memory size: the limit is set when one is given its function."""
+    for name, memory in (("mem-big", 704), ("mem-small", 192)):
+        body = {"name": name, "runtime": "python3.11", "handler": "index.handler", "memory_size": memory, "timeout": 30, "code": {"files": {"index.py": ALLOCATE}}}
+        assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    time.sleep(1.5)  # a Python runtime is pre-started at worker start and after each cold start
+    big = invoke(api, "mem-big", {"mb": 500})
+    assert big.json() == {"allocated_mb": 500, "memory": "704", "limit": "704"}  # above any earlier limit: raised
+    time.sleep(1.5)
+    small = invoke(api, "mem-small", {"mb": 400})  # past 192 MB: the limit was lowered for this function
+    assert small.json()["errorType"] == "Runtime.OutOfMemory", small.json()
+    deadline, prewarmed = time.time() + 12, {}
+    while "mem-big" not in prewarmed and time.time() < deadline:  # the worker's heartbeat lists its environments
+        prewarmed = {e["function"]: e["prewarmed"] for e in environments(api)}
+        time.sleep(0.5)
+    assert prewarmed.get("mem-big") is True
+    record = api.get(f"/api/v1/invocations/{small['X-Kiln-Request-Id']}/").json()
+    assert record["status"] == "failed" and record["max_memory_used_mb"] <= 192
