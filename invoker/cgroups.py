@@ -25,7 +25,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 ROOT = Path("/sys/fs/cgroup")
 MS_REMOUNT = 32
-_migrations = "not checked"
+_remount_error = ""
 
 
 def _cgroup2_mount(mountinfo: str) -> tuple[str, list[str]] | None:
@@ -38,30 +38,40 @@ def _cgroup2_mount(mountinfo: str) -> tuple[str, list[str]] | None:
     return None
 
 
-def favor_dynamic_modifications() -> str:
-    """Turn on ``favordynmods`` on the cgroup2 mount if it is off; return what happened, for
-    ``migration_status``. Other options of the mount are kept."""
-    global _migrations
+def _read_cgroup2_mount() -> tuple[str, list[str]] | None:
     try:
-        found = _cgroup2_mount(Path("/proc/self/mountinfo").read_text())
-    except OSError as exc:
-        found, _migrations = None, f"slow: cannot read mounts ({exc})"
+        return _cgroup2_mount(Path("/proc/self/mountinfo").read_text())
+    except OSError:
+        return None
+
+
+def favor_dynamic_modifications() -> str:
+    """Turn on ``favordynmods`` on the cgroup2 mount if it is off (other options of the mount are
+    kept); return ``migration_status()``."""
+    global _remount_error
+    found = _read_cgroup2_mount()
+    if found is not None and "favordynmods" not in found[1]:
+        target, options = found
+        data = ",".join([o for o in options if o not in ("rw", "ro")] + ["favordynmods"])
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.mount(b"cgroup2", target.encode(), b"cgroup2", MS_REMOUNT, data.encode()) == 0:
+            _remount_error = ""
+            log.info("remounted %s with favordynmods: cgroup moves no longer wait for RCU", target)
+        else:
+            _remount_error = os.strerror(ctypes.get_errno())
+            log.warning("cgroup moves stay slow (5-11 ms per cold start): could not remount %s with favordynmods (%s)", target, _remount_error)
+    return migration_status()
+
+
+def migration_status() -> str:
+    """How fast moving a process into a cgroup is here: ``fast (favordynmods)`` or ``slow: <why>``."""
+    found = _read_cgroup2_mount()
     if found is None:
-        _migrations = "slow: no cgroup2 mount to set favordynmods on"
-        return _migrations
-    target, options = found
-    if "favordynmods" in options:
-        _migrations = "fast (favordynmods)"
-        return _migrations
-    data = ",".join([o for o in options if o not in ("rw", "ro")] + ["favordynmods"])
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.mount(b"cgroup2", target.encode(), b"cgroup2", MS_REMOUNT, data.encode()) == 0:
-        _migrations = "fast (favordynmods)"
-        log.info("remounted %s with favordynmods: cgroup migrations no longer wait for RCU", target)
-    else:
-        _migrations = f"slow: could not remount {target} with favordynmods ({os.strerror(ctypes.get_errno())})"
-        log.warning("cgroup migrations stay slow (5-11 ms per cold start): %s", _migrations)
-    return _migrations
+        return "slow: no cgroup2 mount to set favordynmods on"
+    if "favordynmods" in found[1]:
+        return "fast (favordynmods)"
+    why = f"could not remount {found[0]} with favordynmods ({_remount_error})" if _remount_error else f"favordynmods is off on {found[0]}"
+    return f"slow: {why}"
 
 
 @functools.cache
@@ -72,11 +82,6 @@ def cgroups_usable() -> bool:
         return False
     probe.remove()
     return True
-
-
-def migration_status() -> str:
-    """How fast moving a process into a cgroup is here, as found by the last check."""
-    return _migrations
 
 
 def _own_path(controller: str) -> str | None:

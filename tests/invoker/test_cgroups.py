@@ -28,10 +28,11 @@ def test_the_cgroup2_mount_and_its_options_are_found():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("worker")
-def test_worker_turns_on_favordynmods_where_it_may_and_reports_it():
+def test_worker_turns_on_favordynmods_where_it_may_and_reports_it(client):
     redis = get_redis()
     status = json.loads(redis.get(next(redis.scan_iter(match="kiln:worker:*"))))["sandbox"]["cgroup_migrations"]
     mount = _cgroup2_mount(Path("/proc/self/mountinfo").read_text())
+    assert client.get("/healthz").json()["checks"]["sandbox"]["cgroup_migrations"] == status  # the web process reads the same
     if os.geteuid() == 0 and mount is not None:
         assert "favordynmods" in mount[1]
         assert status == "fast (favordynmods)"
