@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Sum, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -248,7 +248,13 @@ def invocation_run(invocation_id: str) -> None:
     Whatever goes wrong in Kiln itself after the claim, the row is finished (``failed``), so no
     invocation is left running and no synchronous caller waits out its timeout.
     """
-    row = invocation_claim(invocation_id)
+    try:
+        row = invocation_claim(invocation_id)
+    except (InterfaceError, OperationalError) as exc:
+        # A connection the database dropped (a restart, an idle kill): reconnect and claim once more.
+        log.warning("claim of %s failed on a dead database connection (%s); reconnecting", invocation_id, exc)
+        connection.close()
+        row = invocation_claim(invocation_id)
     if row is None:
         return
     try:

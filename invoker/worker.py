@@ -78,7 +78,10 @@ def _beat() -> None:
 
 @task_prerun.connect
 def _recycle_connections(**_: object) -> None:
-    """Apply CONN_MAX_AGE and health checks to this thread's connection, as Django does per request."""
+    """Apply CONN_MAX_AGE to this thread's connection and close it after errors, as Django does per
+    request. Health checks are off in the worker (``_on_ready``): instead of a ``SELECT 1`` before
+    every invocation, a connection the database dropped is found by the claim, which reconnects once
+    (``invoker.services.invocation_run``)."""
     close_old_connections()
 
 
@@ -95,6 +98,7 @@ def _precompile_sdks() -> None:
 @worker_ready.connect
 def _on_ready(**_: object) -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] = False  # connections made from now on
     if settings.KILN_CGROUP_FAVORDYNMODS:
         favor_dynamic_modifications()
     _precompile_sdks()

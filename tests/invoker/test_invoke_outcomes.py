@@ -241,3 +241,24 @@ def test_kiln_failure_after_claim_finishes_the_row(api, make_function):
     assert data["status"] == "failed" and data["error"]["errorType"] == "Kiln.InternalError"
     make_function("after-lost", "echo")
     assert invoke(api, "after-lost", {"fine": 1}).json() == {"fine": 1}
+
+
+def test_worker_recovers_at_once_when_the_database_drops_its_connections(api, make_function):
+    """The worker skips a health-check query per invocation; a dropped connection is found by the
+    claim, which reconnects: the invocation runs now, not when the reaper re-sends it."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    make_function("survivor", "echo")
+    for i in range(8):  # every worker thread has a connection
+        invoke(api, "survivor", {"warm": i}, invocation_type="Event")
+    assert invoke(api, "survivor", {"warm": "sync"}).json() == {"warm": "sync"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        assert cursor.rowcount >= 1  # the worker's connections are gone
+    for i in range(6):
+        started = time.monotonic()
+        response = invoke(api, "survivor", {"after": i})
+        assert response.status_code == 200 and response.json() == {"after": i}
+        assert time.monotonic() - started < 5
