@@ -237,6 +237,9 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
         ratio = cold["init_ms"] / floor
         rows.append((f"Cold start {label}: Init Duration median (min-max) / bare `{'-I -S -c pass' if 'python' in bare_key else '-e 0'}` + bwrap /bin/true",
                      f"{fmt(cold['init_ms'])} ({cold['init_min']:.0f}-{cold['init_max']:.0f})", f"{fmt(bare[bare_key])} + {fmt(bare['bwrap'])}", f"{ratio:.2f}x", "<= 1.5x", "ok" if ratio <= 1.5 else "MISS"))
+        flagged = bare.get("node_heap_flag") if bare_key == "node" else None
+        if flagged:
+            rows.append(("  (bare `node --max-old-space-size=N -e 0`, the heap flag every Kiln Node.js runtime starts with, + bwrap)", "", f"{fmt(flagged)} + {fmt(bare['bwrap'])}", f"{cold['init_ms'] / (flagged + bare['bwrap']):.2f}x", "-", ""))
         inside = bare.get(bare_key + "_in_bwrap")
         if inside:
             rows.append((f"  (same interpreter started inside bwrap, for reference; cold invoke end to end {fmt(cold['wall_ms'])})", "", fmt(inside), f"{cold['init_ms'] / inside:.2f}x", "-", ""))
