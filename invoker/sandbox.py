@@ -41,7 +41,8 @@ PYTHON_SDK_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil"
 HOST_READ_ONLY = ("/usr",)
 # What a function sees of the host's /etc: certificates, name resolution, the time zone, alternatives.
 HOST_ETC = ("ssl", "ca-certificates", "resolv.conf", "hosts", "nsswitch.conf", "localtime", "alternatives")
-HOST_ETC_SKIP = ("private",)  # /etc/ssl/private: the host's keys stay out
+HOST_ETC_SKIP = ("private",)
+PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/acpi", "/proc/scsi", "/proc/tty")  # /etc/ssl/private: the host's keys stay out
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,13 @@ def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
     root = _interpreter_root(req.interpreter)
     if root:
         argv += ["--ro-bind", root, root]
-    argv += ["--proc", "/proc", "--dev", "/dev",
+    argv += ["--proc", "/proc"]
+    # Kiln runs bubblewrap as root, so the sandbox's uid maps to the host's uid 0 (with no capabilities):
+    # /proc's kernel tunables, writable by that uid, are covered read-only (bubblewrap covers them
+    # only when it finds them writable before it switches to the sandbox's uid).
+    for path in PROC_READ_ONLY:
+        argv += ["--ro-bind-try", path, path]
+    argv += ["--dev", "/dev",
              "--size", str(req.ephemeral_mb * 1024 * 1024), "--tmpfs", "/tmp",
              "--ro-bind", str(req.task_dir), "/var/task",
              "--ro-bind", str(req.opt_dir), "/opt",

@@ -36,6 +36,14 @@ def handler(event, context):
                 handle.write("x")
             return p
         return {path: attempt(lambda p=path: write(p)) for path in event["paths"]}
+    if kind == "sysctl":  # writes back the value it reads: harmless if it ever got through
+        def rewrite(p):
+            with open(p) as handle:
+                current = handle.read()
+            with open(p, "w") as handle:
+                handle.write(current)
+            return current
+        return {path: attempt(lambda p=path: rewrite(p)) for path in event["paths"]}
     if kind == "signal":
         return attempt(lambda: os.kill(event["pid"], signal.SIGKILL))
     if kind == "whoami":
@@ -104,6 +112,17 @@ def test_cannot_read_host_secrets_source_or_database(api, attacker, bystander):
             assert "SECRET" not in outcome and "DATABASE" not in outcome and "REDIS" not in outcome, outcome
             continue
         assert outcome.startswith("DENIED"), (path, outcome)
+    still_serving(api, bystander)
+
+
+def test_cannot_change_kernel_settings(api, attacker, bystander):
+    """The sandbox's uid is the host's uid 0 without capabilities; /proc/sys must still be read-only
+    (a writable core_pattern would run a program of the function's choosing as root on the host)."""
+    attacker("tuner")
+    paths = ["/proc/sys/kernel/core_pattern", "/proc/sys/kernel/printk", "/proc/sys/vm/swappiness", "/proc/sys/net/ipv4/ip_forward"]
+    results = invoke(api, "tuner", {"kind": "sysctl", "paths": paths}).json()
+    for path in paths:
+        assert results[path].startswith("DENIED") and "Read-only file system" in results[path], (path, results[path])
     still_serving(api, bystander)
 
 
