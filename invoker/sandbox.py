@@ -190,6 +190,17 @@ def bwrap_works() -> tuple[bool, str]:
     return True, "bubblewrap"
 
 
+@functools.cache
+def _no_nested_userns() -> tuple[str, ...]:
+    """Flags that stop a function from making user namespaces of its own (and, with them, mounts);
+    bubblewrap 0.8+ has them, older ones run without (the rest of the sandbox does not depend on it)."""
+    try:
+        text = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return ("--unshare-user", "--disable-userns") if "--disable-userns" in text else ()
+
+
 def sandbox_mode() -> str:
     wanted = settings.KILN_SANDBOX
     if wanted == "process":
@@ -220,7 +231,7 @@ def _interpreter_root(interpreter: str) -> str | None:
 
 
 def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
-    argv = ["bwrap", "--unshare-all", "--share-net", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+    argv = ["bwrap", "--unshare-all", *_no_nested_userns(), "--share-net", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox", "--info-fd", str(info_fd)]
     for path in HOST_READ_ONLY:
         if os.path.exists(path):

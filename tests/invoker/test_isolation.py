@@ -44,6 +44,10 @@ def handler(event, context):
                 handle.write(current)
             return current
         return {path: attempt(lambda p=path: rewrite(p)) for path in event["paths"]}
+    if kind == "unshare":
+        import subprocess
+        out = subprocess.run(["unshare", "-Urm", "true"], capture_output=True, text=True)
+        return {"returncode": out.returncode, "stderr": out.stderr}
     if kind == "signal":
         return attempt(lambda: os.kill(event["pid"], signal.SIGKILL))
     if kind == "whoami":
@@ -123,6 +127,13 @@ def test_cannot_change_kernel_settings(api, attacker, bystander):
     results = invoke(api, "tuner", {"kind": "sysctl", "paths": paths}).json()
     for path in paths:
         assert results[path].startswith("DENIED") and "Read-only file system" in results[path], (path, results[path])
+    still_serving(api, bystander)
+
+
+def test_cannot_make_namespaces_of_its_own(api, attacker, bystander):
+    attacker("nester")
+    outcome = invoke(api, "nester", {"kind": "unshare"}).json()
+    assert outcome["returncode"] != 0 and "unshare failed" in outcome["stderr"], outcome
     still_serving(api, bystander)
 
 
