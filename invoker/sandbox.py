@@ -41,8 +41,9 @@ PYTHON_SDK_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil"
 HOST_READ_ONLY = ("/usr",)
 # What a function sees of the host's /etc: certificates, name resolution, the time zone, alternatives.
 HOST_ETC = ("ssl", "ca-certificates", "resolv.conf", "hosts", "nsswitch.conf", "localtime", "alternatives")
-HOST_ETC_SKIP = ("private",)
-PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/acpi", "/proc/scsi", "/proc/tty")  # /etc/ssl/private: the host's keys stay out
+HOST_ETC_SKIP = ("private",)  # /etc/ssl/private: the host's keys stay out
+# Kernel tunables and device settings under /proc, covered read-only in every sandbox.
+PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/acpi", "/proc/scsi", "/proc/tty")
 
 
 @dataclass(frozen=True)
