@@ -202,6 +202,100 @@ def _no_nested_userns() -> tuple[str, ...]:
     return ("--unshare-user", "--disable-userns") if "--disable-userns" in text else ()
 
 
+def _reachable(path: Path, uid: int) -> bool:
+    """Whether ``uid`` (not root) can walk to ``path``: every directory on the way searchable by it."""
+    for directory in [path, *path.parents]:
+        try:
+            st = os.stat(directory)
+        except OSError:
+            return False
+        if st.st_uid != uid and not st.st_mode & 0o001:
+            return False
+    return True
+
+
+@functools.cache
+def host_uid_switch() -> tuple[str, ...]:
+    """The command prefix that starts bubblewrap as the unprivileged host uid ``SANDBOX_UID``.
+
+    Started by root, bubblewrap maps the sandbox's uid to the host's uid 0: no capabilities, but the
+    owner of every root-owned file. Started through ``setpriv`` as ``SANDBOX_UID``, it makes its
+    namespaces as an ordinary user (unprivileged user namespaces) and the sandbox is that uid on the
+    host too. Empty, with a warning, when Kiln is not root (bubblewrap runs as Kiln's own uid) or this
+    host cannot: no ``setpriv``, no unprivileged user namespaces, or a directory the sandbox binds that
+    the uid cannot reach (``KILN_WORK_DIR`` under a private data dir: make it searchable, ``chmod o+x``).
+    """
+    setpriv, bwrap = shutil.which("setpriv"), shutil.which("bwrap")
+    if os.geteuid() != 0 or not setpriv or not bwrap:
+        return ()
+    Path(settings.KILN_WORK_DIR).mkdir(parents=True, exist_ok=True)
+    unreachable = [d for d in (Path(settings.KILN_WORK_DIR), RUNTIMES_DIR) if not _reachable(d, SANDBOX_UID)]
+    if unreachable:
+        log.warning("sandboxes run as the host's uid 0: uid %s cannot reach %s", SANDBOX_UID, ", ".join(map(str, unreachable)))
+        return ()
+    switch = (setpriv, f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups")
+    probe = [*switch, bwrap, "--unshare-all", *_no_nested_userns(), "--share-net", "--die-with-parent", "--cap-drop", "ALL",
+             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--ro-bind", "/usr", "/usr",
+             "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+             "--proc", "/proc", "--dev", "/dev", "--size", "1048576", "--tmpfs", "/tmp", "/bin/true"]
+    try:
+        result = subprocess.run(probe, capture_output=True, timeout=10, env={"PATH": "/usr/bin:/bin"})
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.warning("sandboxes run as the host's uid 0: bubblewrap as uid %s failed (%s)", SANDBOX_UID, exc)
+        return ()
+    if result.returncode != 0:
+        log.warning("sandboxes run as the host's uid 0: bubblewrap as uid %s failed: %s", SANDBOX_UID, result.stderr.decode(errors="replace").strip())
+        return ()
+    return switch
+
+
+_interpreter_lock = threading.Lock()
+
+
+def interpreter_source(root: str) -> str:
+    """What to bind at an interpreter's install prefix ``root`` for a sandbox run as ``SANDBOX_UID``:
+    the prefix itself when that uid can reach it, else (say, a pyenv version under ``/root``) a copy
+    made of hard links in ``KILN_WORK_DIR``: the interpreter, its shared library and its standard
+    library, without the host's ``site-packages`` (functions get their SDK from ``/var/lang/sdk``)."""
+    prefix = Path(root)
+    if _reachable(prefix, SANDBOX_UID):
+        return root
+    target = Path(settings.KILN_WORK_DIR) / "interpreters" / hashlib.sha256(root.encode()).hexdigest()[:16]
+    if target.is_dir():
+        return str(target)
+    with _interpreter_lock:
+        if target.is_dir():
+            return str(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".interp-", dir=target.parent))
+
+        def link_or_copy(source: str, destination: str) -> None:
+            try:
+                os.link(source, destination)
+            except OSError:
+                shutil.copy2(source, destination)
+
+        def ignore(directory: str, names: list[str]) -> list[str]:
+            here = Path(directory)
+            if here.parent == prefix:  # bin/ and lib/: the interpreter, its library and stdlib only
+                return [n for n in names if not n.startswith(("python", "libpython"))]
+            if here.parent == prefix / "lib":  # lib/python3.X/: not the host's installed packages
+                return [n for n in names if n == "site-packages"]
+            return []
+
+        for top in ("bin", "lib"):
+            if (prefix / top).is_dir():
+                shutil.copytree(prefix / top, staging / top, symlinks=True, copy_function=link_or_copy, ignore=ignore)
+        for site in (staging / "lib").glob("python*/"):
+            (site / "site-packages").mkdir(exist_ok=True)
+        for directory, dirs, _ in os.walk(staging):
+            for name in dirs:
+                os.chmod(os.path.join(directory, name), 0o755)
+        staging.chmod(0o755)
+        staging.rename(target)
+    return str(target)
+
+
 def sandbox_mode() -> str:
     wanted = settings.KILN_SANDBOX
     if wanted == "process":
@@ -215,7 +309,9 @@ def sandbox_mode() -> str:
 def sandbox_status() -> dict[str, object]:
     works, reason = bwrap_works()
     mode = sandbox_mode()
-    return {"mode": mode, "isolated": mode == "bwrap", "detail": reason if not works else "bubblewrap namespaces", "cgroup_migrations": migration_status()}
+    host_uid = SANDBOX_UID if mode == "bwrap" and host_uid_switch() else os.geteuid()
+    return {"mode": mode, "isolated": mode == "bwrap", "detail": reason if not works else "bubblewrap namespaces",
+            "host_uid": host_uid, "cgroup_migrations": migration_status()}
 
 
 def layout(request_task_dir: Path, opt_dir: Path, tmp_dir: Path) -> Layout:
@@ -245,7 +341,7 @@ def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
             argv += ["--ro-bind", link, link]
     root = _interpreter_root(req.interpreter)
     if root:
-        argv += ["--ro-bind", root, root]
+        argv += ["--ro-bind", interpreter_source(root) if host_uid_switch() else root, root]
     argv += ["--proc", "/proc"]
     # Kiln runs bubblewrap as root, so the sandbox's uid maps to the host's uid 0 (with no capabilities):
     # /proc's kernel tunables, writable by that uid, are covered read-only (bubblewrap covers them
@@ -281,7 +377,7 @@ def spawn(req: SandboxRequest) -> SandboxedProcess:
         read_fd, write_fd = os.pipe()
         os.set_inheritable(write_fd, True)
         pass_fds = (write_fd,)
-        command = _bwrap_argv(req, write_fd)
+        command = [*host_uid_switch(), *_bwrap_argv(req, write_fd)]
         argv_env = {"PATH": "/usr/bin:/bin"}
     else:
         req.tmp_dir.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ export DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/ki
 export REDIS_URL="redis://127.0.0.1:6379/${BENCH_REDIS_DB:-10}"
 export CELERY_BROKER_URL="$REDIS_URL"
 KILN_DATA_DIR="$(mktemp -d /tmp/kiln-bench.XXXXXX)"
+chmod 711 "$KILN_DATA_DIR"  # searchable: sandboxes run as an unprivileged uid that binds from its work dir
 export KILN_DATA_DIR
 export KILN_ENV_IDLE_SECONDS="${KILN_ENV_IDLE_SECONDS:-600}"
 export KILN_LOG_LEVEL="${KILN_LOG_LEVEL:-WARNING}"

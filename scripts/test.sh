@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kiln}"
 export REDIS_URL="redis://127.0.0.1:6379/${TEST_REDIS_DB:-15}"
 KILN_DATA_DIR="$(mktemp -d /tmp/kiln-test.XXXXXX)"
+chmod 711 "$KILN_DATA_DIR"  # searchable: sandboxes run as an unprivileged uid that binds from its work dir
 export KILN_DATA_DIR
 export KILN_ENV_IDLE_SECONDS="${KILN_ENV_IDLE_SECONDS:-120}"
 trap 'rm -rf "$KILN_DATA_DIR"' EXIT

@@ -4,6 +4,8 @@ the worker must keep serving, and the next invocation of another function must s
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -128,6 +130,39 @@ def test_cannot_change_kernel_settings(api, attacker, bystander):
     for path in paths:
         assert results[path].startswith("DENIED") and "Read-only file system" in results[path], (path, results[path])
     still_serving(api, bystander)
+
+
+def _runtime_host_uids() -> dict[int, int]:
+    """pid → host uid of every Kiln runtime process on this host (bootstraps inside sandboxes)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if cmd.startswith(("bwrap", "/usr/bin/setpriv", "/bin/sh")) or not ("kiln_bootstrap" in cmd or "bootstrap.cjs" in cmd):
+                continue
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        found[int(entry.name)] = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
+    return found
+
+
+def test_runtimes_are_an_unprivileged_uid_on_the_host(api, attacker, client):
+    """Run by root, Kiln starts bubblewrap as uid 993 (setpriv), so a sandbox is not the host's root."""
+    sandbox = client.get("/healthz").json()["checks"]["sandbox"]
+    attacker("sleeper", timeout=20)
+    assert invoke(api, "sleeper", {"kind": "files", "paths": []}).status_code == 200
+    uids = _runtime_host_uids()
+    assert uids, "no runtime process found"
+    userns = Path("/proc/sys/user/max_user_namespaces")
+    if os.geteuid() == 0 and shutil.which("setpriv") and userns.exists() and int(userns.read_text()) > 0:
+        assert sandbox["host_uid"] == 993, sandbox  # this host can: it must
+    if os.geteuid() == 0 and sandbox["host_uid"] != 0:
+        assert set(uids.values()) == {sandbox["host_uid"]} == {993}, uids
+    else:  # Kiln not root: the runtimes are Kiln's own uid; root without the means: reported as 0
+        assert set(uids.values()) == {sandbox["host_uid"]}, (uids, sandbox)
 
 
 def test_cannot_make_namespaces_of_its_own(api, attacker, bystander):
