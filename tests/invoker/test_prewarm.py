@@ -64,3 +64,20 @@ def test_a_prewarmed_python_runtime_takes_each_functions_own_memory_limit(api):
     assert prewarmed.get("mem-big") is True
     record = api.get(f"/api/v1/invocations/{small['X-Kiln-Request-Id']}/").json()
     assert record["status"] == "failed" and record["max_memory_used_mb"] <= 192
+
+
+CHILD_ENV = (
+    "import subprocess\n\n"
+    "def handler(event, context):\n"
+    "    return subprocess.run(['/usr/bin/env'], capture_output=True, text=True).stdout.splitlines()\n"
+)
+
+
+def test_processes_a_prewarmed_python_function_starts_get_its_environment(api):
+    """The configuration a pre-started runtime receives reaches the function's child processes too."""
+    body = {"name": "child-env", "runtime": "python3.11", "handler": "index.handler", "environment": {"GREETING": "héllo"},
+            "code": {"files": {"index.py": CHILD_ENV}}}
+    assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    lines = invoke(api, "child-env").json()
+    assert "GREETING=héllo" in lines and "AWS_LAMBDA_FUNCTION_NAME=child-env" in lines
+    assert any(line.startswith("_X_AMZN_TRACE_ID=Root=1-") for line in lines), lines

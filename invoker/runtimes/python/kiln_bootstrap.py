@@ -11,13 +11,36 @@ Only the standard library is used, and only what starts fast.
 
 import _json
 import _socket
-import os
+import posix
 import sys
 import time
 
 END_MARKER = b"\x1e\x1fKILN-END\n"
 API = "/2018-06-01/runtime"
 _WHITESPACE = " \t\n\r"
+
+
+def getenv(name, default=None):
+    """The environment, without importing ``os`` (1.5 ms of every start): ``os.environ`` once the
+    function has imported ``os``, else the table ``os.environ`` will be built from."""
+    os = sys.modules.get("os")
+    if os is not None:
+        return os.environ.get(name, default)
+    value = posix.environ.get(name.encode())
+    return default if value is None else value.decode("utf-8", "surrogateescape")
+
+
+def setenv(values):
+    """Set variables for the function's code (``os.environ``, now or when it imports ``os``) and for the
+    processes it starts."""
+    os = sys.modules.get("os")
+    if os is not None:
+        os.environ.update(values)
+        return
+    for name, value in values.items():
+        raw_name, raw_value = name.encode(), value.encode("utf-8", "surrogateescape")
+        posix.environ[raw_name] = raw_value
+        posix.putenv(raw_name, raw_value)
 
 
 class _ScanContext:
@@ -117,11 +140,11 @@ class LambdaContext:
     def __init__(self, request_id, deadline_ms, arn, headers):
         self.aws_request_id = request_id
         self.invoked_function_arn = arn
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = getenv("AWS_LAMBDA_FUNCTION_NAME")
+        self.function_version = getenv("AWS_LAMBDA_FUNCTION_VERSION")
+        self.memory_limit_in_mb = getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.log_group_name = getenv("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = getenv("AWS_LAMBDA_LOG_STREAM_NAME")
         self.identity = None
         self.client_context = None
         client_context = headers.get("lambda-runtime-client-context")
@@ -178,21 +201,21 @@ def load_handler(spec):
 
 def main():
     args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
-    runtime_dir = os.path.dirname(os.path.abspath(__file__))
+    runtime_dir = __file__.rpartition("/")[0]  # absolute: imported from an absolute sys.path entry
     if runtime_dir in sys.path:  # Kiln's runtime is not the function's import path
         sys.path.remove(runtime_dir)
-    api = RuntimeApi(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    api = RuntimeApi(getenv("AWS_LAMBDA_RUNTIME_API"))
     if args.get("--prewarmed"):  # started ahead of need: wait for the function's environment
         _, _, body = api.request("GET", f"{API}/kiln/configuration")
-        os.environ.update(json_loads(body))
-    task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
+        setenv(json_loads(body))
+    task_root = getenv("LAMBDA_TASK_ROOT", "/var/task")
     opt = args.get("--opt", "/opt")
     version = "python%d.%d" % sys.version_info[:2]
     sys.path[0:0] = [task_root, f"{opt}/python/lib/{version}/site-packages", f"{opt}/python"]
     if args.get("--libs"):
         sys.path.append(args["--libs"])
-    os.chdir(task_root)
-    handler, init_error = load_handler(os.environ.get("_HANDLER", ""))
+    posix.chdir(task_root)
+    handler, init_error = load_handler(getenv("_HANDLER", ""))
     if init_error:
         log_error(init_error)
         sys.stdout.flush()
@@ -202,7 +225,7 @@ def main():
     while True:
         _, headers, body = api.request("GET", f"{API}/invocation/next")
         request_id = headers["lambda-runtime-aws-request-id"]
-        os.environ["_X_AMZN_TRACE_ID"] = headers.get("lambda-runtime-trace-id", "")
+        setenv({"_X_AMZN_TRACE_ID": headers.get("lambda-runtime-trace-id", "")})
         context = LambdaContext(request_id, int(headers.get("lambda-runtime-deadline-ms", "0")), headers.get("lambda-runtime-invoked-function-arn"), headers)
         try:
             event = json_loads(body) if body else None
@@ -221,7 +244,7 @@ def main():
             payload = json_dumps(error).encode()
             path, extra = f"{API}/invocation/{request_id}/error", {"Lambda-Runtime-Function-Error-Type": "Unhandled"}
         stdout.flush()
-        os.write(1, END_MARKER)
+        posix.write(1, END_MARKER)
         api.request("POST", path, payload, extra)
 
 
