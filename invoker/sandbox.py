@@ -79,6 +79,14 @@ class SandboxedProcess:
 
 
 @functools.cache
+def link_or_copy(source: str, destination: str) -> None:
+    """``shutil.copytree``'s copy function for trees of Kiln's own: a hard link, a copy across filesystems."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
 def python_sdk_dirs() -> dict[str, str]:
     """Host paths of the SDK packages in Kiln's own environment (name → dir or .py file)."""
     found = {}
@@ -102,12 +110,6 @@ def python_sdk_dir() -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".sdk-", dir=target.parent))
-
-    def link_or_copy(source: str, destination: str) -> None:
-        try:
-            os.link(source, destination)
-        except OSError:
-            shutil.copy2(source, destination)
 
     for path in dirs.values():
         source = Path(path)
@@ -268,12 +270,6 @@ def interpreter_source(root: str) -> str:
             return str(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".interp-", dir=target.parent))
-
-        def link_or_copy(source: str, destination: str) -> None:
-            try:
-                os.link(source, destination)
-            except OSError:
-                shutil.copy2(source, destination)
 
         def ignore(directory: str, names: list[str]) -> list[str]:
             here = Path(directory)
