@@ -42,7 +42,7 @@ HOST_READ_ONLY = ("/usr",)
 # What a function sees of the host's /etc: certificates, name resolution, the time zone, alternatives.
 HOST_ETC = ("ssl", "ca-certificates", "resolv.conf", "hosts", "nsswitch.conf", "localtime", "alternatives")
 HOST_ETC_SKIP = ("private",)  # /etc/ssl/private: the host's keys stay out
-# Kernel tunables and device settings under /proc, covered read-only in every sandbox.
+# Kernel tunables and device settings under /proc, covered read-only in a sandbox bubblewrap had to start as root.
 PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/acpi", "/proc/scsi", "/proc/tty")
 
 
@@ -78,7 +78,6 @@ class SandboxedProcess:
     notes: list[str] = field(default_factory=list)
 
 
-@functools.cache
 def link_or_copy(source: str, destination: str) -> None:
     """``shutil.copytree``'s copy function for trees of Kiln's own: a hard link, a copy across filesystems."""
     try:
@@ -87,6 +86,7 @@ def link_or_copy(source: str, destination: str) -> None:
         shutil.copy2(source, destination)
 
 
+@functools.cache
 def python_sdk_dirs() -> dict[str, str]:
     """Host paths of the SDK packages in Kiln's own environment (name → dir or .py file)."""
     found = {}
@@ -262,7 +262,9 @@ def interpreter_source(root: str) -> str:
     prefix = Path(root)
     if _reachable(prefix, SANDBOX_UID):
         return root
-    target = Path(settings.KILN_WORK_DIR) / "interpreters" / hashlib.sha256(root.encode()).hexdigest()[:16]
+    # Keyed by the prefix and its bin/ and lib/ as they are now: a reinstalled interpreter gets a new copy.
+    stamp = [root] + [f"{st.st_ino}:{st.st_mtime_ns}" for st in (os.stat(prefix / top) for top in ("bin", "lib") if (prefix / top).is_dir())]
+    target = Path(settings.KILN_WORK_DIR) / "interpreters" / hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:16]
     if target.is_dir():
         return str(target)
     with _interpreter_lock:
