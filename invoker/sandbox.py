@@ -68,6 +68,7 @@ class SandboxRequest:
     interpreter: str  # absolute path of the real interpreter binary ("" for provided)
     memory_mb: int
     ephemeral_mb: int
+    pass_fds: tuple[int, ...] = ()  # open fds the runtime inherits under the same numbers
 
 
 @dataclass
@@ -376,11 +377,12 @@ def spawn(req: SandboxRequest) -> SandboxedProcess:
     if mode == "bwrap":
         read_fd, write_fd = os.pipe()
         os.set_inheritable(write_fd, True)
-        pass_fds = (write_fd,)
+        pass_fds = (write_fd, *req.pass_fds)
         command = [*host_uid_switch(), *_bwrap_argv(req, write_fd)]
         argv_env = {"PATH": "/usr/bin:/bin"}
     else:
         req.tmp_dir.mkdir(parents=True, exist_ok=True)
+        pass_fds = req.pass_fds
         command = req.argv_inside
         argv_env = dict(req.environment)
         argv_env["TMPDIR"] = str(req.tmp_dir)

@@ -6,7 +6,6 @@
 // (timestamp, request id, level), and writes an end marker after each invocation so the worker can
 // attribute output to the invocation that printed it.
 "use strict";
-const net = require("node:net");
 const fs = require("node:fs");
 const path = require("node:path");
 const util = require("node:util");
@@ -18,17 +17,22 @@ const API = "/2018-06-01/runtime";
 const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(":");
 let currentRequestId = undefined;
 
-// A keep-alive HTTP/1.1 client on one `net` socket: the `http` module's load and first request cost
-// several milliseconds of every cold start. Requests are sent one at a time, in order.
+// A keep-alive HTTP/1.1 client on one connection; requests are sent one at a time, in order. The `http`
+// module's load and first request cost several milliseconds of every cold start, and so does `net`'s:
+// loading it costs ~9 ms once a V8 flag (the heap size) makes Node compile its built-ins from source.
+// So Kiln hands the runtime a connection already open (`KILN_RUNTIME_FD`), which it uses through `fs`
+// (reads and writes on the libuv thread pool, so the event loop runs while it waits); without one
+// (another launcher) it connects to AWS_LAMBDA_RUNTIME_API with `net`.
+const runtimeFd = process.env.KILN_RUNTIME_FD === undefined ? null : Number(process.env.KILN_RUNTIME_FD);
+delete process.env.KILN_RUNTIME_FD;
 let socket = null;
 let buffer = Buffer.alloc(0);
 let waiting = null;
 let queue = Promise.resolve();
 
-function parseResponse() {
-  if (!waiting) return;
+function takeResponse() {
   const end = buffer.indexOf("\r\n\r\n");
-  if (end < 0) return;
+  if (end < 0) return null;
   const lines = buffer.subarray(0, end).toString("latin1").split("\r\n");
   const headers = {};
   for (const line of lines.slice(1)) {
@@ -36,15 +40,14 @@ function parseResponse() {
     headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   const length = Number(headers["content-length"] || 0);
-  if (buffer.length < end + 4 + length) return;
+  if (buffer.length < end + 4 + length) return null;
   const body = Buffer.from(buffer.subarray(end + 4, end + 4 + length));
   buffer = buffer.subarray(end + 4 + length);
-  const done = waiting;
-  waiting = null;
-  done.resolve({ status: Number(lines[0].split(" ")[1]), headers, body });
+  return { status: Number(lines[0].split(" ")[1]), headers, body };
 }
 
 function connect() {
+  const net = require("node:net");
   return new Promise((resolve, reject) => {
     socket = net.connect({ host, port: Number(port) });
     socket.setNoDelay(true);
@@ -55,7 +58,12 @@ function connect() {
     });
     socket.on("data", (chunk) => {
       buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
-      parseResponse();
+      const response = waiting && takeResponse();
+      if (response) {
+        const done = waiting;
+        waiting = null;
+        done.resolve(response);
+      }
     });
     socket.on("close", () => {
       if (waiting) waiting.reject(new Error("the Runtime API closed the connection"));
@@ -64,15 +72,46 @@ function connect() {
   });
 }
 
+function fdWrite(data, offset = 0) {
+  return new Promise((resolve, reject) => {
+    fs.write(runtimeFd, data, offset, data.length - offset, null, (err, written) => {
+      if (err) reject(err);
+      else resolve(offset + written < data.length ? fdWrite(data, offset + written) : undefined);
+    });
+  });
+}
+
+function fdRead() {
+  return new Promise((resolve) => {
+    const chunk = Buffer.allocUnsafe(65536);
+    fs.read(runtimeFd, chunk, 0, chunk.length, null, (err, read) => {
+      if (err || read === 0) process.exit(1); // the worker closed the Runtime API: this environment is over
+      resolve(chunk.subarray(0, read));
+    });
+  });
+}
+
+async function fdExchange(message) {
+  await fdWrite(message);
+  for (;;) {
+    const response = takeResponse();
+    if (response) return response;
+    const chunk = await fdRead();
+    buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+  }
+}
+
 function request(method, urlPath, body, headers = {}) {
   const send = async () => {
-    if (!socket) await connect();
     const data = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
     let head = `${method} ${urlPath} HTTP/1.1\r\nHost: ${host}:${port}\r\nContent-Length: ${data.length}\r\n`;
     for (const [key, value] of Object.entries(headers)) head += `${key}: ${value}\r\n`;
+    const message = data.length ? Buffer.concat([Buffer.from(head + "\r\n", "latin1"), data]) : Buffer.from(head + "\r\n", "latin1");
+    if (runtimeFd !== null) return fdExchange(message);
+    if (!socket) await connect();
     return new Promise((resolve, reject) => {
       waiting = { resolve, reject };
-      socket.write(data.length ? Buffer.concat([Buffer.from(head + "\r\n", "latin1"), data]) : head + "\r\n");
+      socket.write(message);
     });
   };
   const result = queue.then(send, send);
