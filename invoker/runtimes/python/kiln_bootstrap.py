@@ -10,7 +10,6 @@ Only the standard library is used, and only what starts fast.
 """
 
 import _json
-import _socket
 import posix
 import sys
 import time
@@ -86,19 +85,32 @@ def json_dumps(value):
 
 
 class RuntimeApi:
-    """HTTP/1.1 keep-alive client over one TCP connection, on ``_socket`` alone (no http.client, socket
-    or email: their imports cost more than the rest of the runtime's start)."""
+    """HTTP/1.1 keep-alive client over one TCP connection: the one Kiln hands over (``KILN_RUNTIME_FD``,
+    used with ``posix.read``/``posix.write``, so ``_socket`` need not even load), else one made with
+    ``_socket`` (no http.client, socket or email: their imports cost more than the rest of the start)."""
 
-    def __init__(self, address):
-        host, port = address.rsplit(":", 1)
+    def __init__(self, address, fd=None):
         self.host = address
-        self.sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
-        self.sock.connect((host, int(port)))
-        self.sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         self.buffer = bytearray()
+        self.fd = fd
+        if fd is None:
+            import _socket
+
+            host, port = address.rsplit(":", 1)
+            self.sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+            self.sock.connect((host, int(port)))
+            self.sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+
+    def _send(self, data):
+        if self.fd is None:
+            self.sock.sendall(data)
+            return
+        view = memoryview(data)
+        while view:
+            view = view[posix.write(self.fd, view):]
 
     def _fill(self):
-        chunk = self.sock.recv(65536)
+        chunk = self.sock.recv(65536) if self.fd is None else posix.read(self.fd, 65536)
         if not chunk:
             raise ConnectionError("the Runtime API closed the connection")
         self.buffer += chunk
@@ -123,7 +135,7 @@ class RuntimeApi:
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n"
         for key, value in (headers or {}).items():
             head += f"{key}: {value}\r\n"
-        self.sock.sendall(head.encode("latin-1") + b"\r\n" + body)
+        self._send(head.encode("latin-1") + b"\r\n" + body)
         status = int(self._readline().split(b" ", 2)[1])
         response_headers = {}
         while True:
@@ -204,7 +216,10 @@ def main():
     runtime_dir = __file__.rpartition("/")[0]  # absolute: imported from an absolute sys.path entry
     if runtime_dir in sys.path:  # Kiln's runtime is not the function's import path
         sys.path.remove(runtime_dir)
-    api = RuntimeApi(getenv("AWS_LAMBDA_RUNTIME_API"))
+    handed = posix.environ.pop(b"KILN_RUNTIME_FD", None)  # not part of the function's environment
+    if handed is not None:
+        posix.unsetenv(b"KILN_RUNTIME_FD")
+    api = RuntimeApi(getenv("AWS_LAMBDA_RUNTIME_API"), int(handed) if handed is not None else None)
     if args.get("--prewarmed"):  # started ahead of need: wait for the function's environment
         _, _, body = api.request("GET", f"{API}/kiln/configuration")
         setenv(json_loads(body))
