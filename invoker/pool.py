@@ -74,6 +74,9 @@ class EnvironmentPool:
                 self._all.pop(env.id, None)
             env.stop(failed=True)
             raise
+        finally:
+            if initialization_type == "on-demand" and prewarm_enabled():
+                self.prewarmer.started()
         if failure is not None:
             with self._lock:
                 self._all.pop(env.id, None)

@@ -49,7 +49,9 @@ class Prewarmer:
         self._thread: threading.Thread | None = None
 
     def take(self, config: EnvironmentConfig) -> ExecutionEnvironment | None:
-        """A ready runtime of this kind (to ``assign``), else None; either way, keep one ready next time."""
+        """A ready runtime of this kind (to ``assign``), else None; either way, keep one ready next time.
+
+        The refill waits for ``started``: a cold start in progress comes before the spare for later ones."""
         kind = kind_of(config)
         if kind is None:
             return None
@@ -60,12 +62,15 @@ class Prewarmer:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._refill, name="kiln-prewarm", daemon=True)
                 self._thread.start()
-        self._wake.set()
         if env is not None and env.state == EnvState.STARTING and env._process and env._process.popen.poll() is None:
             return env
         if env is not None:
             env.stop()
         return None
+
+    def started(self) -> None:
+        """The cold start that ``take`` was asked for is done (ready or failed): refill now."""
+        self._wake.set()
 
     def want_defaults(self) -> None:
         """Keep a runtime ready for each installed Python and Node.js runtime at Lambda's default memory
