@@ -81,3 +81,19 @@ def test_processes_a_prewarmed_python_function_starts_get_its_environment(api):
     lines = invoke(api, "child-env").json()
     assert "GREETING=héllo" in lines and "AWS_LAMBDA_FUNCTION_NAME=child-env" in lines
     assert any(line.startswith("_X_AMZN_TRACE_ID=Root=1-") for line in lines), lines
+
+
+CHILD_FDS = (
+    "import os\n\n"
+    "def handler(event, context):\n"
+    "    os.system('ls -l /proc/$$/fd > /tmp/fds 2>&1')  # a shell inherits whatever is not close-on-exec\n"
+    "    return open('/tmp/fds').read().splitlines()\n"
+)
+
+
+def test_processes_a_function_starts_do_not_inherit_the_runtime_api_connection(api):
+    body = {"name": "child-fds", "runtime": "python3.11", "handler": "index.handler", "code": {"files": {"index.py": CHILD_FDS}}}
+    assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    lines = invoke(api, "child-fds").json()
+    assert any("/proc/" in line or "pipe:" in line for line in lines), lines  # the listing ran
+    assert not any("socket:" in line for line in lines), lines

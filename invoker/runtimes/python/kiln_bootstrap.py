@@ -216,10 +216,13 @@ def main():
     runtime_dir = __file__.rpartition("/")[0]  # absolute: imported from an absolute sys.path entry
     if runtime_dir in sys.path:  # Kiln's runtime is not the function's import path
         sys.path.remove(runtime_dir)
-    handed = posix.environ.pop(b"KILN_RUNTIME_FD", None)  # not part of the function's environment
+    handed = posix.environ.pop(b"KILN_RUNTIME_FD", None)  # the connection Kiln opened, not the function's
+    fd = None
     if handed is not None:
         posix.unsetenv(b"KILN_RUNTIME_FD")
-    api = RuntimeApi(getenv("AWS_LAMBDA_RUNTIME_API"), int(handed) if handed is not None else None)
+        fd = int(handed)
+        posix.set_inheritable(fd, False)  # nor for the processes the function starts
+    api = RuntimeApi(getenv("AWS_LAMBDA_RUNTIME_API"), fd)
     if args.get("--prewarmed"):  # started ahead of need: wait for the function's environment
         _, _, body = api.request("GET", f"{API}/kiln/configuration")
         setenv(json_loads(body))
