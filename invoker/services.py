@@ -112,8 +112,9 @@ def invocation_wait(invocation: Invocation, *, timeout_s: float) -> Invocation:
             if Invocation.objects.filter(pk=invocation.pk, status__in=FINAL_STATUSES).exists():
                 break
             time.sleep(0.05)
-    # The event is not read back (up to 6 MB); what the answer needs is the outcome.
-    return Invocation.objects.defer("payload").get(pk=invocation.pk)
+    # What the answer needs is the outcome: the event (up to 6 MB) and the log (up to 256 KB, read only
+    # if a caller asks for it, e.g. ``log_type=Tail``) are not read back.
+    return Invocation.objects.defer("payload", "logs", "trigger_detail").get(pk=invocation.pk)
 
 
 def sync_wait_seconds(revision: FunctionRevision) -> float:
