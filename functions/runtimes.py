@@ -28,6 +28,11 @@ class RuntimeInfo:
     version: str  # the interpreter's own version, e.g. "3.11.7" or "20.20.2"
     executable: str  # absolute path of the real binary ("" for provided)
 
+    @property
+    def kiln_bootstrap(self) -> bool:
+        """Whether Kiln's own bootstrap runs it (Python, Node.js), not the function's (``provided``)."""
+        return self.family in ("python", "nodejs")
+
 
 def _probe(command: list[str]) -> list[str] | None:
     try:

@@ -102,7 +102,7 @@ class ExecutionEnvironment:
         self._process: sandbox.SandboxedProcess | None = None
         self._out = _Output()
         self._cond = threading.Condition()
-        self._uses_marker = config.runtime.family in ("python", "nodejs")
+        self._uses_marker = config.runtime.kiln_bootstrap
         self._slot: tuple[Path, Path, sandbox.Layout] | None = None  # task dir, opt dir, layout of a pre-started runtime
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -199,7 +199,7 @@ class ExecutionEnvironment:
         c = self.config
         handed: socket.socket | None = None
         try:
-            if c.runtime.family in ("python", "nodejs") and self._api is not None:
+            if c.runtime.kiln_bootstrap and self._api is not None:
                 # Kiln's bootstraps get their Runtime API connection already open: loading `net` to make
                 # one costs Node.js ~9 ms (runtimes/nodejs/bootstrap.cjs), `_socket` costs Python 0.5 ms.
                 host, _, port = self._api.address.rpartition(":")

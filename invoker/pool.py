@@ -62,7 +62,8 @@ class EnvironmentPool:
             self._all[env.id] = env
         for old in to_stop:
             old.stop()
-        ready = self.prewarmer.take(config) if initialization_type == "on-demand" and prewarm_enabled() else None
+        prewarming = initialization_type == "on-demand" and prewarm_enabled()
+        ready = self.prewarmer.take(config) if prewarming else None
         if ready is not None:  # a runtime already started for this kind of environment: hand it the function
             with self._lock:
                 self._all.pop(env.id, None)
@@ -75,7 +76,7 @@ class EnvironmentPool:
             env.stop(failed=True)
             raise
         finally:
-            if initialization_type == "on-demand" and prewarm_enabled():
+            if prewarming:
                 self.prewarmer.started()
         if failure is not None:
             with self._lock:

@@ -32,7 +32,7 @@ def kind_of(config: EnvironmentConfig) -> Kind | None:
     """The kind a pre-started runtime must match. A Python runtime's memory is only its cgroup's limit,
     which ``assign`` sets, so where cgroups work one Python runtime serves any memory size (0 here);
     Node.js sizes its heap from a flag at start, and rlimits are fixed at start too."""
-    if config.runtime.family not in ("python", "nodejs"):
+    if not config.runtime.kiln_bootstrap:
         return None
     memory = 0 if config.runtime.family == "python" and cgroups_usable() else config.memory_size
     return (config.runtime.identifier, memory, config.ephemeral_storage)
@@ -79,7 +79,7 @@ class Prewarmer:
         from functions.runtimes import available_runtimes
 
         for runtime in available_runtimes().values():
-            if runtime.family in ("python", "nodejs"):
+            if runtime.kiln_bootstrap:
                 template = EnvironmentConfig(
                     key="prewarm", function_name="", function_arn="", version="$LATEST", runtime=runtime, handler="",
                     memory_size=limits.MEMORY_DEFAULT_MB, timeout=limits.TIMEOUT_DEFAULT_S, ephemeral_storage=limits.EPHEMERAL_DEFAULT_MB,
