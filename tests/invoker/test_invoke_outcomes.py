@@ -62,6 +62,24 @@ def test_init_errors(api, make_function, runtime, handler, error_type):
     assert "START RequestId" in data["logs"] and "REPORT RequestId" in data["logs"]
 
 
+SLOW_INIT = "import os, time\ntime.sleep(float(os.environ['INIT_SECONDS']))\n\ndef handler(event, context):\n    return 'initialised'\n"
+
+
+def test_init_phase_is_limited_to_ten_seconds(api):
+    """Init just under the limit completes (and is billed as Init Duration); just over it is stopped."""
+    assert limits.INIT_TIMEOUT_S == 10
+    for name, seconds in (("init-under", limits.INIT_TIMEOUT_S - 0.7), ("init-over", limits.INIT_TIMEOUT_S + 0.7)):
+        body = {"name": name, "runtime": "python3.11", "handler": "index.handler", "timeout": 5, "environment": {"INIT_SECONDS": str(seconds)},
+                "code": {"files": {"index.py": SLOW_INIT}}}
+        assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    under = invoke(api, "init-under")
+    assert under.status_code == 200 and under.json() == "initialised"
+    assert record(api, under)["init_duration_ms"] >= (limits.INIT_TIMEOUT_S - 0.7) * 1000
+    over = invoke(api, "init-over")
+    assert over["X-Kiln-Function-Error"] == "Unhandled" and over.json()["errorType"] == "Runtime.InitTimeout", over.json()
+    assert record(api, over)["status"] == "failed"
+
+
 def test_missing_module_is_import_error(api):
     body = {"name": "nomodule", "runtime": "python3.11", "handler": "missing.handler", "code": {"files": {"index.py": "x = 1\n"}}}
     assert api.post("/api/v1/functions/", body, format="json").status_code == 201

@@ -66,6 +66,20 @@ def handler(event, context):
         except OSError as exc:
             return {"children": children, "error": errno.errorcode.get(exc.errno, str(exc.errno))}
         return {"children": children, "error": None}
+    if kind == "openfiles":
+        import resource
+        handles = []
+        try:
+            while len(handles) < 5000:
+                handles.append(open("/dev/null", "rb"))
+        except OSError as exc:
+            error = errno.errorcode.get(exc.errno, str(exc.errno))
+        else:
+            error = None
+        opened = len(handles)
+        for handle in handles:
+            handle.close()
+        return {"opened": opened, "error": error, "limit": list(resource.getrlimit(resource.RLIMIT_NOFILE))}
     if kind == "memory":
         hog = []
         while True:
@@ -204,6 +218,15 @@ def test_fork_bomb_is_contained(api, attacker, bystander):
     attacker("bomber", timeout=20, memory_size=3008)  # enough memory that the process limit bites first
     result = invoke(api, "bomber", {"kind": "forkbomb"}).json()
     assert result["children"] < 1100 and result["error"] == "EAGAIN", result
+    assert result["children"] >= 1000, result  # the limit is 1024 tasks, the runtime's own included
+    still_serving(api, bystander)
+
+
+def test_open_files_stop_at_1024(api, attacker, bystander):
+    attacker("opener")
+    result = invoke(api, "opener", {"kind": "openfiles"}).json()
+    assert result["limit"] == [1024, 1024], result  # soft and hard: the function cannot raise it
+    assert result["error"] == "EMFILE" and 1000 <= result["opened"] < 1024, result  # 0-2 and the runtime's own fds count
     still_serving(api, bystander)
 
 
