@@ -5,6 +5,5 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 ENV KILN_DATA_DIR=/data PYTHONUNBUFFERED=1
-RUN python manage.py collectstatic --noinput -v0
 EXPOSE 8000
 CMD ["gunicorn", "console.wsgi", "-b", "0.0.0.0:8000", "-w", "2", "--threads", "4"]

@@ -1,7 +1,9 @@
 """The Kiln console: Django's admin site, branded, mounted at ``/console/`` as the default site.
 
 ``KilnAdminConfig`` replaces ``django.contrib.admin`` in ``INSTALLED_APPS`` so that every app's
-``@admin.register`` (and ``admin.site``) lands on ``KilnAdminSite``.
+``@admin.register`` (and ``admin.site``) lands on ``KilnAdminSite``. The navigation is regrouped the way
+people think about Kiln (``NAVIGATION``) instead of by Django app, and app index pages redirect home: a
+Django app here is a unit of code, not something a user looks for. The home page is a dashboard.
 """
 
 from __future__ import annotations
@@ -10,20 +12,62 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+
+# (app_label, model) in the order of the main navigation; "Workers" is a page of its own, appended.
+NAVIGATION = [("functions", "function"), ("functions", "layer"), ("iam", "role"), ("invoker", "invocation"), ("storage", "bucket"), ("httpapi", "httpapi")]
+NAV_LABELS = {("httpapi", "httpapi"): "HTTP APIs"}
 
 
 class KilnAdminSite(admin.AdminSite):
     site_header = "Kiln"
     site_title = "Kiln console"
-    index_title = "Functions, layers, roles and invocations"
+    index_title = "Dashboard"
     enable_nav_sidebar = True
     index_template = "console/index.html"
 
     def get_urls(self) -> list[URLPattern]:
         return [path("environments/", self.admin_view(self.environments_view), name="environments"), *super().get_urls()]
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+        """Two groups: Kiln's main sections in ``NAVIGATION`` order (plus Workers), then everything else."""
+        apps = super().get_app_list(request, app_label)
+        if app_label:
+            return apps
+        models = {(app["app_label"], model["object_name"].lower()): model for app in apps for model in app["models"]}
+        main = []
+        for key in NAVIGATION:
+            if key in models:
+                entry = models.pop(key)
+                main.append({**entry, "name": NAV_LABELS.get(key, entry["name"])})
+        if request.user.is_staff:
+            main.append({"name": "Workers", "object_name": "Workers", "admin_url": reverse("admin:environments", current_app=self.name), "add_url": None, "view_only": True, "perms": {}})
+        groups = [{"name": "Kiln", "app_label": "kiln", "app_url": reverse("admin:index", current_app=self.name), "has_module_perms": True, "models": main}]
+        rest = sorted(models.values(), key=lambda m: str(m["name"]))
+        if rest:
+            groups.append({"name": "More", "app_label": "more", "app_url": reverse("admin:index", current_app=self.name), "has_module_perms": True, "models": rest})
+        return groups
+
+    def app_index(self, request: HttpRequest, app_label: str, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """No app index pages: ``/console/<app>/`` leads to the dashboard, where every section is."""
+        return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        from console import dashboard
+        from console.health import workers
+
+        try:
+            found, error = workers(), ""
+        except Exception as exc:  # noqa: BLE001 - Redis down: the dashboard says so
+            found, error = [], str(exc)
+        context = {
+            "activity": dashboard.activity_last_day(), "failures": dashboard.recent_failures(),
+            "busiest": dashboard.busiest_functions(), "workers": found, "workers_error": error,
+            **(extra_context or {}),
+        }
+        return super().index(request, context)
 
     def environments_view(self, request: HttpRequest) -> HttpResponse:
         """Each worker (from its heartbeat) with its sandbox mode and execution environments."""

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from STATIC_ROOT in every way Kiln is started (console/staticfiles.py), not DEBUG's view.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "httpapi.middleware.GatewayHostMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -96,13 +98,15 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = Path(env_str("KILN_STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
 STATICFILES_DIRS = [BASE_DIR / "console" / "static"]
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Hashed names (far-future caching by WhiteNoise) and gzip/brotli variants made at collection.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# WhiteNoise caches hashed names for a year (immutable) and unhashed ones for 60 s.
 
 LOGIN_URL = "admin:login"
 

@@ -33,7 +33,6 @@ if ! (exec 3<>"/dev/tcp/$rhost/$rport") 2>/dev/null; then
 fi
 
 $BIN/python manage.py migrate --noinput -v0
-$BIN/python manage.py collectstatic --noinput -v0
 $BIN/python manage.py kiln_admin
 
 pids=()

@@ -22,6 +22,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests import handlers
+from tests.stack import Stack
+from tests.stack import start as stack_start
+from tests.stack import stop as stack_stop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +66,23 @@ def worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Pope
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_collected() -> None:
+    """Pages render ``{% static %}`` through the hashed manifest, as a started Kiln does (console/staticfiles.py)."""
+    from console.staticfiles import ensure_collected
+
+    ensure_collected()
+
+
+@pytest.fixture(scope="session")
+def kiln_stack() -> Iterator[Stack]:
+    """Kiln as `make run` starts it (scripts/run.sh): gunicorn, worker and beat on SQLite, a free port, a temp dir."""
+    test_db = int(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[-1] or 15)
+    stack = stack_start(redis_db=(test_db - 1) % 16)
+    yield stack
+    stack_stop(stack)
 
 
 def _user(username: str, *, staff: bool = True) -> User:

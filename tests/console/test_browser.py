@@ -1,138 +1,171 @@
-"""The console in a real headless Chromium: log in, open a function's Test page, invoke it.
+"""The console in a real headless Chromium against Kiln started as `make run` starts it.
 
-Uses pytest-django's ``live_server``, the real Celery worker, and Playwright's sync API (which runs
-an event loop in this thread, hence ``DJANGO_ALLOW_ASYNC_UNSAFE`` for the test's own ORM calls).
+The stack (tests/stack.py) is the real ``scripts/run.sh``: gunicorn serving static files through WhiteNoise,
+the Celery worker running functions in their sandboxes, beat. Tests set things up through the REST API and
+check what the browser shows; every page they load is watched for assets that do not answer 200 and for
+JavaScript errors (tests/browser.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Iterator
+from urllib.parse import urljoin, urlparse
 
 import pytest
-from django.db import connections
 
-from functions.models import Function
-from functions.runtimes import available_runtimes
-from functions.services import Code, FunctionConfig, function_create
-from invoker.models import Invocation, Trigger
 from tests import handlers
+from tests.browser import logged_in
+from tests.stack import Stack
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
-TIMEOUT_MS = 60_000
+pytestmark = pytest.mark.browser
+PAGE_LIMIT = 80  # the crawl is bounded; the console has far fewer distinct pages
 
 
-@pytest.fixture
-def page(owner, live_server) -> Iterator:  # owner first: the database outlives the live server
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no Chromium at /usr/bin/chromium")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context()
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(f"{live_server.url}/console/login/")
-        page.fill("#id_username", "owner")
-        page.fill("#id_password", "kiln-pass-123")
-        page.click("input[type=submit]")
-        page.wait_for_url(re.compile(r".*/console/$"))
-        assert "Kiln" in page.content()
-        yield page
-        # ORM calls made while Playwright runs use a connection of their own context: close it, or
-        # it outlives the test database.
-        connections.close_all()
-        context.close()
-        browser.close()
-
-
-def make(name: str, handler: str, runtime: str) -> Function:
-    if runtime not in available_runtimes():
-        pytest.skip(f"{runtime} is not installed here")
+def make(stack: Stack, base: str, handler: str, runtime: str) -> dict:
+    runtimes = {r["identifier"] for r in stack.api("GET", "/runtimes/", expect=200)["runtimes"]}
+    if runtime not in runtimes:
+        pytest.fail(f"{runtime} is not installed here; .ci/run installs Node.js and Python")
     files, handler_name = handlers.code(handler, runtime)
-    return function_create(name=name, config=FunctionConfig(runtime=runtime, handler=handler_name), code=Code(files=files))
+    return stack.api("POST", "/functions/", {"name": stack.unique(base), "runtime": runtime, "handler": handler_name, "code": {"files": files}}, expect=201)
 
 
-def invoke_from_test_page(page, live_server, function: Function, event: str) -> None:
-    page.goto(f"{live_server.url}/console/functions/function/")
-    page.click(f"text={function.name}")  # the changelist links to the change form ...
+def node_runtime(stack: Stack) -> str:
+    runtimes = {r["identifier"] for r in stack.api("GET", "/runtimes/", expect=200)["runtimes"]}
+    return next((r for r in ("nodejs22.x", "nodejs20.x") if r in runtimes), "nodejs20.x")
+
+
+def invoke_from_test_page(browser, function: dict, event: str) -> None:
+    page = browser.page
+    browser.goto("/console/functions/function/")
+    page.click(f"text={function['name']}")  # the changelist links to the change form ...
     page.click(".object-tools >> text=Test")  # ... which links to the Test page
-    page.wait_for_url(re.compile(rf".*/console/functions/function/{function.pk}/test/$"))
+    page.wait_for_url(re.compile(r".*/console/functions/function/\d+/test/$"))
     page.fill("#event", "")
     page.type("#event", event)
     page.click("#invoke")
-    page.wait_for_selector("#invoke-result:not([hidden]), #invoke-error:not([hidden])", timeout=TIMEOUT_MS)
+    page.wait_for_selector("#invoke-result:not([hidden]), #invoke-error:not([hidden])")
 
 
-def test_invoke_python_function_from_test_page(page, live_server, worker) -> None:
-    function = make("py-echo", "print", "python3.11")
-    invoke_from_test_page(page, live_server, function, '{"n": 42}')
-    assert page.is_hidden("#invoke-error"), page.inner_text("#invoke-error")
-    assert page.inner_text("#result-status") == "succeeded"
-    assert json.loads(page.inner_text("#result-body")) == "printed"
-    logs = page.inner_text("#result-logs")
-    assert re.search(r"START RequestId: [0-9a-f-]{36}", logs)
-    assert "to stdout 42" in logs and "REPORT RequestId" in logs
-    assert page.inner_text("#result-duration").endswith(" ms")
-    assert page.inner_text("#result-billed").endswith(" ms")
-    assert page.inner_text("#result-memory") == "128 MB"
-    assert "cold start" in page.inner_text("#result-init")
-    invocation = Invocation.objects.get(function=function)
-    assert invocation.trigger == Trigger.CONSOLE and invocation.payload == '{"n": 42}'
-    assert page.inner_text("#result-request-id") == str(invocation.pk)
-    if os.environ.get("KILN_SCREENSHOTS"):  # for a look at the pages: KILN_SCREENSHOTS=/tmp
-        page.screenshot(path=f"{os.environ['KILN_SCREENSHOTS']}/kiln-test-page.png", full_page=True)
-    # The link leads to the (read-only) invocation record, with the log in <pre>.
-    page.click("#result-link")
-    page.wait_for_url(re.compile(rf".*/console/invoker/invocation/{invocation.pk}/change/$"))
-    assert "to stdout 42" in page.inner_text("pre.kiln-pre >> nth=-1")
-    if os.environ.get("KILN_SCREENSHOTS"):
-        page.screenshot(path=f"{os.environ['KILN_SCREENSHOTS']}/kiln-invocation.png", full_page=True)
-        page.goto(f"{live_server.url}/console/functions/function/")
-        page.screenshot(path=f"{os.environ['KILN_SCREENSHOTS']}/kiln-list.png", full_page=True)
+def test_every_console_page_is_styled_with_all_assets_and_no_script_errors(kiln_stack: Stack) -> None:
+    stack = kiln_stack
+    function = make(stack, "crawl", "echo", "python3.11")
+    record = stack.api("POST", f"/functions/{function['name']}/invoke/", {"crawl": True}, expect=200)
+    assert record == {"crawl": True}
+    stack.api("POST", "/buckets/", {"name": stack.unique("crawl-bucket")}, expect=201)
+    http_api = stack.api("POST", "/http-apis/", {"name": stack.unique("crawl-api")}, expect=201)
+    stack.api("POST", f"/http-apis/{http_api['id']}/routes/", {"route_key": "GET /users/{id}", "function": function["name"]}, expect=201)
+    stack.api("POST", "/roles/", {"name": stack.unique("crawl-role"), "policy_document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}}, expect=201)
+    with logged_in(stack) as browser:
+        page = browser.page
+        seen: set[str] = set()
+        queue = ["/console/", "/api/docs/"]
+        while queue and len(seen) < PAGE_LIMIT:
+            path = queue.pop(0)
+            if path in seen:
+                continue
+            seen.add(path)
+            response = browser.goto(path)
+            assert response.status == 200, f"{path} answered {response.status}"
+            page.wait_for_load_state("networkidle")
+            if path.startswith("/console/"):
+                # Styled: the admin's stylesheet applied (a grey unstyled page has the browser's default font).
+                assert page.evaluate("getComputedStyle(document.body).fontFamily") != '"Times New Roman"', path
+                assert page.evaluate("[...document.styleSheets].length") >= 3, path
+            for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))"):
+                target = urlparse(urljoin(stack.url + path, href))
+                if target.netloc != urlparse(stack.url).netloc or not target.path.startswith("/console/"):
+                    continue
+                if any(word in target.path for word in ("/logout", "/delete/", "/password_change", "/history/")):
+                    continue
+                queue.append(target.path + (f"?{target.query}" if target.query and "o=" not in target.query else ""))
+        if "/api/docs/" in seen:
+            browser.goto("/api/docs/")
+            page.wait_for_selector(".swagger-ui .info")  # Swagger UI rendered from its static bundle
+        assert len(seen) >= 12, sorted(seen)
+        assert browser.problems == [], "\n".join(browser.problems)
 
 
-def test_invoke_node_hello_and_invalid_json(page, live_server, worker) -> None:
-    runtime = next((r for r in ("nodejs22.x", "nodejs20.x") if r in available_runtimes()), "nodejs20.x")
-    function = make("node-hello", "hello", runtime)
-    invoke_from_test_page(page, live_server, function, '{"who": "browser"}')
-    assert page.inner_text("#result-status") == "succeeded"
-    result = json.loads(page.inner_text("#result-body"))
-    assert result["statusCode"] == 200 and json.loads(result["body"]) == {"message": "Hello from Lambda!"}
-    logs = page.inner_text("#result-logs")
-    assert "START RequestId:" in logs and "Event:" in logs and "browser" in logs
-    # Invalid JSON: a clear message on the page, and no invocation.
-    page.fill("#event", '{"who": ')
-    page.click("#invoke")
-    page.wait_for_selector("#invoke-error:not([hidden])")
-    assert "Could not parse request body into json" in page.inner_text("#invoke-error")
-    assert page.is_hidden("#invoke-result")
-    assert Invocation.objects.filter(function=function).count() == 1
+def test_static_files_are_hashed_compressed_and_cached_forever(kiln_stack: Stack) -> None:
+    login = kiln_stack.request("GET", "/console/login/", auth=False)
+    assert login.status == 200
+    css = re.findall(r'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', login.body.decode())
+    assert css, "the login page links the admin stylesheet by its hashed name"
+    answer = kiln_stack.request("GET", css[0], auth=False, headers={"Accept-Encoding": "gzip"})
+    assert answer.status == 200
+    assert answer.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in answer.headers["Cache-Control"] and "max-age=315360000" in answer.headers["Cache-Control"]
+    assert kiln_stack.request("GET", "/static/console/does-not-exist.js", auth=False).status == 404
 
 
-def test_create_function_in_browser_with_tab_and_env_rows(page, live_server) -> None:
-    page.goto(f"{live_server.url}/console/functions/function/add/")
-    page.fill("#id_name", "typed")
-    page.select_option("#id_runtime", "python3.11")
-    editor = page.locator("textarea[name=code_content]").first
-    editor.fill("def handler(event, context):")
-    editor.press("End")
-    editor.press("Enter")
-    editor.press("Tab")
-    editor.type("return {'typed': True}")
-    assert editor.input_value() == "def handler(event, context):\n    return {'typed': True}"
-    page.click("text=Add environment variable")
-    page.fill("input[name=env_key] >> nth=0", "MODE")
-    page.fill("input[name=env_value] >> nth=0", "browser")
-    page.click("input[name=_continue]")
-    page.wait_for_selector(".messagelist .success")
-    revision = Function.objects.get(name="typed").latest
-    assert revision.inline_files == {"index.py": "def handler(event, context):\n    return {'typed': True}"}
-    assert revision.environment == {"MODE": "browser"}
+def test_invoke_python_function_from_test_page(kiln_stack: Stack) -> None:
+    function = make(kiln_stack, "py-echo", "print", "python3.11")
+    with logged_in(kiln_stack) as browser:
+        page = browser.page
+        invoke_from_test_page(browser, function, '{"n": 42}')
+        assert page.is_hidden("#invoke-error"), page.inner_text("#invoke-error")
+        assert page.inner_text("#result-status") == "succeeded"
+        assert json.loads(page.inner_text("#result-body")) == "printed"
+        logs = page.inner_text("#result-logs")
+        assert re.search(r"START RequestId: [0-9a-f-]{36}", logs)
+        assert "to stdout 42" in logs and "REPORT RequestId" in logs
+        assert page.inner_text("#result-duration").endswith(" ms")
+        assert page.inner_text("#result-billed").endswith(" ms")
+        assert page.inner_text("#result-memory") == "128 MB"
+        assert "cold start" in page.inner_text("#result-init")
+        history = kiln_stack.api("GET", f"/invocations/?function={function['name']}", expect=200)["results"]
+        assert len(history) == 1 and history[0]["trigger"] == "console"
+        request_id = history[0]["request_id"]
+        assert page.inner_text("#result-request-id") == request_id
+        browser.screenshot("function-test")
+        # The link leads to the (read-only) invocation record, with the log in <pre>.
+        page.click("#result-link")
+        page.wait_for_url(re.compile(rf".*/console/invoker/invocation/{request_id}/change/$"))
+        assert "to stdout 42" in page.inner_text("pre.kiln-pre >> nth=-1")
+        browser.screenshot("invocation")
+        assert browser.problems == [], "\n".join(browser.problems)
+
+
+def test_invoke_node_hello_and_invalid_json(kiln_stack: Stack) -> None:
+    function = make(kiln_stack, "node-hello", "hello", node_runtime(kiln_stack))
+    with logged_in(kiln_stack) as browser:
+        page = browser.page
+        invoke_from_test_page(browser, function, '{"who": "browser"}')
+        assert page.inner_text("#result-status") == "succeeded"
+        result = json.loads(page.inner_text("#result-body"))
+        assert result["statusCode"] == 200 and json.loads(result["body"]) == {"message": "Hello from Lambda!"}
+        logs = page.inner_text("#result-logs")
+        assert "START RequestId:" in logs and "Event:" in logs and "browser" in logs
+        # Invalid JSON: a clear message on the page, and no invocation.
+        page.fill("#event", '{"who": ')
+        page.click("#invoke")
+        page.wait_for_selector("#invoke-error:not([hidden])")
+        assert "Could not parse request body into json" in page.inner_text("#invoke-error")
+        assert page.is_hidden("#invoke-result")
+        assert len(kiln_stack.api("GET", f"/invocations/?function={function['name']}", expect=200)["results"]) == 1
+        assert browser.problems == [], "\n".join(browser.problems)
+
+
+def test_create_function_in_browser_with_tab_and_env_rows(kiln_stack: Stack) -> None:
+    name = kiln_stack.unique("typed")
+    with logged_in(kiln_stack) as browser:
+        page = browser.page
+        browser.goto("/console/functions/function/add/")
+        page.fill("#id_name", name)
+        page.select_option("#id_runtime", "python3.11")
+        editor = page.locator("textarea[name=code_content]").first
+        editor.fill("def handler(event, context):")
+        editor.press("End")
+        editor.press("Enter")
+        editor.press("Tab")
+        editor.type("return {'typed': True}")
+        assert editor.input_value() == "def handler(event, context):\n    return {'typed': True}"
+        page.click("text=Add environment variable")
+        page.fill("input[name=env_key] >> nth=0", "MODE")
+        page.fill("input[name=env_value] >> nth=0", "browser")
+        page.click("input[name=_continue]")
+        page.wait_for_selector(".messagelist .success")
+        assert browser.problems == [], "\n".join(browser.problems)
+    detail = kiln_stack.api("GET", f"/functions/{name}/", expect=200)
+    assert detail["code"]["files"] == {"index.py": "def handler(event, context):\n    return {'typed': True}"}
+    assert detail["environment"] == {"MODE": "browser"}
