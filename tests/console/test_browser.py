@@ -114,7 +114,7 @@ def test_invoke_python_function_from_test_page(kiln_stack: Stack) -> None:
         assert page.inner_text("#result-memory") == "128 MB"
         assert "cold start" in page.inner_text("#result-init")
         history = kiln_stack.api("GET", f"/invocations/?function={function['name']}", expect=200)["results"]
-        assert len(history) == 1 and history[0]["trigger"] == "console"
+        assert len(history) == 1 and history[0]["trigger"]["type"] == "console"
         request_id = history[0]["request_id"]
         assert page.inner_text("#result-request-id") == request_id
         browser.screenshot("function-test")
