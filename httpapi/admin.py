@@ -12,21 +12,16 @@ from django.utils.html import format_html
 
 from core.errors import KilnError
 from httpapi import services
+from httpapi.cors_form import CORS_FIELDS, CorsFormMixin
 from httpapi.models import DEFAULT_STAGE, FunctionUrl, HttpApi, Route, Stage
-
-
-def _cors_field(form: forms.ModelForm) -> Any:
-    try:
-        return services.cors_validate(form.cleaned_data.get("cors"))
-    except KilnError as exc:
-        raise forms.ValidationError(exc.message) from None
 
 
 def call_widget(path: str, method: str = "GET") -> str:
     return format_html(
-        '<a class="kiln-invoke-url" data-path="{}" href="{}">{}</a> '
+        # A <div>: the admin wraps read-only values in <p>, which the parser would close before the <pre>.
+        '<div class="kiln-call-box"><a class="kiln-invoke-url" data-path="{}" href="{}">{}</a> '
         '<button type="button" class="button kiln-call" data-path="{}" data-method="{}">Call</button>'
-        '<pre class="kiln-call-out" style="white-space:pre-wrap;max-height:20em;overflow:auto;margin:4px 0 0"></pre>',
+        '<pre class="kiln-call-out" style="white-space:pre-wrap;max-height:20em;overflow:auto;margin:4px 0 0"></pre></div>',
         path, path, path, path, method,
     )
 
@@ -88,14 +83,10 @@ class StageInline(admin.TabularInline):
         return format_html('<a class="kiln-invoke-url" data-path="{}" href="{}">{}</a>', f"/gw/{obj.api_id}{prefix}/", f"/gw/{obj.api_id}{prefix}/", f"/gw/{obj.api_id}{prefix}/")
 
 
-class HttpApiForm(forms.ModelForm):
+class HttpApiForm(CorsFormMixin):
     class Meta:
         model = HttpApi
         fields = ["name", "description", "cors"]
-        help_texts = {"cors": 'e.g. {"allowOrigins": ["*"], "allowMethods": ["GET", "POST"], "allowHeaders": ["content-type"], "maxAge": 300}'}
-
-    def clean_cors(self) -> Any:
-        return _cors_field(self)
 
 
 @admin.register(HttpApi)
@@ -104,6 +95,7 @@ class HttpApiAdmin(admin.ModelAdmin):
     list_display = ["name", "id", "endpoint", "route_count", "created_at"]
     search_fields = ["name", "id"]
     readonly_fields = ["id", "endpoint"]
+    fieldsets = [(None, {"fields": ["id", "name", "description", "endpoint"]}), ("CORS", {"fields": CORS_FIELDS})]
     inlines = [RouteInline, StageInline]
 
     class Media:
@@ -133,13 +125,10 @@ class HttpApiAdmin(admin.ModelAdmin):
         obj._state.adding = False
 
 
-class FunctionUrlForm(forms.ModelForm):
+class FunctionUrlForm(CorsFormMixin):
     class Meta:
         model = FunctionUrl
         fields = ["function", "auth_type", "cors"]
-
-    def clean_cors(self) -> Any:
-        return _cors_field(self)
 
 
 @admin.register(FunctionUrl)
@@ -147,6 +136,7 @@ class FunctionUrlAdmin(admin.ModelAdmin):
     form = FunctionUrlForm
     list_display = ["function", "auth_type", "invoke"]
     readonly_fields = ["invoke"]
+    fieldsets = [(None, {"fields": ["function", "auth_type", "invoke"]}), ("CORS", {"fields": CORS_FIELDS})]
     list_select_related = ["function"]
 
     class Media:

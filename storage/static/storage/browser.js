@@ -1,5 +1,5 @@
 /* Kiln bucket browser: folders (common prefixes), drag-and-drop upload with a progress bar per file,
-   download, delete, object details with the invocations each object triggered, notification editing.
+   download, delete, object details with the invocations each object triggered (notifications: notifications.js).
    Talks to the REST API with the console session and its CSRF token. */
 (function () {
   "use strict";
@@ -146,20 +146,5 @@
   input.addEventListener("change", () => { uploadAll(input.files); input.value = ""; });
   document.getElementById("more").onclick = () => load(true);
 
-  async function loadNotifications() {
-    const response = await fetch(api + "notifications/", { credentials: "same-origin" });
-    document.getElementById("notifications").value = JSON.stringify(await response.json(), null, 2);
-  }
-  document.getElementById("save-notifications").onclick = async () => {
-    const out = document.getElementById("notifications-status");
-    let parsed;
-    try { parsed = JSON.parse(document.getElementById("notifications").value || "[]"); } catch (err) { out.textContent = "Not valid JSON: " + err.message; return; }
-    const response = await send("PUT", api + "notifications/", parsed);
-    const data = await response.json();
-    if (response.ok) { out.textContent = "Saved."; document.getElementById("notifications").value = JSON.stringify(data, null, 2); }
-    else out.textContent = data.error.message;
-  };
-
   open("");
-  loadNotifications();
 })();
