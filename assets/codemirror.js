@@ -18,6 +18,7 @@ import { javascript } from "@codemirror/lang-javascript";
 import { json } from "@codemirror/lang-json";
 import { yaml } from "@codemirror/lang-yaml";
 import { shell } from "@codemirror/legacy-modes/mode/shell";
+import { oneDark } from "@codemirror/theme-one-dark";
 
 const LANGUAGES = {
   python: () => python(),
@@ -62,5 +63,5 @@ function kilnSetup() {
 
 window.KilnCM = {
   EditorState, EditorView, Compartment, keymap, kilnSetup, languageFor, languageName, openSearchPanel,
-  indentMore, indentLess,
+  indentMore, indentLess, oneDark,
 };
