@@ -175,9 +175,20 @@
     }, true);
 
     this.render();
-    if (this.files.length) this.open(this.files[0]);
+    if (this.files.length) this.open(this.handlerFile() || this.files[0]);
     else if (this.zipFiles.length) this.showMessage("Choose a file of the zip package to view it, or add an inline file to replace the package.");
     else this.showMessage("No files: add one.");
+  };
+
+  /** The file the handler names (index.handler: index.py, index.mjs, ...), to open first. */
+  CodeEditor.prototype.handlerFile = function () {
+    var handler = this.handler ? this.handler.value : "", dot = handler.lastIndexOf(".");
+    var module = dot > 0 ? handler.slice(0, dot) : handler;
+    for (var i = 0; i < this.files.length; i++) {
+      var name = this.files[i].name, ext = name.lastIndexOf(".");
+      if ((ext > 0 ? name.slice(0, ext) : name) === module) return this.files[i];
+    }
+    return null;
   };
 
   CodeEditor.prototype.isDark = function () {
@@ -288,7 +299,7 @@
   CodeEditor.prototype.render = function () {
     var self = this;
     this.treeList.textContent = "";
-    this.files.forEach(function (file) {
+    this.files.slice().sort(function (a, b) { return a.name < b.name ? -1 : a.name > b.name ? 1 : 0; }).forEach(function (file) {
       var item = el("li", { className: "kiln-tree-item" + (file === self.current ? " is-active" : ""), "data-name": file.name, role: "option", "aria-selected": file === self.current ? "true" : "false" }, [
         el("button", { type: "button", className: "kiln-tree-open", "data-action": "open", title: file.name, text: file.name }),
         el("span", { className: "kiln-tree-mark", title: "Modified (not saved)", text: "●" }),
