@@ -143,6 +143,11 @@ def replace_text(page, text: str) -> None:
     page.keyboard.type(text)
 
 
+def screenshot(page, name: str) -> None:
+    if os.environ.get("KILN_SCREENSHOTS"):  # for a look at the pages: KILN_SCREENSHOTS=/tmp
+        page.screenshot(path=f"{os.environ['KILN_SCREENSHOTS']}/kiln-{name}.png", full_page=True)
+
+
 def saved(page) -> None:
     page.wait_for_selector(".messagelist .success")
     assert "saved" in page.inner_text(".messagelist .success")
@@ -180,6 +185,7 @@ def test_type_in_the_editor_save_with_ctrl_s_and_run_it(page, kiln: Kiln) -> Non
     page.wait_for_selector(".kiln-ide .cm-search input[name=search]")
     page.keyboard.press("Escape")
 
+    screenshot(page, "editor")
     page.click(EDITOR)
     page.keyboard.press("Control+s")  # "Save and continue editing"
     saved(page)
@@ -225,6 +231,7 @@ def test_files_are_added_renamed_and_deleted_in_the_tree(page, kiln: Kiln) -> No
     page.click(".kiln-tree-item[data-name='gone.json'] [data-action=delete]")
     assert page.locator(".kiln-tree-item[data-name='gone.json']").count() == 0
     # index.py uses the new file.
+    screenshot(page, "editor-tree")
     page.click(".kiln-tree-item[data-name='index.py'] [data-action=open]")
     page.keyboard.press("Control+a")
     page.keyboard.insert_text("from helper import VALUE\n\n\ndef handler(event, context):\n    return VALUE + 1\n")
@@ -292,6 +299,7 @@ def test_zip_package_files_are_listed_and_shown_read_only(page, kiln: Kiln) -> N
     page.click(".kiln-tree-zip [data-zip-name='conf/settings.yaml'] button")
     page.wait_for_function("() => window.kilnEditor.view.state.doc.toString().includes('level: 3')")
     assert page.inner_text(".kiln-pane-lang") == "YAML · read-only"
+    screenshot(page, "editor-zip")
     page.click(EDITOR)
     page.keyboard.type("typed")
     assert editor_text(page) == "name: kiln\nlevel: 3\n"
