@@ -13,12 +13,13 @@ import pytest
 from django.template import Context, Template
 from django.test import Client
 
-from console.forms import STARTERS
+from console.forms import STARTERS, starter_for
 from console.vendor import vendor_path
 from functions.models import Function
 from functions.runtimes import available_runtimes
 from functions.selectors import CODE_VIEW_MAX_BYTES
 from functions.services import Code, FunctionConfig, function_create
+from tests.conftest import invoke
 
 ADD_URL = "/console/functions/function/add/"
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,3 +145,17 @@ def test_vendored_assets_are_in_the_repo() -> None:
     assert "KilnCM" in (ROOT / "console/static" / manifest["codemirror"]).read_text()
     rendered = Template('{% load kiln_static %}{% vendor_static "chartjs" %}').render(Context())
     assert rendered.endswith(manifest["chartjs"])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("worker")
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x", "provided.al2023"])
+def test_each_starter_runs_as_it_comes(api, runtime: str) -> None:
+    if runtime not in available_runtimes():
+        pytest.skip(f"{runtime} is not installed here")
+    starter = starter_for(runtime)
+    body = {"name": "starter", "runtime": runtime, "handler": starter.handler, "code": {"files": starter.files}}
+    assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    response = invoke(api, "starter", {"hello": "kiln"})
+    assert response.status_code == 200 and "X-Kiln-Function-Error" not in response, response.content
+    assert response.json() == {"ok": True, "event": {"hello": "kiln"}}
