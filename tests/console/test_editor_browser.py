@@ -146,6 +146,9 @@ def replace_text(page, text: str) -> None:
 def screenshot(page, name: str) -> None:
     if os.environ.get("KILN_SCREENSHOTS"):  # for a look at the pages: KILN_SCREENSHOTS=/tmp
         page.screenshot(path=f"{os.environ['KILN_SCREENSHOTS']}/kiln-{name}.png", full_page=True)
+        page.emulate_media(color_scheme="dark")
+        page.screenshot(path=f"{os.environ['KILN_SCREENSHOTS']}/kiln-{name}-dark.png", full_page=True)
+        page.emulate_media(color_scheme="light")
 
 
 def saved(page) -> None:
