@@ -23,6 +23,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from console.forms import FunctionForm, LayerVersionForm, RoleForm
+from console.vendor import vendor_path
 from core.errors import KilnError, error_envelope
 from functions.models import Function, FunctionRevision, Layer
 from functions.selectors import CODE_VIEW_MAX_BYTES, revision_code_entries, revision_code_text
@@ -267,8 +268,8 @@ class RoleAdmin(admin.ModelAdmin):
     actions = None  # deleting goes one by one through role_delete, which refuses roles in use
 
     class Media:
-        css = {"all": ["console/console.css"]}
-        js = ["console/editor.js"]  # Tab in the policy document
+        css = {"all": ["console/console.css", "console/editor.css"]}
+        js = [vendor_path("codemirror"), "console/editor.js"]  # the policy document in a JSON editor
 
     def save_model(self, request: HttpRequest, obj: Role, form: RoleForm, change: bool) -> None:
         data = form.cleaned_data

@@ -277,7 +277,7 @@ class LayerVersionForm(ServiceErrorsMixin, forms.Form):
 class PolicyDocumentField(forms.CharField):
     """A policy document edited as JSON text; validated by ``iam.policy.policy_parse``."""
 
-    widget = forms.Textarea(attrs={"class": "kiln-code", "rows": 16, "cols": 80, "spellcheck": "false"})
+    widget = forms.Textarea(attrs={"class": "kiln-code", "rows": 16, "cols": 80, "spellcheck": "false", "data-kiln-editor": "policy.json"})
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, dict | list):

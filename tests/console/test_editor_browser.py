@@ -333,3 +333,20 @@ def test_without_javascript_the_plain_rows_still_work(browser, kiln: Kiln) -> No
         assert kiln.invoke("plain", {}) == "plain"
     finally:
         page.context.close()
+
+
+def test_role_policy_is_edited_as_json(page, kiln: Kiln) -> None:
+    page.goto(f"{kiln.url}/console/iam/role/add/")
+    page.wait_for_selector(".kiln-cm-single .cm-content")
+    assert page.is_hidden("#id_policy_document")
+    page.fill("#id_name", "reader")
+    page.click(".kiln-cm-single .cm-content")
+    page.keyboard.press("Control+a")
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    page.keyboard.insert_text(json.dumps(policy, indent=2))
+    assert page.locator(".kiln-cm-single .cm-line span[class]").count() > 0  # JSON highlighted
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+    status, data = kiln.api("GET", "/api/v1/roles/reader/")
+    assert status == 200 and data["policy_document"] == policy
+    assert not page.errors, page.errors

@@ -67,6 +67,45 @@
     return node;
   }
 
+  /** Whether the admin shows its dark theme (its toggle's data-theme, else the system's scheme). */
+  function isDark() {
+    var theme = document.documentElement.getAttribute("data-theme") || "auto";
+    if (theme === "dark") return true;
+    if (theme === "light") return false;
+    return !!(window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches);
+  }
+
+  function onThemeChange(callback) {
+    new MutationObserver(callback).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+    if (window.matchMedia) window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", callback);
+  }
+
+  /** A single code textarea (`data-kiln-editor="<file name>"`, e.g. a policy's JSON) as an editor that
+   * writes back into the (hidden) textarea on every change, so the form posts it as before. */
+  function upgradeTextarea(area, CM) {
+    var theme = new CM.Compartment();
+    var host = el("div", { className: "kiln-cm kiln-cm-single" });
+    area.parentNode.insertBefore(host, area.nextSibling);
+    area.hidden = true;
+    var view = new CM.EditorView({
+      parent: host,
+      state: CM.EditorState.create({
+        doc: area.value,
+        extensions: [
+          CM.kilnSetup(),
+          CM.languageFor(area.getAttribute("data-kiln-editor")),
+          theme.of(isDark() ? CM.oneDark : []),
+          CM.EditorView.updateListener.of(function (update) { if (update.docChanged) area.value = update.state.doc.toString(); }),
+        ],
+      }),
+    });
+    onThemeChange(function () { view.dispatch({ effects: theme.reconfigure(isDark() ? CM.oneDark : []) }); });
+    var label = area.id ? document.querySelector('label[for="' + area.id + '"]') : null;
+    if (label) label.addEventListener("click", function () { view.focus(); });
+    area.kilnView = view;
+    return view;
+  }
+
   function family(runtime) {
     runtime = runtime || "";
     return runtime.indexOf("python") === 0 ? "python" : runtime.indexOf("nodejs") === 0 ? "nodejs" : "provided";
@@ -150,8 +189,7 @@
 
     this.view = new CM.EditorView({ parent: this.host, state: CM.EditorState.create({ doc: "" }) });
     this.applyTheme();
-    new MutationObserver(function () { self.applyTheme(); }).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
-    if (window.matchMedia) window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () { self.applyTheme(); });
+    onThemeChange(function () { self.applyTheme(); });
 
     tree.addEventListener("click", function (event) { self.onTreeClick(event); });
     form.addEventListener("submit", function () { self.sync(); self.submitting = true; });
@@ -191,12 +229,7 @@
     return null;
   };
 
-  CodeEditor.prototype.isDark = function () {
-    var theme = document.documentElement.getAttribute("data-theme") || "auto";
-    if (theme === "dark") return true;
-    if (theme === "light") return false;
-    return !!(window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches);
-  };
+  CodeEditor.prototype.isDark = function () { return isDark(); };
 
   CodeEditor.prototype.themeExtension = function () { return this.isDark() ? this.CM.oneDark : []; };
 
@@ -493,8 +526,9 @@
   };
 
   document.addEventListener("DOMContentLoaded", function () {
+    if (!window.KilnCM) return;  // the bundle did not load: the plain fields are the editor
+    Array.prototype.forEach.call(document.querySelectorAll("textarea[data-kiln-editor]"), function (area) { upgradeTextarea(area, window.KilnCM); });
     var form = document.getElementById("function_form");
-    if (!form || !document.getElementById("code-files") || !window.KilnCM) return;
-    window.kilnEditor = new CodeEditor(form, window.KilnCM);
+    if (form && document.getElementById("code-files")) window.kilnEditor = new CodeEditor(form, window.KilnCM);
   });
 })();
