@@ -12,6 +12,8 @@ import io
 import posixpath
 import stat
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
@@ -116,9 +118,11 @@ class ZipText:
     too_large: bool = False
 
 
-def _open_stored(zip_name: str) -> zipfile.ZipFile:
-    with default_storage.open(zip_name, "rb") as stored:
-        return zipfile.ZipFile(io.BytesIO(stored.read()))
+@contextmanager
+def _open_stored(zip_name: str) -> Iterator[zipfile.ZipFile]:
+    """The stored zip, read in place (members are read on demand, not the whole package)."""
+    with default_storage.open(zip_name, "rb") as stored, zipfile.ZipFile(stored) as archive:
+        yield archive
 
 
 def zip_entries(zip_name: str, *, limit: int = 5000) -> list[ZipEntry]:
