@@ -262,6 +262,11 @@ def test_node_runtime_in_add_function_gets_node_starter_and_runs(page, kiln: Kil
     assert page.inner_text(".kiln-pane-lang") == "JavaScript"
     assert editor_text(page) == STARTERS["nodejs"].files["index.mjs"]
     assert page.input_value("#id_handler") == "index.handler"
+    assert page.is_hidden(".kiln-handler-warning")
+    page.fill("#id_handler", "app.handler")  # no app.js/.mjs/.cjs: said before saving
+    assert "needs a file app.js or app.mjs or app.cjs" in page.inner_text(".kiln-handler-warning")
+    page.fill("#id_handler", "index.handler")
+    assert page.is_hidden(".kiln-handler-warning")
     page.click("input[name=_test]")  # "Save and test" saves, then opens the Test page
     page.wait_for_url(re.compile(r".*/test/$"))
     assert kiln.code("node-starter") == STARTERS["nodejs"].files

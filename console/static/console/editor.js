@@ -182,6 +182,8 @@
       el("div", { className: "kiln-pane-foot" }, [this.status, el("span", { className: "kiln-pane-keys", text: mod + "S saves · " + mod + "F finds · Tab / Shift-Tab indent · Esc then Tab leaves the editor" })]),
     ]);
     this.ide = el("div", { className: "kiln-ide" }, [tree, pane]);
+    this.warning = el("p", { className: "kiln-handler-warning", role: "status", hidden: "" });
+    this.rows.parentNode.insertBefore(this.warning, this.rows);
     this.rows.parentNode.insertBefore(this.ide, this.rows);
     this.rows.hidden = true;
     var add = document.getElementById("code-files-add");
@@ -195,6 +197,7 @@
     form.addEventListener("submit", function () { self.sync(); self.submitting = true; });
     form.addEventListener("input", function (event) { if (!self.ide.contains(event.target)) self.touched = true; });
     form.addEventListener("change", function (event) { if (!self.ide.contains(event.target)) self.touched = true; });
+    if (this.handler) this.handler.addEventListener("input", function () { self.renderWarning(); });
     if (this.runtime) {
       this.previousRuntime = this.runtime.value;
       this.runtime.addEventListener("change", function () { self.onRuntimeChange(); });
@@ -357,6 +360,23 @@
     this.langLabel.textContent = current ? (LANGUAGE_LABELS[lang] || "Plain text") + (readOnly ? " · read-only" : "") : "";
     this.renderMarks();
     this.renderStatus();
+    this.renderWarning();
+  };
+
+  /** Say so when no inline file is the one the handler names (Node's "Cannot find module", before saving). */
+  CodeEditor.prototype.renderWarning = function () {
+    var text = "";
+    var handler = this.handler ? this.handler.value.trim() : "", dot = handler.lastIndexOf(".");
+    if (this.files.length && this.runtime && dot > 0) {
+      var module = handler.slice(0, dot), kind = family(this.runtime.value);
+      var wanted = kind === "python" ? [module + ".py"] : kind === "nodejs" ? [module + ".js", module + ".mjs", module + ".cjs"] : ["bootstrap"];
+      var names = this.files.map(function (f) { return f.name; });
+      if (!wanted.some(function (name) { return names.indexOf(name) >= 0; })) {
+        text = "The handler " + handler + " needs a file " + wanted.join(" or ") + "; there is none.";
+      }
+    }
+    this.warning.textContent = text;
+    this.warning.hidden = !text;
   };
 
   CodeEditor.prototype.renderMarks = function () {
