@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kiln
 TEST_REDIS_DB ?= 15
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint setup browser clean
+.PHONY: run test bench lint setup browser clean assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ bench: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+# Rebuilds the vendored CodeMirror and Chart.js under console/static/console/vendor/ from npm (needs Node.js);
+# the results are committed, so `make run` needs neither.
+assets:
+	./scripts/assets.sh
 
 clean:
 	rm -rf $(VENV) var

@@ -9,6 +9,7 @@ history is read-only. Other apps register their own models in their own ``admin.
 from __future__ import annotations
 
 import json
+import zipfile
 from typing import Any
 
 from django.contrib import admin, messages
@@ -22,8 +23,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from console.forms import FunctionForm, LayerVersionForm, RoleForm
+from console.vendor import vendor_path
 from core.errors import KilnError, error_envelope
 from functions.models import Function, FunctionRevision, Layer
+from functions.selectors import CODE_VIEW_MAX_BYTES, revision_code_entries, revision_code_text
 from functions.services import function_delete
 from iam.models import Role
 from iam.services import role_create, role_delete, role_update
@@ -103,6 +106,7 @@ class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
         return [
             path("<path:object_id>/test/", view(self.test_view), name="functions_function_test"),
             path("<path:object_id>/invoke/", view(self.invoke_view), name="functions_function_invoke"),
+            path("<path:object_id>/code/", view(self.code_view), name="functions_function_code"),
         ] + super().get_urls()
 
     # -- add and change: the custom form, saved through the services ------------------------------
@@ -139,7 +143,15 @@ class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
         else:
             form = FunctionForm(function=function)
         title = f"Change function {function.name}" if function else "Add function"
-        return self.render_page(request, "console/function_form.html", title, form=form, function=function, original=function, revision=function.latest if function else None)
+        revision = function.latest if function else None
+        zip_entries, zip_error = [], ""
+        if revision is not None and revision.inline_files is None:
+            try:
+                zip_entries = revision_code_entries(revision)
+            except (OSError, ValueError, zipfile.BadZipFile) as error:  # the stored package is gone or damaged: say so
+                zip_error = f"Cannot read the code package: {error}"
+        return self.render_page(request, "console/function_form.html", title, form=form, function=function, original=function, revision=revision,
+                                zip_entries=zip_entries, zip_error=zip_error, starters=form.starters_json())
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list[str], dict[str, int], set[str], list[str]]:
         # Django's collector sees Function.latest (PROTECT) as blocking; function_delete handles it.
@@ -154,6 +166,29 @@ class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Function]) -> None:
         for function in queryset:
             function_delete(function=function)
+
+    # -- one file of the code package, as text (zip uploads are shown read-only) -------------------
+    def code_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET ``?path=`` answers that file of ``$LATEST``'s package as UTF-8 text (200), or says why
+        not in plain text: 404 (no such file), 413 (larger than the console shows), 415 (binary)."""
+        function = self.get_object(request, unquote(object_id))
+        if function is None or function.latest is None or not self.has_view_permission(request, function):
+            return _plain("Function not found.", 404)
+        path = request.GET.get("path", "")
+        try:
+            found = revision_code_text(function.latest, path)
+        except KilnError as error:
+            return _plain(error.message, error.status)
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
+            return _plain(f"Cannot read the code package: {error}", 404)
+        if found.too_large:
+            response = _plain(f"{path} is {found.size} bytes; the console shows files of up to {CODE_VIEW_MAX_BYTES} bytes.", 413)
+        elif found.binary or found.text is None:
+            response = _plain(f"{path} is a binary file ({found.size} bytes).", 415)
+        else:
+            response = _plain(found.text, 200)
+        response["X-Kiln-File-Size"] = str(found.size)
+        return response
 
     # -- the Test page and its invoke endpoint ----------------------------------------------------
     def test_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -233,8 +268,8 @@ class RoleAdmin(admin.ModelAdmin):
     actions = None  # deleting goes one by one through role_delete, which refuses roles in use
 
     class Media:
-        css = {"all": ["console/console.css"]}
-        js = ["console/editor.js"]  # Tab in the policy document
+        css = {"all": ["console/console.css", "console/editor.css"]}
+        js = [vendor_path("codemirror"), "console/editor.js"]  # the policy document in a JSON editor
 
     def save_model(self, request: HttpRequest, obj: Role, form: RoleForm, change: bool) -> None:
         data = form.cleaned_data
@@ -255,6 +290,13 @@ class RoleAdmin(admin.ModelAdmin):
         except KilnError as error:
             messages.error(request, error.message)
             return HttpResponseRedirect(reverse("admin:iam_role_change", args=[object_id]))
+
+
+def _plain(text: str, status: int) -> HttpResponse:
+    response = HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 def _pretty(text: str | None) -> str:

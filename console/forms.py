@@ -8,6 +8,7 @@ rejected save stores nothing and shows why.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -22,7 +23,45 @@ from iam.models import Role
 from iam.policy import policy_parse
 from iam.services import ROLE_NAME
 
-DEFAULT_FILES = {"index.py": "def handler(event, context):\n    print('event:', event)\n    return {'ok': True, 'event': event}\n"}
+
+@dataclass(frozen=True)
+class Starter:
+    """The code a new function starts with, per runtime family, and the handler that runs it."""
+
+    files: dict[str, str]
+    handler: str
+
+
+PROVIDED_BOOTSTRAP = r"""#!/bin/sh
+# A custom runtime: this bootstrap asks Lambda's Runtime API for each event and posts the response.
+set -eu
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+while true; do
+  HEADERS=$(mktemp)
+  EVENT=$(curl -sS -D "$HEADERS" "$API/invocation/next")
+  REQUEST_ID=$(grep -i Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  echo "event: $EVENT"
+  rm -f "$HEADERS"
+  curl -sS -X POST "$API/invocation/$REQUEST_ID/response" -d "{\"ok\": true, \"event\": $EVENT}" > /dev/null
+done
+"""
+
+# As the Lambda console starts them: Python ``index.py``/``index.handler`` (Kiln's form always has),
+# Node.js an ES module ``index.mjs``/``index.handler``, a custom runtime its ``bootstrap``.
+STARTERS = {
+    "python": Starter({"index.py": "def handler(event, context):\n    print('event:', event)\n    return {'ok': True, 'event': event}\n"}, "index.handler"),
+    "nodejs": Starter({"index.mjs": "export const handler = async (event, context) => {\n  console.log('event:', event);\n  return { ok: true, event };\n};\n"}, "index.handler"),
+    "provided": Starter({"bootstrap": PROVIDED_BOOTSTRAP}, "function.handler"),
+}
+DEFAULT_FILES = STARTERS["python"].files
+
+
+def runtime_family(runtime: str | None) -> str:
+    return "python" if (runtime or "").startswith("python") else "nodejs" if (runtime or "").startswith("nodejs") else "provided"
+
+
+def starter_for(runtime: str | None) -> Starter:
+    return STARTERS[runtime_family(runtime)]
 
 
 def _rows(data: QueryDict | dict[str, Any], *names: str) -> list[tuple[str, ...]]:
@@ -77,6 +116,10 @@ class FunctionForm(ServiceErrorsMixin, forms.Form):
             }
         super().__init__(*args, **kwargs)
         self.fields["runtime"].choices = [(r, r) for r in available_runtimes()] or [(r, r) for r in Runtime.values]
+        if revision is None and not self.is_bound:
+            runtime = self.initial.get("runtime") or self.fields["runtime"].choices[0][0]
+            self.initial.setdefault("runtime", runtime)
+            self.initial.setdefault("handler", starter_for(runtime).handler)
         if function is not None:
             del self.fields["name"]
         self.layer_choices = list(LayerVersion.objects.select_related("layer").order_by("layer__name", "-version"))
@@ -88,7 +131,11 @@ class FunctionForm(ServiceErrorsMixin, forms.Form):
             return [(n, c) for n, c in _rows(self.data, "code_filename", "code_content") if n or c] or [("", "")]
         if self.revision is not None:
             return list((self.revision.inline_files or {}).items()) or [("", "")]
-        return list(DEFAULT_FILES.items())
+        return list(starter_for(self.initial.get("runtime")).files.items())
+
+    def starters_json(self) -> dict[str, dict[str, Any]]:
+        """The starters for the page's script, which swaps an untouched one when the runtime changes."""
+        return {family: {"files": starter.files, "handler": starter.handler} for family, starter in STARTERS.items()}
 
     def env_rows(self) -> list[tuple[str, str]]:
         if self.is_bound:
@@ -141,6 +188,7 @@ class FunctionForm(ServiceErrorsMixin, forms.Form):
             elif filename in files:
                 self.add_error(None, f"File {filename} is given twice.")
             files[filename] = content
+        files = self._starter_for_runtime(files, cleaned)
         upload = cleaned.get("code_zip")
         if upload is not None:
             cleaned["code"] = Code(zip_bytes=upload.read())
@@ -153,6 +201,21 @@ class FunctionForm(ServiceErrorsMixin, forms.Form):
         else:
             cleaned["code"] = None  # keep the current code (e.g. a zip uploaded earlier)
         return cleaned
+
+    @staticmethod
+    def _starter_for_runtime(files: dict[str, str], cleaned: dict[str, Any]) -> dict[str, str]:
+        """Untouched starter code of another runtime family (the page's runtime changed, its script did
+        not run) becomes this runtime's starter, and that starter's handler replaces the old default."""
+        runtime = cleaned.get("runtime")
+        if not runtime:
+            return files
+        wanted = starter_for(runtime)
+        for starter in STARTERS.values():
+            if starter is not wanted and files == starter.files:
+                if cleaned.get("handler") in (None, "", starter.handler):
+                    cleaned["handler"] = wanted.handler
+                return dict(wanted.files)
+        return files
 
     def config(self) -> FunctionConfig:
         data = self.cleaned_data
@@ -214,7 +277,7 @@ class LayerVersionForm(ServiceErrorsMixin, forms.Form):
 class PolicyDocumentField(forms.CharField):
     """A policy document edited as JSON text; validated by ``iam.policy.policy_parse``."""
 
-    widget = forms.Textarea(attrs={"class": "kiln-code", "rows": 16, "cols": 80, "spellcheck": "false"})
+    widget = forms.Textarea(attrs={"class": "kiln-code", "rows": 16, "cols": 80, "spellcheck": "false", "data-kiln-editor": "policy.json"})
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, dict | list):

@@ -12,6 +12,8 @@ import io
 import posixpath
 import stat
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
@@ -94,3 +96,62 @@ def zip_store(checked: CheckedZip, *, folder: str) -> str:
         if saved != name:  # a concurrent writer stored the same content first
             default_storage.delete(saved)
     return name
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    """One file of a stored code package, as the console lists it."""
+
+    name: str
+    size: int  # unzipped bytes
+    executable: bool
+
+
+@dataclass(frozen=True)
+class ZipText:
+    """A file of a code package for reading: its text, or why there is none (binary, too large)."""
+
+    name: str
+    size: int
+    text: str | None
+    binary: bool = False
+    too_large: bool = False
+
+
+@contextmanager
+def _open_stored(zip_name: str) -> Iterator[zipfile.ZipFile]:
+    """The stored zip, read in place (members are read on demand, not the whole package)."""
+    with default_storage.open(zip_name, "rb") as stored, zipfile.ZipFile(stored) as archive:
+        yield archive
+
+
+def zip_entries(zip_name: str, *, limit: int = 5000) -> list[ZipEntry]:
+    """The files (not folders) of the stored zip ``zip_name``, sorted by name, at most ``limit``."""
+    with _open_stored(zip_name) as archive:
+        infos = [i for i in archive.infolist() if not i.is_dir() and _safe_member(i.filename)]
+    infos.sort(key=lambda i: i.filename)
+    return [ZipEntry(i.filename, i.file_size, bool((i.external_attr >> 16) & 0o111)) for i in infos[:limit]]
+
+
+def zip_read_text(zip_name: str, name: str, *, max_bytes: int) -> ZipText | None:
+    """The member ``name`` of the stored zip as UTF-8 text; ``None`` if there is no such file.
+
+    A file larger than ``max_bytes`` is not read (``too_large``); one with a NUL byte or that is not
+    UTF-8 is ``binary``.
+    """
+    with _open_stored(zip_name) as archive:
+        try:
+            info = archive.getinfo(name)
+        except KeyError:
+            return None
+        if info.is_dir():
+            return None
+        if info.file_size > max_bytes:
+            return ZipText(name, info.file_size, None, too_large=True)
+        data = archive.read(info)
+    if b"\x00" in data[:8192]:
+        return ZipText(name, info.file_size, None, binary=True)
+    try:
+        return ZipText(name, info.file_size, data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return ZipText(name, info.file_size, None, binary=True)

@@ -6,7 +6,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from core.errors import NotFound
-from functions.models import Function, Layer
+from functions.code import ZipEntry, ZipText, zip_entries, zip_read_text
+from functions.models import Function, FunctionRevision, Layer
 
 
 def access_function_by_name(user: AbstractBaseUser | AnonymousUser, name: str) -> Function:
@@ -39,3 +40,19 @@ def layer_list(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Layer]:
     if not user.is_authenticated:
         return Layer.objects.none()
     return Layer.objects.prefetch_related("versions").order_by("name")
+
+
+CODE_VIEW_MAX_BYTES = 1024 * 1024  # the console shows files of a zip up to 1 MB
+
+
+def revision_code_entries(revision: FunctionRevision) -> list[ZipEntry]:
+    """The files of a revision's code package (for a zip upload, what the console lists)."""
+    return zip_entries(revision.code_zip.name)
+
+
+def revision_code_text(revision: FunctionRevision, path: str, *, max_bytes: int = CODE_VIEW_MAX_BYTES) -> ZipText:
+    """One file of a revision's code package as text; ``NotFound`` if the package has no such file."""
+    found = zip_read_text(revision.code_zip.name, path, max_bytes=max_bytes) if path else None
+    if found is None:
+        raise NotFound(f"The code package has no file {path!r}.")
+    return found

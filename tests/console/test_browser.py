@@ -153,13 +153,14 @@ def test_create_function_in_browser_with_tab_and_env_rows(kiln_stack: Stack) -> 
         browser.goto("/console/functions/function/add/")
         page.fill("#id_name", name)
         page.select_option("#id_runtime", "python3.11")
-        editor = page.locator("textarea[name=code_content]").first
-        editor.fill("def handler(event, context):")
-        editor.press("End")
-        editor.press("Enter")
-        editor.press("Tab")
-        editor.type("return {'typed': True}")
-        assert editor.input_value() == "def handler(event, context):\n    return {'typed': True}"
+        page.click(".kiln-ide .cm-content")  # the code editor (console/editor.js; its own tests: test_editor_browser.py)
+        page.keyboard.press("Control+a")
+        page.keyboard.type("def handler(event, context):")
+        page.keyboard.press("Enter")  # indents after the colon
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")
+        page.keyboard.type("return {'typed': True")  # the editor closed the brace when it was opened
+        assert page.evaluate("window.kilnEditor.view.state.doc.toString()") == "def handler(event, context):\n    return {'typed': True}"
         page.click("text=Add environment variable")
         page.fill("input[name=env_key] >> nth=0", "MODE")
         page.fill("input[name=env_value] >> nth=0", "browser")
