@@ -79,8 +79,11 @@ def test_add_page_starts_with_the_first_runtime_and_carries_every_starter(consol
     assert f'value="{next(iter(STARTERS[family].files))}"' in page
     starters = json.loads(re.search(r'<script id="kiln-starters" type="application/json">(.*?)</script>', page, re.S).group(1))
     assert {k: (v["files"], v["handler"]) for k, v in starters.items()} == {k: (s.files, s.handler) for k, s in STARTERS.items()}
-    # The editor's bundle and styles load through {% static %}, by their versioned names.
-    assert vendor_path("codemirror") in page and "console/editor.js" in page and "console/editor.css" in page
+    # The editor's bundle and styles load through {% static %}, by their versioned and hashed names.
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    for name in (vendor_path("codemirror"), "console/editor.js", "console/editor.css"):
+        assert staticfiles_storage.url(name) in page and re.search(r"\.[0-9a-f]{12}\.", staticfiles_storage.url(name)), name
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -144,7 +147,8 @@ def test_vendored_assets_are_in_the_repo() -> None:
         assert len(text) > 100_000 and "sourceMappingURL" not in text
     assert "KilnCM" in (ROOT / "console/static" / manifest["codemirror"]).read_text()
     rendered = Template('{% load kiln_static %}{% vendor_static "chartjs" %}').render(Context())
-    assert rendered.endswith(manifest["chartjs"])
+    stem = manifest["chartjs"].removesuffix(".js")
+    assert re.fullmatch(rf"/static/{re.escape(stem)}\.[0-9a-f]{{12}}\.js", rendered), rendered
 
 
 @pytest.mark.django_db(transaction=True)
