@@ -23,6 +23,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from console.forms import FunctionForm, LayerVersionForm, RoleForm
+from console.function_panels import function_panels
 from console.vendor import vendor_path
 from core.errors import KilnError, error_envelope
 from functions.models import Function, FunctionRevision, Layer
@@ -151,7 +152,8 @@ class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
             except (OSError, ValueError, zipfile.BadZipFile) as error:  # the stored package is gone or damaged: say so
                 zip_error = f"Cannot read the code package: {error}"
         return self.render_page(request, "console/function_form.html", title, form=form, function=function, original=function, revision=revision,
-                                zip_entries=zip_entries, zip_error=zip_error, starters=form.starters_json())
+                                zip_entries=zip_entries, zip_error=zip_error, starters=form.starters_json(),
+                                panels=function_panels(function) if function else None)
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list[str], dict[str, int], set[str], list[str]]:
         # Django's collector sees Function.latest (PROTECT) as blocking; function_delete handles it.

@@ -68,6 +68,9 @@ def test_every_console_page_is_styled_with_all_assets_and_no_script_errors(kiln_
             response = browser.goto(path)
             assert response.status == 200, f"{path} answered {response.status}"
             page.wait_for_load_state("networkidle")
+            shot = {"/console/": "dashboard", "/console/functions/function/": "functions", "/console/environments/": "workers"}.get(path)
+            if shot:
+                browser.screenshot(shot)
             if path.startswith("/console/"):
                 # Styled: the admin's stylesheet applied (a grey unstyled page has the browser's default font).
                 assert page.evaluate("getComputedStyle(document.body).fontFamily") != '"Times New Roman"', path
@@ -170,3 +173,45 @@ def test_create_function_in_browser_with_tab_and_env_rows(kiln_stack: Stack) -> 
     detail = kiln_stack.api("GET", f"/functions/{name}/", expect=200)
     assert detail["code"]["files"] == {"index.py": "def handler(event, context):\n    return {'typed': True}"}
     assert detail["environment"] == {"MODE": "browser"}
+
+
+def test_function_page_panels_show_triggers_and_save_in_place(kiln_stack: Stack) -> None:
+    stack = kiln_stack
+    function = make(stack, "panels", "echo", "python3.11")
+    name = function["name"]
+    api = stack.api("POST", "/http-apis/", {"name": stack.unique("panels-api")}, expect=201)
+    stack.api("POST", f"/http-apis/{api['id']}/routes/", {"route_key": "POST /orders", "function": name}, expect=201)
+    bucket = stack.unique("panels-bucket")
+    stack.api("POST", "/buckets/", {"name": bucket}, expect=201)
+    stack.api("PUT", f"/buckets/{bucket}/notifications/", [{"id": "uploads", "events": ["s3:ObjectCreated:*"], "filter": {"prefix": "in/"}, "function": name}], expect=200)
+    with logged_in(stack) as browser:
+        page = browser.page
+        browser.goto("/console/functions/function/")
+        page.click(f"text={name}")
+        triggers = page.locator("#panel-triggers tr.kiln-trigger")
+        assert triggers.count() == 2
+        assert "POST /orders" in triggers.nth(0).inner_text() and "HTTP API route" in triggers.nth(0).inner_text()
+        assert bucket in triggers.nth(1).inner_text() and "prefix 'in/'" in triggers.nth(1).inner_text()
+
+        page.fill("#panel-concurrency input[name=reserved]", "0")
+        page.click("#panel-concurrency button[type=submit]")
+        page.wait_for_selector("#panel-concurrency .kiln-panel-status:text('Saved.')")
+        assert stack.api("GET", f"/functions/{name}/concurrency/", expect=200)["reserved"] == 0
+        page.fill("#panel-concurrency input[name=reserved]", "")  # empty: back to the unreserved pool
+        page.click("#panel-concurrency button[type=submit]")
+        page.wait_for_selector("#panel-concurrency .kiln-panel-status:text('Saved.')")
+        assert stack.api("GET", f"/functions/{name}/concurrency/", expect=200)["reserved"] is None
+
+        page.fill("#panel-async input[name=maximum_retry_attempts]", "1")
+        page.fill("#panel-async input[name=maximum_event_age_seconds]", "120")
+        page.click("#panel-async button[type=submit]")
+        page.wait_for_selector("#panel-async .kiln-panel-status:text('Saved.')")
+        assert stack.api("GET", f"/functions/{name}/event-invoke-config/", expect=200) == {"function": name, "maximum_retry_attempts": 1, "maximum_event_age_seconds": 120}
+
+        page.click("#panel-url button[type=submit]")  # Create URL: the page reloads with it
+        page.wait_for_selector("#panel-url a#function-url")
+        url = stack.api("GET", f"/functions/{name}/url/", expect=200)
+        assert page.get_attribute("#panel-url a#function-url", "href").endswith(f"/url/{url['url_id']}/")
+        assert page.locator("#panel-triggers tr.kiln-trigger").count() == 3
+        browser.screenshot("function-panels")
+        assert browser.problems == [], "\n".join(browser.problems)
