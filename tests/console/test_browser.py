@@ -215,3 +215,32 @@ def test_function_page_panels_show_triggers_and_save_in_place(kiln_stack: Stack)
         assert page.locator("#panel-triggers tr.kiln-trigger").count() == 3
         browser.screenshot("function-panels")
         assert browser.problems == [], "\n".join(browser.problems)
+
+
+def test_live_tail_shows_new_invocations_lines_with_filter_and_pause(kiln_stack: Stack) -> None:
+    stack = kiln_stack
+    function = make(stack, "tail", "print", "python3.11")
+    name = function["name"]
+    stack.api("POST", f"/functions/{name}/invoke/", {"n": 1}, expect=200)  # before the page opens: not shown
+    with logged_in(stack) as browser:
+        page = browser.page
+        browser.goto("/console/functions/function/")
+        page.click(f"text={name}")
+        page.wait_for_timeout(1200)  # the tail has read the history once
+        assert page.inner_text("#tail-log") == ""
+        record = stack.request("POST", f"/api/v1/functions/{name}/invoke/", {"n": 7})
+        request_id = record.headers["X-Kiln-Request-Id"]
+        page.wait_for_selector(f"#tail-log .kiln-tail-line[data-request-id='{request_id}']", timeout=3000)  # within a second or so of finishing
+        text = page.inner_text("#tail-log")
+        assert "to stdout 7" in text and f"START RequestId: {request_id}" in text and "REPORT RequestId" in text
+        assert "to stdout 1" not in text
+        page.fill("#tail-filter", "to stdout")
+        assert page.inner_text("#tail-log").strip().splitlines() == ["to stdout 7"]
+        page.fill("#tail-filter", "")
+        page.click("#tail-pause")
+        paused = stack.request("POST", f"/api/v1/functions/{name}/invoke/", {"n": 8}).headers["X-Kiln-Request-Id"]
+        page.wait_for_timeout(1500)
+        assert page.locator(f"#tail-log [data-request-id='{paused}']").count() == 0
+        page.click("#tail-pause")  # Resume catches up
+        page.wait_for_selector(f"#tail-log [data-request-id='{paused}']", timeout=3000)
+        assert browser.problems == [], "\n".join(browser.problems)
