@@ -188,8 +188,11 @@ def test_function_page_panels_show_triggers_and_save_in_place(kiln_stack: Stack)
         page = browser.page
         browser.goto("/console/functions/function/")
         page.click(f"text={name}")
+        from playwright.sync_api import expect
+
+        page.wait_for_url(re.compile(r".*/console/functions/function/\d+/change/$"))
         triggers = page.locator("#panel-triggers tr.kiln-trigger")
-        assert triggers.count() == 2
+        expect(triggers).to_have_count(2)
         assert "POST /orders" in triggers.nth(0).inner_text() and "HTTP API route" in triggers.nth(0).inner_text()
         assert bucket in triggers.nth(1).inner_text() and "prefix 'in/'" in triggers.nth(1).inner_text()
 
@@ -212,7 +215,7 @@ def test_function_page_panels_show_triggers_and_save_in_place(kiln_stack: Stack)
         page.wait_for_selector("#panel-url a#function-url")
         url = stack.api("GET", f"/functions/{name}/url/", expect=200)
         assert page.get_attribute("#panel-url a#function-url", "href").endswith(f"/url/{url['url_id']}/")
-        assert page.locator("#panel-triggers tr.kiln-trigger").count() == 3
+        expect(page.locator("#panel-triggers tr.kiln-trigger")).to_have_count(3)
         browser.screenshot("function-panels")
         assert browser.problems == [], "\n".join(browser.problems)
 
@@ -226,6 +229,8 @@ def test_live_tail_shows_new_invocations_lines_with_filter_and_pause(kiln_stack:
         page = browser.page
         browser.goto("/console/functions/function/")
         page.click(f"text={name}")
+        page.wait_for_url(re.compile(r".*/console/functions/function/\d+/change/$"))
+        page.wait_for_selector("#tail-log", state="attached")
         page.wait_for_timeout(1200)  # the tail has read the history once
         assert page.inner_text("#tail-log") == ""
         record = stack.request("POST", f"/api/v1/functions/{name}/invoke/", {"n": 7})
