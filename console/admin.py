@@ -9,6 +9,8 @@ history is read-only. Other apps register their own models in their own ``admin.
 from __future__ import annotations
 
 import json
+import re
+import uuid
 import zipfile
 from typing import Any
 
@@ -35,6 +37,7 @@ from invoker.api import invocation_data
 from invoker.models import Invocation, Trigger
 from invoker.services import invocation_submit, invocation_wait, sync_wait_seconds
 
+REQUEST_ID_PREFIX = re.compile(r"[0-9a-f-]{4,36}")
 STATUS_COLOURS = {"succeeded": "#2e7d32", "failed": "#c62828", "timed_out": "#c62828", "throttled": "#ef6c00", "running": "#1565c0", "queued": "#616161"}
 
 
@@ -319,8 +322,9 @@ class InvocationAdmin(admin.ModelAdmin):
     """Invocation history, read-only: rows are written by the invoker only."""
 
     list_display = ["id", "function_name", "status_badge", "trigger", "duration", "billed_duration_ms", "cold_start", "queued_at"]
-    list_filter = ["status", "trigger", "function_name", "queued_at"]
+    list_filter = ["status", "trigger", "function_name", "queued_at", "cold_start"]
     search_fields = ["function_name"]
+    search_help_text = "A function name, or a request id (or its first characters)."
     ordering = ["-queued_at", "-id"]
     list_per_page = 100
     show_full_result_count = False
@@ -345,6 +349,15 @@ class InvocationAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invocation]:
         # The list never shows the big text fields; the detail page reads its row whole (get_object).
         return super().get_queryset(request).defer("payload", "result", "logs", "error", "trigger_detail")
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Invocation], search_term: str) -> tuple[QuerySet[Invocation], bool]:
+        term = search_term.strip().lower()
+        if REQUEST_ID_PREFIX.fullmatch(term):
+            try:
+                return queryset.filter(pk=uuid.UUID(term)), False
+            except ValueError:
+                return queryset.filter(id__startswith=term.replace("-", "")) | queryset.filter(function_name__icontains=term), False
+        return super().get_search_results(request, queryset, search_term)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Invocation | None:
         try:

@@ -278,3 +278,18 @@ def test_delete_function_through_console(console: Client) -> None:
     assert response.status_code == 302
     assert not Function.objects.filter(name="gone").exists()
     assert Invocation.objects.get(function_name="gone").function_id is None
+
+
+def test_history_search_by_request_id_or_its_prefix(console: Client) -> None:
+    from invoker.models import Invocation
+
+    first = Invocation.objects.create(function_name="alpha", payload="{}")
+    Invocation.objects.create(function_name="beta", payload="{}")
+
+    def found(term: str) -> list[str]:
+        return [row.function_name for row in console.get("/console/invoker/invocation/", {"q": term}).context_data["cl"].result_list]
+
+    assert found(str(first.pk)) == ["alpha"]
+    assert found(str(first.pk)[:8]) == ["alpha"]
+    assert found(str(first.pk)[:8].upper()) == ["alpha"]
+    assert found("beta") == ["beta"]
