@@ -1,4 +1,4 @@
-"""Validation of IAM policy documents (the JSON grammar only; evaluation comes with the IAM issue).
+"""Validation of IAM policy documents (the JSON grammar only; evaluation is ``iam.evaluation``).
 
 A document is ``{"Version": "2012-10-17", "Statement": [...]}``; each statement has ``Effect``
 (``Allow``/``Deny``), ``Action`` or ``NotAction`` (a string or list of ``service:Action`` patterns),
@@ -26,8 +26,11 @@ def _strings(value: Any, where: str) -> list[str]:
     return items
 
 
-def policy_parse(document: str | dict[str, Any]) -> dict[str, Any]:
-    """Return the policy as a dict, or raise ``ValidationFailed`` naming the first thing to fix."""
+def policy_parse(document: str | dict[str, Any], *, resource_policy: bool = False) -> dict[str, Any]:
+    """Return the policy as a dict, or raise ``ValidationFailed`` naming the first thing to fix.
+
+    ``resource_policy`` (a role's trust policy): each statement names a ``Principal`` and may omit ``Resource``.
+    """
     if isinstance(document, str):
         if len(document.encode()) > MAX_POLICY_BYTES:
             raise ValidationFailed(f"Policy document is larger than {MAX_POLICY_BYTES} bytes.", code="MalformedPolicyDocument")
@@ -64,6 +67,12 @@ def policy_parse(document: str | dict[str, Any]) -> dict[str, Any]:
         for action in _strings(statement[action_key], f"{where}.{action_key}"):
             if not _ACTION.match(action):
                 raise ValidationFailed(f'{where}.{action_key} "{action}" must look like "service:Action" (wildcards allowed).', code="MalformedPolicyDocument")
+        if resource_policy and ("Principal" in statement) == ("NotPrincipal" in statement):
+            raise ValidationFailed(f"{where} must have exactly one of Principal or NotPrincipal.", code="MalformedPolicyDocument")
+        if not resource_policy and ("Principal" in statement or "NotPrincipal" in statement):
+            raise ValidationFailed(f"{where} has Principal, which an identity policy must not have.", code="MalformedPolicyDocument")
+        if resource_policy and "Resource" not in statement and "NotResource" not in statement:
+            continue
         if ("Resource" in statement) == ("NotResource" in statement):
             raise ValidationFailed(f"{where} must have exactly one of Resource or NotResource.", code="MalformedPolicyDocument")
         resource_key = "Resource" if "Resource" in statement else "NotResource"

@@ -36,6 +36,8 @@ class Object(models.Model):
     etag = models.CharField(max_length=64)
     content_type = models.CharField(max_length=255, default="binary/octet-stream")
     metadata = models.JSONField(default=dict, blank=True)
+    # S3's stored system headers: Cache-Control, Content-Disposition, Content-Encoding, Content-Language, Expires
+    headers = models.JSONField(default=dict, blank=True)
     blob = models.CharField(max_length=255)  # name in the default storage
     sequencer = models.CharField(max_length=32)  # hex, increasing per key
     last_modified = models.DateTimeField()
