@@ -49,10 +49,12 @@ def _routes(service: ServiceModel) -> list[_Route]:
         if path.endswith("}") and not path.endswith("+}"):
             regex += "/?"
         pairs = tuple((k, v if sep else None) for k, sep, v in (item.partition("=") for item in query.split("&") if item))
-        required = ()
+        required: tuple[str, ...] = ()
         if operation.input_shape is not None:
-            required = tuple(m.serialization["name"].lower() for n, m in operation.input_shape.members.items()
-                             if n in operation.input_shape.required_members and m.serialization.get("location") == "header")
+            members = [m for n, m in operation.input_shape.members.items() if n in operation.input_shape.required_members]
+            required = tuple(m.serialization["name"].lower() for m in members if m.serialization.get("location") == "header")
+            pairs += tuple((m.serialization["name"], None) for m in members if m.serialization.get("location") == "querystring"
+                           and m.serialization["name"] not in dict(pairs))
         routes.append(_Route(name, operation.http["method"], re.compile(f"^{regex or '/'}$"), pairs, required))
     return routes
 
