@@ -74,12 +74,17 @@ class AuthFailure(Exception):
                         status=status, fields=self.fields)
 
 
+# The REST API's generic codes (``core.errors``): a service names these in its own words; other codes are AWS's already.
+_GENERIC_CODES = {"InvalidParameterValueException", "InvalidRequestContentException", "ResourceNotFoundException", "ResourceConflictException",
+                  "RequestTooLargeException", "InvalidRequest"}
+
+
 def from_domain(exc: KilnError, *, codes: dict[str, tuple[str, int]] | None = None) -> AwsError:
     """A domain error as an AWS error: its own code, or the service's name for that kind of error."""
     code, status = exc.code, exc.status
     if codes and code in codes:
         code, status = codes[code]
-    elif codes:
+    elif codes and code in _GENERIC_CODES:
         for kind, key in ((NotFound, "*NotFound"), (Conflict, "*Conflict"), (ValidationFailed, "*Invalid"), (TooLarge, "*TooLarge")):
             if isinstance(exc, kind) and key in codes:
                 code, status = codes[key]
