@@ -19,12 +19,23 @@ from typing import Any
 
 ContextValue = str | list[str]
 _MISSING = object()
+# A policy variable's value (and the escapes ${*} ${?}) is literal text: its * and ? are marked with these
+# private-use characters so wildcard matching treats them as plain characters.
+LITERAL_STAR, LITERAL_QUESTION = "\ue000", "\ue001"
+
+
+def literal_protect(text: str) -> str:
+    return text.replace("*", LITERAL_STAR).replace("?", LITERAL_QUESTION)
+
+
+def literal_restore(text: str) -> str:
+    return text.replace(LITERAL_STAR, "*").replace(LITERAL_QUESTION, "?")
 
 
 @lru_cache(maxsize=2048)
 def glob_regex(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
     """``*`` any run of characters, ``?`` exactly one; everything else literal."""
-    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
+    parts = [".*" if c == "*" else "." if c == "?" else re.escape(literal_restore(c)) for c in pattern]
     return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
@@ -114,6 +125,9 @@ _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool, bool]] = {
 }
 
 
+_WILDCARD_OPERATORS = {"StringLike", "StringNotLike", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"}
+
+
 def operator_known(name: str) -> bool:
     _, base, _ = _split(name)
     return base == "Null" or base in _OPERATORS
@@ -160,6 +174,8 @@ def _one_key(operator: str, found: Any, values: list[str], substitute: Callable[
     compare, negated, variables = spec
     if variables:
         values = [v for v in (substitute(v) for v in values) if v is not None]
+        if base not in _WILDCARD_OPERATORS:
+            values = [literal_restore(v) for v in values]
     if missing:
         if prefix == "ForAllValues":
             return True

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from iam.conditions import ContextValue, arn_match, condition_holds, glob_match
+from iam.conditions import ContextValue, arn_match, condition_holds, glob_match, literal_protect
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -70,14 +70,14 @@ class _Substituter:
             nonlocal missing
             inner = match.group(1)
             if inner in ("*", "?", "$"):
-                return inner
+                return literal_protect(inner)
             name, _, default = inner.partition(",")
             value = self.context.get(name.strip().lower())
             if isinstance(value, str):
-                return value
+                return literal_protect(value)
             default = default.strip()
             if len(default) >= 2 and default[0] == default[-1] == "'":
-                return default[1:-1]
+                return literal_protect(default[1:-1])
             missing = True
             return ""
 
