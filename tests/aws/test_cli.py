@@ -46,3 +46,15 @@ def test_cli_errors_and_iam(endpoint, root_key) -> None:
     assert user["User"]["Arn"] == "arn:aws:iam::000000000000:user/cli-user"
     missing = _cli(endpoint, root_key, "iam", "get-user", "--user-name", "nobody", check=False)
     assert missing.returncode != 0 and "NoSuchEntity" in missing.stderr
+
+
+def test_cli_multipart_copy(endpoint, root_key, tmp_path) -> None:
+    _cli(endpoint, root_key, "s3", "mb", "s3://cli-multipart")
+    source = tmp_path / "large.bin"
+    source.write_bytes(os.urandom(9 * 1024 * 1024))  # over the CLI's 8 MiB threshold: a multipart upload
+    _cli(endpoint, root_key, "s3", "cp", str(source), "s3://cli-multipart/large.bin")
+    head = json.loads(_cli(endpoint, root_key, "s3api", "head-object", "--bucket", "cli-multipart", "--key", "large.bin").stdout)
+    assert head["ETag"].endswith('-2"') and head["ContentLength"] == source.stat().st_size
+    target = tmp_path / "large.back"
+    _cli(endpoint, root_key, "s3", "cp", "s3://cli-multipart/large.bin", str(target))
+    assert target.read_bytes() == source.read_bytes()

@@ -16,7 +16,7 @@ from aws.models import service_model
 from aws.payloads import body_reader
 from aws.protocols.restxml import operation_match, restxml_parse, restxml_response
 from aws.registry import handler_for
-from aws.services.s3 import buckets, objects  # noqa: F401  (registers the operations)
+from aws.services.s3 import buckets, multipart, objects  # noqa: F401  (registers the operations)
 from aws.sigv4 import Verification
 
 DOMAIN_CODES = {
@@ -28,9 +28,13 @@ DOMAIN_CODES = {
 }
 DOMAIN_CODES.update({code: (code, status) for code, status in (("NoSuchBucket", 404), ("NoSuchKey", 404), ("BucketNotEmpty", 409), ("InvalidBucketName", 400),
                                                                ("KeyTooLongError", 400), ("InvalidArgument", 400), ("IncompleteBody", 400), ("InvalidRange", 416),
-                                                               ("MetadataTooLarge", 400))})
+                                                               ("MetadataTooLarge", 400),
+                                                               ("NoSuchUpload", 404), ("InvalidPart", 400), ("InvalidPartOrder", 400), ("EntityTooSmall", 400),
+                                                               ("MalformedXML", 400))})
 # The root element of each XML output (botocore's model does not carry it).
-ROOTS = {"ListBuckets": "ListAllMyBucketsResult", "ListObjects": "ListBucketResult", "ListObjectsV2": "ListBucketResult", "DeleteObjects": "DeleteResult"}
+ROOTS = {"ListBuckets": "ListAllMyBucketsResult", "ListObjects": "ListBucketResult", "ListObjectsV2": "ListBucketResult", "DeleteObjects": "DeleteResult",
+         "CreateMultipartUpload": "InitiateMultipartUploadResult", "CompleteMultipartUpload": "CompleteMultipartUploadResult", "ListParts": "ListPartsResult",
+         "ListMultipartUploads": "ListMultipartUploadsResult"}
 
 
 def dispatch(ctx: AwsContext, *, verification: Verification, body: bytes | None) -> HttpResponse | StreamingHttpResponse:

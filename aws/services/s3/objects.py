@@ -31,10 +31,10 @@ _HEADER_MEMBERS = {"Cache-Control": "CacheControl", "Content-Disposition": "Cont
                    "Content-Language": "ContentLanguage", "Expires": "ExpiresString"}
 _OVERRIDES = {"ResponseCacheControl": "CacheControl", "ResponseContentDisposition": "ContentDisposition", "ResponseContentEncoding": "ContentEncoding",
               "ResponseContentLanguage": "ContentLanguage", "ResponseContentType": "ContentType", "ResponseExpires": "ExpiresString"}
-_CHECKSUM_MEMBERS = {"x-amz-checksum-crc32": "ChecksumCRC32", "x-amz-checksum-sha1": "ChecksumSHA1", "x-amz-checksum-sha256": "ChecksumSHA256"}
+CHECKSUM_MEMBERS = {"x-amz-checksum-crc32": "ChecksumCRC32", "x-amz-checksum-sha1": "ChecksumSHA1", "x-amz-checksum-sha256": "ChecksumSHA256"}
 
 
-def _stored_headers(params: dict[str, Any]) -> dict[str, str]:
+def stored_headers(params: dict[str, Any]) -> dict[str, str]:
     headers = {name: params[member] for name, member in _HEADER_MEMBERS.items() if member != "ExpiresString" and params.get(member)}
     if params.get("Expires"):
         value = params["Expires"]
@@ -49,9 +49,9 @@ def put_object(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     bucket = bucket_by_name(bucket_name)
     body = params["Body"]
     obj = services.object_put(bucket=bucket, key=key, body=body, size=body.length, content_type=params.get("ContentType"), metadata=params.get("Metadata") or {},
-                              headers=_stored_headers(params), request=request_info(ctx))
+                              headers=stored_headers(params), request=request_info(ctx))
     result: dict[str, Any] = {"ETag": f'"{obj.etag}"'}
-    for header, member in _CHECKSUM_MEMBERS.items():
+    for header, member in CHECKSUM_MEMBERS.items():
         if header in body.checks.expected or ctx.request.headers.get("x-amz-sdk-checksum-algorithm", "").lower() == member[8:].lower():
             if header in body.computed:
                 result[member] = body.computed[header]
@@ -222,7 +222,7 @@ def copy_object(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         target = bucket_by_name(bucket_name)
         replace = directive == "REPLACE"
         obj = services.object_copy(source=source, body=handle, bucket=target, key=key, metadata=(params.get("Metadata") or {}) if replace else None,
-                                   content_type=params.get("ContentType") if replace else None, headers=_stored_headers(params) if replace else None,
+                                   content_type=params.get("ContentType") if replace else None, headers=stored_headers(params) if replace else None,
                                    request=request_info(ctx))
     finally:
         handle.close()
