@@ -5,6 +5,7 @@ left to the console, and virtual-hosted S3 addressing."""
 from __future__ import annotations
 
 import datetime
+import time
 import urllib.error
 import urllib.request
 
@@ -169,3 +170,29 @@ def test_malformed_authorization(endpoint, root_key) -> None:
     status, _, body, _ = signed_send(endpoint, "GET", "/", root_key, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"},
                                      tamper=lambda h: h.__setitem__("Authorization", "AWS4-HMAC-SHA256 Credential=nonsense"))
     assert (status, error_code(body)) == (400, "AuthorizationHeaderMalformed")
+
+
+def test_signature_v2_presigned_urls_as_boto3_makes_them_by_default(root, monkeypatch) -> None:
+    s3 = root("s3")  # no signature_version: boto3 presigns S3 URLs with Signature Version 2
+    s3.create_bucket(Bucket="v2-pre")
+    s3.put_object(Bucket="v2-pre", Key="dir/a b.txt", Body=b"legacy")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "v2-pre", "Key": "dir/a b.txt"}, ExpiresIn=60)
+    assert "AWSAccessKeyId=" in url and "X-Amz-Algorithm" not in url
+    assert _fetch(url) == (200, b"legacy")
+    status, body = _fetch(url.replace("a%20b", "a%20c"))
+    assert (status, error_code(body)) == (403, "SignatureDoesNotMatch")
+    monkeypatch.setattr(botocore.auth.HmacV1QueryAuth, "_get_date", lambda self: str(int(time.time()) - 5))
+    expired = s3.generate_presigned_url("get_object", Params={"Bucket": "v2-pre", "Key": "dir/a b.txt"}, ExpiresIn=60)
+    status, body = _fetch(expired)
+    assert (status, error_code(body)) == (403, "AccessDenied")
+
+
+def test_signature_v2_headers(make_client, root_key) -> None:
+    s3 = make_client("s3", root_key, signature_version="s3")
+    s3.create_bucket(Bucket="v2-head")
+    s3.put_object(Bucket="v2-head", Key="k", Body=b"v2 body", Metadata={"x": "y"})
+    assert s3.get_object(Bucket="v2-head", Key="k")["Body"].read() == b"v2 body"
+    assert [o["Key"] for o in s3.list_objects(Bucket="v2-head")["Contents"]] == ["k"]
+    with pytest.raises(ClientError) as bad:
+        make_client("s3", (root_key[0], "wrong" * 8), signature_version="s3").list_buckets()
+    assert _code(bad) == ("SignatureDoesNotMatch", 403)

@@ -37,7 +37,7 @@ ROOTS = {"ListBuckets": "ListAllMyBucketsResult", "ListObjects": "ListBucketResu
          "ListMultipartUploads": "ListMultipartUploadsResult"}
 
 
-def dispatch(ctx: AwsContext, *, verification: Verification, body: bytes | None) -> HttpResponse | StreamingHttpResponse:
+def dispatch(ctx: AwsContext, *, verification: Verification | None, body: bytes | None) -> HttpResponse | StreamingHttpResponse:
     request = ctx.request
     model = service_model("s3")
     _, bucket = virtual_bucket(request)
