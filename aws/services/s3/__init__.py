@@ -51,6 +51,8 @@ def dispatch(ctx: AwsContext, *, verification: Verification | None, body: bytes 
     reader = None
     shape = operation.input_shape
     if shape is not None and shape.serialization.get("payload"):
+        if not request.META.get("CONTENT_LENGTH") and request.META.get("HTTP_TRANSFER_ENCODING") and operation.name in ("PutObject", "UploadPart"):
+            raise AwsError("MissingContentLength", "You must provide the Content-Length HTTP header.", status=411)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
