@@ -18,7 +18,8 @@ def _chunks(data: bytes, size: int) -> list[bytes]:
     return [data[i:i + size] for i in range(0, len(data), size)] + [b""]
 
 
-def _signed_body(data: bytes, seed: str, key: tuple[str, str], amz_date: str, *, size: int = 8192, corrupt: int | None = None) -> bytes:
+def _signed_body(data: bytes, seed: str, key: tuple[str, str], amz_date: str, *, size: int = 8192, corrupt: int | None = None,
+                 trailer: str | None = None, corrupt_trailer: bool = False) -> bytes:
     scope = f"{amz_date[:8]}/{REGION}/s3/aws4_request"
     signing = signing_key(key[1], amz_date[:8])
     previous, out = seed, b""
@@ -28,7 +29,12 @@ def _signed_body(data: bytes, seed: str, key: tuple[str, str], amz_date: str, *,
         previous = signature
         if corrupt == index:
             signature = "0" * 64
-        out += f"{len(chunk):x};chunk-signature={signature}\r\n".encode() + chunk + b"\r\n"
+        out += f"{len(chunk):x};chunk-signature={signature}\r\n".encode() + chunk + (b"\r\n" if chunk or trailer is None else b"")
+    if trailer is not None:
+        line = f"x-amz-checksum-crc32:{trailer}"
+        to_sign = "\n".join(["AWS4-HMAC-SHA256-TRAILER", amz_date, scope, previous, hashlib.sha256((line + "\n").encode()).hexdigest()])
+        signature = "f" * 64 if corrupt_trailer else hmac.new(signing, to_sign.encode(), hashlib.sha256).hexdigest()
+        out += f"{line}\r\nx-amz-trailer-signature:{signature}\r\n\r\n".encode()
     return out
 
 
@@ -37,19 +43,23 @@ def _seed_headers(data: bytes, mode: str, encoded_length: int) -> dict[str, str]
             "content-length": str(encoded_length)}
 
 
-def _put_signed_chunks(endpoint: str, key: tuple[str, str], path: str, data: bytes, *, corrupt: int | None = None) -> tuple[int, bytes]:
+def _put_signed_chunks(endpoint: str, key: tuple[str, str], path: str, data: bytes, *, corrupt: int | None = None, trailer: str | None = None,
+                       corrupt_trailer: bool = False) -> tuple[int, bytes]:
     # Sign the seed first (the body's length must be known for Content-Length, so sign twice: once to learn the date/seed).
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
     host = endpoint.split("//", 1)[1]
-    probe_len = len(_signed_body(data, "0" * 64, key, "20260101T000000Z"))
-    headers = _seed_headers(data, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", probe_len)
+    probe_len = len(_signed_body(data, "0" * 64, key, "20260101T000000Z", trailer=trailer))
+    mode = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" if trailer is not None else "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+    headers = _seed_headers(data, mode, probe_len)
+    if trailer is not None:
+        headers["x-amz-trailer"] = "x-amz-checksum-crc32"
     request = AWSRequest(method="PUT", url=f"http://{host}{path}", headers=dict(headers))
     SigV4Auth(Credentials(*key), "s3", REGION).add_auth(request)
     seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
-    body = _signed_body(data, seed, key, request.headers["X-Amz-Date"], corrupt=corrupt)
+    body = _signed_body(data, seed, key, request.headers["X-Amz-Date"], corrupt=corrupt, trailer=trailer, corrupt_trailer=corrupt_trailer)
     assert len(body) == probe_len
     import http.client
 
@@ -145,3 +155,17 @@ def test_boto3_default_checksums_and_file_objects(root, tmp_path) -> None:
     s3.upload_file(str(path), "chunks", "uploaded.bin")
     for key in ("big.bin", "uploaded.bin"):
         assert s3.get_object(Bucket="chunks", Key=key)["Body"].read() == path.read_bytes()
+
+
+def test_signed_chunks_with_signed_trailer(root, endpoint, root_key) -> None:
+    s3 = root("s3")
+    s3.create_bucket(Bucket="chunks")
+    data = b"signed trailer " * 2000
+    status, body = _put_signed_chunks(endpoint, root_key, "/chunks/st.txt", data, trailer=_crc32(data))
+    assert status == 200, body
+    assert s3.get_object(Bucket="chunks", Key="st.txt")["Body"].read() == data
+    status, body = _put_signed_chunks(endpoint, root_key, "/chunks/st2.txt", data, trailer=_crc32(data), corrupt_trailer=True)
+    assert (status, error_code(body)) == (403, "SignatureDoesNotMatch")
+    status, body = _put_signed_chunks(endpoint, root_key, "/chunks/st3.txt", data, trailer=_crc32(b"other"))
+    assert (status, error_code(body)) == (400, "BadDigest")
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="chunks")["Contents"]] == ["st.txt"]

@@ -8,6 +8,7 @@ import datetime
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 import botocore.auth
 import pytest
@@ -196,3 +197,28 @@ def test_signature_v2_headers(make_client, root_key) -> None:
     with pytest.raises(ClientError) as bad:
         make_client("s3", (root_key[0], "wrong" * 8), signature_version="s3").list_buckets()
     assert _code(bad) == ("SignatureDoesNotMatch", 403)
+
+
+def test_boto3_virtual_hosted_style(endpoint, root_key) -> None:
+    """boto3 with ``addressing_style="virtual"`` on ``s3.localhost``; the connection is pointed at 127.0.0.1
+    (this machine does not resolve ``*.localhost``), the signed Host stays ``<bucket>.s3.localhost``."""
+    import boto3
+    from botocore.config import Config
+
+    port = endpoint.rsplit(":", 1)[1]
+    client = boto3.client("s3", endpoint_url=f"http://s3.localhost:{port}", region_name="us-east-1", aws_access_key_id=root_key[0],
+                          aws_secret_access_key=root_key[1], config=Config(s3={"addressing_style": "virtual"}, retries={"max_attempts": 1}))
+    seen: list[str] = []
+
+    def to_loopback(request: Any, **kwargs: Any) -> None:
+        host = request.url.split("//", 1)[1].split("/", 1)[0]
+        seen.append(host)
+        request.headers["Host"] = host
+        request.url = request.url.replace(f"//{host}", f"//127.0.0.1:{port}", 1)
+
+    client.meta.events.register_first("before-send.s3", to_loopback)
+    client.create_bucket(Bucket="virtual-one")
+    client.put_object(Bucket="virtual-one", Key="a/b.txt", Body=b"by host name")
+    assert client.get_object(Bucket="virtual-one", Key="a/b.txt")["Body"].read() == b"by host name"
+    assert [o["Key"] for o in client.list_objects_v2(Bucket="virtual-one")["Contents"]] == ["a/b.txt"]
+    assert f"virtual-one.s3.localhost:{port}" in seen
