@@ -67,3 +67,18 @@ def test_parts_rules_list_and_abort(s3) -> None:
     with pytest.raises(ClientError) as number:
         s3.upload_part(Bucket="mpu", Key="k", UploadId=s3.create_multipart_upload(Bucket="mpu", Key="k")["UploadId"], PartNumber=10001, Body=b"x")
     assert _error(number) == ("InvalidArgument", 400)
+
+
+def test_upload_part_copy(s3) -> None:
+    source = os.urandom(6 * MIB)
+    s3.put_object(Bucket="mpu", Key="source.bin", Body=source)
+    upload = s3.create_multipart_upload(Bucket="mpu", Key="joined.bin")["UploadId"]
+    first = s3.upload_part_copy(Bucket="mpu", Key="joined.bin", UploadId=upload, PartNumber=1, CopySource="mpu/source.bin")["CopyPartResult"]["ETag"]
+    second = s3.upload_part_copy(Bucket="mpu", Key="joined.bin", UploadId=upload, PartNumber=2, CopySource={"Bucket": "mpu", "Key": "source.bin"},
+                                 CopySourceRange="bytes=10-19")["CopyPartResult"]["ETag"]
+    s3.complete_multipart_upload(Bucket="mpu", Key="joined.bin", UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": first}, {"PartNumber": 2, "ETag": second}]})
+    assert s3.get_object(Bucket="mpu", Key="joined.bin")["Body"].read() == source + source[10:20]
+    with pytest.raises(ClientError) as bad_range:
+        s3.upload_part_copy(Bucket="mpu", Key="x", UploadId=s3.create_multipart_upload(Bucket="mpu", Key="x")["UploadId"], PartNumber=1,
+                            CopySource="mpu/source.bin", CopySourceRange="bytes=0-99999999")
+    assert _error(bad_range) == ("InvalidArgument", 400)

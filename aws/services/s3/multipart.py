@@ -4,18 +4,20 @@ object, as IAM documents; aborting and listing have their own actions."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import IO, Any
 
 from aws.context import AwsContext
 from aws.errors import AwsError
 from aws.registry import operation
 from aws.services.s3.common import bucket_arn, object_arn, owner, request_info
-from aws.services.s3.objects import CHECKSUM_MEMBERS, stored_headers
+from aws.services.s3.objects import CHECKSUM_MEMBERS, copy_source, object_or_denied, preconditions, stored_headers
 from storage import multipart
 from storage.models import MultipartUpload
 from storage.selectors import bucket_by_name
 
 LIST_MAX = 1000
+_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
 
 
 def _upload(ctx: AwsContext, action: str, params: dict[str, Any]) -> MultipartUpload:
@@ -44,6 +46,42 @@ def upload_part(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         if header in body.checks.expected and header in body.computed:
             result[member] = body.computed[header]
     return result
+
+
+class _Window:
+    """``length`` bytes of an open body from ``start``."""
+
+    def __init__(self, handle: IO[bytes], start: int, length: int) -> None:
+        handle.seek(start)
+        self.handle, self.left = handle, length
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        data = self.handle.read(self.left if size is None or size < 0 else min(size, self.left))
+        self.left -= len(data)
+        return data
+
+
+@operation("s3", "UploadPartCopy")
+def upload_part_copy(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    source_bucket, source_key = copy_source(params["CopySource"])
+    upload = _upload(ctx, "s3:PutObject", params)
+    source, handle = object_or_denied(ctx, source_bucket, source_key, open_body=True)
+    assert handle is not None
+    try:
+        preconditions(params, source, prefix="CopySourceIf")
+        start, length = 0, source.size
+        if params.get("CopySourceRange"):
+            match = _RANGE.match(params["CopySourceRange"].strip())
+            if not match or int(match.group(1)) > int(match.group(2)) or int(match.group(2)) >= source.size:
+                raise AwsError("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based "
+                               "offsets of the first and last bytes to copy", fields={"ArgumentName": "x-amz-copy-source-range"})
+            start, length = int(match.group(1)), int(match.group(2)) - int(match.group(1)) + 1
+        part = multipart.multipart_part_put(upload=upload, part_number=int(params["PartNumber"]), body=_Window(handle, start, length), size=length)
+    finally:
+        handle.close()
+    return {"CopyPartResult": {"ETag": f'"{part.etag}"', "LastModified": part.last_modified}}
 
 
 @operation("s3", "CompleteMultipartUpload")

@@ -76,7 +76,7 @@ def _etag_matches(header: str, etag: str) -> bool:
     return "*" in wanted or any(w.strip('"') == etag for w in wanted)
 
 
-def _preconditions(params: dict[str, Any], obj: Object, *, prefix: str = "If") -> str | None:
+def preconditions(params: dict[str, Any], obj: Object, *, prefix: str = "If") -> str | None:
     """``None`` to go on, ``"304"`` for Not Modified; raises ``PreconditionFailed``."""
     modified = obj.last_modified.replace(microsecond=0)
     failed = AwsError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", status=412)
@@ -101,7 +101,7 @@ def _preconditions(params: dict[str, Any], obj: Object, *, prefix: str = "If") -
     return None
 
 
-def _object_or_denied(ctx: AwsContext, bucket_name: str, key: str, *, open_body: bool) -> tuple[Object, IO[bytes] | None]:
+def object_or_denied(ctx: AwsContext, bucket_name: str, key: str, *, open_body: bool) -> tuple[Object, IO[bytes] | None]:
     ctx.authorize("s3:GetObject", object_arn(bucket_name, key))
     bucket = bucket_by_name(bucket_name)
     try:
@@ -115,9 +115,9 @@ def _object_or_denied(ctx: AwsContext, bucket_name: str, key: str, *, open_body:
 
 
 def _read_object(ctx: AwsContext, params: dict[str, Any], *, head: bool) -> dict[str, Any] | HttpResponse:
-    obj, handle = _object_or_denied(ctx, params["Bucket"], params["Key"], open_body=not head)
+    obj, handle = object_or_denied(ctx, params["Bucket"], params["Key"], open_body=not head)
     try:
-        if _preconditions(params, obj) == "304":
+        if preconditions(params, obj) == "304":
             if handle:
                 handle.close()
             response = HttpResponse(status=304)
@@ -196,7 +196,7 @@ def delete_objects(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _copy_source(text: str) -> tuple[str, str]:
+def copy_source(text: str) -> tuple[str, str]:
     source = unquote(text.split("?versionId=", 1)[0]).lstrip("/")
     bucket, _, key = source.partition("/")
     if not bucket or not key:
@@ -206,7 +206,7 @@ def _copy_source(text: str) -> tuple[str, str]:
 
 @operation("s3", "CopyObject")
 def copy_object(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-    source_bucket, source_key = _copy_source(params["CopySource"])
+    source_bucket, source_key = copy_source(params["CopySource"])
     bucket_name, key = params["Bucket"], params["Key"]
     directive = params.get("MetadataDirective", "COPY")
     if directive not in ("COPY", "REPLACE"):
@@ -214,10 +214,10 @@ def copy_object(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     if (source_bucket, source_key) == (bucket_name, key) and directive == "COPY":
         raise AwsError("InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, "
                        "storage class, website redirect location or encryption attributes.")
-    source, handle = _object_or_denied(ctx, source_bucket, source_key, open_body=True)
+    source, handle = object_or_denied(ctx, source_bucket, source_key, open_body=True)
     assert handle is not None
     try:
-        _preconditions(params, source, prefix="CopySourceIf")
+        preconditions(params, source, prefix="CopySourceIf")
         ctx.authorize("s3:PutObject", object_arn(bucket_name, key))
         target = bucket_by_name(bucket_name)
         replace = directive == "REPLACE"
