@@ -141,6 +141,15 @@ class ChunkedBody:
         if length == 0:
             self._finish()
 
+    def _exact(self, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            more = self.raw.read(size - len(data))
+            if not more:
+                break
+            data += more
+        return data
+
     def _line(self) -> bytes:
         line = self.raw.readline(MAX_CHUNK_HEADER)
         if not line.endswith(b"\r\n"):
@@ -225,7 +234,7 @@ class ChunkedBody:
             self.chunk_hash.update(data)
         self.checks.update(data)
         if self.chunk_left == 0:
-            if self.raw.read(2) != b"\r\n":
+            if self._exact(2) != b"\r\n":
                 raise AwsError("IncompleteBody", "An aws-chunked chunk does not end with CRLF.")
             self._verify_chunk()
         if self.delivered == self.length:

@@ -80,6 +80,18 @@ def operation_match(service: ServiceModel, *, method: str, path: str, query: Map
     return service.operation_model(best[1].operation), best[2]
 
 
+def _read_all(body: Any, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``body``, however the stream splits its reads."""
+    parts, total = [], 0
+    while total < limit:
+        chunk = body.read(limit - total)
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    return b"".join(parts)
+
+
 def _header_value(shape: Shape, text: str) -> Any:
     if shape.type_name == "timestamp":
         try:
@@ -128,7 +140,7 @@ def restxml_parse(operation: OperationModel, request: HttpRequest, labels: Mappi
             if member.type_name == "blob":
                 params[name] = body
             elif isinstance(member, StructureShape) and body is not None:
-                data = body.read(XML_MAX_BYTES + 1)
+                data = _read_all(body, XML_MAX_BYTES + 1)
                 if len(data) > XML_MAX_BYTES:
                     raise AwsError("MaxMessageLengthExceeded", "Your request was too big.")
                 if data.strip():
