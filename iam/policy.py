@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from core.errors import ValidationFailed
+from iam.conditions import operator_known
 
 POLICY_VERSIONS = ("2012-10-17", "2008-10-17")
 MAX_POLICY_BYTES = 10_240  # IAM's role policy size quota
@@ -79,6 +80,13 @@ def policy_parse(document: str | dict[str, Any], *, resource_policy: bool = Fals
         for resource in _strings(statement[resource_key], f"{where}.{resource_key}"):
             if resource != "*" and not resource.startswith("arn:"):
                 raise ValidationFailed(f'{where}.{resource_key} "{resource}" must be "*" or an ARN.', code="MalformedPolicyDocument")
-        if "Condition" in statement and not isinstance(statement["Condition"], dict):
-            raise ValidationFailed(f"{where}.Condition must be an object.", code="MalformedPolicyDocument")
+        if "Condition" in statement:
+            condition = statement["Condition"]
+            if not isinstance(condition, dict):
+                raise ValidationFailed(f"{where}.Condition must be an object.", code="MalformedPolicyDocument")
+            for operator, keys in condition.items():
+                if not operator_known(operator):
+                    raise ValidationFailed(f'{where}.Condition has an unknown operator "{operator}".', code="MalformedPolicyDocument")
+                if not isinstance(keys, dict) or not keys:
+                    raise ValidationFailed(f'{where}.Condition["{operator}"] must map condition keys to values.', code="MalformedPolicyDocument")
     return document

@@ -170,6 +170,23 @@ def test_simulate_principal_policy(root) -> None:
                          ("s3:DeleteBucket", "arn:aws:s3:::data/a.txt"): "allowed", ("s3:DeleteBucket", "arn:aws:s3:::data/secret/k"): "allowed"}
     deny = next(r for r in results if r["EvalDecision"] == "explicitDeny")
     assert deny["MatchedStatements"][0]["SourcePolicyId"] == "p"
+    iam.put_user_policy(UserName="sim", PolicyName="ip", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"},
+                                                                                      "ForAllValues:StringEquals": {"aws:TagKeys": ["a", "b"]}}}]}))
+
+    def decide(ip: str, tags: list[str]) -> str:
+        entries = [{"ContextKeyName": "aws:SourceIp", "ContextKeyValues": [ip], "ContextKeyType": "ip"},
+                   {"ContextKeyName": "aws:TagKeys", "ContextKeyValues": tags, "ContextKeyType": "stringList"}]
+        return iam.simulate_principal_policy(PolicySourceArn="arn:aws:iam::000000000000:user/sim", ActionNames=["iam:GetUser"],
+                                             ContextEntries=entries)["EvaluationResults"][0]["EvalDecision"]
+
+    assert decide("10.1.1.1", ["a"]) == "allowed"
+    assert decide("10.1.1.1", ["a", "c"]) == "implicitDeny"
+    assert decide("192.168.0.1", ["a"]) == "implicitDeny"
+    with pytest.raises(ClientError) as unknown:
+        iam.put_user_policy(UserName="sim", PolicyName="bad", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*", "Condition": {"StringSortOf": {"a": "b"}}}]}))
+    assert _error(unknown) == ("MalformedPolicyDocument", 400)
 
 
 def test_query_protocol_errors(endpoint, root_key) -> None:
