@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: migrate, make sure an admin exists, make sure Redis answers, then start web, worker and beat.
+# `make run`: migrate, make sure an admin and a root access key exist, make sure Redis answers, then start web, worker and beat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
