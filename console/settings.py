@@ -40,11 +40,14 @@ INSTALLED_APPS = [
     "httpapi",
     "storage",
     "events",
+    "aws",
     "console",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Requests signed with AWS Signature V4 go to the AWS-compatible endpoint before anything else sees them.
+    "aws.router.AwsRouterMiddleware",
     # Static files from STATIC_ROOT in every way Kiln is started (console/staticfiles.py), not DEBUG's view.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "httpapi.middleware.GatewayHostMiddleware",
@@ -168,6 +171,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Kiln -------------------------------------------------------------------------------------
 KILN_REGION = env_str("KILN_REGION", "us-east-1")
 KILN_ACCOUNT_ID = env_str("KILN_ACCOUNT_ID", "000000000000")
+# Key material for access-key secrets at rest (iam/crypto.py); SECRET_KEY when unset.
+KILN_KMS_KEY = env_str("KILN_KMS_KEY", "")
 # Where a worker unpacks code and layers and keeps its environments' private directories.
 KILN_WORK_DIR = Path(env_str("KILN_WORK_DIR", str(DATA_DIR / "work"))).resolve()
 # "auto": bubblewrap when it works here, else processes with rlimits only (loudly reported).

@@ -1,4 +1,4 @@
-"""Validation of IAM policy documents (the JSON grammar only; evaluation comes with the IAM issue).
+"""Validation of IAM policy documents (the JSON grammar only; evaluation is ``iam.evaluation``).
 
 A document is ``{"Version": "2012-10-17", "Statement": [...]}``; each statement has ``Effect``
 (``Allow``/``Deny``), ``Action`` or ``NotAction`` (a string or list of ``service:Action`` patterns),
@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from core.errors import ValidationFailed
+from iam.conditions import operator_known
 
 POLICY_VERSIONS = ("2012-10-17", "2008-10-17")
 MAX_POLICY_BYTES = 10_240  # IAM's role policy size quota
@@ -26,8 +27,11 @@ def _strings(value: Any, where: str) -> list[str]:
     return items
 
 
-def policy_parse(document: str | dict[str, Any]) -> dict[str, Any]:
-    """Return the policy as a dict, or raise ``ValidationFailed`` naming the first thing to fix."""
+def policy_parse(document: str | dict[str, Any], *, resource_policy: bool = False) -> dict[str, Any]:
+    """Return the policy as a dict, or raise ``ValidationFailed`` naming the first thing to fix.
+
+    ``resource_policy`` (a role's trust policy): each statement names a ``Principal`` and may omit ``Resource``.
+    """
     if isinstance(document, str):
         if len(document.encode()) > MAX_POLICY_BYTES:
             raise ValidationFailed(f"Policy document is larger than {MAX_POLICY_BYTES} bytes.", code="MalformedPolicyDocument")
@@ -64,12 +68,25 @@ def policy_parse(document: str | dict[str, Any]) -> dict[str, Any]:
         for action in _strings(statement[action_key], f"{where}.{action_key}"):
             if not _ACTION.match(action):
                 raise ValidationFailed(f'{where}.{action_key} "{action}" must look like "service:Action" (wildcards allowed).', code="MalformedPolicyDocument")
+        if resource_policy and ("Principal" in statement) == ("NotPrincipal" in statement):
+            raise ValidationFailed(f"{where} must have exactly one of Principal or NotPrincipal.", code="MalformedPolicyDocument")
+        if not resource_policy and ("Principal" in statement or "NotPrincipal" in statement):
+            raise ValidationFailed(f"{where} has Principal, which an identity policy must not have.", code="MalformedPolicyDocument")
+        if resource_policy and "Resource" not in statement and "NotResource" not in statement:
+            continue
         if ("Resource" in statement) == ("NotResource" in statement):
             raise ValidationFailed(f"{where} must have exactly one of Resource or NotResource.", code="MalformedPolicyDocument")
         resource_key = "Resource" if "Resource" in statement else "NotResource"
         for resource in _strings(statement[resource_key], f"{where}.{resource_key}"):
             if resource != "*" and not resource.startswith("arn:"):
                 raise ValidationFailed(f'{where}.{resource_key} "{resource}" must be "*" or an ARN.', code="MalformedPolicyDocument")
-        if "Condition" in statement and not isinstance(statement["Condition"], dict):
-            raise ValidationFailed(f"{where}.Condition must be an object.", code="MalformedPolicyDocument")
+        if "Condition" in statement:
+            condition = statement["Condition"]
+            if not isinstance(condition, dict):
+                raise ValidationFailed(f"{where}.Condition must be an object.", code="MalformedPolicyDocument")
+            for operator, keys in condition.items():
+                if not operator_known(operator):
+                    raise ValidationFailed(f'{where}.Condition has an unknown operator "{operator}".', code="MalformedPolicyDocument")
+                if not isinstance(keys, dict) or not keys:
+                    raise ValidationFailed(f'{where}.Condition["{operator}"] must map condition keys to values.', code="MalformedPolicyDocument")
     return document

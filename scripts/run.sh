@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: migrate, make sure an admin exists, make sure Redis answers, then start web, worker and beat.
+# `make run`: migrate, make sure an admin and a root access key exist, make sure Redis answers, then start web, worker and beat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -34,6 +34,7 @@ fi
 
 $BIN/python manage.py migrate --noinput -v0
 $BIN/python manage.py kiln_admin
+$BIN/python manage.py kiln_root_key
 
 # Each process runs under a supervisor that restarts it when it dies (back-off 1 s doubling to 30 s, reset
 # after 30 s of life), as compose's `restart:` or systemd would: one dead worker must not stop Kiln.

@@ -44,3 +44,19 @@ class IncompleteBody(ValidationFailed):
 class InvalidRange(KilnError):
     status = 416
     code = "InvalidRange"
+
+
+class NoSuchUpload(NotFound):
+    code = "NoSuchUpload"
+
+
+class InvalidPart(ValidationFailed):
+    code = "InvalidPart"
+
+
+class InvalidPartOrder(ValidationFailed):
+    code = "InvalidPartOrder"
+
+
+class EntityTooSmall(ValidationFailed):
+    code = "EntityTooSmall"

@@ -36,6 +36,8 @@ class Object(models.Model):
     etag = models.CharField(max_length=64)
     content_type = models.CharField(max_length=255, default="binary/octet-stream")
     metadata = models.JSONField(default=dict, blank=True)
+    # S3's stored system headers: Cache-Control, Content-Disposition, Content-Encoding, Content-Language, Expires
+    headers = models.JSONField(default=dict, blank=True)
     blob = models.CharField(max_length=255)  # name in the default storage
     sequencer = models.CharField(max_length=32)  # hex, increasing per key
     last_modified = models.DateTimeField()
@@ -46,3 +48,34 @@ class Object(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bucket.name}/{self.key}"
+
+
+class MultipartUpload(models.Model):
+    """An upload in progress: parts arrive one by one and become one object when completed."""
+
+    bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="uploads")
+    key = models.CharField(max_length=limits.KEY_MAX_BYTES)
+    upload_id = models.CharField(max_length=64, unique=True)
+    content_type = models.CharField(max_length=255, default="binary/octet-stream")
+    metadata = models.JSONField(default=dict, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    initiated = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key", "initiated"]
+
+    def __str__(self) -> str:
+        return f"{self.bucket.name}/{self.key} ({self.upload_id})"
+
+
+class UploadPart(models.Model):
+    upload = models.ForeignKey(MultipartUpload, on_delete=models.CASCADE, related_name="parts")
+    part_number = models.PositiveIntegerField()
+    size = models.PositiveBigIntegerField()
+    etag = models.CharField(max_length=64)
+    blob = models.CharField(max_length=255)
+    last_modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["part_number"]
+        constraints = [models.UniqueConstraint(fields=["upload", "part_number"], name="unique_upload_part")]

@@ -36,6 +36,14 @@ def access_bucket_by_name(user: AbstractBaseUser | AnonymousUser, name: str) -> 
         raise NoSuchBucket(f"The specified bucket does not exist: {name}", details={"name": name}) from None
 
 
+def bucket_by_name(name: str) -> Bucket:
+    """The bucket named ``name``, else ``NoSuchBucket``; for callers that decided access themselves (the S3 API's IAM)."""
+    try:
+        return Bucket.objects.get(name=name)
+    except Bucket.DoesNotExist:
+        raise NoSuchBucket(f"The specified bucket does not exist: {name}", details={"bucketName": name}) from None
+
+
 def bucket_list(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Bucket]:
     if not user.is_authenticated:
         return Bucket.objects.none()
@@ -90,10 +98,16 @@ def _ordered_keys(bucket: Bucket) -> QuerySet[Object]:
     return Object.objects.filter(bucket=bucket).alias(ordered_key=key).order_by("ordered_key")
 
 
-def object_list(*, bucket: Bucket, prefix: str = "", delimiter: str = "", cursor: str | None = None, limit: int = limits.LIST_MAX_KEYS) -> Listing:
+def object_list(*, bucket: Bucket, prefix: str = "", delimiter: str = "", cursor: str | None = None, limit: int = limits.LIST_MAX_KEYS,
+                start_after: str = "") -> Listing:
+    """One page of keys and common prefixes; ``cursor`` continues a listing, ``start_after`` starts past a key (S3's marker)."""
     if not 1 <= limit <= limits.LIST_MAX_KEYS:
         raise InvalidArgument(f"limit must be between 1 and {limits.LIST_MAX_KEYS}.", details={"limit": limit})
     after, after_is_prefix = _cursor_decode(cursor) if cursor else ("", False)
+    if not cursor and start_after:
+        rest = start_after[len(prefix):] if start_after.startswith(prefix) else ""
+        after = start_after
+        after_is_prefix = bool(delimiter and rest.endswith(delimiter) and rest.index(delimiter) == len(rest) - len(delimiter))
     base = _ordered_keys(bucket)
     if prefix:
         base = base.filter(key__startswith=prefix)

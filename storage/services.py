@@ -29,6 +29,7 @@ _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3")
 CREATED_EVENTS = ("ObjectCreated:Put", "ObjectCreated:Post", "ObjectCreated:Copy", "ObjectCreated:CompleteMultipartUpload")
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+STORED_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires")
 
 
 def bucket_name_check(name: str) -> None:
@@ -77,11 +78,16 @@ def bucket_create(*, name: str, owner: AbstractBaseUser | AnonymousUser | None =
 
 
 def bucket_delete(*, bucket: Bucket) -> None:
+    """Delete an empty bucket; the bodies of its unfinished multipart uploads go with it."""
+    from storage.models import UploadPart
+
     with transaction.atomic():
         locked = Bucket.objects.select_for_update().get(pk=bucket.pk)
         if Object.objects.filter(bucket=locked).exists():
             raise BucketNotEmpty(f"The bucket you tried to delete is not empty: {bucket.name}.", details={"name": bucket.name})
+        blobs = list(UploadPart.objects.filter(upload__bucket=locked).values_list("blob", flat=True))
         locked.delete()
+        transaction.on_commit(lambda: [blob_delete(b) for b in blobs])
 
 
 def _next_sequencer(previous: str | None) -> str:
@@ -101,13 +107,23 @@ def object_put(
     metadata: dict[str, str] | None = None,
     event_name: str = "ObjectCreated:Put",
     request: RequestInfo | None = None,
+    headers: dict[str, str] | None = None,
+    etag: str | None = None,
+    max_size: int = limits.OBJECT_MAX_BYTES,
 ) -> Object:
-    """Stream ``body`` in as ``key``'s new body and switch to it atomically; announce ``ObjectCreated``."""
+    """Stream ``body`` in as ``key``'s new body and switch to it atomically; announce ``ObjectCreated``.
+
+    ``headers`` keeps the system headers S3 stores with an object (``STORED_HEADERS``); others are refused.
+    ``etag`` replaces the body's MD5 as the ETag (a multipart upload's ``<md5 of md5s>-<parts>``).
+    """
     key_check(key)
     clean_metadata = metadata_check(metadata or {})
+    clean_headers = {name: str(value) for name, value in (headers or {}).items() if value is not None}
+    if set(clean_headers) - set(STORED_HEADERS):
+        raise InvalidArgument(f"Only these headers are stored with an object: {', '.join(STORED_HEADERS)}.")
     if event_name not in CREATED_EVENTS:
         raise InvalidArgument(f"event_name must be one of {', '.join(CREATED_EVENTS)}.")
-    written = blob_write(body, expected_size=size)
+    written = blob_write(body, expected_size=size, max_size=max_size)
     old_blob = ""
     try:
         with transaction.atomic():
@@ -115,8 +131,8 @@ def object_put(
             current = Object.objects.select_for_update().filter(bucket=bucket, key=key).first()
             now = timezone.now()
             fields: dict[str, Any] = {
-                "size": written.size, "etag": written.md5, "content_type": content_type or DEFAULT_CONTENT_TYPE,
-                "metadata": clean_metadata, "blob": written.name, "sequencer": _next_sequencer(current.sequencer if current else None), "last_modified": now,
+                "size": written.size, "etag": etag or written.md5, "content_type": content_type or DEFAULT_CONTENT_TYPE,
+                "metadata": clean_metadata, "headers": clean_headers, "blob": written.name, "sequencer": _next_sequencer(current.sequencer if current else None), "last_modified": now,
             }
             if current is None:
                 obj = Object.objects.create(bucket=bucket, key=key, **fields)
@@ -151,3 +167,20 @@ def object_delete(*, bucket: Bucket, key: str, request: RequestInfo | None = Non
         transaction.on_commit(lambda: blob_delete(blob))
     return True
 
+
+
+def object_copy(
+    *,
+    source: Object,
+    body: BinaryIO | IO[bytes],
+    bucket: Bucket,
+    key: str,
+    metadata: dict[str, str] | None = None,
+    content_type: str | None = None,
+    headers: dict[str, str] | None = None,
+    request: RequestInfo | None = None,
+) -> Object:
+    """Write ``source`` (whose open ``body`` is given) as ``bucket``/``key``, keeping its metadata unless new ones are given."""
+    return object_put(bucket=bucket, key=key, body=body, size=source.size, content_type=content_type or source.content_type,
+                      metadata=source.metadata if metadata is None else metadata, headers=source.headers if headers is None else headers,
+                      event_name="ObjectCreated:Copy", request=request)

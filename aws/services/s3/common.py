@@ -1,0 +1,35 @@
+"""Shared pieces of the S3 adapter: ARNs, the owner, request info for events, bucket lookup."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+
+from aws.context import AwsContext
+from storage.domain import RequestInfo
+from storage.models import Bucket
+from storage.selectors import bucket_by_name
+
+
+def bucket_arn(name: str) -> str:
+    return f"arn:aws:s3:::{name}"
+
+
+def object_arn(bucket: str, key: str) -> str:
+    return f"arn:aws:s3:::{bucket}/{key}"
+
+
+def owner() -> dict[str, str]:
+    """The account's canonical user (one account: one owner of every bucket)."""
+    return {"ID": hashlib.sha256(f"kiln:{settings.KILN_ACCOUNT_ID}".encode()).hexdigest(), "DisplayName": "kiln"}
+
+
+def request_info(ctx: AwsContext) -> RequestInfo:
+    return RequestInfo(principal_id=f"AWS:{ctx.principal.user_id}", source_ip=ctx.source_ip, request_id=ctx.request_id)
+
+
+def bucket_for(ctx: AwsContext, action: str, name: str, context: dict | None = None) -> Bucket:
+    """Authorize ``action`` on the bucket, then look it up (denial comes first, as on S3)."""
+    ctx.authorize(action, bucket_arn(name), context)
+    return bucket_by_name(name)

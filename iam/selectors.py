@@ -1,0 +1,106 @@
+"""Reads of IAM objects by name or ARN (``NoSuchEntity`` when absent) and the policies that govern a principal.
+
+``principal_authorize`` is the one question every AWS operation asks before it runs: may this principal do
+this action on this resource in this context? The root may do everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from iam.credentials import Principal
+from iam.errors import NoSuchEntity
+from iam.evaluation import Decision, MatchedStatement, NamedPolicy, policy_evaluate
+from iam.models import AccessKey, IamUser, ManagedPolicy, Role
+
+
+def role_by_name(name: str) -> Role:
+    role = Role.objects.filter(name=name).first()
+    if role is None:
+        raise NoSuchEntity(f"The role with name {name} cannot be found.")
+    return role
+
+
+def role_by_arn(arn: str) -> Role:
+    if not arn.startswith("arn:") or ":role/" not in arn:
+        raise NoSuchEntity(f"The role with ARN {arn} cannot be found.")
+    return role_by_name(arn.rsplit("/", 1)[-1])
+
+
+def user_by_name(name: str) -> IamUser:
+    user = IamUser.objects.filter(name=name).first()
+    if user is None:
+        raise NoSuchEntity(f"The user with name {name} cannot be found.")
+    return user
+
+
+def managed_policy_by_arn(arn: str) -> ManagedPolicy:
+    name = arn.rsplit("/", 1)[-1] if arn.startswith("arn:") and ":policy/" in arn else None
+    policy = ManagedPolicy.objects.filter(name=name).first() if name else None
+    if policy is None:
+        raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
+    return policy
+
+
+def access_key_of_user(*, user: IamUser, access_key_id: str) -> AccessKey:
+    key = AccessKey.objects.filter(user=user, access_key_id=access_key_id, role__isnull=True).first()
+    if key is None:
+        raise NoSuchEntity(f"The Access Key with id {access_key_id} cannot be found.")
+    return key
+
+
+def principal_policies(principal: Principal) -> list[NamedPolicy]:
+    """Every identity policy of the principal: the role's (or user's) inline and attached managed policies."""
+    policies: list[NamedPolicy] = []
+    if principal.role_pk is not None:
+        role = Role.objects.prefetch_related("inline_policies", "attached_policies").filter(pk=principal.role_pk).first()
+        if role is None:
+            return []
+        if role.policy_document and role.policy_document.get("Statement"):
+            policies.append(NamedPolicy(document=role.policy_document, name=f"{role.name} (role policy)"))
+        policies += [NamedPolicy(document=p.document, name=p.name) for p in role.inline_policies.all()]
+        policies += [NamedPolicy(document=p.document, name=p.name) for p in role.attached_policies.all()]
+    elif principal.user_pk is not None:
+        user = IamUser.objects.prefetch_related("inline_policies", "attached_policies").filter(pk=principal.user_pk).first()
+        if user is None:
+            return []
+        policies += [NamedPolicy(document=p.document, name=p.name) for p in user.inline_policies.all()]
+        policies += [NamedPolicy(document=p.document, name=p.name) for p in user.attached_policies.all()]
+    return policies
+
+
+def principal_context(principal: Principal) -> dict[str, Any]:
+    """The global condition keys IAM sets from the principal (``aws:username``, ``aws:PrincipalArn``, ...)."""
+    context: dict[str, Any] = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.account, "aws:userid": principal.user_id,
+                               "aws:PrincipalType": {"root": "Account", "user": "User", "assumed-role": "AssumedRole"}[principal.kind]}
+    if principal.kind == "user":
+        context["aws:username"] = principal.name
+    if principal.kind == "assumed-role":
+        context["aws:PrincipalArn"] = principal.arn.replace(":sts:", ":iam:").replace(":assumed-role/", ":role/").rsplit("/", 1)[0]
+    return context
+
+
+def principal_authorize(principal: Principal, *, action: str, resource: str, context: Mapping[str, Any] | None = None,
+                        policies: list[NamedPolicy] | None = None) -> Decision:
+    """The decision for ``principal`` doing ``action`` on ``resource``; pass ``policies`` to reuse them across calls."""
+    if principal.is_root:
+        return Decision("allowed", MatchedStatement(policy="root", index=0, sid="", effect="Allow"))
+    merged = {**principal_context(principal), **(context or {})}
+    return policy_evaluate(policies if policies is not None else principal_policies(principal), action=action, resource=resource, context=merged)
+
+
+def principal_for_arn(arn: str) -> Principal:
+    """The principal a user or role ARN names (for the policy simulator)."""
+    from django.conf import settings
+
+    from core.arns import user_arn
+
+    account = settings.KILN_ACCOUNT_ID
+    if ":user/" in arn:
+        user = user_by_name(arn.rsplit("/", 1)[-1])
+        return Principal(kind="user", arn=user_arn(user.name, user.path), user_id=user.user_id, name=user.name, access_key_id="", account=account, user_pk=user.pk)
+    if ":role/" in arn:
+        role = role_by_arn(arn)
+        return Principal(kind="assumed-role", arn=role.arn, user_id=role.role_id, name=role.name, access_key_id="", account=account, role_pk=role.pk)
+    raise NoSuchEntity(f"The principal {arn} cannot be found.")
