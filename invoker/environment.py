@@ -60,6 +60,7 @@ class EnvironmentConfig:
     code_sha256: str
     code_zip: str
     layers: tuple[tuple[str, str], ...] = ()
+    network: str = "outbound"  # functions.limits.NETWORK_MODES
 
 
 @dataclass
