@@ -27,9 +27,9 @@ from django.conf import settings
 
 from functions.limits import INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.runtimes import RuntimeInfo
-from invoker import codecache, sandbox
+from invoker import codecache, netproxy, network, sandbox
 from invoker.logs import LOG_CAP_BYTES, TRUNCATED_MARKER
-from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work
+from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work, make_listener
 
 END_MARKER = b"\x1e\x1fKILN-END\n"
 OUTPUT_SETTLE_S = 0.02  # provided runtimes write no end marker: wait this long for output to settle
@@ -105,6 +105,8 @@ class ExecutionEnvironment:
         self._cond = threading.Condition()
         self._uses_marker = config.runtime.kiln_bootstrap
         self._slot: tuple[Path, Path, sandbox.Layout] | None = None  # task dir, opt dir, layout of a pre-started runtime
+        self._netns: network.Netns | None = None  # the sandbox's own network namespace (invoker/network.py)
+        self._endpoint: socket.socket | None = None  # Kiln's endpoint inside it (invoker/netproxy.py)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _lambda_environment(self, layout: sandbox.Layout) -> dict[str, str]:
@@ -158,9 +160,8 @@ class ExecutionEnvironment:
         opt_dir = codecache.opt_dir(list(c.layers))
         tmp_dir = Path(settings.KILN_WORK_DIR) / "envs" / self.id / "tmp"
         layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
-        self._api = RuntimeApiServer(self._events)
         started = time.monotonic()
-        failure = self._launch(task_dir, opt_dir, tmp_dir, self._argv(layout, task_dir, opt_dir), self._lambda_environment(layout))
+        failure = self._open_network() or self._launch(task_dir, opt_dir, tmp_dir, self._argv(layout, task_dir, opt_dir), self._lambda_environment(layout))
         return failure or self._await_init(started)
 
     def start_prewarmed(self) -> RunResult | None:
@@ -176,7 +177,9 @@ class ExecutionEnvironment:
             directory.chmod(0o755)
         layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
         self._slot = (task_dir, opt_dir, layout)
-        self._api = RuntimeApiServer(self._events)
+        failure = self._open_network()
+        if failure is not None:
+            return failure
         env = self._lambda_environment(layout)
         initial = {k: env[k] for k in ("AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG", "PATH", "LD_LIBRARY_PATH", "NODE_PATH") if k in env}
         return self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], initial)
@@ -196,32 +199,39 @@ class ExecutionEnvironment:
         self._api.configure(json.dumps(self._lambda_environment(layout)).encode())
         return self._await_init(started)
 
+    def _open_network(self) -> RunResult | None:
+        """The sandbox's network namespace (where Kiln makes them) and its Runtime API listener in it."""
+        try:
+            if sandbox.sandbox_mode() == "bwrap":
+                self._netns = network.acquire(self.config.network)
+            with network.entered(self._netns):
+                listener = make_listener(network.RUNTIME_API_PORT if self._netns else 0)
+                if self._netns is not None and self.config.network != "none":
+                    self._endpoint = netproxy.listen()
+        except OSError as exc:
+            self.stop(failed=True)
+            return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": f"Could not make the sandbox's network: {exc}"})
+        self._api = RuntimeApiServer(self._events, listener)  # its threads start here, outside the namespace
+        if self._endpoint is not None:
+            netproxy.serve(self._endpoint)
+        return None
+
     def _launch(self, task_dir: Path, opt_dir: Path, tmp_dir: Path, argv: list[str], environment: dict[str, str]) -> RunResult | None:
         c = self.config
         handed: socket.socket | None = None
         try:
-            if c.runtime.kiln_bootstrap and self._api is not None:
-                # Kiln's bootstraps get their Runtime API connection already open: loading `net` to make
-                # one costs Node.js ~9 ms (runtimes/nodejs/bootstrap.cjs), `_socket` costs Python 0.5 ms.
-                host, _, port = self._api.address.rpartition(":")
-                handed = socket.create_connection((host, int(port)))
-                handed.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                os.set_inheritable(handed.fileno(), True)
-                environment = {**environment, "KILN_RUNTIME_FD": str(handed.fileno())}
-            self._process = sandbox.spawn(
-                sandbox.SandboxRequest(
-                    env_id=self.id,
-                    argv_inside=argv,
-                    environment=environment,
-                    task_dir=task_dir,
-                    opt_dir=opt_dir,
-                    tmp_dir=tmp_dir,
-                    interpreter=c.runtime.executable,
-                    memory_mb=c.memory_size,
-                    ephemeral_mb=c.ephemeral_storage,
-                    pass_fds=(handed.fileno(),) if handed else (),
-                )
-            )
+            with network.entered(self._netns):  # the sandbox starts inside its network namespace
+                if c.runtime.kiln_bootstrap and self._api is not None:
+                    # Kiln's bootstraps get their Runtime API connection already open: loading `net` to make
+                    # one costs Node.js ~9 ms (runtimes/nodejs/bootstrap.cjs), `_socket` costs Python 0.5 ms.
+                    # It is the only connection their Runtime API serves.
+                    handed = self._api.handed_connection()
+                    os.set_inheritable(handed.fileno(), True)
+                    environment = {**environment, "KILN_RUNTIME_FD": str(handed.fileno())}
+                self._process = self._spawn(task_dir, opt_dir, tmp_dir, argv, environment, handed)
+        except sandbox.SandboxUnavailable as exc:
+            self.stop(failed=True)
+            return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": str(exc)})
         except OSError as exc:
             self.stop(failed=True)
             return RunResult("init_error", error={"errorType": "Runtime.InvalidEntrypoint", "errorMessage": f"Could not start the runtime: {exc}"})
@@ -230,6 +240,24 @@ class ExecutionEnvironment:
                 handed.close()  # the runtime holds its own copy
         threading.Thread(target=self._read_output, name=f"env-output-{self.id}", daemon=True).start()
         return None
+
+    def _spawn(self, task_dir: Path, opt_dir: Path, tmp_dir: Path, argv: list[str], environment: dict[str, str], handed: socket.socket | None) -> sandbox.SandboxedProcess:
+        c = self.config
+        return sandbox.spawn(
+            sandbox.SandboxRequest(
+                env_id=self.id,
+                argv_inside=argv,
+                environment=environment,
+                task_dir=task_dir,
+                opt_dir=opt_dir,
+                tmp_dir=tmp_dir,
+                interpreter=c.runtime.executable,
+                memory_mb=c.memory_size,
+                ephemeral_mb=c.ephemeral_storage,
+                pass_fds=(handed.fileno(),) if handed else (),
+                own_netns=self._netns is not None,
+            )
+        )
 
     def _await_init(self, started: float) -> RunResult | None:
         deadline = started + INIT_TIMEOUT_S
@@ -300,6 +328,12 @@ class ExecutionEnvironment:
                         break
                     time.sleep(0.01)
                 process.cgroup.remove()
+        if self._endpoint is not None:
+            netproxy.drop(self._endpoint)
+            self._endpoint = None
+        if self._netns is not None:
+            self._netns.close()  # the namespace (and its veth pair) goes with its last process
+            self._netns = None
         tmp = Path(settings.KILN_WORK_DIR) / "envs" / self.id
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -15,11 +15,12 @@ from celery.signals import task_prerun, worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import close_old_connections
 
+from invoker import network
 from invoker.cgroups import favor_dynamic_modifications
 from invoker.pool import get_pool
 from invoker.prewarm import prewarm_enabled
 from invoker.redis_client import get_redis
-from invoker.sandbox import sandbox_status
+from invoker.sandbox import sandbox_mode, sandbox_status
 from invoker.services import WORKER_NAME
 
 log = logging.getLogger(__name__)
@@ -102,11 +103,16 @@ def _on_ready(**_: object) -> None:
     if settings.KILN_CGROUP_FAVORDYNMODS:
         favor_dynamic_modifications()
     _precompile_sdks()
+    if sandbox_mode() == "bwrap":
+        network.prepare()  # egress rules once, namespaces ready before the first cold start
     status = sandbox_status()
-    if not status["isolated"]:
+    if status["mode"] == "refused":
+        log.error("FUNCTIONS WILL NOT START: %s", status["detail"])
+    elif not status["isolated"]:
         log.warning("SANDBOX NOT ISOLATED: %s. Functions run as plain processes with rlimits only.", status["detail"])
     else:
-        log.info("sandbox: %s", status["detail"])
+        net = status["network"]
+        log.info("sandbox: %s; network: %s (%s), egress: %s", status["detail"], net["isolation"], net["detail"], net.get("egress_detail"))
     threading.Thread(target=_beat, name="kiln-heartbeat", daemon=True).start()
     if prewarm_enabled():
         get_pool().prewarmer.want_defaults()
