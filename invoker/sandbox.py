@@ -413,6 +413,8 @@ def spawn(req: SandboxRequest) -> SandboxedProcess:
     mode = sandbox_mode()
     if mode == "refused":
         raise SandboxUnavailable(refusal() or "no sandbox")
+    if mode == "bwrap":
+        host_uid_switch()  # raises SandboxUnavailable before anything is made
     cgroup = Cgroup.create(req.env_id, memory_mb=req.memory_mb, max_pids=MAX_PROCESSES)
     prelude = f"ulimit -n {MAX_OPEN_FILES}"
     if cgroup is None:

@@ -7,6 +7,7 @@ of its own), so no traffic leaves this machine. Every other address probed is on
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from invoker import network, sandbox
+from invoker import network
 from invoker.sandbox import sandbox_mode
 from tests.conftest import WORKER_KILN_PORT, invoke
 
@@ -141,8 +142,8 @@ def endpoint() -> Iterator[int]:
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def other_host() -> Iterator[tuple[str, int]]:
+@contextlib.contextmanager
+def another_host() -> Iterator[tuple[str, int]]:
     """Another host: a namespace of this test's own behind a veth pair, with a TCP server on it."""
     if not shutil.which("ip"):
         pytest.skip("needs iproute2")
@@ -152,17 +153,27 @@ def other_host() -> Iterator[tuple[str, int]]:
                 ["ip", "addr", "add", f"{subnet}.1/24", "dev", veth], ["ip", "link", "set", veth, "up"],
                 ["ip", "-n", name, "addr", "add", f"{subnet}.2/24", "dev", "eth0"], ["ip", "-n", name, "link", "set", "eth0", "up"],
                 ["ip", "-n", name, "link", "set", "lo", "up"]]
-    for command in commands:
-        subprocess.run(command, check=True, capture_output=True)
     script = ("import socket\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
               f"s.bind(('{subnet}.2', 7777)); s.listen(16)\nwhile True:\n    c, a = s.accept(); c.sendall(('hello from ' + a[0]).encode()); c.close()\n")
-    server = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", script])
-    time.sleep(0.5)
-    yield f"{subnet}.2", 7777
-    server.kill()
-    server.wait()
-    subprocess.run(["ip", "link", "del", veth], capture_output=True)
-    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    server = None
+    try:
+        for command in commands:
+            subprocess.run(command, check=True, capture_output=True)
+        server = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", script])
+        time.sleep(0.5)
+        yield f"{subnet}.2", 7777
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+        subprocess.run(["ip", "link", "del", veth], capture_output=True)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def other_host() -> Iterator[tuple[str, int]]:
+    with another_host() as address:
+        yield address
 
 
 def _closed(outcome: str) -> bool:
