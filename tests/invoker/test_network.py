@@ -65,8 +65,10 @@ def probe(host, port, timeout):
         sock.settimeout(1.0)
         sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
         data = sock.recv(200)
+    except socket.timeout:
+        return "silent"  # accepted, said nothing
     except OSError as exc:
-        data = ("<" + type(exc).__name__ + ">").encode()
+        return "closed:" + type(exc).__name__  # accepted, then reset
     finally:
         sock.close()
     return "answered:" + data.decode("latin-1") if data else "closed"
@@ -178,7 +180,7 @@ def other_host() -> Iterator[tuple[str, int]]:
 
 def _closed(outcome: str) -> bool:
     """Nothing answered: refused, reset, unreachable, or accepted and closed without a word."""
-    return outcome in ("refused", "closed", "timeout") or outcome.startswith("error:")
+    return outcome in ("refused", "closed", "timeout") or outcome.startswith(("error:", "closed:"))
 
 
 def test_nothing_on_the_host_answers_but_kiln_endpoint(api, endpoint, other_host):

@@ -45,8 +45,10 @@ def work_dir(tmp_path: Path, settings) -> Iterator[Path]:
     base.chmod(0o711)
     settings.KILN_WORK_DIR = base / "work"
     sandbox.host_uid_switch.cache_clear()
+    sandbox.python_sdk_dir.cache_clear()  # made under the work dir of its first caller
     yield base
     sandbox.host_uid_switch.cache_clear()
+    sandbox.python_sdk_dir.cache_clear()
     subprocess.run(["rm", "-rf", str(base)], check=False)
 
 
