@@ -27,9 +27,9 @@ from django.conf import settings
 
 from functions.limits import INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.runtimes import RuntimeInfo
-from invoker import codecache, netproxy, network, sandbox
+from invoker import codecache, network, sandbox
 from invoker.logs import LOG_CAP_BYTES, TRUNCATED_MARKER
-from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work, make_listener
+from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work
 
 END_MARKER = b"\x1e\x1fKILN-END\n"
 OUTPUT_SETTLE_S = 0.02  # provided runtimes write no end marker: wait this long for output to settle
@@ -105,8 +105,7 @@ class ExecutionEnvironment:
         self._cond = threading.Condition()
         self._uses_marker = config.runtime.kiln_bootstrap
         self._slot: tuple[Path, Path, sandbox.Layout] | None = None  # task dir, opt dir, layout of a pre-started runtime
-        self._netns: network.Netns | None = None  # the sandbox's own network namespace (invoker/network.py)
-        self._endpoint: socket.socket | None = None  # Kiln's endpoint inside it (invoker/netproxy.py)
+        self._net: network.SandboxNetwork | None = None  # its namespace and listeners (invoker/network.py)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _lambda_environment(self, layout: sandbox.Layout) -> dict[str, str]:
@@ -200,27 +199,20 @@ class ExecutionEnvironment:
         return self._await_init(started)
 
     def _open_network(self) -> RunResult | None:
-        """The sandbox's network namespace (where Kiln makes them) and its Runtime API listener in it."""
         try:
-            if sandbox.sandbox_mode() == "bwrap":
-                self._netns = network.acquire(self.config.network)
-            with network.entered(self._netns):
-                listener = make_listener(network.RUNTIME_API_PORT if self._netns else 0)
-                if self._netns is not None and self.config.network != "none":
-                    self._endpoint = netproxy.listen()
+            self._net = network.open_for(self.config.network, isolated=sandbox.sandbox_mode() == "bwrap")
         except OSError as exc:
             self.stop(failed=True)
             return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": f"Could not make the sandbox's network: {exc}"})
-        self._api = RuntimeApiServer(self._events, listener)  # its threads start here, outside the namespace
-        if self._endpoint is not None:
-            netproxy.serve(self._endpoint)
+        self._api = RuntimeApiServer(self._events, self._net.listener)  # its threads start outside the namespace
         return None
 
     def _launch(self, task_dir: Path, opt_dir: Path, tmp_dir: Path, argv: list[str], environment: dict[str, str]) -> RunResult | None:
         c = self.config
         handed: socket.socket | None = None
+        netns = self._net.netns if self._net else None
         try:
-            with network.entered(self._netns):  # the sandbox starts inside its network namespace
+            with network.entered(netns):  # the sandbox starts inside its network namespace
                 if c.runtime.kiln_bootstrap and self._api is not None:
                     # Kiln's bootstraps get their Runtime API connection already open: loading `net` to make
                     # one costs Node.js ~9 ms (runtimes/nodejs/bootstrap.cjs), `_socket` costs Python 0.5 ms.
@@ -228,7 +220,10 @@ class ExecutionEnvironment:
                     handed = self._api.handed_connection()
                     os.set_inheritable(handed.fileno(), True)
                     environment = {**environment, "KILN_RUNTIME_FD": str(handed.fileno())}
-                self._process = self._spawn(task_dir, opt_dir, tmp_dir, argv, environment, handed)
+                self._process = sandbox.spawn(sandbox.SandboxRequest(
+                    env_id=self.id, argv_inside=argv, environment=environment, task_dir=task_dir, opt_dir=opt_dir, tmp_dir=tmp_dir,
+                    interpreter=c.runtime.executable, memory_mb=c.memory_size, ephemeral_mb=c.ephemeral_storage,
+                    pass_fds=(handed.fileno(),) if handed else (), own_netns=netns is not None))
         except sandbox.SandboxUnavailable as exc:
             self.stop(failed=True)
             return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": str(exc)})
@@ -240,24 +235,6 @@ class ExecutionEnvironment:
                 handed.close()  # the runtime holds its own copy
         threading.Thread(target=self._read_output, name=f"env-output-{self.id}", daemon=True).start()
         return None
-
-    def _spawn(self, task_dir: Path, opt_dir: Path, tmp_dir: Path, argv: list[str], environment: dict[str, str], handed: socket.socket | None) -> sandbox.SandboxedProcess:
-        c = self.config
-        return sandbox.spawn(
-            sandbox.SandboxRequest(
-                env_id=self.id,
-                argv_inside=argv,
-                environment=environment,
-                task_dir=task_dir,
-                opt_dir=opt_dir,
-                tmp_dir=tmp_dir,
-                interpreter=c.runtime.executable,
-                memory_mb=c.memory_size,
-                ephemeral_mb=c.ephemeral_storage,
-                pass_fds=(handed.fileno(),) if handed else (),
-                own_netns=self._netns is not None,
-            )
-        )
 
     def _await_init(self, started: float) -> RunResult | None:
         deadline = started + INIT_TIMEOUT_S
@@ -328,12 +305,8 @@ class ExecutionEnvironment:
                         break
                     time.sleep(0.01)
                 process.cgroup.remove()
-        if self._endpoint is not None:
-            netproxy.drop(self._endpoint)
-            self._endpoint = None
-        if self._netns is not None:
-            self._netns.close()  # the namespace (and its veth pair) goes with its last process
-            self._netns = None
+        if self._net is not None:
+            self._net.close()
         tmp = Path(settings.KILN_WORK_DIR) / "envs" / self.id
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

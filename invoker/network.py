@@ -43,6 +43,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from invoker import netproxy
+
 log = logging.getLogger(__name__)
 
 CLONE_NEWNET = 0x40000000
@@ -298,6 +300,44 @@ def kind_for(network: str) -> str:
     return OUTBOUND if network == "outbound" and egress_status()[0] else LOCAL
 
 
+@dataclass
+class SandboxNetwork:
+    """What one sandbox gets: its namespace (None: none of Kiln's), its Runtime API listener, and
+    Kiln's endpoint listener in it (None with network "none")."""
+
+    netns: Netns | None
+    listener: socket.socket
+    endpoint: socket.socket | None = None
+
+    def close(self) -> None:
+        if self.endpoint is not None:
+            netproxy.drop(self.endpoint)
+            self.endpoint = None
+        if self.netns is not None:
+            self.netns.close()  # the namespace (and its veth pair) goes with its last process
+            self.netns = None
+
+
+def open_for(network: str, *, isolated: bool) -> SandboxNetwork:
+    """A sandbox's network for a function with this ``network`` setting: in its own namespace when
+    ``isolated`` and Kiln can make them, the Runtime API at Lambda's 127.0.0.1:9001 there."""
+    from invoker.runtime_api import make_listener
+
+    ns = acquire(network) if isolated else None
+    try:
+        with entered(ns):
+            opened = SandboxNetwork(ns, make_listener(RUNTIME_API_PORT if ns else 0))
+            if ns is not None and network != "none":
+                opened.endpoint = netproxy.listen()
+    except BaseException:
+        if ns is not None:
+            ns.close()
+        raise
+    if opened.endpoint is not None:
+        netproxy.serve(opened.endpoint)  # its selector thread runs outside the namespace
+    return opened
+
+
 def acquire(network: str) -> Netns | None:
     """A namespace for a new sandbox (None: bubblewrap makes one, or no sandbox at all)."""
     if not own_namespaces()[0]:
@@ -312,8 +352,25 @@ def prepare(networks: tuple[str, ...] = ("outbound",)) -> None:
             _pool.want(kind_for(network))
 
 
+def _egress_seen() -> tuple[bool, str]:
+    """Egress as another process (the web's /healthz) sees it, changing nothing: is the table there?"""
+    if not egress_wanted():
+        return False, "denied by KILN_SANDBOX_EGRESS=deny"
+    nft = shutil.which("nft")
+    if not nft:
+        return False, "nftables (nft) is not installed; install the Debian package 'nftables'"
+    if subprocess.run([nft, "list", "table", "inet", NFT_TABLE], capture_output=True).returncode != 0:
+        return False, "not set up: no worker has started on this host"
+    return True, f"to other hosts through {SUBNET} (nftables table inet {NFT_TABLE}: never this host)"
+
+
 def status() -> dict[str, object]:
     own, reason = own_namespaces()
-    egress, egress_reason = egress_status()
+    if not own:
+        egress, egress_reason = False, reason
+    elif egress_status.cache_info().currsize:  # this process set egress up: a worker
+        egress, egress_reason = egress_status()
+    else:
+        egress, egress_reason = _egress_seen()
     return {"isolation": "netns" if own else "netns (bubblewrap's)", "detail": reason, "egress": egress, "egress_detail": egress_reason,
             "endpoint": f"127.0.0.1:{settings.KILN_PORT}" if own else None}
