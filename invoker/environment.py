@@ -27,7 +27,7 @@ from django.conf import settings
 
 from functions.limits import INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.runtimes import RuntimeInfo
-from invoker import codecache, network, sandbox
+from invoker import codecache, network, sandbox, tmpdisk
 from invoker.logs import LOG_CAP_BYTES, TRUNCATED_MARKER
 from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work
 
@@ -106,6 +106,7 @@ class ExecutionEnvironment:
         self._uses_marker = config.runtime.kiln_bootstrap
         self._slot: tuple[Path, Path, sandbox.Layout] | None = None  # task dir, opt dir, layout of a pre-started runtime
         self._net: network.SandboxNetwork | None = None  # its namespace and listeners (invoker/network.py)
+        self._tmp: tmpdisk.TmpDisk | None = None  # its disk-backed /tmp (invoker/tmpdisk.py)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _lambda_environment(self, layout: sandbox.Layout) -> dict[str, str]:
@@ -199,11 +200,14 @@ class ExecutionEnvironment:
         return self._await_init(started)
 
     def _open_network(self) -> RunResult | None:
+        """The sandbox's network (invoker/network.py) and, taken alongside, its /tmp (invoker/tmpdisk.py)."""
+        isolated = sandbox.sandbox_mode() == "bwrap"
         try:
-            self._net = network.open_for(self.config.network, isolated=sandbox.sandbox_mode() == "bwrap")
+            self._net = network.open_for(self.config.network, isolated=isolated)
+            self._tmp = tmpdisk.take(self.config.ephemeral_storage) if isolated else None
         except OSError as exc:
             self.stop(failed=True)
-            return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": f"Could not make the sandbox's network: {exc}"})
+            return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": f"Could not make the sandbox's network or /tmp: {exc}"})
         self._api = RuntimeApiServer(self._events, self._net.listener)  # its threads start outside the namespace
         return None
 
@@ -223,7 +227,8 @@ class ExecutionEnvironment:
                 self._process = sandbox.spawn(sandbox.SandboxRequest(
                     env_id=self.id, argv_inside=argv, environment=environment, task_dir=task_dir, opt_dir=opt_dir, tmp_dir=tmp_dir,
                     interpreter=c.runtime.executable, memory_mb=c.memory_size, ephemeral_mb=c.ephemeral_storage,
-                    pass_fds=(handed.fileno(),) if handed else (), own_netns=netns is not None))
+                    pass_fds=(handed.fileno(),) if handed else (), own_netns=netns is not None,
+                    tmp_source=self._tmp.mountpoint if self._tmp else None))
         except sandbox.SandboxUnavailable as exc:
             self.stop(failed=True)
             return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": str(exc)})
@@ -307,6 +312,9 @@ class ExecutionEnvironment:
                 process.cgroup.remove()
         if self._net is not None:
             self._net.close()
+        if self._tmp is not None:
+            tmpdisk.release(self._tmp)  # unmounted and removed in the background
+            self._tmp = None
         tmp = Path(settings.KILN_WORK_DIR) / "envs" / self.id
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

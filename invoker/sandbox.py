@@ -71,6 +71,7 @@ class SandboxRequest:
     ephemeral_mb: int
     pass_fds: tuple[int, ...] = ()  # open fds the runtime inherits under the same numbers
     own_netns: bool = False  # spawned inside a network namespace Kiln made (invoker.network.entered)
+    tmp_source: Path | None = None  # a mounted disk for /tmp (invoker/tmpdisk.py); None: a tmpfs
 
 
 class SandboxUnavailable(RuntimeError):
@@ -342,7 +343,7 @@ def refusal() -> str | None:
 
 
 def sandbox_status() -> dict[str, object]:
-    from invoker import network
+    from invoker import network, tmpdisk
 
     works, reason = bwrap_works()
     mode = sandbox_mode()
@@ -353,8 +354,10 @@ def sandbox_status() -> dict[str, object]:
                                  "host_uid": host_uid, "cgroup_migrations": migration_status()}
     if mode == "bwrap":
         status["network"] = network.status()
+        status["tmp"] = tmpdisk.status()
     else:
         status["network"] = {"isolation": "none: the host's network", "detail": "KILN_SANDBOX=process", "egress": True, "endpoint": None}
+        status["tmp"] = {"backing": "directory", "detail": "a directory on the host's disk, not limited in size"}
     return status
 
 
@@ -396,9 +399,12 @@ def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
         # unprivileged uid the sandbox cannot write them, and the six mounts (~1 ms) are not needed.
         for path in PROC_READ_ONLY:
             argv += ["--ro-bind-try", path, path]
-    argv += ["--dev", "/dev",
-             "--size", str(req.ephemeral_mb * 1024 * 1024), "--tmpfs", "/tmp",
-             "--ro-bind", str(req.task_dir), "/var/task",
+    argv += ["--dev", "/dev"]
+    if req.tmp_source is not None:
+        argv += ["--bind", str(req.tmp_source), "/tmp"]
+    else:
+        argv += ["--size", str(req.ephemeral_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+    argv += ["--ro-bind", str(req.task_dir), "/var/task",
              "--ro-bind", str(req.opt_dir), "/opt",
              "--ro-bind", str(RUNTIMES_DIR), "/var/runtime"]
     argv += ["--ro-bind", str(python_sdk_dir()), "/var/lang/sdk"]

@@ -15,7 +15,8 @@ from celery.signals import task_prerun, worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import close_old_connections
 
-from invoker import network
+from functions.limits import EPHEMERAL_DEFAULT_MB
+from invoker import network, tmpdisk
 from invoker.cgroups import favor_dynamic_modifications
 from invoker.pool import get_pool
 from invoker.prewarm import prewarm_enabled
@@ -105,6 +106,7 @@ def _on_ready(**_: object) -> None:
     _precompile_sdks()
     if sandbox_mode() == "bwrap":
         network.prepare()  # egress rules once, namespaces ready before the first cold start
+        tmpdisk.prepare(EPHEMERAL_DEFAULT_MB)  # what dead workers left removed, a /tmp of the default size ready
     status = sandbox_status()
     if status["mode"] == "refused":
         log.error("FUNCTIONS WILL NOT START: %s", status["detail"])
@@ -122,6 +124,7 @@ def _on_ready(**_: object) -> None:
 def _on_shutdown(**_: object) -> None:
     _stop.set()
     get_pool().stop_all()
+    tmpdisk.stop_all()
     try:
         get_redis().delete(f"kiln:worker:{WORKER_NAME}")
     except Exception:  # noqa: BLE001

@@ -1,0 +1,232 @@
+"""``/tmp`` on disk, as Lambda gives it: sized to the ephemeral storage, not counted as memory.
+
+A worker run as root backs each sandbox's ``/tmp`` with a sparse file holding an ext4 filesystem of
+exactly the ephemeral storage's size (no journal, no reserved blocks, inode tables initialised lazily),
+loop-mounted ``nosuid,nodev,discard`` (a deleted file's blocks go back to the host's disk) and bound at
+``/tmp``: writing past its size fails with ``ENOSPC``, its
+pages are page cache (reclaimable, written back under the function's memory limit instead of pinned in
+it as a tmpfs's are), and a 10,240 MB one takes a few MB of disk until it is written. Making one costs
+~15 ms (``mkfs.ext4``) plus ~25 ms (the loop mount), and removing one ~25 ms, so a pool per size keeps one
+mounted ahead of need (sizes used recently; the default size from the start) and removal runs in the
+background; a cold start only takes one. Every image lives under ``KILN_WORK_DIR/tmpdisk/<pid>``; a worker
+removes what a dead worker left there at start. Without root (no loop mounts) ``/tmp`` stays a tmpfs of
+the same size, counted as memory, and ``/healthz`` says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import shutil
+import subprocess
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+SANDBOX_UID = 993
+POOL_PER_SIZE = 1
+MAX_SIZES = 6
+MKFS_OPTIONS = ["-q", "-F", "-t", "ext4", "-O", "^has_journal,^resize_inode", "-i", "65536", "-m", "0",
+                "-E", f"lazy_itable_init=1,lazy_journal_init=1,root_owner={SANDBOX_UID}:{SANDBOX_UID}"]
+MB = 1024 * 1024
+
+
+@dataclass
+class TmpDisk:
+    image: Path
+    mountpoint: Path
+    size_mb: int
+
+
+def _root() -> Path:
+    return Path(settings.KILN_WORK_DIR) / "tmpdisk"
+
+
+def _mine() -> Path:
+    return _root() / str(os.getpid())
+
+
+def _make(size_mb: int) -> TmpDisk:
+    base = _mine()
+    base.mkdir(parents=True, exist_ok=True)
+    base.chmod(0o711)
+    name = uuid.uuid4().hex[:16]
+    disk = TmpDisk(base / f"{name}.img", base / name, size_mb)
+    try:
+        _format(disk.image, size_mb * MB)
+        disk.mountpoint.mkdir(mode=0o755)
+        subprocess.run(["mount", "-o", "loop,nosuid,nodev,noatime,discard", str(disk.image), str(disk.mountpoint)], check=True, capture_output=True, timeout=60)
+        (disk.mountpoint / "lost+found").rmdir()  # Lambda's /tmp starts empty
+    except (OSError, subprocess.SubprocessError) as exc:
+        _destroy(disk)
+        detail = exc.stderr.decode(errors="replace").strip() if isinstance(exc, subprocess.CalledProcessError) and exc.stderr else str(exc)
+        raise OSError(f"could not make a {size_mb} MB /tmp: {detail}") from exc
+    return disk
+
+
+def _free_bytes(image: Path) -> int:
+    """What a process can write: the free blocks less the kernel's hidden reserve (``s_resv_clusters``:
+    2 % of the blocks, at most 4096)."""
+    header = subprocess.run(["dumpe2fs", "-h", str(image)], check=True, capture_output=True, text=True, timeout=60).stdout
+    fields = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in header.splitlines() if ":" in line)}
+    blocks, free, block_size = int(fields["Block count"]), int(fields["Free blocks"]), int(fields["Block size"])
+    return (free - min(blocks // 50, 4096)) * block_size
+
+
+def _format(image: Path, wanted: int) -> None:
+    """An ext4 filesystem in a sparse file whose free space is ``wanted`` bytes (to within 0.5 MB): the file is that much larger, by the metadata and reserve (about 4.5 % of 512 MB, 0.7 % of 10 GB)."""
+    size = wanted + 20 * MB + wanted * 6 // 1000
+    for _ in range(4):
+        with open(image, "wb") as handle:
+            handle.truncate(size)  # sparse: nothing allocated until written
+        subprocess.run(["mkfs.ext4", *MKFS_OPTIONS, str(image)], check=True, capture_output=True, timeout=60)
+        free = _free_bytes(image)
+        if wanted <= free <= wanted + MB // 2:
+            return
+        size += wanted - free + MB // 8
+
+
+def _destroy(disk: TmpDisk) -> None:
+    if os.path.ismount(disk.mountpoint):
+        result = subprocess.run(["umount", str(disk.mountpoint)], capture_output=True, timeout=60)
+        if result.returncode != 0:  # still busy: detach now, freed once the last process lets go
+            subprocess.run(["umount", "-l", str(disk.mountpoint)], capture_output=True, timeout=60)
+    for remove in (lambda: disk.mountpoint.rmdir(), lambda: disk.image.unlink()):
+        try:
+            remove()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("could not remove %s: %s", disk.image, exc)
+
+
+@functools.cache
+def available() -> tuple[bool, str]:
+    """Whether this worker can give sandboxes a disk-backed /tmp (made once, a small one)."""
+    if os.geteuid() != 0:
+        return False, "Kiln is not root (no loop mounts): /tmp is a tmpfs, counted as memory"
+    missing = [tool for tool in ("mkfs.ext4", "dumpe2fs", "mount", "umount") if not shutil.which(tool)]
+    if missing:
+        return False, f"{', '.join(missing)} not installed (Debian: e2fsprogs, mount): /tmp is a tmpfs, counted as memory"
+    try:
+        _destroy(_make(16))
+    except OSError as exc:
+        return False, f"{exc}: /tmp is a tmpfs, counted as memory"
+    return True, "ext4 on a sparse file per environment, sized to its ephemeral storage"
+
+
+class TmpDiskPool:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready: dict[int, list[TmpDisk]] = {}
+        self._doomed: list[TmpDisk] = []
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def take(self, size_mb: int) -> TmpDisk:
+        with self._lock:
+            ready = self._ready.pop(size_mb, [])
+            disk = ready.pop() if ready else None
+            self._ready[size_mb] = ready  # most recently used size last
+            while len(self._ready) > MAX_SIZES:
+                self._doomed += self._ready.pop(next(iter(self._ready)))
+            self._start()
+        self._wake.set()
+        return disk if disk is not None else _make(size_mb)
+
+    def want(self, size_mb: int) -> None:
+        with self._lock:
+            self._ready.setdefault(size_mb, [])
+            self._start()
+        self._wake.set()
+
+    def release(self, disk: TmpDisk) -> None:
+        """Removed in the background (umount and unlink take ~25 ms)."""
+        with self._lock:
+            self._doomed.append(disk)
+            self._start()
+        self._wake.set()
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="kiln-tmpdisk", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(timeout=30)
+            self._wake.clear()
+            with self._lock:
+                doomed, self._doomed = self._doomed, []
+            for disk in doomed:
+                _destroy(disk)
+            with self._lock:
+                missing = [size for size, ready in self._ready.items() for _ in range(POOL_PER_SIZE - len(ready))]
+            for size in missing:
+                try:
+                    disk = _make(size)
+                except OSError:
+                    log.exception("could not make a /tmp ahead of need")
+                    break
+                with self._lock:
+                    if size in self._ready:
+                        self._ready[size].append(disk)
+                        disk = None
+                if disk is not None:
+                    _destroy(disk)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            disks = [d for ready in self._ready.values() for d in ready] + self._doomed
+            self._ready.clear()
+            self._doomed = []
+        for disk in disks:
+            _destroy(disk)
+
+
+_pool = TmpDiskPool()
+
+
+def take(size_mb: int) -> TmpDisk | None:
+    """A mounted /tmp of ``size_mb`` for a new sandbox; None: use a tmpfs (``available`` says why)."""
+    if not available()[0]:
+        return None
+    return _pool.take(size_mb)
+
+
+def release(disk: TmpDisk) -> None:
+    _pool.release(disk)
+
+
+def prepare(size_mb: int) -> None:
+    """At worker start: remove what dead workers left, and keep a /tmp of the default size ready."""
+    root = _root()
+    if root.is_dir():
+        for entry in root.iterdir():
+            if entry.name.isdigit() and not Path(f"/proc/{entry.name}").exists():
+                for mountpoint in entry.iterdir():
+                    if mountpoint.is_dir():
+                        _destroy(TmpDisk(entry / f"{mountpoint.name}.img", mountpoint, 0))
+                shutil.rmtree(entry, ignore_errors=True)
+    if available()[0]:
+        _pool.want(size_mb)
+
+
+def stop_all() -> None:
+    _pool.stop_all()
+
+
+def status() -> dict[str, object]:
+    """What backs /tmp; a process that has not made one (the web's /healthz) judges without mounting."""
+    if available.cache_info().currsize:
+        ok, detail = available()
+    elif os.geteuid() != 0 or not shutil.which("mkfs.ext4"):
+        ok, detail = False, "Kiln is not root or mkfs.ext4 is missing: /tmp is a tmpfs, counted as memory"
+    else:
+        ok, detail = True, "ext4 on a sparse file per environment, sized to its ephemeral storage"
+    return {"backing": "disk" if ok else "tmpfs", "detail": detail}
