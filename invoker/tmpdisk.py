@@ -145,9 +145,11 @@ def _format(image: Path, wanted: int) -> None:
         size += wanted - free + MB // 8
 
 
-def _destroy(disk: TmpDisk) -> None:
-    if os.path.ismount(disk.mountpoint) and _libc.umount2(str(disk.mountpoint).encode(), 0) != 0:
-        _libc.umount2(str(disk.mountpoint).encode(), 2)  # MNT_DETACH: still busy, freed once the last process lets go
+def _destroy(disk: TmpDisk, *, lazy: bool = False) -> None:
+    """Unmount and remove; ``lazy`` (at shutdown) detaches at once and lets the kernel finish."""
+    target = str(disk.mountpoint).encode()
+    if os.path.ismount(disk.mountpoint) and (lazy or _libc.umount2(target, 0) != 0):
+        _libc.umount2(target, 2)  # MNT_DETACH: freed once the last process lets go
     for remove in (lambda: disk.mountpoint.rmdir(), lambda: disk.image.unlink()):
         try:
             remove()
@@ -238,7 +240,7 @@ class TmpDiskPool:
             self._ready.clear()
             self._doomed = []
         for disk in disks:
-            _destroy(disk)
+            _destroy(disk, lazy=True)
 
 
 _pool = TmpDiskPool()
