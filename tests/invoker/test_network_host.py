@@ -102,18 +102,21 @@ def test_runtime_api_serves_only_the_connection_it_handed_over():
         server.close()
 
 
-def test_no_namespaces_no_functions_unless_told(monkeypatch, settings):
+@pytest.mark.django_db
+def test_no_namespaces_no_functions_unless_told(monkeypatch, settings, client):
     monkeypatch.setattr(sandbox, "bwrap_works", lambda: (False, "bubblewrap (bwrap) is not installed"))
     settings.KILN_SANDBOX = "auto"
     assert sandbox.sandbox_mode() == "refused"
     status = sandbox.sandbox_status()
     assert status["isolated"] is False and "KILN_SANDBOX=process" in status["detail"], status
+    assert "will NOT start" in client.get("/healthz").json()["checks"]["sandbox"]["warning"]
     request = sandbox.SandboxRequest(env_id="refused", argv_inside=["/bin/true"], environment={}, task_dir=Path("/tmp"), opt_dir=Path("/tmp"),
                                      tmp_dir=Path("/tmp/x"), interpreter="", memory_mb=128, ephemeral_mb=16)
     with pytest.raises(sandbox.SandboxUnavailable, match="KILN_SANDBOX=process"):
         sandbox.spawn(request)
     settings.KILN_SANDBOX = "process"
     assert sandbox.sandbox_mode() == "process" and sandbox.refusal() is None
+    assert sandbox.sandbox_status()["network"]["isolation"].startswith("none"), sandbox.sandbox_status()
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or sandbox.sandbox_mode() != "bwrap", reason="the uid switch happens for a root worker")
