@@ -3,9 +3,10 @@
 Two modes, chosen by ``KILN_SANDBOX`` (``auto``: bubblewrap, and where it cannot work here Kiln refuses
 to start functions and says why; it runs them unisolated only when told to, ``KILN_SANDBOX=process``):
 - ``bwrap``: bubblewrap with its own mount, PID, IPC, UTS, cgroup, user and network namespaces (the
-  network one made by the worker, ``invoker/network.py``), uid 993, no new privileges; code read-only at ``/var/task``, layers read-only at ``/opt``, Kiln's runtime
-  bootstraps read-only at ``/var/runtime``, the interpreter's files read-only, a private ``/tmp``
-  sized to the ephemeral storage; nothing else of the host (no Kiln source, no data dir).
+  network one made by the worker, ``invoker/network.py``), uid 993, no new privileges; code read-only
+  at ``/var/task``, layers read-only at ``/opt``, Kiln's runtime bootstraps read-only at
+  ``/var/runtime``, the interpreter's files read-only, a private ``/tmp`` of the ephemeral storage's
+  size (on disk, ``invoker/tmpdisk.py``); nothing else of the host (no Kiln source, no data dir).
 - ``process``: a plain child process in its own session with rlimits only, on the host's network; Kiln
   warns at start and on ``/healthz`` that functions are not isolated.
 Both give the process a scrubbed environment (only what the caller passes) and, where the host lets
@@ -355,6 +356,9 @@ def sandbox_status() -> dict[str, object]:
     if mode == "bwrap":
         status["network"] = network.status()
         status["tmp"] = tmpdisk.status()
+    elif mode == "refused":
+        status["network"] = {"isolation": "none: functions do not start", "detail": status["detail"], "egress": False, "endpoint": None}
+        status["tmp"] = {"backing": "none", "detail": "functions do not start"}
     else:
         status["network"] = {"isolation": "none: the host's network", "detail": "KILN_SANDBOX=process", "egress": True, "endpoint": None}
         status["tmp"] = {"backing": "directory", "detail": "a directory on the host's disk, not limited in size"}
