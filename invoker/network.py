@@ -72,6 +72,9 @@ def _host_fd() -> int:
     return os.open(f"/proc/{os.getpid()}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
 
 
+_host_fd()  # now, on the importing (main) thread: the one namespace no thread of Kiln's has left
+
+
 @dataclass
 class Netns:
     """A network namespace, alive while ``fd`` is open (and while processes run in it)."""

@@ -257,8 +257,8 @@ def release(disk: TmpDisk) -> None:
     _pool.release(disk)
 
 
-def prepare(size_mb: int) -> None:
-    """At worker start: remove what dead workers left, and keep a /tmp of the default size ready."""
+def prepare(*sizes_mb: int) -> None:
+    """At worker start: remove what dead workers left, and keep a /tmp of each size ready."""
     root = _root()
     if root.is_dir():
         for entry in root.iterdir():
@@ -268,7 +268,8 @@ def prepare(size_mb: int) -> None:
                         _destroy(TmpDisk(entry / f"{mountpoint.name}.img", mountpoint, 0))
                 shutil.rmtree(entry, ignore_errors=True)
     if available()[0]:
-        _pool.want(size_mb)
+        for size_mb in sizes_mb[:MAX_SIZES]:
+            _pool.want(size_mb)
 
 
 def stop_all() -> None:

@@ -13,7 +13,7 @@ import threading
 
 from celery.signals import task_prerun, worker_ready, worker_shutdown
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from functions.limits import EPHEMERAL_DEFAULT_MB
 from invoker import network, tmpdisk
@@ -97,6 +97,20 @@ def _precompile_sdks() -> None:
     threading.Thread(target=lambda: [precompile(p, sdk=True) for p in pythons], name="kiln-precompile", daemon=True).start()
 
 
+def _ephemeral_sizes() -> list[int]:
+    """The default ephemeral storage, then the other sizes functions have now (their first cold start
+    then finds a /tmp made)."""
+    from functions.models import Function
+
+    try:
+        sizes = set(Function.objects.exclude(latest=None).values_list("latest__ephemeral_storage", flat=True).distinct()[:32])
+    except Exception:  # noqa: BLE001 - a database not there yet only costs those first starts their speed
+        sizes = set()
+    finally:
+        connection.close()  # the main thread's; task threads have their own
+    return [EPHEMERAL_DEFAULT_MB, *sorted(sizes - {EPHEMERAL_DEFAULT_MB})]
+
+
 @worker_ready.connect
 def _on_ready(**_: object) -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
@@ -106,7 +120,7 @@ def _on_ready(**_: object) -> None:
     _precompile_sdks()
     if sandbox_mode() == "bwrap":
         network.prepare()  # egress rules once, namespaces ready before the first cold start
-        tmpdisk.prepare(EPHEMERAL_DEFAULT_MB)  # what dead workers left removed, a /tmp of the default size ready
+        tmpdisk.prepare(*_ephemeral_sizes())  # what dead workers left removed, a /tmp of each size in use ready
     status = sandbox_status()
     if status["mode"] == "refused":
         log.error("FUNCTIONS WILL NOT START: %s", status["detail"])
