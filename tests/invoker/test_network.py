@@ -261,9 +261,15 @@ def test_prewarmed_runtimes_are_isolated_the_same(api):
 
 
 def test_healthz_says_which_network_isolation_is_in_force(client):
-    sandbox_check = client.get("/healthz").json()["checks"]["sandbox"]
-    assert sandbox_check["isolated"] is True
+    checks = client.get("/healthz").json()["checks"]
+    sandbox_check = checks["sandbox"]
+    assert sandbox_check["isolated"] is True and "warning" not in sandbox_check
     assert sandbox_check["network"]["isolation"] == "netns" and sandbox_check["network"]["egress"] is True, sandbox_check
+    # The worker's own view, in its heartbeat (what the environments page lists per worker).
+    worker = checks["workers"]["details"][0]["sandbox"]
+    assert worker["network"]["isolation"] == "netns" and worker["network"]["egress"] is True, worker
+    assert worker["network"]["endpoint"] == f"127.0.0.1:{WORKER_KILN_PORT}"
+    assert worker["tmp"]["backing"] == ("disk" if os.geteuid() == 0 else "tmpfs"), worker
 
 
 def test_network_is_validated(api):
