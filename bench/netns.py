@@ -8,7 +8,8 @@ falls on all of them alike:
 - ``none`` / ``outbound``: a namespace of Kiln's own and a disk /tmp, both from their pools
   (``invoker/network.py``, ``invoker/tmpdisk.py``): what a cold start gets;
 - ``outbound, made on demand``: the namespace pool empty, the namespace and its veth pair made in the cold start;
-- ``/tmp made on demand``: the /tmp pool empty (a size not seen before), the image made and mounted in it.
+- ``/tmp made on demand``: a /tmp size not seen before (none in the pool): the image made and mounted
+  while the sandbox starts, the runtime held before the function's code until it is there.
 Init Duration is what Kiln reports: from the start of ``start()`` (network included) to the first
 ``GET /next``. Prints one line per figure; ``bench/run.py`` folds them into its table.
 """
@@ -66,8 +67,6 @@ def measure(runtime_names: tuple[str, ...] = ("python3.11", "nodejs20.x"), start
                         tmpdisk.take = lambda size_mb: None  # type: ignore[assignment]
                     elif mode == "outbound, made on demand":
                         network._pool.take = lambda kind: network.create(kind)  # type: ignore[method-assign]
-                    elif mode == "/tmp made on demand":
-                        tmpdisk._pool.take = lambda size_mb: tmpdisk._make(size_mb)  # type: ignore[method-assign]
                     ephemeral = 600 + i if mode == "/tmp made on demand" else 512
                     config = EnvironmentConfig(key=f"bench-{mode}-{i}", function_name="bench", function_arn="arn:bench", version="$LATEST", runtime=info,
                                                handler="index.handler", memory_size=1024 + i, timeout=30, ephemeral_storage=ephemeral, environment={},

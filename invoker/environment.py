@@ -161,8 +161,28 @@ class ExecutionEnvironment:
         tmp_dir = Path(settings.KILN_WORK_DIR) / "envs" / self.id / "tmp"
         layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
         started = time.monotonic()
-        failure = self._open_network() or self._launch(task_dir, opt_dir, tmp_dir, self._argv(layout, task_dir, opt_dir), self._lambda_environment(layout))
+        failure = self._open_network()
+        if failure is not None:
+            return failure
+        argv, env = self._argv(layout, task_dir, opt_dir), self._lambda_environment(layout)
+        if self._tmp is not None and not self._tmp.ready.is_set() and c.runtime.kiln_bootstrap:
+            # A /tmp of a size not made ahead is being made: start the runtime now, held (as a prewarmed
+            # one is) before the function's code until it is mounted, then hand it its configuration.
+            failure = self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1"], _initial(env)) or self._tmp_ready()
+            if failure is None and self._api is not None:
+                self._api.configure(json.dumps(env).encode())
+        else:
+            failure = self._tmp_ready() or self._launch(task_dir, opt_dir, tmp_dir, argv, env)
         return failure or self._await_init(started)
+
+    def _tmp_ready(self) -> RunResult | None:
+        try:
+            if self._tmp is not None:
+                self._tmp.wait()
+        except OSError as exc:
+            self.stop(failed=True)
+            return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": str(exc)})
+        return None
 
     def start_prewarmed(self) -> RunResult | None:
         """Start the runtime before its function is known; it waits for ``assign`` (invoker/prewarm.py).
@@ -180,9 +200,7 @@ class ExecutionEnvironment:
         failure = self._open_network()
         if failure is not None:
             return failure
-        env = self._lambda_environment(layout)
-        initial = {k: env[k] for k in ("AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG", "PATH", "LD_LIBRARY_PATH", "NODE_PATH") if k in env}
-        return self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], initial)
+        return self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], _initial(self._lambda_environment(layout)))
 
     def assign(self, config: EnvironmentConfig) -> RunResult | None:
         """Give a pre-started runtime its function: link the code in, send the configuration, await init."""
@@ -196,6 +214,9 @@ class ExecutionEnvironment:
         codecache.link_tree(codecache.code_dir(config.code_sha256, config.code_zip), task_dir)
         if config.layers:
             codecache.link_tree(codecache.opt_dir(list(config.layers)), opt_dir)
+        failure = self._tmp_ready()  # made while it started, if its size was new
+        if failure is not None:
+            return failure
         self._api.configure(json.dumps(self._lambda_environment(layout)).encode())
         return self._await_init(started)
 
@@ -479,6 +500,11 @@ class ExecutionEnvironment:
             except (OSError, ValueError):
                 pass
         return math.ceil(peak / (1024 * 1024)) if peak else 0
+
+
+def _initial(env: dict[str, str]) -> dict[str, str]:
+    """What a runtime held for its configuration starts with (the rest comes over the Runtime API)."""
+    return {k: env[k] for k in ("AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG", "PATH", "LD_LIBRARY_PATH", "NODE_PATH") if k in env}
 
 
 def _render(data: bytes, dropped: int) -> str:

@@ -7,8 +7,10 @@ loop-mounted ``nosuid,nodev,discard`` (a deleted file's blocks go back to the ho
 pages are page cache (reclaimable, written back under the function's memory limit instead of pinned in
 it as a tmpfs's are), and a 10,240 MB one takes a few MB of disk until it is written. Making one costs
 ~5-15 ms (``mkfs.ext4``) plus the loop mount, and removing one a few ms, so a pool per size keeps one
-mounted ahead of need (sizes used recently; the default size from the start) and removal runs in the
-background; a cold start only takes one. Every image lives under ``KILN_WORK_DIR/tmpdisk/<pid>``; a worker
+mounted ahead of need (sizes used recently; those functions have at the worker's start) and removal
+runs in the background; a cold start takes one. A size not in the pool is made while its sandbox starts:
+its empty mountpoint is bound at ``/tmp`` and the mount, made later on the worker's shared mount,
+appears inside; the runtime is held before the function's code runs until it is there. Every image lives under ``KILN_WORK_DIR/tmpdisk/<pid>``; a worker
 removes what a dead worker left there at start. Without root (no loop mounts) ``/tmp`` stays a tmpfs of
 the same size, counted as memory, and ``/healthz`` says so.
 """
@@ -26,7 +28,7 @@ import struct
 import subprocess
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -39,7 +41,7 @@ MKFS_OPTIONS = ["-q", "-F", "-t", "ext4", "-O", "^has_journal,^resize_inode", "-
                 "-E", f"lazy_itable_init=1,lazy_journal_init=1,root_owner={SANDBOX_UID}:{SANDBOX_UID}"]
 MB = 1024 * 1024
 LOOP_CTL_GET_FREE, LOOP_CONFIGURE, LO_FLAGS_AUTOCLEAR = 0x4C82, 0x4C0A, 4
-MS_NOSUID, MS_NODEV, MS_NOATIME = 0x2, 0x4, 0x400
+MS_NOSUID, MS_NODEV, MS_NOATIME, MS_BIND, MS_SHARED = 0x2, 0x4, 0x400, 0x1000, 1 << 20
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -48,6 +50,15 @@ class TmpDisk:
     image: Path
     mountpoint: Path
     size_mb: int
+    ready: threading.Event = field(default_factory=threading.Event)  # mounted (set at once when taken from the pool)
+    error: str = ""
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Until it is mounted; OSError if it could not be."""
+        if not self.ready.wait(timeout):
+            raise OSError(f"the {self.size_mb} MB /tmp was not ready within {timeout:.0f} s")
+        if self.error:
+            raise OSError(self.error)
 
 
 def _root() -> Path:
@@ -58,21 +69,51 @@ def _mine() -> Path:
     return _root() / str(os.getpid())
 
 
-def _make(size_mb: int) -> TmpDisk:
+def _new(size_mb: int, *, shared: bool = True) -> TmpDisk:
+    base = _shared_base() if shared else _mine()
+    base.mkdir(parents=True, exist_ok=True)
+    name = uuid.uuid4().hex[:16]
+    return TmpDisk(base / f"{name}.img", base / name, size_mb)
+
+
+@functools.cache
+def _shared_base() -> Path:
+    """This worker's directory of images and mountpoints, a shared mount of its own: a /tmp mounted
+    here after a sandbox bound its (empty) mountpoint still appears in it (the sandbox's copy is a
+    slave), which lets a cold start overlap making a /tmp of a new size (``take``)."""
     base = _mine()
     base.mkdir(parents=True, exist_ok=True)
     base.chmod(0o711)
-    name = uuid.uuid4().hex[:16]
-    disk = TmpDisk(base / f"{name}.img", base / name, size_mb)
+    raw = str(base).encode()
+    if _libc.mount(raw, raw, None, MS_BIND, None) != 0:
+        log.warning("could not bind %s onto itself: %s", base, os.strerror(ctypes.get_errno()))
+    elif _libc.mount(None, raw, None, MS_SHARED, None) != 0:
+        log.warning("could not make %s a shared mount: %s", base, os.strerror(ctypes.get_errno()))
+    else:
+        _shared.append(base)
+    return base
+
+
+_shared: list[Path] = []  # the base made a shared mount (unmounted by stop_all)
+
+
+def _can_defer() -> bool:
+    """Whether a /tmp mounted after the sandbox started reaches it: only through the shared base."""
+    return _shared_base() in _shared
+
+
+def _make(size_mb: int, disk: TmpDisk | None = None) -> TmpDisk:
+    disk = disk or _new(size_mb)
     try:
         _format(disk.image, size_mb * MB)
-        disk.mountpoint.mkdir(mode=0o755)
+        disk.mountpoint.mkdir(mode=0o755, exist_ok=True)
         _mount(disk.image, disk.mountpoint)
         (disk.mountpoint / "lost+found").rmdir()  # Lambda's /tmp starts empty
     except (OSError, subprocess.SubprocessError) as exc:
         _destroy(disk)
         detail = exc.stderr.decode(errors="replace").strip() if isinstance(exc, subprocess.CalledProcessError) and exc.stderr else str(exc)
         raise OSError(f"could not make a {size_mb} MB /tmp: {detail}") from exc
+    disk.ready.set()
     return disk
 
 
@@ -168,7 +209,7 @@ def available() -> tuple[bool, str]:
     if missing:
         return False, f"{', '.join(missing)} not installed (Debian: e2fsprogs, mount): /tmp is a tmpfs, counted as memory"
     try:
-        _destroy(_make(16))
+        _destroy(_make(16, _new(16, shared=False)))
     except OSError as exc:
         return False, f"{exc}: /tmp is a tmpfs, counted as memory"
     return True, "ext4 on a sparse file per environment, sized to its ephemeral storage"
@@ -183,6 +224,8 @@ class TmpDiskPool:
         self._thread: threading.Thread | None = None
 
     def take(self, size_mb: int) -> TmpDisk:
+        """A mounted /tmp of this size from the pool, else one whose mountpoint exists now and which a
+        thread of its own formats and mounts (``ready``), while the sandbox starts around it."""
         with self._lock:
             ready = self._ready.pop(size_mb, [])
             disk = ready.pop() if ready else None
@@ -191,7 +234,22 @@ class TmpDiskPool:
                 self._doomed += self._ready.pop(next(iter(self._ready)))
             self._start()
         self._wake.set()
-        return disk if disk is not None else _make(size_mb)
+        if disk is not None:
+            return disk
+        disk = _new(size_mb)
+        if not _can_defer():
+            return _make(size_mb, disk)
+        disk.mountpoint.mkdir(mode=0o755)
+        threading.Thread(target=self._make_now, args=(disk,), name="kiln-tmpdisk-now", daemon=True).start()
+        return disk
+
+    @staticmethod
+    def _make_now(disk: TmpDisk) -> None:
+        try:
+            _make(disk.size_mb, disk)
+        except OSError as exc:
+            disk.error = str(exc)
+            disk.ready.set()
 
     def want(self, size_mb: int) -> None:
         with self._lock:
@@ -200,7 +258,7 @@ class TmpDiskPool:
         self._wake.set()
 
     def release(self, disk: TmpDisk) -> None:
-        """Removed in the background (umount and unlink take ~25 ms)."""
+        """Removed in the background (umount and unlink take ~25 ms; one still being made, once made)."""
         with self._lock:
             self._doomed.append(disk)
             self._start()
@@ -218,6 +276,7 @@ class TmpDiskPool:
             with self._lock:
                 doomed, self._doomed = self._doomed, []
             for disk in doomed:
+                disk.ready.wait(60)
                 _destroy(disk)
             with self._lock:
                 missing = [size for size, ready in self._ready.items() for _ in range(POOL_PER_SIZE - len(ready))]
@@ -240,7 +299,12 @@ class TmpDiskPool:
             self._ready.clear()
             self._doomed = []
         for disk in disks:
+            disk.ready.wait(10)
             _destroy(disk, lazy=True)
+        for base in _shared:
+            _libc.umount2(str(base).encode(), 2)  # MNT_DETACH: the shared bind of the base
+        _shared.clear()
+        _shared_base.cache_clear()
 
 
 _pool = TmpDiskPool()
@@ -266,6 +330,7 @@ def prepare(*sizes_mb: int) -> None:
                 for mountpoint in entry.iterdir():
                     if mountpoint.is_dir():
                         _destroy(TmpDisk(entry / f"{mountpoint.name}.img", mountpoint, 0))
+                _libc.umount2(str(entry).encode(), 2)  # its shared bind, if it is still there
                 shutil.rmtree(entry, ignore_errors=True)
     if available()[0]:
         for size_mb in sizes_mb[:MAX_SIZES]:

@@ -108,3 +108,25 @@ def test_nothing_is_left_on_disk_after_the_environment_stops(api):
         time.sleep(0.1)
     assert not image.exists() and not mountpoint.exists()
     assert str(mountpoint) not in Path("/proc/self/mounts").read_text()
+
+
+INIT_WRITER = r'''
+import os
+st = os.statvfs("/tmp")
+AT_INIT = st.f_blocks * st.f_frsize / 2**20
+open("/tmp/written-at-init", "w").write("x")
+
+def handler(event, context):
+    return {"size_at_init_mb": AT_INIT, "kept": os.path.exists("/tmp/written-at-init")}
+'''
+
+
+@pytest.mark.parametrize("runtime", ["python3.11"])
+def test_a_new_size_is_mounted_before_the_function_code_runs(api, runtime):
+    """A size the worker has not made ahead is made while the sandbox starts; the function's init
+    code must still find it, not the empty directory under it."""
+    size = 700 + os.getpid() % 200
+    body = {"name": "new-size", "runtime": runtime, "handler": "index.handler", "code": {"files": {"index.py": INIT_WRITER}}, "ephemeral_storage": size}
+    assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    result = invoke(api, "new-size", {}).json()
+    assert size <= result["size_at_init_mb"] < size + 60 and result["kept"] is True, result
