@@ -28,8 +28,8 @@ from django.conf import settings
 from functions.limits import INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.runtimes import RuntimeInfo
 from invoker import codecache, network, sandbox, tmpdisk
-from invoker.logs import LOG_CAP_BYTES, TRUNCATED_MARKER
-from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work
+from invoker.logs import LOG_CAP_BYTES, render_output
+from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work, initial_environment
 
 END_MARKER = b"\x1e\x1fKILN-END\n"
 OUTPUT_SETTLE_S = 0.02  # provided runtimes write no end marker: wait this long for output to settle
@@ -168,7 +168,7 @@ class ExecutionEnvironment:
         if self._tmp is not None and not self._tmp.ready.is_set() and c.runtime.kiln_bootstrap:
             # A /tmp of a size not made ahead is being made: start the runtime now, held (as a prewarmed
             # one is) before the function's code until it is mounted, then hand it its configuration.
-            failure = self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1"], _initial(env)) or self._tmp_ready()
+            failure = self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1"], initial_environment(env)) or self._tmp_ready()
             if failure is None and self._api is not None:
                 self._api.configure(json.dumps(env).encode())
         else:
@@ -176,13 +176,12 @@ class ExecutionEnvironment:
         return failure or self._await_init(started)
 
     def _tmp_ready(self) -> RunResult | None:
-        try:
-            if self._tmp is not None:
-                self._tmp.wait()
-        except OSError as exc:
-            self.stop(failed=True)
-            return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": str(exc)})
-        return None
+        error = tmpdisk.failure(self._tmp)
+        return self._unavailable(error) if error else None
+
+    def _unavailable(self, message: str) -> RunResult:
+        self.stop(failed=True)
+        return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": message})
 
     def start_prewarmed(self) -> RunResult | None:
         """Start the runtime before its function is known; it waits for ``assign`` (invoker/prewarm.py).
@@ -197,10 +196,7 @@ class ExecutionEnvironment:
             directory.chmod(0o755)
         layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
         self._slot = (task_dir, opt_dir, layout)
-        failure = self._open_network()
-        if failure is not None:
-            return failure
-        return self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], _initial(self._lambda_environment(layout)))
+        return self._open_network() or self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], initial_environment(self._lambda_environment(layout)))
 
     def assign(self, config: EnvironmentConfig) -> RunResult | None:
         """Give a pre-started runtime its function: link the code in, send the configuration, await init."""
@@ -215,10 +211,9 @@ class ExecutionEnvironment:
         if config.layers:
             codecache.link_tree(codecache.opt_dir(list(config.layers)), opt_dir)
         failure = self._tmp_ready()  # made while it started, if its size was new
-        if failure is not None:
-            return failure
-        self._api.configure(json.dumps(self._lambda_environment(layout)).encode())
-        return self._await_init(started)
+        if failure is None:
+            self._api.configure(json.dumps(self._lambda_environment(layout)).encode())
+        return failure or self._await_init(started)
 
     def _open_network(self) -> RunResult | None:
         """The sandbox's network (invoker/network.py) and, taken alongside, its /tmp (invoker/tmpdisk.py)."""
@@ -227,8 +222,7 @@ class ExecutionEnvironment:
             self._net = network.open_for(self.config.network, isolated=isolated)
             self._tmp = tmpdisk.take(self.config.ephemeral_storage) if isolated else None
         except OSError as exc:
-            self.stop(failed=True)
-            return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": f"Could not make the sandbox's network or /tmp: {exc}"})
+            return self._unavailable(f"Could not make the sandbox's network or /tmp: {exc}")
         self._api = RuntimeApiServer(self._events, self._net.listener)  # its threads start outside the namespace
         return None
 
@@ -251,8 +245,7 @@ class ExecutionEnvironment:
                     pass_fds=(handed.fileno(),) if handed else (), own_netns=netns is not None,
                     tmp_source=self._tmp.mountpoint if self._tmp else None))
         except sandbox.SandboxUnavailable as exc:
-            self.stop(failed=True)
-            return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": str(exc)})
+            return self._unavailable(str(exc))
         except OSError as exc:
             self.stop(failed=True)
             return RunResult("init_error", error={"errorType": "Runtime.InvalidEntrypoint", "errorMessage": f"Could not start the runtime: {exc}"})
@@ -458,7 +451,7 @@ class ExecutionEnvironment:
                     self._cond.wait(0.05)
                 if self._out.done:
                     data, dropped = self._out.done.pop(0)
-                    return _render(data, dropped)
+                    return render_output(data, dropped)
             else:
                 # No end marker: take what arrives until the output has been quiet for a moment,
                 # counting from the answer (what was printed just before it may still be in the pipe).
@@ -468,11 +461,11 @@ class ExecutionEnvironment:
             data, dropped = bytes(self._out.current), self._out.dropped
             self._out.current.clear()
             self._out.dropped = 0
-            return _render(data, dropped)
+            return render_output(data, dropped)
 
     def _take_all(self) -> str:
         with self._cond:
-            parts = [_render(d, n) for d, n in self._out.done] + [_render(bytes(self._out.current) + self._out.carry, self._out.dropped)]
+            parts = [render_output(d, n) for d, n in self._out.done] + [render_output(bytes(self._out.current) + self._out.carry, self._out.dropped)]
             self._out.done.clear()
             self._out.current.clear()
             self._out.dropped = 0
@@ -500,18 +493,6 @@ class ExecutionEnvironment:
             except (OSError, ValueError):
                 pass
         return math.ceil(peak / (1024 * 1024)) if peak else 0
-
-
-def _initial(env: dict[str, str]) -> dict[str, str]:
-    """What a runtime held for its configuration starts with (the rest comes over the Runtime API)."""
-    return {k: env[k] for k in ("AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG", "PATH", "LD_LIBRARY_PATH", "NODE_PATH") if k in env}
-
-
-def _render(data: bytes, dropped: int) -> str:
-    text = data.decode("utf-8", "replace")
-    if dropped:
-        text += TRUNCATED_MARKER.format(dropped=dropped, cap=LOG_CAP_BYTES)
-    return text
 
 
 def _signal_name(number: int) -> str:

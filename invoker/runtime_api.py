@@ -49,6 +49,11 @@ class RuntimeEvent:
     at: float = 0.0
 
 
+def initial_environment(env: dict[str, str]) -> dict[str, str]:
+    """What a runtime held for its ``kiln/configuration`` starts with (the rest comes over the API)."""
+    return {k: env[k] for k in ("AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG", "PATH", "LD_LIBRARY_PATH", "NODE_PATH") if k in env}
+
+
 def make_listener(port: int = 0) -> socket.socket:
     """A listener on 127.0.0.1 of the calling thread's network namespace (port 0: any free one)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

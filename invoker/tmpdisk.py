@@ -317,6 +317,16 @@ def take(size_mb: int) -> TmpDisk | None:
     return _pool.take(size_mb)
 
 
+def failure(disk: TmpDisk | None) -> str:
+    """Wait until ``disk`` is mounted; why it could not be ("" when it is, or there is none)."""
+    try:
+        if disk is not None:
+            disk.wait()
+    except OSError as exc:
+        return str(exc)
+    return ""
+
+
 def release(disk: TmpDisk) -> None:
     _pool.release(disk)
 
