@@ -11,7 +11,7 @@ export KILN_DATA_DIR
 export KILN_ENV_IDLE_SECONDS="${KILN_ENV_IDLE_SECONDS:-120}"
 # A worker killed before its shutdown leaves its /tmp disks mounted under the data dir (invoker/tmpdisk.py).
 cleanup() {
-  grep -o "$KILN_DATA_DIR/[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  { grep -o "$KILN_DATA_DIR/[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done; } || true
   rm -rf "$KILN_DATA_DIR"
 }
 trap cleanup EXIT
