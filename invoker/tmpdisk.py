@@ -247,8 +247,8 @@ class TmpDiskPool:
     def _make_now(disk: TmpDisk) -> None:
         try:
             _make(disk.size_mb, disk)
-        except OSError as exc:
-            disk.error = str(exc)
+        except BaseException as exc:  # noqa: BLE001 - whatever it was, the start waiting on it must hear
+            disk.error = f"could not make a {disk.size_mb} MB /tmp: {exc}"
             disk.ready.set()
 
     def want(self, size_mb: int) -> None:
