@@ -248,7 +248,7 @@ class TmpDiskPool:
         try:
             _make(disk.size_mb, disk)
         except BaseException as exc:  # noqa: BLE001 - whatever it was, the start waiting on it must hear
-            disk.error = f"could not make a {disk.size_mb} MB /tmp: {exc}"
+            disk.error = str(exc) if isinstance(exc, OSError) else f"could not make a {disk.size_mb} MB /tmp: {exc!r}"
             disk.ready.set()
 
     def want(self, size_mb: int) -> None:
