@@ -251,8 +251,9 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
         mem = r.get(key)
         if mem:
             rows.append((f"Idle warm environment memory, {label}: Max Memory Used (cgroup peak) / runtime RSS", f"{mem['max_memory_used_mb']} MB", f"RSS {fmt(mem['rss_mb'], 'MB')}", "", "-", ""))
-    from bench import httproute, s3notify
+    from bench import httproute, netns, s3notify
 
+    rows += netns.rows(r)
     rows += httproute.rows(r)
     if r.get("s3"):
         rows += s3notify.rows(r)
@@ -415,6 +416,12 @@ def main() -> int:
         if node_runtime:
             results["cold_node"] = cold_starts(api, "bench-hello-node")
         say(f"cold python init {results['cold_py']['init_ms']:.1f} ms" + (f", node init {results['cold_node']['init_ms']:.1f} ms" if node_runtime else ""))
+
+        if results["sandbox"] == "bwrap" and os.geteuid() == 0:
+            say("network namespaces: on-demand cold starts and warm invokes in process, with and without")
+            from bench import netns
+
+            results["netns"] = netns.measure(starts=int(os.environ.get("BENCH_NETNS_STARTS", "8")), warm_calls=100)
 
         results["mem_py"] = idle_memory(api, "bench-hello-py", worker.pid, "kiln_bootstrap")
         if node_runtime:

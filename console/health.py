@@ -40,7 +40,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["workers"] = {"ok": False, "count": 0, "names": []}
     status = sandbox_status()
     checks["sandbox"] = {"ok": True, **status}
-    if not status["isolated"]:
-        checks["sandbox"]["warning"] = "Functions are NOT isolated: install bubblewrap."
+    if status["mode"] == "refused" or (status["mode"] == "bwrap" and not status["isolated"]):
+        checks["sandbox"]["warning"] = f"Functions will NOT start: {status['detail']}"
+    elif not status["isolated"]:
+        checks["sandbox"]["warning"] = "Functions are NOT isolated (KILN_SANDBOX=process): they share the host's network and files."
     healthy = checks["database"]["ok"] and checks["broker"]["ok"] and checks["workers"]["ok"]
     return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503)

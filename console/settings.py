@@ -175,8 +175,11 @@ KILN_ACCOUNT_ID = env_str("KILN_ACCOUNT_ID", "000000000000")
 KILN_KMS_KEY = env_str("KILN_KMS_KEY", "")
 # Where a worker unpacks code and layers and keeps its environments' private directories.
 KILN_WORK_DIR = Path(env_str("KILN_WORK_DIR", str(DATA_DIR / "work"))).resolve()
-# "auto": bubblewrap when it works here, else processes with rlimits only (loudly reported).
+# "auto": bubblewrap when it works here, else no functions start (said on /healthz); "process": plain
+# processes with rlimits only, NOT isolated (loudly reported); "bwrap": bubblewrap or fail at start.
 KILN_SANDBOX = env_str("KILN_SANDBOX", "auto")
+# "allow": functions with network "outbound" reach other hosts (never this host); "deny": no function does.
+KILN_SANDBOX_EGRESS = env_str("KILN_SANDBOX_EGRESS", "allow")
 KILN_ENV_IDLE_SECONDS = env_float("KILN_ENV_IDLE_SECONDS", 600.0, minimum=1.0)
 # Keep a runtime started ahead of need per kind of environment recently cold-started (invoker/prewarm.py).
 KILN_PREWARM = env_bool("KILN_PREWARM", True)

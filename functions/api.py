@@ -56,6 +56,7 @@ def function_data(function: Function) -> dict[str, Any]:
         "memory_size": revision.memory_size,
         "timeout": revision.timeout,
         "ephemeral_storage": revision.ephemeral_storage,
+        "network": revision.network,
         "environment": revision.environment,
         "role": revision.role.arn if revision.role_id else None,
         "layers": [lv.arn for lv in revision.ordered_layers()],
@@ -73,7 +74,7 @@ def function_data(function: Function) -> dict[str, Any]:
     return data
 
 
-_CONFIG_KEYS = ("runtime", "handler", "memory_size", "timeout", "ephemeral_storage", "environment", "role", "layers")
+_CONFIG_KEYS = ("runtime", "handler", "memory_size", "timeout", "ephemeral_storage", "environment", "role", "layers", "network")
 
 
 class FunctionInput(serializers.Serializer):
@@ -86,6 +87,8 @@ class FunctionInput(serializers.Serializer):
     memory_size = serializers.IntegerField(required=False, default=limits.MEMORY_DEFAULT_MB)
     timeout = serializers.IntegerField(required=False, default=limits.TIMEOUT_DEFAULT_S)
     ephemeral_storage = serializers.IntegerField(required=False, default=limits.EPHEMERAL_DEFAULT_MB)
+    network = serializers.ChoiceField(choices=list(limits.NETWORK_MODES), required=False, default=limits.NETWORK_OUTBOUND,
+                                      help_text='"outbound": other hosts reachable (as on Lambda); "none": only the Runtime API')
     environment = serializers.DictField(child=serializers.CharField(), required=False)
     layers = serializers.ListField(child=serializers.CharField(), required=False)
     role = serializers.CharField(required=False, allow_null=True)

@@ -14,6 +14,10 @@ TIMEOUT_DEFAULT_S = 3
 EPHEMERAL_MIN_MB = 512
 EPHEMERAL_MAX_MB = 10_240
 EPHEMERAL_DEFAULT_MB = 512
+# A function's network: "outbound" reaches other hosts (as Lambda), "none" only its Runtime API.
+NETWORK_OUTBOUND = "outbound"
+NETWORK_NONE = "none"
+NETWORK_MODES = (NETWORK_OUTBOUND, NETWORK_NONE)
 ENVIRONMENT_MAX_BYTES = 4 * 1024  # keys and values together
 LAYERS_MAX = 5
 ZIP_MAX_BYTES = 50 * MB  # a zip upload

@@ -64,6 +64,7 @@ class FunctionRevision(models.Model):
     memory_size = models.PositiveIntegerField(default=limits.MEMORY_DEFAULT_MB)
     timeout = models.PositiveIntegerField(default=limits.TIMEOUT_DEFAULT_S)
     ephemeral_storage = models.PositiveIntegerField(default=limits.EPHEMERAL_DEFAULT_MB)
+    network = models.CharField(max_length=16, choices=[(m, m) for m in limits.NETWORK_MODES], default=limits.NETWORK_OUTBOUND)
     environment = models.JSONField(default=dict, blank=True)
     role = models.ForeignKey("iam.Role", null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
     code_zip = models.FileField(upload_to="code/", max_length=255)

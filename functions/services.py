@@ -49,6 +49,8 @@ class FunctionConfig:
     environment: dict[str, str] = field(default_factory=dict)
     role: str | None = None
     layers: list[str] = field(default_factory=list)
+    # None: unchanged on an update (a form that does not show the field keeps it), "outbound" on create.
+    network: str | None = None
 
 
 def _bounded_int(value: Any, name: str, low: int, high: int, unit: str) -> int:
@@ -105,6 +107,11 @@ def _validate_config(config: FunctionConfig) -> tuple[Role | None, list[LayerVer
     _bounded_int(config.memory_size, "memory_size", limits.MEMORY_MIN_MB, limits.MEMORY_MAX_MB, "MB")
     _bounded_int(config.timeout, "timeout", limits.TIMEOUT_MIN_S, limits.TIMEOUT_MAX_S, "seconds")
     _bounded_int(config.ephemeral_storage, "ephemeral_storage", limits.EPHEMERAL_MIN_MB, limits.EPHEMERAL_MAX_MB, "MB")
+    if config.network is None:
+        config.network = limits.NETWORK_OUTBOUND
+    if config.network not in limits.NETWORK_MODES:
+        raise ValidationFailed(f"network must be \"outbound\" (reach other hosts) or \"none\" (only the Runtime API); got {config.network!r}.",
+                               details={"field": "network", "allowed": list(limits.NETWORK_MODES)})
     config.environment = validate_environment(config.environment)
     role = role_resolve(config.role) if config.role else None
     return role, layer_versions_resolve(config.layers)
@@ -171,6 +178,7 @@ def _write_revision(*, function: Function, config: FunctionConfig, stored: _Stor
         memory_size=config.memory_size,
         timeout=config.timeout,
         ephemeral_storage=config.ephemeral_storage,
+        network=config.network,
         environment=config.environment,
         role=role,
         code_zip=stored.zip_name,
@@ -217,6 +225,7 @@ def revision_config(revision: FunctionRevision) -> FunctionConfig:
         environment=dict(revision.environment),
         role=revision.role.name if revision.role_id else None,
         layers=[lv.arn for lv in revision.ordered_layers()],
+        network=revision.network,
     )
 
 
@@ -236,7 +245,7 @@ def function_update(*, function: Function, changes: dict[str, Any], code: Code |
         current = function.latest
         assert current is not None, "a function always has a latest revision"
         before = revision_config(current)
-        config = replace(before, **changes)
+        config = replace(before, **{k: v for k, v in changes.items() if not (k == "network" and v is None)})
         if stored is None:
             stored = _StoredCode(current.code_zip.name, current.code_sha256, current.code_size, current.code_unzipped_size, current.inline_files)
         code_changed = stored.sha256 != current.code_sha256 or stored.inline_files != current.inline_files

@@ -27,9 +27,9 @@ from django.conf import settings
 
 from functions.limits import INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.runtimes import RuntimeInfo
-from invoker import codecache, sandbox
-from invoker.logs import LOG_CAP_BYTES, TRUNCATED_MARKER
-from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work
+from invoker import codecache, network, sandbox, tmpdisk
+from invoker.logs import LOG_CAP_BYTES, render_output
+from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work, initial_environment
 
 END_MARKER = b"\x1e\x1fKILN-END\n"
 OUTPUT_SETTLE_S = 0.02  # provided runtimes write no end marker: wait this long for output to settle
@@ -60,6 +60,7 @@ class EnvironmentConfig:
     code_sha256: str
     code_zip: str
     layers: tuple[tuple[str, str], ...] = ()
+    network: str = "outbound"  # functions.limits.NETWORK_MODES
 
 
 @dataclass
@@ -104,6 +105,8 @@ class ExecutionEnvironment:
         self._cond = threading.Condition()
         self._uses_marker = config.runtime.kiln_bootstrap
         self._slot: tuple[Path, Path, sandbox.Layout] | None = None  # task dir, opt dir, layout of a pre-started runtime
+        self._net: network.SandboxNetwork | None = None  # its namespace and listeners (invoker/network.py)
+        self._tmp: tmpdisk.TmpDisk | None = None  # its disk-backed /tmp (invoker/tmpdisk.py)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _lambda_environment(self, layout: sandbox.Layout) -> dict[str, str]:
@@ -157,10 +160,28 @@ class ExecutionEnvironment:
         opt_dir = codecache.opt_dir(list(c.layers))
         tmp_dir = Path(settings.KILN_WORK_DIR) / "envs" / self.id / "tmp"
         layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
-        self._api = RuntimeApiServer(self._events)
         started = time.monotonic()
-        failure = self._launch(task_dir, opt_dir, tmp_dir, self._argv(layout, task_dir, opt_dir), self._lambda_environment(layout))
+        failure = self._open_network()
+        if failure is not None:
+            return failure
+        argv, env = self._argv(layout, task_dir, opt_dir), self._lambda_environment(layout)
+        if self._tmp is not None and not self._tmp.ready.is_set() and c.runtime.kiln_bootstrap:
+            # A /tmp of a size not made ahead is being made: start the runtime now, held (as a prewarmed
+            # one is) before the function's code until it is mounted, then hand it its configuration.
+            failure = self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1"], initial_environment(env)) or self._tmp_ready()
+            if failure is None and self._api is not None:
+                self._api.configure(json.dumps(env).encode())
+        else:
+            failure = self._tmp_ready() or self._launch(task_dir, opt_dir, tmp_dir, argv, env)
         return failure or self._await_init(started)
+
+    def _tmp_ready(self) -> RunResult | None:
+        error = tmpdisk.failure(self._tmp)
+        return self._unavailable(error) if error else None
+
+    def _unavailable(self, message: str) -> RunResult:
+        self.stop(failed=True)
+        return RunResult("init_error", error={"errorType": "Kiln.SandboxUnavailable", "errorMessage": message})
 
     def start_prewarmed(self) -> RunResult | None:
         """Start the runtime before its function is known; it waits for ``assign`` (invoker/prewarm.py).
@@ -175,10 +196,7 @@ class ExecutionEnvironment:
             directory.chmod(0o755)
         layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
         self._slot = (task_dir, opt_dir, layout)
-        self._api = RuntimeApiServer(self._events)
-        env = self._lambda_environment(layout)
-        initial = {k: env[k] for k in ("AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG", "PATH", "LD_LIBRARY_PATH", "NODE_PATH") if k in env}
-        return self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], initial)
+        return self._open_network() or self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], initial_environment(self._lambda_environment(layout)))
 
     def assign(self, config: EnvironmentConfig) -> RunResult | None:
         """Give a pre-started runtime its function: link the code in, send the configuration, await init."""
@@ -192,35 +210,42 @@ class ExecutionEnvironment:
         codecache.link_tree(codecache.code_dir(config.code_sha256, config.code_zip), task_dir)
         if config.layers:
             codecache.link_tree(codecache.opt_dir(list(config.layers)), opt_dir)
-        self._api.configure(json.dumps(self._lambda_environment(layout)).encode())
-        return self._await_init(started)
+        failure = self._tmp_ready()  # made while it started, if its size was new
+        if failure is None:
+            self._api.configure(json.dumps(self._lambda_environment(layout)).encode())
+        return failure or self._await_init(started)
+
+    def _open_network(self) -> RunResult | None:
+        """The sandbox's network (invoker/network.py) and, taken alongside, its /tmp (invoker/tmpdisk.py)."""
+        isolated = sandbox.sandbox_mode() == "bwrap"
+        try:
+            self._net = network.open_for(self.config.network, isolated=isolated)
+            self._tmp = tmpdisk.take(self.config.ephemeral_storage) if isolated else None
+        except OSError as exc:
+            return self._unavailable(f"Could not make the sandbox's network or /tmp: {exc}")
+        self._api = RuntimeApiServer(self._events, self._net.listener)  # its threads start outside the namespace
+        return None
 
     def _launch(self, task_dir: Path, opt_dir: Path, tmp_dir: Path, argv: list[str], environment: dict[str, str]) -> RunResult | None:
         c = self.config
         handed: socket.socket | None = None
+        netns = self._net.netns if self._net else None
         try:
-            if c.runtime.kiln_bootstrap and self._api is not None:
-                # Kiln's bootstraps get their Runtime API connection already open: loading `net` to make
-                # one costs Node.js ~9 ms (runtimes/nodejs/bootstrap.cjs), `_socket` costs Python 0.5 ms.
-                host, _, port = self._api.address.rpartition(":")
-                handed = socket.create_connection((host, int(port)))
-                handed.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                os.set_inheritable(handed.fileno(), True)
-                environment = {**environment, "KILN_RUNTIME_FD": str(handed.fileno())}
-            self._process = sandbox.spawn(
-                sandbox.SandboxRequest(
-                    env_id=self.id,
-                    argv_inside=argv,
-                    environment=environment,
-                    task_dir=task_dir,
-                    opt_dir=opt_dir,
-                    tmp_dir=tmp_dir,
-                    interpreter=c.runtime.executable,
-                    memory_mb=c.memory_size,
-                    ephemeral_mb=c.ephemeral_storage,
-                    pass_fds=(handed.fileno(),) if handed else (),
-                )
-            )
+            with network.entered(netns):  # the sandbox starts inside its network namespace
+                if c.runtime.kiln_bootstrap and self._api is not None:
+                    # Kiln's bootstraps get their Runtime API connection already open: loading `net` to make
+                    # one costs Node.js ~9 ms (runtimes/nodejs/bootstrap.cjs), `_socket` costs Python 0.5 ms.
+                    # It is the only connection their Runtime API serves.
+                    handed = self._api.handed_connection()
+                    os.set_inheritable(handed.fileno(), True)
+                    environment = {**environment, "KILN_RUNTIME_FD": str(handed.fileno())}
+                self._process = sandbox.spawn(sandbox.SandboxRequest(
+                    env_id=self.id, argv_inside=argv, environment=environment, task_dir=task_dir, opt_dir=opt_dir, tmp_dir=tmp_dir,
+                    interpreter=c.runtime.executable, memory_mb=c.memory_size, ephemeral_mb=c.ephemeral_storage,
+                    pass_fds=(handed.fileno(),) if handed else (), own_netns=netns is not None,
+                    tmp_source=self._tmp.mountpoint if self._tmp else None))
+        except sandbox.SandboxUnavailable as exc:
+            return self._unavailable(str(exc))
         except OSError as exc:
             self.stop(failed=True)
             return RunResult("init_error", error={"errorType": "Runtime.InvalidEntrypoint", "errorMessage": f"Could not start the runtime: {exc}"})
@@ -299,6 +324,11 @@ class ExecutionEnvironment:
                         break
                     time.sleep(0.01)
                 process.cgroup.remove()
+        if self._net is not None:
+            self._net.close()
+        if self._tmp is not None:
+            tmpdisk.release(self._tmp)  # unmounted and removed in the background
+            self._tmp = None
         tmp = Path(settings.KILN_WORK_DIR) / "envs" / self.id
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -421,7 +451,7 @@ class ExecutionEnvironment:
                     self._cond.wait(0.05)
                 if self._out.done:
                     data, dropped = self._out.done.pop(0)
-                    return _render(data, dropped)
+                    return render_output(data, dropped)
             else:
                 # No end marker: take what arrives until the output has been quiet for a moment,
                 # counting from the answer (what was printed just before it may still be in the pipe).
@@ -431,11 +461,11 @@ class ExecutionEnvironment:
             data, dropped = bytes(self._out.current), self._out.dropped
             self._out.current.clear()
             self._out.dropped = 0
-            return _render(data, dropped)
+            return render_output(data, dropped)
 
     def _take_all(self) -> str:
         with self._cond:
-            parts = [_render(d, n) for d, n in self._out.done] + [_render(bytes(self._out.current) + self._out.carry, self._out.dropped)]
+            parts = [render_output(d, n) for d, n in self._out.done] + [render_output(bytes(self._out.current) + self._out.carry, self._out.dropped)]
             self._out.done.clear()
             self._out.current.clear()
             self._out.dropped = 0
@@ -463,13 +493,6 @@ class ExecutionEnvironment:
             except (OSError, ValueError):
                 pass
         return math.ceil(peak / (1024 * 1024)) if peak else 0
-
-
-def _render(data: bytes, dropped: int) -> str:
-    text = data.decode("utf-8", "replace")
-    if dropped:
-        text += TRUNCATED_MARKER.format(dropped=dropped, cap=LOG_CAP_BYTES)
-    return text
 
 
 def _signal_name(number: int) -> str:

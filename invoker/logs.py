@@ -8,6 +8,14 @@ LOG_CAP_BYTES = 256 * 1024  # per invocation; the rest is cut with a marker
 TRUNCATED_MARKER = "\n[Kiln] Log output truncated: this invocation printed {dropped} more bytes past the {cap} byte limit.\n"
 
 
+def render_output(data: bytes, dropped: int) -> str:
+    """A runtime's output as text, with the truncation marker when ``dropped`` bytes were cut."""
+    text = data.decode("utf-8", "replace")
+    if dropped:
+        text += TRUNCATED_MARKER.format(dropped=dropped, cap=LOG_CAP_BYTES)
+    return text
+
+
 def init_start_line(runtime: str) -> str:
     return f"INIT_START Runtime Version: {runtime.replace('nodejs', 'nodejs:').replace('python', 'python:')}\n"
 

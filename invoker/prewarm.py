@@ -2,7 +2,7 @@
 
 A cold start spends most of its time outside the function: creating its cgroups, bubblewrap's
 namespaces and mounts, and the interpreter's own start. The ``Prewarmer`` keeps one runtime ready per
-kind of environment recently cold-started (runtime, ephemeral storage, and for Node.js, whose heap
+kind of environment recently cold-started (runtime, ephemeral storage, network setting, and for Node.js, whose heap
 size is a start-up flag, the memory size; a Python runtime gets its memory limit when assigned): sandboxed, in its cgroups, its bootstrap loaded and blocked
 on ``GET /runtime/kiln/configuration``. Taking one hands it the function: hard links to the code in its
 bound ``/var/task`` (and layers in ``/opt``), then its environment over the Runtime API; it imports the
@@ -25,17 +25,18 @@ from invoker.environment import EnvironmentConfig, EnvState, ExecutionEnvironmen
 
 log = logging.getLogger(__name__)
 MAX_KINDS = 8
-Kind = tuple[str, int, int]  # runtime identifier, memory size (0: any), ephemeral storage
+Kind = tuple[str, int, int, str]  # runtime identifier, memory size (0: any), ephemeral storage, network
 
 
 def kind_of(config: EnvironmentConfig) -> Kind | None:
     """The kind a pre-started runtime must match. A Python runtime's memory is only its cgroup's limit,
     which ``assign`` sets, so where cgroups work one Python runtime serves any memory size (0 here);
-    Node.js sizes its heap from a flag at start, and rlimits are fixed at start too."""
+    Node.js sizes its heap from a flag at start, and rlimits are fixed at start too. The network setting
+    is part of the kind: a runtime's network namespace (egress, Kiln's endpoint) is made before it starts."""
     if not config.runtime.kiln_bootstrap:
         return None
     memory = 0 if config.runtime.family == "python" and cgroups_usable() else config.memory_size
-    return (config.runtime.identifier, memory, config.ephemeral_storage)
+    return (config.runtime.identifier, memory, config.ephemeral_storage, config.network)
 
 
 class Prewarmer:

@@ -1,6 +1,10 @@
 """The AWS Lambda Runtime API, served by the worker to one execution environment.
 
-Each environment gets its own listener on 127.0.0.1 (``AWS_LAMBDA_RUNTIME_API``). The runtime long-polls
+Each environment gets its own listener (``AWS_LAMBDA_RUNTIME_API``): at ``127.0.0.1:9001`` inside the
+sandbox's own network namespace (``invoker/network.py``), where nothing but that sandbox reaches it, or
+on the host's 127.0.0.1 where Kiln makes no namespaces. An environment whose runtime is Kiln's own
+bootstrap serves only the connection Kiln handed over (``handed_connection``: the peer address is
+known before it connects) and closes any other, so even a reachable port answers no one else. The runtime long-polls
 ``GET /2018-06-01/runtime/invocation/next`` and answers with ``POST .../{id}/response`` or
 ``.../{id}/error``; a failed init posts ``/runtime/init/error``. A runtime started ahead of need (``invoker/prewarm.py``) first
 long-polls Kiln's own ``GET /2018-06-01/runtime/kiln/configuration`` for its function's environment.
@@ -45,14 +49,27 @@ class RuntimeEvent:
     at: float = 0.0
 
 
+def initial_environment(env: dict[str, str]) -> dict[str, str]:
+    """What a runtime held for its ``kiln/configuration`` starts with (the rest comes over the API)."""
+    return {k: env[k] for k in ("AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG", "PATH", "LD_LIBRARY_PATH", "NODE_PATH") if k in env}
+
+
+def make_listener(port: int = 0) -> socket.socket:
+    """A listener on 127.0.0.1 of the calling thread's network namespace (port 0: any free one)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(8)
+    return listener
+
+
 class RuntimeApiServer:
-    def __init__(self, events: queue.Queue[RuntimeEvent]) -> None:
+    def __init__(self, events: queue.Queue[RuntimeEvent], listener: socket.socket | None = None) -> None:
         self.events = events
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(8)
+        self._listener = listener if listener is not None else make_listener()
         self.address = "127.0.0.1:%d" % self._listener.getsockname()[1]
+        self._only_peer: tuple[str, int] | None = None  # set by handed_connection: serve that peer alone
+        self.refused = 0
         self._work: Work | None = None
         self._configuration: bytes | None = None
         self._work_ready = threading.Condition()
@@ -65,6 +82,20 @@ class RuntimeApiServer:
         with self._work_ready:
             self._work = work
             self._work_ready.notify_all()
+
+    def handed_connection(self) -> socket.socket:
+        """A connection to this server for the runtime to inherit; from now on it is the only one served.
+        Made in the thread's current network namespace (the sandbox's, see ``invoker.network.entered``)."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(("127.0.0.1", 0))
+            self._only_peer = sock.getsockname()
+            sock.connect(self._listener.getsockname())
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     def configure(self, configuration: bytes) -> None:
         """Answer a pre-started runtime's ``GET /runtime/kiln/configuration`` (Kiln's own bootstraps only)."""
@@ -87,9 +118,13 @@ class RuntimeApiServer:
     def _accept(self) -> None:
         while not self._closed:
             try:
-                conn, _ = self._listener.accept()
+                conn, peer = self._listener.accept()
             except OSError:
                 return
+            if self._only_peer is not None and peer != self._only_peer:
+                self.refused += 1
+                conn.close()
+                continue
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._connections.append(conn)
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()

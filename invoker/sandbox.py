@@ -1,12 +1,14 @@
 """Starting a function's runtime as an isolated OS process tree.
 
-Two modes, chosen by ``KILN_SANDBOX`` (``auto`` picks the first that works here):
-- ``bwrap``: bubblewrap with its own mount, PID, IPC, UTS, cgroup and user namespaces, uid 993, no
-  new privileges; code read-only at ``/var/task``, layers read-only at ``/opt``, Kiln's runtime
-  bootstraps read-only at ``/var/runtime``, the interpreter's files read-only, a private ``/tmp``
-  sized to the ephemeral storage; nothing else of the host (no Kiln source, no data dir).
-- ``process``: a plain child process in its own session with rlimits only; Kiln warns at start and
-  on ``/healthz`` that functions are not isolated.
+Two modes, chosen by ``KILN_SANDBOX`` (``auto``: bubblewrap, and where it cannot work here Kiln refuses
+to start functions and says why; it runs them unisolated only when told to, ``KILN_SANDBOX=process``):
+- ``bwrap``: bubblewrap with its own mount, PID, IPC, UTS, cgroup, user and network namespaces (the
+  network one made by the worker, ``invoker/network.py``), uid 993, no new privileges; code read-only
+  at ``/var/task``, layers read-only at ``/opt``, Kiln's runtime bootstraps read-only at
+  ``/var/runtime``, the interpreter's files read-only, a private ``/tmp`` of the ephemeral storage's
+  size (on disk, ``invoker/tmpdisk.py``); nothing else of the host (no Kiln source, no data dir).
+- ``process``: a plain child process in its own session with rlimits only, on the host's network; Kiln
+  warns at start and on ``/healthz`` that functions are not isolated.
 Both give the process a scrubbed environment (only what the caller passes) and, where the host lets
 Kiln write cgroups, a memory and process limit that nothing the function starts can escape.
 """
@@ -69,6 +71,12 @@ class SandboxRequest:
     memory_mb: int
     ephemeral_mb: int
     pass_fds: tuple[int, ...] = ()  # open fds the runtime inherits under the same numbers
+    own_netns: bool = False  # spawned inside a network namespace Kiln made (invoker.network.entered)
+    tmp_source: Path | None = None  # a mounted disk for /tmp (invoker/tmpdisk.py); None: a tmpfs
+
+
+class SandboxUnavailable(RuntimeError):
+    """Kiln will not start a function here: the isolation it promises is not available, and why."""
 
 
 @dataclass
@@ -182,7 +190,7 @@ def bwrap_works() -> tuple[bool, str]:
     binary = shutil.which("bwrap")
     if not binary:
         return False, "bubblewrap (bwrap) is not installed; install the Debian package 'bubblewrap'"
-    probe = [binary, "--unshare-all", "--share-net", "--die-with-parent", "--ro-bind", "/usr", "/usr",
+    probe = [binary, "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
              "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
              "--proc", "/proc", "--dev", "/dev", "--uid", str(SANDBOX_UID), "/bin/true"]
     try:
@@ -217,6 +225,18 @@ def _reachable(path: Path, uid: int) -> bool:
     return True
 
 
+def _first_blocking(path: Path, uid: int) -> Path:
+    """The outermost directory on the way to ``path`` that ``uid`` cannot search."""
+    for directory in reversed([path, *path.parents]):
+        try:
+            st = os.stat(directory)
+        except OSError:
+            return directory
+        if st.st_uid != uid and not st.st_mode & 0o001:
+            return directory
+    return path
+
+
 @functools.cache
 def host_uid_switch() -> tuple[str, ...]:
     """The command prefix that starts bubblewrap as the unprivileged host uid ``SANDBOX_UID``.
@@ -225,17 +245,20 @@ def host_uid_switch() -> tuple[str, ...]:
     owner of every root-owned file. Started through ``setpriv`` as ``SANDBOX_UID``, it makes its
     namespaces as an ordinary user (unprivileged user namespaces) and the sandbox is that uid on the
     host too. Empty, with a warning, when Kiln is not root (bubblewrap runs as Kiln's own uid) or this
-    host cannot: no ``setpriv``, no unprivileged user namespaces, or a directory the sandbox binds that
-    the uid cannot reach (``KILN_WORK_DIR`` under a private data dir: make it searchable, ``chmod o+x``).
+    host cannot: no ``setpriv`` or no unprivileged user namespaces. A directory the sandbox binds that the
+    uid cannot reach (``KILN_WORK_DIR`` under a data dir made by ``mktemp -d``) is not a reason to fall
+    back to the weaker root-started sandbox: ``SandboxUnavailable`` says what to change.
     """
     setpriv, bwrap = shutil.which("setpriv"), shutil.which("bwrap")
     if os.geteuid() != 0 or not setpriv or not bwrap:
         return ()
     Path(settings.KILN_WORK_DIR).mkdir(parents=True, exist_ok=True)
-    unreachable = [d for d in (Path(settings.KILN_WORK_DIR), RUNTIMES_DIR) if not _reachable(d, SANDBOX_UID)]
-    if unreachable:
-        log.warning("sandboxes run as the host's uid 0: uid %s cannot reach %s", SANDBOX_UID, ", ".join(map(str, unreachable)))
-        return ()
+    blocked = [_first_blocking(d, SANDBOX_UID) for d in (Path(settings.KILN_WORK_DIR), RUNTIMES_DIR) if not _reachable(d, SANDBOX_UID)]
+    if blocked:
+        raise SandboxUnavailable(
+            f"the sandbox's uid {SANDBOX_UID} cannot reach Kiln's work directory: {', '.join(map(str, blocked))} is not searchable by it. "
+            f"Make it searchable (chmod o+x {blocked[0]}: lets it pass through, not list) or set KILN_WORK_DIR to a directory outside it; "
+            "Kiln does not fall back to a sandbox running as the host's root")
     switch = (setpriv, f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups")
     probe = [*switch, bwrap, "--unshare-all", *_no_nested_userns(), "--share-net", "--die-with-parent", "--cap-drop", "ALL",
              "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--ro-bind", "/usr", "/usr",
@@ -296,21 +319,50 @@ def interpreter_source(root: str) -> str:
 
 
 def sandbox_mode() -> str:
+    """``bwrap``, ``process`` (only when ``KILN_SANDBOX=process``) or ``refused`` (no isolation here)."""
     wanted = settings.KILN_SANDBOX
     if wanted == "process":
         return "process"
     works, reason = bwrap_works()
     if wanted == "bwrap" and not works:
         raise RuntimeError(f"KILN_SANDBOX=bwrap but {reason}")
-    return "bwrap" if works else "process"
+    return "bwrap" if works else "refused"
+
+
+def refusal() -> str | None:
+    """Why Kiln will not start functions here, or None."""
+    mode = sandbox_mode()
+    if mode == "refused":
+        return (f"{bwrap_works()[1]}; Kiln starts no functions without their namespaces (network included). "
+                "Set KILN_SANDBOX=process to run them as plain processes, NOT isolated from the host or each other")
+    if mode == "bwrap":
+        try:
+            host_uid_switch()
+        except SandboxUnavailable as exc:
+            return str(exc)
+    return None
 
 
 def sandbox_status() -> dict[str, object]:
+    from invoker import network, tmpdisk
+
     works, reason = bwrap_works()
     mode = sandbox_mode()
-    host_uid = SANDBOX_UID if mode == "bwrap" and host_uid_switch() else os.geteuid()
-    return {"mode": mode, "isolated": mode == "bwrap", "detail": reason if not works else "bubblewrap namespaces",
-            "host_uid": host_uid, "cgroup_migrations": migration_status()}
+    refused = refusal()
+    host_uid = SANDBOX_UID if mode == "bwrap" and not refused and host_uid_switch() else os.geteuid()
+    status: dict[str, object] = {"mode": mode, "isolated": mode == "bwrap" and not refused,
+                                 "detail": refused or (reason if not works else "bubblewrap namespaces"),
+                                 "host_uid": host_uid, "cgroup_migrations": migration_status()}
+    if mode == "bwrap":
+        status["network"] = network.status()
+        status["tmp"] = tmpdisk.status()
+    elif mode == "refused":
+        status["network"] = {"isolation": "none: functions do not start", "detail": status["detail"], "egress": False, "endpoint": None}
+        status["tmp"] = {"backing": "none", "detail": "functions do not start"}
+    else:
+        status["network"] = {"isolation": "none: the host's network", "detail": "KILN_SANDBOX=process", "egress": True, "endpoint": None}
+        status["tmp"] = {"backing": "directory", "detail": "a directory on the host's disk, not limited in size"}
+    return status
 
 
 def layout(request_task_dir: Path, opt_dir: Path, tmp_dir: Path) -> Layout:
@@ -327,7 +379,9 @@ def _interpreter_root(interpreter: str) -> str | None:
 
 
 def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
-    argv = ["bwrap", "--unshare-all", *_no_nested_userns(), "--share-net", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+    # --unshare-all makes a network namespace too, unless the worker made one and spawns inside it.
+    share_net = ("--share-net",) if req.own_netns else ()
+    argv = ["bwrap", "--unshare-all", *_no_nested_userns(), *share_net, "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox", "--info-fd", str(info_fd)]
     for path in HOST_READ_ONLY:
         if os.path.exists(path):
@@ -349,9 +403,12 @@ def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
         # unprivileged uid the sandbox cannot write them, and the six mounts (~1 ms) are not needed.
         for path in PROC_READ_ONLY:
             argv += ["--ro-bind-try", path, path]
-    argv += ["--dev", "/dev",
-             "--size", str(req.ephemeral_mb * 1024 * 1024), "--tmpfs", "/tmp",
-             "--ro-bind", str(req.task_dir), "/var/task",
+    argv += ["--dev", "/dev"]
+    if req.tmp_source is not None:
+        argv += ["--bind", str(req.tmp_source), "/tmp"]
+    else:
+        argv += ["--size", str(req.ephemeral_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+    argv += ["--ro-bind", str(req.task_dir), "/var/task",
              "--ro-bind", str(req.opt_dir), "/opt",
              "--ro-bind", str(RUNTIMES_DIR), "/var/runtime"]
     argv += ["--ro-bind", str(python_sdk_dir()), "/var/lang/sdk"]
@@ -363,8 +420,12 @@ def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
 
 def spawn(req: SandboxRequest) -> SandboxedProcess:
     """Start the runtime; the caller owns the returned process and must ``terminate`` it."""
-    cgroup = Cgroup.create(req.env_id, memory_mb=req.memory_mb, max_pids=MAX_PROCESSES)
     mode = sandbox_mode()
+    if mode == "refused":
+        raise SandboxUnavailable(refusal() or "no sandbox")
+    if mode == "bwrap":
+        host_uid_switch()  # raises SandboxUnavailable before anything is made
+    cgroup = Cgroup.create(req.env_id, memory_mb=req.memory_mb, max_pids=MAX_PROCESSES)
     prelude = f"ulimit -n {MAX_OPEN_FILES}"
     if cgroup is None:
         # No cgroups here: bound what rlimits can (virtual memory only for Python: V8 reserves far

@@ -150,6 +150,7 @@ def _environment_config(revision_id: int) -> EnvironmentConfig:
         code_sha256=revision.code_sha256,
         code_zip=revision.code_zip.name,
         layers=tuple((lv.sha256, lv.zip_file.name) for lv in revision.ordered_layers()),
+        network=revision.network,
     )
     with _config_lock:
         _config_cache[revision_id] = config

@@ -13,13 +13,15 @@ import threading
 
 from celery.signals import task_prerun, worker_ready, worker_shutdown
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
+from functions.limits import EPHEMERAL_DEFAULT_MB
+from invoker import network, tmpdisk
 from invoker.cgroups import favor_dynamic_modifications
 from invoker.pool import get_pool
 from invoker.prewarm import prewarm_enabled
 from invoker.redis_client import get_redis
-from invoker.sandbox import sandbox_status
+from invoker.sandbox import sandbox_mode, sandbox_status
 from invoker.services import WORKER_NAME
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,20 @@ def _precompile_sdks() -> None:
     threading.Thread(target=lambda: [precompile(p, sdk=True) for p in pythons], name="kiln-precompile", daemon=True).start()
 
 
+def _ephemeral_sizes() -> list[int]:
+    """The default ephemeral storage, then the other sizes functions have now (their first cold start
+    then finds a /tmp made)."""
+    from functions.models import Function
+
+    try:
+        sizes = set(Function.objects.exclude(latest=None).values_list("latest__ephemeral_storage", flat=True).distinct()[:32])
+    except Exception:  # noqa: BLE001 - a database not there yet only costs those first starts their speed
+        sizes = set()
+    finally:
+        connection.close()  # the main thread's; task threads have their own
+    return [EPHEMERAL_DEFAULT_MB, *sorted(sizes - {EPHEMERAL_DEFAULT_MB})]
+
+
 @worker_ready.connect
 def _on_ready(**_: object) -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
@@ -102,11 +118,17 @@ def _on_ready(**_: object) -> None:
     if settings.KILN_CGROUP_FAVORDYNMODS:
         favor_dynamic_modifications()
     _precompile_sdks()
+    if sandbox_mode() == "bwrap":
+        network.prepare()  # egress rules once, namespaces ready before the first cold start
+        tmpdisk.prepare(*_ephemeral_sizes())  # what dead workers left removed, a /tmp of each size in use ready
     status = sandbox_status()
-    if not status["isolated"]:
+    if status["mode"] == "refused":
+        log.error("FUNCTIONS WILL NOT START: %s", status["detail"])
+    elif not status["isolated"]:
         log.warning("SANDBOX NOT ISOLATED: %s. Functions run as plain processes with rlimits only.", status["detail"])
     else:
-        log.info("sandbox: %s", status["detail"])
+        net = status["network"]
+        log.info("sandbox: %s; network: %s (%s), egress: %s", status["detail"], net["isolation"], net["detail"], net.get("egress_detail"))
     threading.Thread(target=_beat, name="kiln-heartbeat", daemon=True).start()
     if prewarm_enabled():
         get_pool().prewarmer.want_defaults()
@@ -116,6 +138,7 @@ def _on_ready(**_: object) -> None:
 def _on_shutdown(**_: object) -> None:
     _stop.set()
     get_pool().stop_all()
+    tmpdisk.stop_all()
     try:
         get_redis().delete(f"kiln:worker:{WORKER_NAME}")
     except Exception:  # noqa: BLE001

@@ -19,6 +19,8 @@ cleanup() {
     kill -TERM "$bench_pid" 2>/dev/null || true
     wait "$bench_pid" 2>/dev/null || true
   fi
+  # A worker killed before its shutdown leaves its /tmp disks mounted under the data dir (invoker/tmpdisk.py).
+  { grep -o "$KILN_DATA_DIR/[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done; } || true
   if [ -n "${BENCH_KEEP_DATA:-}" ]; then echo "bench data kept in $KILN_DATA_DIR"; else rm -rf "$KILN_DATA_DIR"; fi
 }
 trap cleanup EXIT

@@ -8,12 +8,13 @@ export KILN_PORT="${KILN_PORT:-8000}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 mkdir -p "$KILN_DATA_DIR"
 
-if ! command -v bwrap >/dev/null 2>&1; then
+if ! command -v bwrap >/dev/null 2>&1 || ! command -v nft >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "kiln: installing bubblewrap for function isolation"
-    apt-get install -y -qq bubblewrap >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null) || true
+    echo "kiln: installing bubblewrap, nftables and iproute2 for function isolation (namespaces, network)"
+    apt-get install -y -qq bubblewrap nftables iproute2 >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq bubblewrap nftables iproute2 >/dev/null) || true
   fi
-  command -v bwrap >/dev/null 2>&1 || echo "kiln: WARNING: bubblewrap is missing; functions will run WITHOUT isolation (install the 'bubblewrap' package)" >&2
+  command -v bwrap >/dev/null 2>&1 || echo "kiln: WARNING: bubblewrap is missing; Kiln will not start functions (install 'bubblewrap', or set KILN_SANDBOX=process to run them WITHOUT isolation)" >&2
+  command -v nft >/dev/null 2>&1 || echo "kiln: WARNING: nftables is missing; functions get no outbound network (install 'nftables')" >&2
 fi
 
 # Redis: use the one at REDIS_URL, else start a private redis-server under the data dir.

@@ -9,5 +9,10 @@ KILN_DATA_DIR="$(mktemp -d /tmp/kiln-test.XXXXXX)"
 chmod 711 "$KILN_DATA_DIR"  # searchable: sandboxes run as an unprivileged uid that binds from its work dir
 export KILN_DATA_DIR
 export KILN_ENV_IDLE_SECONDS="${KILN_ENV_IDLE_SECONDS:-120}"
-trap 'rm -rf "$KILN_DATA_DIR"' EXIT
+# A worker killed before its shutdown leaves its /tmp disks mounted under the data dir (invoker/tmpdisk.py).
+cleanup() {
+  { grep -o "$KILN_DATA_DIR/[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done; } || true
+  rm -rf "$KILN_DATA_DIR"
+}
+trap cleanup EXIT
 .venv/bin/pytest "$@"

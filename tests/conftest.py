@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +30,17 @@ from tests.stack import stop as stack_stop
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# The web port the test worker forwards into its sandboxes as Kiln's endpoint (no Kiln web server runs
+# there in the tests; tests/invoker/test_network.py serves it), so a Kiln on this host's 8000 is not hit.
+WORKER_KILN_PORT = _free_port()
+
+
 @pytest.fixture(scope="session")
 def worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
     from invoker.redis_client import get_redis
@@ -42,6 +54,7 @@ def worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Pope
     else:
         env["DATABASE_URL"] = f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env["KILN_DATA_DIR"] = str(settings.DATA_DIR)
+    env["KILN_PORT"] = str(WORKER_KILN_PORT)
     env["KILN_ASYNC_RETRY_DELAYS"] = "0.3,0.3"  # Lambda's 1 and 2 minutes, shortened for the tests
     log_path = Path(settings.DATA_DIR) / "worker.log"
     log = open(log_path, "wb")
