@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("httpapi.api_urls")),
     path("", include("events.urls")),
     path("", include("storage.urls")),
+    path("", include("metrics.urls")),
 ]
