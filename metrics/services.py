@@ -15,7 +15,7 @@ import logging
 from functools import cache
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -51,9 +51,9 @@ def day_start(day: datetime.date) -> datetime.datetime:
 
 
 def retained_from(now: datetime.datetime) -> datetime.datetime:
-    """The start of the oldest day whose minute rows are all kept: whole days only, so a day is never
-    compacted from a partly deleted set of minutes."""
-    return day_start((now - datetime.timedelta(days=RETENTION_DAYS)).astimezone(datetime.UTC).date()) + datetime.timedelta(days=1)
+    """The start of the oldest day whose minute rows are kept (at least ``RETENTION_DAYS``): whole days
+    only, so a day is never compacted from a partly deleted set of minutes."""
+    return day_start((now - datetime.timedelta(days=RETENTION_DAYS)).astimezone(datetime.UTC).date())
 
 
 def minute_of(moment: datetime.datetime) -> datetime.datetime:
@@ -120,11 +120,16 @@ def metrics_set_async(*, minute: datetime.datetime, received: dict[str, int], qu
 
 
 def metrics_compact_days(*, now: datetime.datetime | None = None) -> int:
-    """Sum every finished day that still has minute rows into ``UsageDay`` (set, so rerunning is harmless)."""
+    """Sum each finished day not yet compacted (and the last one again) into ``UsageDay``; the sums are
+    set, so rerunning is harmless. Minute rows are deleted by whole days only, so a day is summed whole."""
     now = now or timezone.now()
     start = day_start(now.astimezone(datetime.UTC).date())
+    minutes = MetricMinute.objects.filter(minute__lt=start)
+    last = UsageDay.objects.aggregate(last=Max("date"))["last"]
+    if last is not None:  # days before the last compacted one are final; that one is summed again
+        minutes = minutes.filter(minute__gte=day_start(last))
     days = (
-        MetricMinute.objects.filter(minute__gte=retained_from(now), minute__lt=start).annotate(day=TruncDate("minute", tzinfo=datetime.UTC))
+        minutes.annotate(day=TruncDate("minute", tzinfo=datetime.UTC))
         .values("day", "function_name").annotate(requests=Sum("invocations"), mb_ms=Sum("billed_mb_ms"))
     )
     rows = [UsageDay(date=d["day"], function_name=d["function_name"], requests=d["requests"] or 0, billed_mb_ms=d["mb_ms"] or 0) for d in days]
