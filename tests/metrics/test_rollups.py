@@ -139,7 +139,7 @@ def test_prune_keeps_thirty_whole_days_and_compacts_them_first():
 
 
 def test_a_failing_upsert_does_not_raise(monkeypatch):
-    monkeypatch.setattr("metrics.services._upsert_sql", lambda bucket: "SELECT nonsense FROM nowhere")
+    monkeypatch.setattr("metrics.services._upsert_sql", lambda bucket, own=False: "SELECT nonsense FROM nowhere")
     metrics_record_run(function_name="alpha", status="succeeded", duration_ms=1.0)  # logged, not raised
 
 
@@ -157,3 +157,23 @@ def test_prometheus_token(client, settings):
     settings.KILN_PROMETHEUS_TOKEN = "s3cret"
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_upsert_outside_a_transaction_leaves_the_connection_usable(monkeypatch):
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        monkeypatch.setattr("metrics.services._upsert_sql", lambda bucket, own=False: "BEGIN; SELECT nonsense FROM nowhere; COMMIT")
+    else:
+        monkeypatch.setattr("metrics.services._upsert_sql", lambda bucket, own=False: "SELECT nonsense FROM nowhere")
+    metrics_record_run(function_name="alpha", status="succeeded", duration_ms=1.0)
+    assert MetricMinute.objects.count() == 0  # the connection still answers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_upsert_commits_on_its_own_outside_a_transaction():
+    metrics_record_run(function_name="alpha", status="succeeded", duration_ms=3.0, billed_duration_ms=3, memory_size=128)
+    metrics_record_run(function_name="alpha", status="succeeded", duration_ms=4.0, billed_duration_ms=4, memory_size=128)
+    row = MetricMinute.objects.get(function_name="alpha")
+    assert (row.invocations, row.billed_mb_ms) == (2, 7 * 128)
