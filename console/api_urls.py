@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("events.urls")),
     path("", include("storage.urls")),
     path("", include("metrics.urls")),
+    path("", include("functions.urls")),
 ]
