@@ -21,13 +21,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Sum, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from core.errors import InvalidRequestContent, ServiceUnavailable, TooLarge, ValidationFailed
+from core.errors import InvalidRequestContent, NotFound, ServiceUnavailable, TooLarge, ValidationFailed
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.models import Function, FunctionRevision
 from functions.runtimes import runtime_info
@@ -69,8 +70,15 @@ def invocation_submit(
     revision: FunctionRevision | None = None,
     qualifier: str = "$LATEST",
     request_id: str | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+    parent_id: str | None = None,
 ) -> Invocation:
-    """Write the invocation ``QUEUED`` and enqueue it once the row is committed."""
+    """Write the invocation ``QUEUED`` and enqueue it once the row is committed.
+
+    What caused it is recorded with it: ``trigger`` and ``trigger_detail`` (the route, the bucket and
+    key, ...), the signed-in ``user`` whose call it was (REST, console, replay), and ``parent_id``, the
+    request id of the invocation whose run caused this one (its function's write, or a replayed one).
+    """
     if invocation_type not in InvocationType.values:
         raise ValidationFailed(f"invocation_type must be one of {', '.join(InvocationType.values)}.")
     try:
@@ -90,12 +98,54 @@ def invocation_submit(
         qualifier=qualifier,
         invocation_type=invocation_type,
         trigger=trigger,
-        trigger_detail=trigger_detail or {},
+        trigger_detail=_with_user(trigger_detail, user),
         payload=text,
         memory_size=revision.memory_size,
+        parent_id=_uuid_or_none(parent_id),
     )
     dispatch_invocation(str(invocation.id))
     return invocation
+
+
+def _with_user(detail: dict[str, Any] | None, user: AbstractBaseUser | AnonymousUser | None) -> dict[str, Any]:
+    detail = dict(detail or {})
+    if user is not None and user.is_authenticated:
+        detail["user"] = user.get_username()
+    return detail
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+REPLAY_QUALIFIERS = ("$LATEST", "original")
+
+
+def invocation_replay(*, original: Invocation, qualifier: str, user: AbstractBaseUser | AnonymousUser | None) -> Invocation:
+    """Run ``original``'s event again, against ``$LATEST`` or the revision it first ran on
+    (``"original"``), as a new invocation caused by the replay (its parent is ``original``).
+
+    The replay is submitted like a synchronous call, so it runs once (no asynchronous retries) and
+    takes events up to 6 MB, but nobody waits for it: the caller follows its request id.
+    """
+    if qualifier not in REPLAY_QUALIFIERS:
+        raise ValidationFailed(f"qualifier must be one of {', '.join(REPLAY_QUALIFIERS)}, not {qualifier!r}.", details={"field": "qualifier"})
+    function = Function.objects.select_related("latest").filter(pk=original.function_id).first() if original.function_id else None
+    if function is None:
+        raise NotFound(f"The function of invocation {original.id} ({original.function_name}) no longer exists; it cannot be replayed.")
+    revision = function.latest
+    recorded_qualifier = "$LATEST"
+    if qualifier == "original":
+        revision = FunctionRevision.objects.filter(pk=original.revision_id).first() if original.revision_id else None
+        if revision is None:
+            raise NotFound(f"The revision invocation {original.id} ran on no longer exists; replay it on $LATEST.")
+        recorded_qualifier = original.qualifier
+    detail = {"replay_of": str(original.id), "qualifier": qualifier, "original_trigger": original.trigger}
+    return invocation_submit(function=function, payload=original.payload.encode(), trigger=Trigger.REPLAY, trigger_detail=detail,
+                             revision=revision, qualifier=recorded_qualifier, user=user, parent_id=str(original.id))
 
 
 def invocation_wait(invocation: Invocation, *, timeout_s: float) -> Invocation:
