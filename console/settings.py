@@ -192,6 +192,8 @@ KILN_ACCOUNT_CONCURRENCY = env_int("KILN_ACCOUNT_CONCURRENCY", 1000, minimum=1)
 # Prices of usage (GET /api/v1/usage/), USD; defaults: AWS Lambda's published x86 prices.
 KILN_PRICE_PER_MILLION_REQUESTS = env_decimal("KILN_PRICE_PER_MILLION_REQUESTS", "0.20")
 KILN_PRICE_PER_GB_SECOND = env_decimal("KILN_PRICE_PER_GB_SECOND", "0.0000166667")
+# How often a worker writes the metric roll-ups it gathered (metrics/buffer.py); 0: each run at once.
+KILN_METRICS_FLUSH_SECONDS = env_float("KILN_METRICS_FLUSH_SECONDS", 1.0, minimum=0.0)
 # When set, GET /metrics (Prometheus) wants "Authorization: Bearer <token>"; else it is open.
 KILN_PROMETHEUS_TOKEN = env_str("KILN_PROMETHEUS_TOKEN", "")
 

@@ -4,14 +4,20 @@ Kiln runs several processes (gunicorn's workers, the Celery worker), so ``promet
 its multi-process mode: every process writes its samples to memory-mapped files under
 ``PROMETHEUS_MULTIPROC_DIR`` (``KILN_DATA_DIR/prometheus``, set by ``console/settings.py`` before this
 module is imported, and emptied by ``scripts/run.sh`` at start), and ``/metrics`` sums the files of
-every process on the host. Without that variable (a shell, a script) the process's own registry is served.
+every process sharing the directory (named by host and pid). Without that variable (a shell, a script) the process's own registry is served.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Files are named by process: host name and pid, since containers sharing the data dir (docker
+    # compose's web and worker) reuse the same small pids.
+    values.ValueClass = values.MultiProcessValue(process_identifier=lambda: f"{socket.gethostname().replace('_', '-')}-{os.getpid()}")
 
 SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 

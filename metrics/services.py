@@ -1,11 +1,12 @@
-"""Writes of metrics: the per-run roll-up upsert on the worker's finish path, sampled gauges, upkeep.
+"""Writes of metrics: each finished run into the per-minute roll-ups, sampled gauges, upkeep.
 
-``metrics_record_run`` is called once per finished run (and per throttle): one ``INSERT ... ON CONFLICT
-DO UPDATE`` adding the run to its minute's row for the function and for the account, written as SQL
-that is built once per histogram bucket (the ORM would compile it on every call), plus the
-Prometheus samples. It never raises: metrics must not fail an invocation. ``metrics_set_async``
-stores the sampled asynchronous-queue figures; ``metrics_compact_days`` and ``metrics_prune`` keep
-``RETENTION_DAYS`` of minutes and daily usage for ever.
+``metrics_record_run`` is called once per finished run (and per throttle) and never raises: metrics
+must not fail an invocation. It adds the run to its minute's row for the function and for the account,
+by default gathered in memory and written once a second by ``metrics.buffer`` (``KILN_METRICS_FLUSH_SECONDS``);
+with 0, at once, as one two-row ``INSERT ... ON CONFLICT DO UPDATE`` written as SQL built once per
+histogram bucket (the ORM would compile it on every call). It also counts the run for Prometheus.
+``metrics_set_async`` stores the sampled asynchronous-queue figures; ``metrics_compact_days`` and
+``metrics_prune`` keep ``RETENTION_DAYS`` of minutes and daily usage for ever.
 """
 
 from __future__ import annotations
@@ -14,20 +15,21 @@ import datetime
 import logging
 from functools import cache
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from metrics import prom
+from metrics import buffer, prom
 from metrics.histogram import BUCKET_COLUMNS, bucket_of
 from metrics.models import ACCOUNT, RETENTION_DAYS, MetricMinute, UsageDay
 
 log = logging.getLogger(__name__)
 ERROR_STATUSES = frozenset({"failed", "timed_out"})
 THROTTLED = "throttled"
-_SUMS = ("invocations", "errors", "throttles", "duration_count", "duration_sum_ms", "init_count", "init_sum_ms", "billed_mb_ms")
-_MAXES = ("duration_max_ms", "init_max_ms", "concurrency_max")
+_SUMS = buffer.SUMS  # the order of the values metrics_record_run computes
+_MAXES = buffer.MAXES
 
 
 @cache
@@ -98,21 +100,31 @@ def metrics_record_run(
             int(concurrency or 0),
         ]
         bucket = bucket_of(duration_ms) if has_duration and duration_ms is not None else None
-        extra = [1] if bucket is not None else []
-        minute = connection.ops.adapt_datetimefield_value(minute_of(at or timezone.now()))
         account_values = [*values[:-1], int(account_concurrency or concurrency or 0)]
-        params = [minute, function_name, *values, *extra, minute, ACCOUNT, *account_values, *extra]
-        own_transaction = connection.vendor == "postgresql" and not connection.in_atomic_block
-        with connection.cursor() as cursor:
-            try:
-                cursor.execute(_upsert_sql(bucket, own_transaction), params)
-            except Exception:
-                if own_transaction:
-                    cursor.execute("ROLLBACK")  # leave no aborted transaction on the connection
-                raise
+        if settings.KILN_METRICS_FLUSH_SECONDS > 0:
+            moment = minute_of(at or timezone.now())
+            buffer.buffer_add((moment, function_name), values[:8], values[8:], bucket)
+            buffer.buffer_add((moment, ACCOUNT), account_values[:8], account_values[8:], bucket)
+        else:
+            _upsert_now(function_name, at, values, account_values, bucket)
         prom.prom_observe_run(function_name=function_name, status=status, duration_ms=duration_ms if has_duration else None, init_duration_ms=init_duration_ms)
     except Exception as exc:  # noqa: BLE001 - a metric is never worth an invocation
         log.warning("could not record metrics of a run of %s: %s", function_name, exc)
+
+
+def _upsert_now(function_name: str, at: datetime.datetime | None, values: list[float], account_values: list[float], bucket: int | None) -> None:
+    """The run's two rows in one statement, at once (``KILN_METRICS_FLUSH_SECONDS = 0``)."""
+    extra = [1] if bucket is not None else []
+    minute = connection.ops.adapt_datetimefield_value(minute_of(at or timezone.now()))
+    params = [minute, function_name, *values, *extra, minute, ACCOUNT, *account_values, *extra]
+    own_transaction = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(_upsert_sql(bucket, own_transaction), params)
+        except Exception:
+            if own_transaction:
+                cursor.execute("ROLLBACK")  # leave no aborted transaction on the connection
+            raise
 
 
 def metrics_set_async(*, minute: datetime.datetime, received: dict[str, int], queued: dict[str, int] | None = None) -> None:

@@ -6,6 +6,7 @@ import datetime
 import random
 
 import pytest
+from django.db import transaction
 
 from metrics import histogram
 from metrics.models import ACCOUNT, MetricMinute, UsageDay
@@ -177,3 +178,39 @@ def test_the_upsert_commits_on_its_own_outside_a_transaction():
     metrics_record_run(function_name="alpha", status="succeeded", duration_ms=4.0, billed_duration_ms=4, memory_size=128)
     row = MetricMinute.objects.get(function_name="alpha")
     assert (row.invocations, row.billed_mb_ms) == (2, 7 * 128)
+
+
+def test_buffered_runs_are_written_together_as_the_same_sums(settings):
+    from metrics import buffer
+
+    settings.KILN_METRICS_FLUSH_SECONDS = 3600  # the writer thread will not run during the test
+    for d in (5.0, 50.0, 500.0):
+        metrics_record_run(function_name="alpha", status="failed", duration_ms=d, billed_duration_ms=int(d), memory_size=256, init_duration_ms=d / 5, concurrency=2, account_concurrency=4, at=at(0))
+    metrics_record_run(function_name="beta", status="throttled", at=at(1))
+    assert MetricMinute.objects.count() == 0
+    assert buffer.metrics_flush() == 4  # alpha, the account at 10:00; beta, the account at 10:01
+    settings.KILN_METRICS_FLUSH_SECONDS = 0
+    metrics_record_run(function_name="alpha", status="succeeded", duration_ms=1000.0, billed_duration_ms=1000, memory_size=256, concurrency=1, at=at(0))
+    row = MetricMinute.objects.get(function_name="alpha")
+    assert (row.invocations, row.errors, row.duration_count, row.duration_sum_ms, row.duration_max_ms) == (4, 3, 4, 1555.0, 1000.0)
+    assert (row.init_count, row.init_max_ms, row.concurrency_max, row.billed_mb_ms) == (3, 100.0, 2, 1555 * 256)
+    assert sum(row.histogram()) == 4 and row.histogram()[histogram.bucket_of(50.0)] == 1
+    assert MetricMinute.objects.get(function_name=ACCOUNT, minute=at(0)).concurrency_max == 4
+    assert MetricMinute.objects.get(function_name=ACCOUNT, minute=at(1)).throttles == 1
+    assert buffer.metrics_flush() == 0
+
+
+def test_a_failed_buffer_write_is_kept_for_the_next(settings, monkeypatch):
+    from metrics import buffer
+
+    settings.KILN_METRICS_FLUSH_SECONDS = 3600
+    metrics_record_run(function_name="alpha", status="succeeded", duration_ms=2.0, at=at(0))
+    real = buffer._sql
+    monkeypatch.setattr(buffer, "_sql", lambda rows: "SELECT nonsense FROM nowhere")
+    with pytest.raises(Exception):  # noqa: B017
+        with transaction.atomic():
+            buffer.metrics_flush()
+    monkeypatch.setattr(buffer, "_sql", real)
+    metrics_record_run(function_name="alpha", status="succeeded", duration_ms=3.0, at=at(0))
+    assert buffer.metrics_flush() == 2
+    assert MetricMinute.objects.get(function_name="alpha").invocations == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -17,6 +18,16 @@ def total(api, metric, **params):
     return points
 
 
+def until_written(api, metric, expected, seconds=10.0, **params):
+    """The worker writes what it gathered once a second: wait for the count to arrive."""
+    deadline = time.time() + seconds
+    while True:
+        got = sum(p["value"] or 0 for p in total(api, metric, **params))
+        if got >= expected or time.time() > deadline:
+            return got
+        time.sleep(0.2)
+
+
 def test_invocations_reach_the_rollups_and_prometheus(api, make_function, client):
     make_function("m-echo", "echo")
     make_function("m-raise", "raise")
@@ -29,6 +40,7 @@ def test_invocations_reach_the_rollups_and_prometheus(api, make_function, client
     def value(metric, **params):
         return sum(p["value"] or 0 for p in total(api, metric, **params)) if metric != "Duration" else [p["value"] for p in total(api, metric, **params) if p["value"] is not None]
 
+    assert until_written(api, "Invocations", 4) == 4 and until_written(api, "Throttles", 1) == 1
     assert value("Invocations", function="m-echo") == 3
     assert value("Throttles", function="m-echo") == 1
     assert value("Errors", function="m-echo") == 0 and value("Errors", function="m-raise") == 1
@@ -54,3 +66,4 @@ def test_async_events_received_and_billed_retries(api, make_function):
     assert async_events_sample() >= 2
     points = total(api, "AsyncEventsReceived", function="m-async")
     assert sum(p["value"] for p in points) == 2
+    assert until_written(api, "Invocations", 2, function="m-async") == 2
