@@ -1,4 +1,8 @@
-"""Roll-ups as the finish path writes them, the series API over them, its errors, pruning, Prometheus."""
+"""Roll-ups as the finish path writes them, the series API over them, its errors, pruning, Prometheus.
+
+The tests' real worker writes roll-ups of earlier tests' runs for the current minute up to a second
+after they end, so these tests record at fixed times in the past and read only those.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ def test_runs_add_up_per_function_and_account(api, functions):
     metrics_record_run(function_name="alpha", status="failed", duration_ms=30.0, billed_duration_ms=80, memory_size=128, init_duration_ms=50.0, concurrency=2, account_concurrency=2, at=at(0.9))
     metrics_record_run(function_name="alpha", status="throttled", at=at(1.2))
     metrics_record_run(function_name="beta", status="timed_out", duration_ms=1000.0, billed_duration_ms=1000, memory_size=256, at=at(1.5))
-    rows = {(m.function_name, m.minute): m for m in MetricMinute.objects.all()}
+    rows = {(m.function_name, m.minute): m for m in MetricMinute.objects.filter(minute__lt=at(10))}
     assert len(rows) == 5  # alpha x2 minutes, beta x1, account x2
     first = rows[("alpha", at(0))]
     assert (first.invocations, first.errors, first.throttles, first.duration_count) == (2, 1, 0, 2)
@@ -132,7 +136,7 @@ def test_prune_keeps_thirty_whole_days_and_compacts_them_first():
     metrics_record_run(function_name="alpha", status="succeeded", duration_ms=5.0, billed_duration_ms=5, memory_size=1024, at=old)
     metrics_record_run(function_name="alpha", status="succeeded", duration_ms=5.0, billed_duration_ms=5, memory_size=1024, at=kept)
     assert metrics_prune(now=now) == 2  # alpha's and the account's rows of Nov 30
-    assert set(MetricMinute.objects.values_list("minute", flat=True)) == {kept}
+    assert set(MetricMinute.objects.filter(minute__lt=datetime.datetime(2026, 12, 1, 1, tzinfo=datetime.UTC)).values_list("minute", flat=True)) == {kept}
     days = {(u.date, u.function_name): (u.requests, u.billed_mb_ms) for u in UsageDay.objects.all()}
     assert days[(datetime.date(2026, 11, 30), "alpha")] == (1, 5120) and days[(datetime.date(2026, 12, 1), ACCOUNT)] == (1, 5120)
     metrics_prune(now=now)  # again: nothing changes
@@ -168,15 +172,15 @@ def test_a_failing_upsert_outside_a_transaction_leaves_the_connection_usable(mon
         monkeypatch.setattr("metrics.services._upsert_sql", lambda bucket, own=False: "BEGIN; SELECT nonsense FROM nowhere; COMMIT")
     else:
         monkeypatch.setattr("metrics.services._upsert_sql", lambda bucket, own=False: "SELECT nonsense FROM nowhere")
-    metrics_record_run(function_name="alpha", status="succeeded", duration_ms=1.0)
-    assert MetricMinute.objects.count() == 0  # the connection still answers
+    metrics_record_run(function_name="alpha", status="succeeded", duration_ms=1.0, at=at(0))
+    assert MetricMinute.objects.filter(minute=at(0)).count() == 0  # the connection still answers
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_upsert_commits_on_its_own_outside_a_transaction():
-    metrics_record_run(function_name="alpha", status="succeeded", duration_ms=3.0, billed_duration_ms=3, memory_size=128)
-    metrics_record_run(function_name="alpha", status="succeeded", duration_ms=4.0, billed_duration_ms=4, memory_size=128)
-    row = MetricMinute.objects.get(function_name="alpha")
+    metrics_record_run(function_name="alpha", status="succeeded", duration_ms=3.0, billed_duration_ms=3, memory_size=128, at=at(0))
+    metrics_record_run(function_name="alpha", status="succeeded", duration_ms=4.0, billed_duration_ms=4, memory_size=128, at=at(0))
+    row = MetricMinute.objects.get(function_name="alpha", minute=at(0))
     assert (row.invocations, row.billed_mb_ms) == (2, 7 * 128)
 
 
@@ -187,7 +191,7 @@ def test_buffered_runs_are_written_together_as_the_same_sums(settings):
     for d in (5.0, 50.0, 500.0):
         metrics_record_run(function_name="alpha", status="failed", duration_ms=d, billed_duration_ms=int(d), memory_size=256, init_duration_ms=d / 5, concurrency=2, account_concurrency=4, at=at(0))
     metrics_record_run(function_name="beta", status="throttled", at=at(1))
-    assert MetricMinute.objects.count() == 0
+    assert MetricMinute.objects.filter(minute__lt=at(10)).count() == 0
     assert buffer.metrics_flush() == 4  # alpha, the account at 10:00; beta, the account at 10:01
     settings.KILN_METRICS_FLUSH_SECONDS = 0
     metrics_record_run(function_name="alpha", status="succeeded", duration_ms=1000.0, billed_duration_ms=1000, memory_size=256, concurrency=1, at=at(0))

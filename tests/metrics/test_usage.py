@@ -15,14 +15,15 @@ from metrics.services import metrics_record_run
 pytestmark = pytest.mark.django_db
 
 
-def test_this_month_from_the_minute_rows(api):
-    now = timezone.now()
+def test_a_month_from_the_minute_rows():
+    now = datetime.datetime(2030, 1, 15, 12, 0, tzinfo=datetime.UTC)  # the tests' worker writes only for the real now
+    at = datetime.datetime(2030, 1, 15, 9, 30, tzinfo=datetime.UTC)
     for _ in range(3):
-        metrics_record_run(function_name="small", status="succeeded", duration_ms=99.2, billed_duration_ms=100, memory_size=128)
-    metrics_record_run(function_name="big", status="failed", duration_ms=999.5, billed_duration_ms=1000, memory_size=2048)
-    metrics_record_run(function_name="big", status="throttled")  # not a request
-    data = api.get("/api/v1/usage/").json()
-    assert data["month"] == f"{now:%Y-%m}"
+        metrics_record_run(function_name="small", status="succeeded", duration_ms=99.2, billed_duration_ms=100, memory_size=128, at=at)
+    metrics_record_run(function_name="big", status="failed", duration_ms=999.5, billed_duration_ms=1000, memory_size=2048, at=at)
+    metrics_record_run(function_name="big", status="throttled", at=at)  # not a request
+    data = usage_month(now=now)
+    assert data["month"] == "2030-01"
     assert data["requests"] == 4
     # 3 x 100 ms x 128 MB + 1000 ms x 2048 MB = 2,086,400 MB-ms = 2.0375 GB-s
     assert data["gb_seconds"] == "2.0375"
@@ -32,11 +33,19 @@ def test_this_month_from_the_minute_rows(api):
     assert data["prices"] == {"per_million_requests": "0.2", "per_gb_second": "0.0000166667"}
     assert data["gross_cost_usd"] == str(Decimal(4) * Decimal("0.2") / 1000000 + Decimal("2.0375") * Decimal("0.0000166667"))
     assert [f["name"] for f in data["functions"]] == ["big", "small"]
-    small = data["functions"][1]
-    assert small == {"name": "small", "requests": 3, "gb_seconds": "0.0375", "cost_usd": "0.00000122500125"}
-    today = [d for d in data["days"] if d["date"] == now.date().isoformat()]
-    assert today == [{"date": now.date().isoformat(), "requests": 4, "gb_seconds": "2.0375", "cost_usd": data["gross_cost_usd"]}]
-    assert data["days"][0]["date"].endswith("-01") and len(data["days"]) == now.day
+    assert data["functions"][1] == {"name": "small", "requests": 3, "gb_seconds": "0.0375", "cost_usd": "0.00000122500125"}
+    assert len(data["days"]) == 15 and data["days"][0]["date"] == "2030-01-01"
+    assert data["days"][14] == {"date": "2030-01-15", "requests": 4, "gb_seconds": "2.0375", "cost_usd": data["gross_cost_usd"]}
+    assert data["days"][13] == {"date": "2030-01-14", "requests": 0, "gb_seconds": "0", "cost_usd": "0"}
+
+
+def test_this_month_through_the_api(api):
+    now = timezone.now()
+    metrics_record_run(function_name="usage-api-fn", status="succeeded", duration_ms=9.0, billed_duration_ms=10, memory_size=1024)
+    data = api.get("/api/v1/usage/").json()
+    assert data["month"] == f"{now:%Y-%m}" and data["requests"] >= 1 and len(data["days"]) == now.day
+    assert {"name": "usage-api-fn", "requests": 1, "gb_seconds": "0.01", "cost_usd": "0.000000366667"} in data["functions"]
+    assert set(data) == {"month", "requests", "gb_seconds", "free_tier", "billable", "cost_usd", "gross_cost_usd", "prices", "functions", "days"}
 
 
 def test_an_old_month_from_daily_usage_with_the_free_tier_spent(api, settings):

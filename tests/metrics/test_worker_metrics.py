@@ -40,16 +40,18 @@ def test_invocations_reach_the_rollups_and_prometheus(api, make_function, client
     def value(metric, **params):
         return sum(p["value"] or 0 for p in total(api, metric, **params)) if metric != "Duration" else [p["value"] for p in total(api, metric, **params) if p["value"] is not None]
 
-    assert until_written(api, "Invocations", 4) == 4 and until_written(api, "Throttles", 1) == 1
+    assert until_written(api, "Invocations", 3, function="m-echo") == 3 and until_written(api, "Throttles", 1, function="m-echo") == 1
+    assert until_written(api, "Errors", 1, function="m-raise") == 1
     assert value("Invocations", function="m-echo") == 3
     assert value("Throttles", function="m-echo") == 1
     assert value("Errors", function="m-echo") == 0 and value("Errors", function="m-raise") == 1
-    assert value("Invocations") == 4 and value("Errors") == 1 and value("Throttles") == 1
+    assert value("Invocations") >= 4 and value("Errors") >= 1 and value("Throttles") >= 1  # the account (earlier tests' runs may be in it)
     assert value("Duration", function="m-echo", stat="p99")
     assert value("InitDuration", function="m-echo", stat="SampleCount") == 1  # one cold start, then warm
     assert value("ConcurrentExecutions", function="m-echo") >= 1
     usage = api.get("/api/v1/usage/").json()
-    assert usage["requests"] == 4 and {f["name"] for f in usage["functions"]} == {"m-echo", "m-raise"}
+    by_name = {f["name"]: f["requests"] for f in usage["functions"]}
+    assert usage["requests"] >= 4 and by_name["m-echo"] == 3 and by_name["m-raise"] == 1
 
     text = client.get("/metrics").content.decode()
     assert re.search(r'kiln_invocations_total\{function="m-echo",status="succeeded"\} 3\.0', text), text[:3000]
