@@ -130,17 +130,17 @@ def test_async_samples_are_set_not_added(api, functions):
 
 
 def test_prune_keeps_thirty_whole_days_and_compacts_them_first():
-    now = datetime.datetime(2026, 12, 31, 12, 0, tzinfo=datetime.UTC)
-    old = datetime.datetime(2026, 11, 30, 23, 0, tzinfo=datetime.UTC)  # 30 days and 13 hours before
-    kept = datetime.datetime(2026, 12, 1, 0, 0, tzinfo=datetime.UTC)
+    now = datetime.datetime(2031, 12, 31, 12, 0, tzinfo=datetime.UTC)  # years from the tests' worker's writes
+    old = datetime.datetime(2031, 11, 30, 23, 0, tzinfo=datetime.UTC)  # 30 days and 13 hours before
+    kept = datetime.datetime(2031, 12, 1, 0, 0, tzinfo=datetime.UTC)
     metrics_record_run(function_name="alpha", status="succeeded", duration_ms=5.0, billed_duration_ms=5, memory_size=1024, at=old)
     metrics_record_run(function_name="alpha", status="succeeded", duration_ms=5.0, billed_duration_ms=5, memory_size=1024, at=kept)
     assert metrics_prune(now=now) == 2  # alpha's and the account's rows of Nov 30
-    assert set(MetricMinute.objects.filter(minute__lt=datetime.datetime(2026, 12, 1, 1, tzinfo=datetime.UTC)).values_list("minute", flat=True)) == {kept}
+    assert set(MetricMinute.objects.filter(minute__gte=datetime.datetime(2031, 1, 1, tzinfo=datetime.UTC)).values_list("minute", flat=True)) == {kept}
     days = {(u.date, u.function_name): (u.requests, u.billed_mb_ms) for u in UsageDay.objects.all()}
-    assert days[(datetime.date(2026, 11, 30), "alpha")] == (1, 5120) and days[(datetime.date(2026, 12, 1), ACCOUNT)] == (1, 5120)
+    assert days[(datetime.date(2031, 11, 30), "alpha")] == (1, 5120) and days[(datetime.date(2031, 12, 1), ACCOUNT)] == (1, 5120)
     metrics_prune(now=now)  # again: nothing changes
-    assert UsageDay.objects.get(date=datetime.date(2026, 11, 30), function_name=ACCOUNT).requests == 1
+    assert UsageDay.objects.get(date=datetime.date(2031, 11, 30), function_name=ACCOUNT).requests == 1
 
 
 def test_a_failing_upsert_does_not_raise(monkeypatch):

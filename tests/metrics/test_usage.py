@@ -67,12 +67,12 @@ def test_an_old_month_from_daily_usage_with_the_free_tier_spent(api, settings):
 
 
 def test_month_partly_kept_as_minutes_and_partly_as_days():
-    now = datetime.datetime(2026, 12, 31, 12, 0, tzinfo=datetime.UTC)
-    UsageDay.objects.create(date=datetime.date(2026, 11, 30), function_name=ACCOUNT, requests=5, billed_mb_ms=0)
-    metrics_record_run(function_name="f", status="succeeded", duration_ms=1.0, billed_duration_ms=1, memory_size=128, at=datetime.datetime(2026, 11, 30, 9, 0, tzinfo=datetime.UTC))
-    metrics_record_run(function_name="f", status="succeeded", duration_ms=1.0, billed_duration_ms=1, memory_size=128, at=datetime.datetime(2026, 12, 2, 9, 0, tzinfo=datetime.UTC))
-    assert usage_month(month="2026-11", now=now)["requests"] == 5  # Nov 30 is before the kept minutes: its day row counts
-    assert usage_month(month="2026-12", now=now)["requests"] == 1
+    now = datetime.datetime(2031, 12, 31, 12, 0, tzinfo=datetime.UTC)  # years from the tests' worker's writes
+    UsageDay.objects.create(date=datetime.date(2031, 11, 30), function_name=ACCOUNT, requests=5, billed_mb_ms=0)
+    metrics_record_run(function_name="f", status="succeeded", duration_ms=1.0, billed_duration_ms=1, memory_size=128, at=datetime.datetime(2031, 11, 30, 9, 0, tzinfo=datetime.UTC))
+    metrics_record_run(function_name="f", status="succeeded", duration_ms=1.0, billed_duration_ms=1, memory_size=128, at=datetime.datetime(2031, 12, 2, 9, 0, tzinfo=datetime.UTC))
+    assert usage_month(month="2031-11", now=now)["requests"] == 5  # Nov 30 is before the kept minutes: its day row counts
+    assert usage_month(month="2031-12", now=now)["requests"] == 1
 
 
 @pytest.mark.parametrize("month", ["2026-13", "2026-1", "26-01", "now", "1969-12"])
