@@ -9,7 +9,7 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 mkdir -p "$KILN_DATA_DIR"
 # Prometheus' multi-process samples of this run's processes (metrics/prom.py); stale files of an earlier run go.
 export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$KILN_DATA_DIR/prometheus}"
-rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
 
 if ! command -v bwrap >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
