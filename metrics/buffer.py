@@ -77,7 +77,14 @@ def _start() -> None:
             return
         _flusher = threading.Thread(target=_loop, name="kiln-metrics-flush", daemon=True)
         _flusher.start()
-        atexit.register(metrics_flush)
+        atexit.register(_flush_at_exit)
+
+
+def _flush_at_exit() -> None:
+    try:
+        metrics_flush()
+    except Exception as exc:  # noqa: BLE001 - the process is ending; say what is lost
+        log.warning("could not write the last metrics at exit: %s", exc)
 
 
 def _loop() -> None:
