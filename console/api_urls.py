@@ -16,6 +16,7 @@ urlpatterns = [
     path("functions/<str:name>/invoke/", invoker_api.InvokeView.as_view(), name="api-function-invoke"),
     path("invocations/", invoker_api.InvocationListView.as_view(), name="api-invocations"),
     path("invocations/<str:request_id>/", invoker_api.InvocationDetailView.as_view(), name="api-invocation"),
+    path("invocations/<str:request_id>/replay/", invoker_api.InvocationReplayView.as_view(), name="api-invocation-replay"),
     path("layers/", functions_api.LayerListView.as_view(), name="api-layers"),
     path("runtimes/", functions_api.RuntimeListView.as_view(), name="api-runtimes"),
     path("roles/", iam_api.RoleListView.as_view(), name="api-roles"),
@@ -23,4 +24,6 @@ urlpatterns = [
     path("", include("httpapi.api_urls")),
     path("", include("events.urls")),
     path("", include("storage.urls")),
+    path("", include("metrics.urls")),
+    path("", include("functions.urls")),
 ]

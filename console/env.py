@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 
@@ -49,6 +50,18 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
         raise SettingError(f"{name} must be a number, got {raw!r}") from None
     if minimum is not None and value < minimum:
         raise SettingError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    """Return the variable as an exact, non-negative decimal (a price: "0.0000166667")."""
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise SettingError(f"{name} must be a decimal number, got {raw!r}") from None
+    if not value.is_finite() or value < 0:
+        raise SettingError(f"{name} must be a finite number of at least 0, got {raw!r}")
     return value
 
 

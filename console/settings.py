@@ -6,15 +6,20 @@ Defaults are the embedded ones: SQLite and files under ``KILN_DATA_DIR`` (``var/
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
 
-from console.env import env_bool, env_float, env_int, env_list, env_str, secret_key
+from console.env import env_bool, env_decimal, env_float, env_int, env_list, env_str, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("KILN_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# prometheus-client's multi-process mode (metrics/prom.py): every process of this data dir (gunicorn's
+# workers, the Celery worker) writes its samples here, and /metrics sums them. Set before it is imported.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "prometheus"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = secret_key(DATA_DIR)
 DEBUG = env_bool("DEBUG", False)
@@ -41,6 +46,7 @@ INSTALLED_APPS = [
     "storage",
     "events",
     "aws",
+    "metrics",
     "console",
 ]
 
@@ -162,10 +168,13 @@ CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_ROUTES = {
     "invoker.tasks.invoke": {"queue": "invoke"},
     "invoker.tasks.*": {"queue": "control"},
+    "metrics.tasks.*": {"queue": "control"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "control"
 CELERY_BEAT_SCHEDULE = {
     "reap-invocations": {"task": "invoker.tasks.reap_invocations", "schedule": 15.0},
+    "sample-async-metrics": {"task": "invoker.tasks.sample_async_metrics", "schedule": 60.0},
+    "prune-metrics": {"task": "metrics.tasks.prune", "schedule": 3600.0},
 }
 
 # --- Kiln -------------------------------------------------------------------------------------
@@ -192,6 +201,13 @@ KILN_SYNC_WAIT_MARGIN_SECONDS = env_float("KILN_SYNC_WAIT_MARGIN_SECONDS", 15.0,
 # Delays before the retries of an asynchronous invocation whose function failed (Lambda: 1 and 2 minutes).
 KILN_ASYNC_RETRY_DELAYS = [float(x) for x in env_list("KILN_ASYNC_RETRY_DELAYS", ["60", "120"])]
 KILN_ACCOUNT_CONCURRENCY = env_int("KILN_ACCOUNT_CONCURRENCY", 1000, minimum=1)
+# Prices of usage (GET /api/v1/usage/), USD; defaults: AWS Lambda's published x86 prices.
+KILN_PRICE_PER_MILLION_REQUESTS = env_decimal("KILN_PRICE_PER_MILLION_REQUESTS", "0.20")
+KILN_PRICE_PER_GB_SECOND = env_decimal("KILN_PRICE_PER_GB_SECOND", "0.0000166667")
+# How often a worker writes the metric roll-ups it gathered (metrics/buffer.py); 0: each run at once.
+KILN_METRICS_FLUSH_SECONDS = env_float("KILN_METRICS_FLUSH_SECONDS", 1.0, minimum=0.0)
+# When set, GET /metrics (Prometheus) wants "Authorization: Bearer <token>"; else it is open.
+KILN_PROMETHEUS_TOKEN = env_str("KILN_PROMETHEUS_TOKEN", "")
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from console.health import healthz
+from metrics.api import prometheus_metrics
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/console/", permanent=False)),
@@ -14,5 +15,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", prometheus_metrics, name="prometheus-metrics"),
     path("", include("httpapi.urls")),
 ]

@@ -13,3 +13,8 @@ class EventsConfig(AppConfig):
 
         bus.subscribe(ObjectCreated, subscribers.object_event_notify)
         bus.subscribe(ObjectRemoved, subscribers.object_event_notify)
+
+        from events.s3 import sample_put_event
+        from functions.event_templates import template_register
+
+        template_register(template_id="s3-put", name="S3 Put (s3:ObjectCreated:Put)", build=sample_put_event)

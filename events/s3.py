@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from django.conf import settings
+from django.utils import timezone
 
-from storage.domain import ObjectCreated, ObjectEvent
+from storage.domain import ObjectCreated, ObjectEvent, RequestInfo
 
 EVENT_VERSION = "2.1"
 CREATED = ("s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy", "s3:ObjectCreated:CompleteMultipartUpload")
@@ -64,3 +65,11 @@ def s3_record(event: ObjectEvent, *, configuration_id: str) -> dict[str, Any]:
 
 def s3_event(event: ObjectEvent, *, configuration_id: str) -> dict[str, Any]:
     return {"Records": [s3_record(event, configuration_id=configuration_id)]}
+
+
+def sample_put_event() -> dict[str, Any]:
+    """An S3 put event as a notification would deliver it, for test-event templates."""
+    created = ObjectCreated(bucket="example-bucket", key="uploads/photo 1.jpg", event_name="ObjectCreated:Put", sequencer="0000000000000001",
+                            occurred_at=timezone.now(), request=RequestInfo(principal_id="KILN:admin", source_ip="203.0.113.7", request_id="C3D13FE58DE4C810"),
+                            size=1024, etag="0123456789abcdef0123456789abcdef")
+    return s3_event(created, configuration_id="example-notification")

@@ -3,6 +3,8 @@
 ``invocation_submit`` writes each invocation ``QUEUED`` in that transaction and publishes only after
 commit, so the object and its pending notifications commit together; a lost message is re-sent by the
 invoker's reaper. Delivery is therefore at least once; the sequencer lets handlers de-duplicate.
+Each invocation records its cause: bucket, key, object version (``"null"`` while buckets are
+unversioned) and, when a function's own write made the event, that invocation as its parent.
 """
 
 from __future__ import annotations
@@ -24,5 +26,7 @@ def object_event_notify(event: ObjectEvent) -> None:
             payload=payload,
             invocation_type=InvocationType.EVENT,
             trigger=Trigger.S3,
-            trigger_detail={"bucket": event.bucket, "key": event.key, "event_name": event.event_name, "sequencer": event.sequencer, "configuration_id": config.config_id},
+            trigger_detail={"bucket": event.bucket, "key": event.key, "version_id": getattr(event, "version_id", None) or "null", "event_name": event.event_name,
+                            "sequencer": event.sequencer, "configuration_id": config.config_id},
+            parent_id=event.request.invocation_id or None,
         )

@@ -14,7 +14,8 @@ from rest_framework.views import APIView
 
 from core.errors import ValidationFailed
 from functions import limits, selectors, services
-from functions.models import Function, LayerVersion
+from functions.event_templates import template_list
+from functions.models import Function, LayerVersion, SavedTestEvent
 from functions.runtimes import available_runtimes
 
 
@@ -230,3 +231,49 @@ class FunctionEventInvokeConfigView(APIView):
     def put(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
         return Response(event_invoke_config_data(services.function_event_invoke_config_put(function=function, changes=_body(request))))
+
+
+def test_event_data(test_event: SavedTestEvent) -> dict[str, Any]:
+    return {"name": test_event.name, "event": test_event.event, "shared": test_event.shared,
+            "owner": test_event.owner.get_username() if test_event.owner else None, "created_at": test_event.created_at, "updated_at": test_event.updated_at}
+
+
+class TestEventListView(APIView):
+    @extend_schema(responses={200: dict}, summary="A function's saved test events: shared ones and the caller's private ones")
+    def get(self, request: Request, name: str) -> Response:
+        function = selectors.access_function_by_name(request.user, name)
+        return Response({"test_events": [test_event_data(e) for e in selectors.test_event_list(request.user, function)]})
+
+    @extend_schema(request=dict, responses={201: dict}, summary='Save a test event {"name", "event", "shared"} (at most 10 per function)')
+    def post(self, request: Request, name: str) -> Response:
+        function = selectors.access_function_by_name(request.user, name)
+        body = _body(request)
+        if "event" not in body:
+            raise ValidationFailed("event is required (any JSON value).", details={"field": "event"})
+        saved = services.test_event_create(function=function, owner=request.user, name=body.get("name"), event=body["event"], shared=body.get("shared", False))
+        return Response(test_event_data(saved), status=status.HTTP_201_CREATED)
+
+
+class TestEventDetailView(APIView):
+    @extend_schema(responses={200: dict}, summary="Get a saved test event")
+    def get(self, request: Request, name: str, event_name: str) -> Response:
+        function = selectors.access_function_by_name(request.user, name)
+        return Response(test_event_data(selectors.access_test_event(request.user, function, event_name)))
+
+    @extend_schema(request=dict, responses={200: dict}, summary='Change a saved test event ({"event"}, {"shared"}, {"name"})')
+    def put(self, request: Request, name: str, event_name: str) -> Response:
+        function = selectors.access_function_by_name(request.user, name)
+        saved = selectors.access_test_event(request.user, function, event_name)
+        return Response(test_event_data(services.test_event_update(test_event=saved, changes=_body(request))))
+
+    @extend_schema(responses={204: None}, summary="Delete a saved test event")
+    def delete(self, request: Request, name: str, event_name: str) -> Response:
+        function = selectors.access_function_by_name(request.user, name)
+        services.test_event_delete(test_event=selectors.access_test_event(request.user, function, event_name))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EventTemplateListView(APIView):
+    @extend_schema(responses={200: dict}, summary="Templates of the events Kiln's sources deliver (API Gateway 1.0 and 2.0, S3 put, ...)")
+    def get(self, request: Request) -> Response:
+        return Response({"templates": template_list()})

@@ -30,6 +30,9 @@ INIT_TIMEOUT_S = 10
 ASYNC_RETRIES_MAX = 2  # MaximumRetryAttempts: 0-2
 EVENT_AGE_MIN_S = 60  # MaximumEventAgeInSeconds: 60-21600
 EVENT_AGE_MAX_S = 21_600
+TEST_EVENTS_MAX = 10  # saved test events per function (private and shared together), as the Lambda console
+TEST_EVENT_NAME_MAX = 25
+TEST_EVENT_MAX_BYTES = SYNC_PAYLOAD_MAX_BYTES  # a saved event must be invokable synchronously
 
 # Environment variable names Lambda sets itself and refuses in a function's configuration.
 RESERVED_ENV_NAMES = frozenset(

@@ -133,3 +133,20 @@ class RevisionLayer(models.Model):
     class Meta:
         ordering = ["revision", "position"]
         constraints = [models.UniqueConstraint(fields=["revision", "position"], name="unique_layer_position")]
+
+
+class SavedTestEvent(TimeStampedModel):
+    """A named test event of a function: private (only its creator sees it) or shared."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="test_events")
+    name = models.CharField(max_length=limits.TEST_EVENT_NAME_MAX)
+    event = models.JSONField(null=True, blank=True)
+    shared = models.BooleanField(default=False)
+    owner = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["function", "name"]
+        constraints = [models.UniqueConstraint(fields=["function", "name"], name="unique_test_event_name")]
+
+    def __str__(self) -> str:
+        return f"{self.function.name}:{self.name}"

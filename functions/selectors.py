@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from core.errors import NotFound
 from functions.code import ZipEntry, ZipText, zip_entries, zip_read_text
-from functions.models import Function, FunctionRevision, Layer
+from functions.models import Function, FunctionRevision, Layer, SavedTestEvent
 
 
 def access_function_by_name(user: AbstractBaseUser | AnonymousUser, name: str) -> Function:
@@ -55,4 +55,19 @@ def revision_code_text(revision: FunctionRevision, path: str, *, max_bytes: int 
     found = zip_read_text(revision.code_zip.name, path, max_bytes=max_bytes) if path else None
     if found is None:
         raise NotFound(f"The code package has no file {path!r}.")
+    return found
+
+
+def test_event_list(user: AbstractBaseUser | AnonymousUser, function: Function) -> QuerySet[SavedTestEvent]:
+    """The function's test events ``user`` may see: the shared ones and their own private ones."""
+    if not user.is_authenticated:
+        return SavedTestEvent.objects.none()
+    return SavedTestEvent.objects.filter(Q(shared=True) | Q(owner_id=user.pk), function=function).select_related("owner").order_by("name")
+
+
+def access_test_event(user: AbstractBaseUser | AnonymousUser, function: Function, name: str) -> SavedTestEvent:
+    """A test event ``user`` may see, else ``NotFound`` (a private one of someone else's included)."""
+    found = test_event_list(user, function).filter(name=name).first()
+    if found is None:
+        raise NotFound(f"Test event not found: {name}")
     return found

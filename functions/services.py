@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -14,10 +15,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.db.models import Sum as models_sum
 
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from functions import limits
 from functions.code import CheckedZip, zip_check, zip_from_files, zip_store
-from functions.models import Function, FunctionRevision, Layer, LayerVersion, RevisionLayer, Runtime
+from functions.models import Function, FunctionRevision, Layer, LayerVersion, RevisionLayer, Runtime, SavedTestEvent
 from functions.runtimes import available_runtimes
 from iam.models import Role
 from iam.services import role_resolve
@@ -27,6 +28,7 @@ LAYER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 LAYER_ARN = re.compile(r"^arn:aws:lambda:[a-z0-9-]+:\d{12}:layer:([A-Za-z0-9_-]{1,64}):(\d+)$")
 HANDLER = re.compile(r"^[^\s]+$")
+TEST_EVENT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,%d}$" % limits.TEST_EVENT_NAME_MAX)
 
 
 @dataclass(frozen=True)
@@ -331,3 +333,46 @@ def function_concurrency_put(*, function: Function, changes: dict[str, Any]) -> 
         Function.objects.filter(pk=function.pk).update(reserved_concurrency=reserved, provisioned_concurrency=provisioned)
     function.refresh_from_db()
     return function
+
+
+# -- saved test events ---------------------------------------------------------------------------
+def _test_event_checked(name: Any, event: Any, shared: Any) -> tuple[str, Any, bool]:
+    if not isinstance(name, str) or not TEST_EVENT_NAME.match(name):
+        raise ValidationFailed(f"name must be 1-{limits.TEST_EVENT_NAME_MAX} letters, digits, dots, hyphens or underscores.", details={"field": "name"})
+    if not isinstance(shared, bool):
+        raise ValidationFailed("shared must be true or false.", details={"field": "shared"})
+    size = len(json.dumps(event).encode())
+    if size > limits.TEST_EVENT_MAX_BYTES:
+        raise TooLarge(f"The event is {size} bytes; a test event may be at most {limits.TEST_EVENT_MAX_BYTES} bytes.", details={"field": "event", "size": size, "limit": limits.TEST_EVENT_MAX_BYTES})
+    return name, event, shared
+
+
+def test_event_create(*, function: Function, owner: Any, name: Any, event: Any, shared: Any = False) -> SavedTestEvent:
+    """Save a new test event of ``function``; at most ``TEST_EVENTS_MAX`` per function, names unique."""
+    name, event, shared = _test_event_checked(name, event, shared)
+    with transaction.atomic():
+        Function.objects.select_for_update().filter(pk=function.pk).exists()  # serialises the count check
+        count = SavedTestEvent.objects.filter(function=function).count()
+        if count >= limits.TEST_EVENTS_MAX:
+            raise ValidationFailed(f"Function {function.name} already has {count} saved test events, the most a function can keep ({limits.TEST_EVENTS_MAX}). Delete one first.",
+                                   code="TestEventLimitExceeded", details={"limit": limits.TEST_EVENTS_MAX, "count": count})
+        if SavedTestEvent.objects.filter(function=function, name=name).exists():
+            raise Conflict(f"Function {function.name} already has a test event named {name}.", details={"field": "name"})
+        return SavedTestEvent.objects.create(function=function, owner=owner, name=name, event=event, shared=shared)
+
+
+def test_event_update(*, test_event: SavedTestEvent, changes: dict[str, Any]) -> SavedTestEvent:
+    """Change a test event's ``event``, ``shared`` or ``name``."""
+    unknown = set(changes) - {"name", "event", "shared"}
+    if unknown:
+        raise ValidationFailed(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    name, event, shared = _test_event_checked(changes.get("name", test_event.name), changes.get("event", test_event.event), changes.get("shared", test_event.shared))
+    if name != test_event.name and SavedTestEvent.objects.filter(function_id=test_event.function_id, name=name).exists():
+        raise Conflict(f"Function {test_event.function.name} already has a test event named {name}.", details={"field": "name"})
+    test_event.name, test_event.event, test_event.shared = name, event, shared
+    test_event.save(update_fields=["name", "event", "shared", "updated_at"])
+    return test_event
+
+
+def test_event_delete(*, test_event: SavedTestEvent) -> None:
+    test_event.delete()

@@ -35,14 +35,19 @@ class InvocationSummary(serializers.ModelSerializer):
     request_id = serializers.UUIDField(source="id")
     function = serializers.CharField(source="function_name")
     trigger = serializers.SerializerMethodField()
+    parent_request_id = serializers.SerializerMethodField()
 
     class Meta:
         model = Invocation
         fields = ["request_id", "function", "qualifier", "invocation_type", "status", "trigger", "queued_at", "started_at", "finished_at",
-                  "duration_ms", "billed_duration_ms", "init_duration_ms", "cold_start", "memory_size", "max_memory_used_mb", "attempt", "retries", "error"]
+                  "duration_ms", "billed_duration_ms", "init_duration_ms", "cold_start", "memory_size", "max_memory_used_mb", "attempt", "retries", "error",
+                  "parent_request_id"]
 
     def get_trigger(self, obj: Invocation) -> dict[str, Any]:
         return {"type": obj.trigger, **(obj.trigger_detail or {})}
+
+    def get_parent_request_id(self, obj: Invocation) -> str | None:
+        return str(obj.parent_id) if obj.parent_id else None
 
 
 class InvocationDetail(InvocationSummary):
@@ -64,6 +69,16 @@ def invocation_data(invocation: Invocation) -> dict[str, Any]:
     return InvocationDetail(invocation).data
 
 
+def invocation_data_with_lineage(invocation: Invocation) -> dict[str, Any]:
+    """The detail, plus ``cause`` (what started it: the trigger's detail and the parent invocation)
+    and ``caused`` (the invocations its run started)."""
+    data = dict(invocation_data(invocation))
+    parent, children = selectors.invocation_lineage(invocation)
+    data["cause"] = {"type": invocation.trigger, **(invocation.trigger_detail or {}), "parent": parent}
+    data["caused"] = children
+    return data
+
+
 class NewestFirst(CursorPagination):
     page_size = 50
     max_page_size = 500
@@ -73,21 +88,36 @@ class NewestFirst(CursorPagination):
 
 class InvocationListView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("function", str), OpenApiParameter("status", str, enum=InvocationStatus.values), OpenApiParameter("trigger", str), OpenApiParameter("bucket", str), OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
+        parameters=[OpenApiParameter("function", str), OpenApiParameter("status", str, enum=InvocationStatus.values), OpenApiParameter("trigger", str), OpenApiParameter("bucket", str),
+                    OpenApiParameter("since", str, description="ISO-8601, inclusive"), OpenApiParameter("until", str, description="ISO-8601, exclusive"),
+                    OpenApiParameter("request_id", str, description="a request id or its start"), OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
         responses={200: InvocationSummary(many=True)},
         summary="List invocations, newest first",
     )
     def get(self, request: Request) -> Response:
-        queryset = selectors.invocation_list(request.user, function=request.query_params.get("function"), status=request.query_params.get("status"), trigger=request.query_params.get("trigger"), bucket=request.query_params.get("bucket"))
+        params = request.query_params
+        queryset = selectors.invocation_list(request.user, function=params.get("function"), status=params.get("status"), trigger=params.get("trigger"), bucket=params.get("bucket"),
+                                             since=params.get("since"), until=params.get("until"), request_id=params.get("request_id"))
         paginator = NewestFirst()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(InvocationSummary(page, many=True).data)
 
 
 class InvocationDetailView(APIView):
-    @extend_schema(responses={200: InvocationDetail}, summary="Get an invocation with its result and logs")
+    @extend_schema(responses={200: InvocationDetail}, summary="Get an invocation with its result, logs, cause and the invocations it caused")
     def get(self, request: Request, request_id: str) -> Response:
-        return Response(invocation_data(selectors.access_invocation(request.user, request_id)))
+        return Response(invocation_data_with_lineage(selectors.access_invocation(request.user, request_id)))
+
+
+class InvocationReplayView(APIView):
+    @extend_schema(request=dict, responses={202: dict}, summary='Run an invocation\'s event again: {"qualifier": "$LATEST" | "original"}')
+    def post(self, request: Request, request_id: str) -> Response:
+        original = selectors.access_invocation(request.user, request_id)
+        body = request.data if isinstance(request.data, dict) else {}
+        qualifier = body.get("qualifier", "$LATEST")
+        replay = services.invocation_replay(original=original, qualifier=qualifier, user=request.user)
+        return Response({"request_id": str(replay.id), "status": replay.status, "replay_of": str(original.id), "qualifier": qualifier,
+                         "revision": replay.revision.number if replay.revision else None}, status=202)
 
 
 class InvokeView(APIView):
@@ -119,7 +149,7 @@ class InvokeView(APIView):
         if declared > limit:
             raise TooLarge(f"Request payload is {declared} bytes; {invocation_type} invocations accept at most {limit} bytes.", details={"size": declared, "limit": limit})
         function = access_function_by_name(request.user, name)
-        invocation = services.invocation_submit(function=function, payload=request.body, invocation_type=invocation_type, trigger=Trigger.API, request_id=self.request_id)
+        invocation = services.invocation_submit(function=function, payload=request.body, invocation_type=invocation_type, trigger=Trigger.API, request_id=self.request_id, user=request.user)
         if invocation_type == InvocationType.EVENT:
             return Response({"request_id": self.request_id, "status": invocation.status}, status=202)
         assert function.latest is not None

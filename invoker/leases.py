@@ -3,7 +3,8 @@
 Two sorted sets hold the running invocations (member: invocation id, score: expiry time): one for
 the account, one per function. ``lease_acquire`` admits an invocation only if both have room (the
 function's reserved concurrency, the account limit less every function's reservation); expired
-members are dropped first. ``lease_release`` frees both.
+members are dropped first. ``lease_release`` frees both. An admitted lease also reports how many leases the function and the
+account hold with it (the ConcurrentExecutions metric), from the same script.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ if reserved < 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
   redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
 end
-return 'ok'
+return {'ok', redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[1])}
 """
 UNRESERVED_KEY = "kiln:leases:unreserved"
 
@@ -52,14 +53,24 @@ def _acquire_script() -> Script:
     return get_redis().register_script(_ACQUIRE)
 
 
-def lease_acquire(*, invocation_id: str, function_name: str, reserved: int | None, reserved_total: int, account_limit: int, seconds: float) -> str:
-    """Return ``ok``, or ``function``/``account`` naming the limit that is full."""
+def lease_acquire_counted(*, invocation_id: str, function_name: str, reserved: int | None, reserved_total: int, account_limit: int, seconds: float) -> tuple[str, int, int]:
+    """Return ``("ok", leases of the function, leases of the account)`` counting this one, or
+    ``("function" | "account", 0, 0)`` naming the limit that is full."""
     now = time.time()
     result = _acquire_script()(
         keys=[ACCOUNT_KEY, _function_key(function_name), UNRESERVED_KEY],
         args=[now, now + seconds, invocation_id, -1 if reserved is None else reserved, account_limit, reserved_total],
     )
-    return result.decode() if isinstance(result, bytes) else str(result)
+    if isinstance(result, list):
+        verdict = result[0].decode() if isinstance(result[0], bytes) else str(result[0])
+        return verdict, int(result[1]), int(result[2])
+    return (result.decode() if isinstance(result, bytes) else str(result)), 0, 0
+
+
+def lease_acquire(*, invocation_id: str, function_name: str, reserved: int | None, reserved_total: int, account_limit: int, seconds: float) -> str:
+    """Return ``ok``, or ``function``/``account`` naming the limit that is full."""
+    return lease_acquire_counted(invocation_id=invocation_id, function_name=function_name, reserved=reserved, reserved_total=reserved_total,
+                                 account_limit=account_limit, seconds=seconds)[0]
 
 
 def lease_release(*, invocation_id: str, function_name: str) -> None:

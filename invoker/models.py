@@ -51,6 +51,7 @@ class Trigger(models.TextChoices):
     STREAM = "stream"
     BUS = "bus"
     AWS = "aws"
+    REPLAY = "replay"
 
 
 class Invocation(models.Model):
@@ -79,6 +80,9 @@ class Invocation(models.Model):
     attempt = models.PositiveSmallIntegerField(default=1)  # 1, then one more each time it goes back to the queue
     retries = models.PositiveSmallIntegerField(default=0)  # of those, retries after a function error (async)
     worker = models.CharField(max_length=255, blank=True, default="")
+    # The invocation whose run caused this one (its function's write triggered it, or it is a replay of
+    # it). No database constraint: the id is kept when the parent's row is gone.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="children")
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -86,6 +90,9 @@ class Invocation(models.Model):
             models.Index(fields=["function", "-queued_at"], name="invocation_function_newest"),
             models.Index(fields=["status", "-queued_at"], name="invocation_status_newest"),
             models.Index(fields=["-queued_at"], name="invocation_newest"),
+            # The history list filters by function name and by trigger, newest first.
+            models.Index(fields=["function_name", "-queued_at"], name="invocation_fname_newest"),
+            models.Index(fields=["trigger", "-queued_at"], name="invocation_trigger_newest"),
         ]
 
     def __str__(self) -> str:

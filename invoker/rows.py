@@ -26,6 +26,7 @@ from invoker.models import Invocation, InvocationStatus
 
 CLAIM_COLUMNS = ("revision_id", "payload", "invocation_type", "function_id", "function_name", "attempt", "retries", "queued_at")
 FUNCTION_COLUMNS = ("reserved_concurrency", "async_max_retries", "async_max_event_age_s")
+FINISH_RETURNING = ("function_name", "memory_size")
 FINISH_FIELDS = ("status", "result", "error", "finished_at", "duration_ms", "billed_duration_ms", "max_memory_used_mb", "init_duration_ms", "cold_start")
 
 
@@ -48,7 +49,9 @@ def _finish_sql() -> str:
     table = connection.ops.quote_name(Invocation._meta.db_table)
     sets = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in FINISH_FIELDS)
     # Logs go after those of earlier attempts, if any.
-    return f"UPDATE {table} SET {sets}, logs = logs || %s WHERE id = %s AND status = %s"
+    # What the metrics of the run need comes back from the same statement.
+    returning = ", ".join(connection.ops.quote_name(c) for c in FINISH_RETURNING)
+    return f"UPDATE {table} SET {sets}, logs = logs || %s WHERE id = %s AND status = %s RETURNING {returning}"
 
 
 @cache
@@ -84,13 +87,20 @@ def row_claim(invocation_id: str, worker: str) -> dict[str, Any] | None:
     return row
 
 
-def row_finish(invocation_id: str, values: dict[str, Any], logs: str) -> bool:
+def row_finish_returning(invocation_id: str, values: dict[str, Any], logs: str) -> tuple[str, int] | None:
     """Move a ``RUNNING`` invocation to its final state with ``values`` (the ``FINISH_FIELDS``) and
-    append ``logs``; ``False`` when it was not running (finished already, or requeued)."""
+    append ``logs``; ``(function_name, memory_size)`` of the row, or ``None`` when it was not running
+    (finished already, or requeued)."""
     fields = _fields()
     values = {**values, "finished_at": timezone.now()}
     params = [fields[name].get_db_prep_save(values[name], connection) for name in FINISH_FIELDS]
     params += [logs, _pk(invocation_id), InvocationStatus.RUNNING.value]
     with connection.cursor() as cursor:
         cursor.execute(_finish_sql(), params)
-        return cursor.rowcount == 1
+        found = cursor.fetchone()
+    return (found[0], found[1]) if found is not None else None
+
+
+def row_finish(invocation_id: str, values: dict[str, Any], logs: str) -> bool:
+    """``row_finish_returning`` as a yes or no."""
+    return row_finish_returning(invocation_id, values, logs) is not None

@@ -21,17 +21,18 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Sum, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from core.errors import InvalidRequestContent, ServiceUnavailable, TooLarge, ValidationFailed
+from core.errors import InvalidRequestContent, NotFound, ServiceUnavailable, TooLarge, ValidationFailed
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.models import Function, FunctionRevision
 from functions.runtimes import runtime_info
-from invoker import leases, logs, rows, wakeup
+from invoker import leases, logs, metering, rows, wakeup
 from invoker.dispatch import dispatch_invocation
 from invoker.environment import EnvironmentConfig, RunResult
 from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, InvocationType, Trigger
@@ -69,8 +70,15 @@ def invocation_submit(
     revision: FunctionRevision | None = None,
     qualifier: str = "$LATEST",
     request_id: str | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+    parent_id: str | None = None,
 ) -> Invocation:
-    """Write the invocation ``QUEUED`` and enqueue it once the row is committed."""
+    """Write the invocation ``QUEUED`` and enqueue it once the row is committed.
+
+    What caused it is recorded with it: ``trigger`` and ``trigger_detail`` (the route, the bucket and
+    key, ...), the signed-in ``user`` whose call it was (REST, console, replay), and ``parent_id``, the
+    request id of the invocation whose run caused this one (its function's write, or a replayed one).
+    """
     if invocation_type not in InvocationType.values:
         raise ValidationFailed(f"invocation_type must be one of {', '.join(InvocationType.values)}.")
     try:
@@ -90,12 +98,54 @@ def invocation_submit(
         qualifier=qualifier,
         invocation_type=invocation_type,
         trigger=trigger,
-        trigger_detail=trigger_detail or {},
+        trigger_detail=_with_user(trigger_detail, user),
         payload=text,
         memory_size=revision.memory_size,
+        parent_id=_uuid_or_none(parent_id),
     )
     dispatch_invocation(str(invocation.id))
     return invocation
+
+
+def _with_user(detail: dict[str, Any] | None, user: AbstractBaseUser | AnonymousUser | None) -> dict[str, Any]:
+    detail = dict(detail or {})
+    if user is not None and user.is_authenticated:
+        detail["user"] = user.get_username()
+    return detail
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+REPLAY_QUALIFIERS = ("$LATEST", "original")
+
+
+def invocation_replay(*, original: Invocation, qualifier: str, user: AbstractBaseUser | AnonymousUser | None) -> Invocation:
+    """Run ``original``'s event again, against ``$LATEST`` or the revision it first ran on
+    (``"original"``), as a new invocation caused by the replay (its parent is ``original``).
+
+    The replay is submitted like a synchronous call, so it runs once (no asynchronous retries) and
+    takes events up to 6 MB, but nobody waits for it: the caller follows its request id.
+    """
+    if qualifier not in REPLAY_QUALIFIERS:
+        raise ValidationFailed(f"qualifier must be one of {', '.join(REPLAY_QUALIFIERS)}, not {qualifier!r}.", details={"field": "qualifier"})
+    function = Function.objects.select_related("latest").filter(pk=original.function_id).first() if original.function_id else None
+    if function is None:
+        raise NotFound(f"The function of invocation {original.id} ({original.function_name}) no longer exists; it cannot be replayed.")
+    revision = function.latest
+    recorded_qualifier = "$LATEST"
+    if qualifier == "original":
+        revision = FunctionRevision.objects.filter(pk=original.revision_id).first() if original.revision_id else None
+        if revision is None:
+            raise NotFound(f"The revision invocation {original.id} ran on no longer exists; replay it on $LATEST.")
+        recorded_qualifier = original.qualifier
+    detail = {"replay_of": str(original.id), "qualifier": qualifier, "original_trigger": original.trigger}
+    return invocation_submit(function=function, payload=original.payload.encode(), trigger=Trigger.REPLAY, trigger_detail=detail,
+                             revision=revision, qualifier=recorded_qualifier, user=user, parent_id=str(original.id))
 
 
 def invocation_wait(invocation: Invocation, *, timeout_s: float) -> Invocation:
@@ -174,12 +224,15 @@ class Outcome:
     max_memory_used_mb: int | None = None
     init_duration_ms: float | None = None
     cold_start: bool = False
+    # Leases held by the function and the account when this run was admitted (ConcurrentExecutions).
+    concurrency: tuple[int, int] | None = None
 
 
 def invocation_finish(invocation_id: str, outcome: Outcome, *, wake: bool = True) -> bool:
     """Move a running invocation to its final state, once; then wake a waiting caller (``wake=False``
-    for an asynchronous invocation: nobody waits for it)."""
-    done = rows.row_finish(
+    for an asynchronous invocation: nobody waits for it); then add the run to the metrics roll-ups,
+    after the wake-up so a waiting caller does not wait for it."""
+    done = rows.row_finish_returning(
         invocation_id,
         {
             "status": outcome.status,
@@ -193,12 +246,15 @@ def invocation_finish(invocation_id: str, outcome: Outcome, *, wake: bool = True
         },
         outcome.logs,
     )
-    if done and wake:
+    if done is None:
+        return False
+    if wake:
         try:
             wakeup.wake(invocation_id)
         except Exception as exc:  # noqa: BLE001 - the row is final; a waiter times out and reads it
             log.warning("could not wake waiter of %s: %s", invocation_id, exc)
-    return done
+    metering.run_record(function_name=done[0], memory_size=done[1], outcome=outcome)
+    return True
 
 
 def _normalised_error(error: dict[str, Any]) -> dict[str, Any]:
@@ -277,7 +333,7 @@ def _run_claimed(invocation_id: str, row: dict[str, Any]) -> None:
         invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, None, {"errorType": "ServiceException", "errorMessage": exc.message, "stackTrace": []}, ""))
         return
     reserved = row["function__reserved_concurrency"]
-    verdict = leases.lease_acquire(
+    verdict, function_leases, account_leases = leases.lease_acquire_counted(
         invocation_id=invocation_id,
         function_name=config.function_name,
         reserved=reserved,
@@ -289,7 +345,7 @@ def _run_claimed(invocation_id: str, row: dict[str, Any]) -> None:
         _throttle(invocation_id, row, verdict, reserved)
         return
     try:
-        _run_leased(invocation_id, row, config)
+        _run_leased(invocation_id, row, config, (function_leases, account_leases))
     finally:
         leases.lease_release(invocation_id=invocation_id, function_name=config.function_name)
 
@@ -305,10 +361,13 @@ def _throttle(invocation_id: str, row: dict[str, Any], verdict: str, reserved: i
         delay = ASYNC_THROTTLE_BACKOFF_S[min(row["attempt"] - 1, len(ASYNC_THROTTLE_BACKOFF_S) - 1)]
         if _event_age_s(row) + delay <= row["function__async_max_event_age_s"]:
             with transaction.atomic():
-                if Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
+                requeued = Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
                     status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, started_at=None, worker=""
-                ):
+                )
+                if requeued:
                     dispatch_invocation(invocation_id, countdown=delay)
+            if requeued:
+                metering.run_record(function_name=row["function_name"], memory_size=0, outcome=Outcome(InvocationStatus.THROTTLED, None, None, ""))
             return
         reason = f"The event reached its maximum age ({row['function__async_max_event_age_s']} s) while the function was throttled. {reason}"
     invocation_finish(invocation_id, Outcome(InvocationStatus.THROTTLED, None, {"errorType": "TooManyRequestsException", "errorMessage": reason, "stackTrace": [], "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded" if verdict == "function" else "ConcurrentInvocationLimitExceeded"}, ""))
@@ -318,7 +377,7 @@ def _event_age_s(row: dict[str, Any]) -> float:
     return (timezone.now() - row["queued_at"]).total_seconds()
 
 
-def _settle(invocation_id: str, row: dict[str, Any], outcome: Outcome) -> None:
+def _settle(invocation_id: str, row: dict[str, Any], outcome: Outcome, memory_size: int = 0) -> None:
     """Finish the invocation, or, for an asynchronous one whose function failed, queue its next attempt
     after Lambda's retry delay while retries remain and the event is young enough."""
     retries_done = row["retries"]
@@ -330,16 +389,19 @@ def _settle(invocation_id: str, row: dict[str, Any], outcome: Outcome) -> None:
         and _event_age_s(row) + delays[retries_done] <= row["function__async_max_event_age_s"]
     ):
         with transaction.atomic():
-            if Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
+            requeued = Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
                 status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, retries=F("retries") + 1, started_at=None, worker="",
                 logs=Concat(F("logs"), Value(outcome.logs)), error=outcome.error, result=outcome.result,
-            ):
+            )
+            if requeued:
                 dispatch_invocation(invocation_id, countdown=delays[retries_done])
+        if requeued:  # an attempt that will be retried is a run (and billed) too
+            metering.run_record(function_name=row["function_name"], memory_size=memory_size, outcome=outcome)
         return
     invocation_finish(invocation_id, outcome, wake=row["invocation_type"] == InvocationType.REQUEST_RESPONSE)
 
 
-def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConfig) -> None:
+def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConfig, concurrency: tuple[int, int] | None = None) -> None:
     pool = get_pool()
     lease = pool.acquire(config)
     env = lease.env
@@ -347,7 +409,8 @@ def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConf
         failure = lease.init_failure
         failure.output = ""
         outcome = _outcome(invocation_id, config, failure, cold=True, init_ms=env.init_duration_ms or 0.0, init_output=env.init_output)
-        _settle(invocation_id, row, outcome)
+        outcome.concurrency = concurrency
+        _settle(invocation_id, row, outcome, config.memory_size)
         return
     try:
         run = env.invoke(request_id=invocation_id, payload=row["payload"].encode() if row["payload"] else b"{}", timeout_s=config.timeout)
@@ -355,7 +418,8 @@ def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConf
         pool.release(env)
     init_ms = env.init_duration_ms if lease.cold and env.initialization_type == "on-demand" else None
     outcome = _outcome(invocation_id, config, run, cold=lease.cold and init_ms is not None, init_ms=init_ms, init_output=run.pre_output)
-    _settle(invocation_id, row, outcome)
+    outcome.concurrency = concurrency
+    _settle(invocation_id, row, outcome, config.memory_size)
 
 
 # -- reaping -------------------------------------------------------------------------------------

@@ -15,3 +15,10 @@ def invoke(invocation_id: str) -> None:
 @shared_task(name="invoker.tasks.reap_invocations", ignore_result=True)
 def reap_invocations() -> dict[str, int]:
     return services.invocations_reap()
+
+
+@shared_task(name="invoker.tasks.sample_async_metrics", ignore_result=True)
+def sample_async_metrics() -> int:
+    from invoker.metering import async_events_sample
+
+    return async_events_sample()

@@ -140,6 +140,12 @@ def _on_shutdown(**_: object) -> None:
     get_pool().stop_all()
     tmpdisk.stop_all()
     try:
+        from metrics.buffer import metrics_flush
+
+        metrics_flush()  # the roll-ups gathered since the last write
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not write the last metrics: %s", exc)
+    try:
         get_redis().delete(f"kiln:worker:{WORKER_NAME}")
     except Exception:  # noqa: BLE001
         pass

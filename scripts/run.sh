@@ -7,6 +7,9 @@ export KILN_DATA_DIR="${KILN_DATA_DIR:-$PWD/var}"
 export KILN_PORT="${KILN_PORT:-8000}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 mkdir -p "$KILN_DATA_DIR"
+# Prometheus' multi-process samples of this run's processes (metrics/prom.py); stale files of an earlier run go.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$KILN_DATA_DIR/prometheus}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
 
 if ! command -v bwrap >/dev/null 2>&1 || ! command -v nft >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -13,6 +13,9 @@ class RequestInfo:
     principal_id: str = ""
     source_ip: str = "127.0.0.1"
     request_id: str = ""
+    # The request id of the invocation whose code made this request (set by the entry point that knows
+    # it, e.g. the AWS endpoint from an environment's credentials), so what it triggers records its parent.
+    invocation_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,13 @@ def kiln_stack() -> Iterator[Stack]:
     stack_stop(stack)
 
 
+@pytest.fixture(autouse=True)
+def _metrics_write_through(settings) -> None:
+    """Runs finished in the test process write their roll-ups at once (tests of ``metrics.buffer`` turn
+    the buffer on themselves); the ``worker`` process keeps the default once-a-second writer."""
+    settings.KILN_METRICS_FLUSH_SECONDS = 0
+
+
 def _user(username: str, *, staff: bool = True) -> User:
     return User.objects.create_user(username=username, password="kiln-pass-123", is_staff=staff, is_superuser=staff)
 

@@ -144,7 +144,7 @@ def test_every_event_type_and_action(setup, event_type, action):
         assert [r["eventName"] for r in fired] == [EVENT_NAMES[action]]
         invocation = Invocation.objects.get(trigger=Trigger.S3)
         assert invocation.invocation_type == InvocationType.EVENT
-        assert invocation.trigger_detail == {"bucket": "inbox", "key": "file.txt", "event_name": EVENT_NAMES[action], "sequencer": fired[0]["s3"]["object"]["sequencer"], "configuration_id": "cfg"}
+        assert invocation.trigger_detail == {"bucket": "inbox", "key": "file.txt", "version_id": "null", "event_name": EVENT_NAMES[action], "sequencer": fired[0]["s3"]["object"]["sequencer"], "configuration_id": "cfg"}
     else:
         assert fired == []
 
