@@ -38,6 +38,7 @@ def form_data(**overrides: object) -> dict:
         "memory_size": "256",
         "timeout": "5",
         "ephemeral_storage": "512",
+        "network": "outbound",
         "code_filename": ["index.py"],
         "code_content": [PY.replace("\n", "\r\n")],
         "env_key": ["GREETING", ""],
@@ -293,3 +294,13 @@ def test_history_search_by_request_id_or_its_prefix(console: Client) -> None:
     assert found(str(first.pk)[:8]) == ["alpha"]
     assert found(str(first.pk)[:8].upper()) == ["alpha"]
     assert found("beta") == ["beta"]
+
+
+def test_network_mode_is_chosen_on_the_form_and_kept(console: Client) -> None:
+    response = console.post(ADD_URL, form_data(network="none"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    function = Function.objects.get(name="hello")
+    assert function.latest.network == "none"
+    page = console.get(f"/console/functions/function/{function.pk}/change/").content.decode()
+    assert re.search(r'<option value="none" selected>', page)
+    assert b"is not one of the available choices" in console.post(ADD_URL, form_data(name="other", network="internet")).content

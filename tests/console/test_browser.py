@@ -86,6 +86,8 @@ def test_every_console_page_is_styled_with_all_assets_and_no_script_errors(kiln_
             browser.goto("/api/docs/")
             page.wait_for_selector(".swagger-ui .info")  # Swagger UI rendered from its static bundle
         assert len(seen) >= 12, sorted(seen)
+        browser.goto("/console/environments/")
+        assert "Network: " in page.inner_text(".kiln-isolation") and "/tmp: " in page.inner_text(".kiln-isolation")
         assert browser.problems == [], "\n".join(browser.problems)
 
 
