@@ -23,6 +23,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from console.forms import FunctionForm, LayerVersionForm, RoleForm
 from console.function_panels import function_panels
@@ -35,6 +36,7 @@ from iam.models import Role
 from iam.services import role_create, role_delete, role_update
 from invoker.api import invocation_data
 from invoker.models import Invocation, Trigger
+from invoker.selectors import invocation_lineage
 from invoker.services import invocation_submit, invocation_wait, sync_wait_seconds
 
 REQUEST_ID_PREFIX = re.compile(r"[0-9a-f-]{4,36}")
@@ -212,7 +214,7 @@ class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
         if function is None or not self.has_change_permission(request, function):
             return JsonResponse(error_envelope("ResourceNotFoundException", "Function not found."), status=404)
         try:
-            invocation = invocation_submit(function=function, payload=request.body, trigger=Trigger.CONSOLE)
+            invocation = invocation_submit(function=function, payload=request.body, trigger=Trigger.CONSOLE, user=request.user)
             assert invocation.revision is not None
             invocation = invocation_wait(invocation, timeout_s=sync_wait_seconds(invocation.revision))
         except KilnError as error:
@@ -313,6 +315,22 @@ def _pretty(text: str | None) -> str:
         return text
 
 
+CHAIN_DEPTH = 16  # as far up as the console walks (Lambda stops recursive loops after 16)
+
+
+def _cause_text(obj: Invocation) -> str:
+    detail = obj.trigger_detail or {}
+    if obj.trigger == Trigger.REPLAY:
+        return f"replay of {detail.get('replay_of', '?')[:8]} on {detail.get('qualifier', '$LATEST')}" + (f" by {detail['user']}" if detail.get("user") else "")
+    if detail.get("bucket"):
+        return f"s3://{detail['bucket']}/{detail.get('key', '')} ({detail.get('event_name', obj.trigger)})"
+    if detail.get("route_key"):
+        return f"HTTP {detail['route_key']}"
+    if detail.get("user"):
+        return f"{obj.get_trigger_display()} call by {detail['user']}"
+    return obj.get_trigger_display()
+
+
 def _pre(text: str) -> str:
     return format_html('<pre class="kiln-pre">{}</pre>', text) if text else "—"
 
@@ -329,9 +347,11 @@ class InvocationAdmin(admin.ModelAdmin):
     list_per_page = 100
     show_full_result_count = False
     actions = None
+    change_form_template = "console/invocation_change_form.html"
     Media = ConsoleMedia
     fieldsets = [
         (None, {"fields": ["id", "function_link", "qualifier", "revision_number", "invocation_type", "trigger", "trigger_detail", "status_badge", "attempt", "worker"]}),
+        ("Causal chain", {"fields": ["chain"]}),
         ("Timing and memory", {"fields": ["queued_at", "started_at", "finished_at", "duration", "billed_duration_ms", "init_duration", "cold_start", "memory_size", "max_memory_used_mb"]}),
         ("Event, result and log", {"fields": ["payload_pre", "result_pre", "error_pre", "logs_pre"]}),
     ]
@@ -368,6 +388,30 @@ class InvocationAdmin(admin.ModelAdmin):
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Invocation) -> str:
         return status_badge(obj.status)
+
+    @admin.display(description="Caused by / caused")
+    def chain(self, obj: Invocation) -> str:
+        """The chain both ways as a small tree: ancestors (up to CHAIN_DEPTH), this one, what it caused."""
+        ancestors = []
+        current = obj
+        while current.parent_id is not None and len(ancestors) < CHAIN_DEPTH:
+            parent = Invocation.objects.only("id", "function_name", "status", "trigger", "parent_id").filter(pk=current.parent_id).first()
+            if parent is None:
+                ancestors.append(format_html('<li class="kiln-chain-gone">{} (no longer in history)</li>', current.parent_id))
+                break
+            ancestors.append(parent)
+            current = parent
+        _, caused = invocation_lineage(obj)
+
+        def item(row: Invocation | dict[str, Any], css: str) -> str:
+            rid, fn, status, trigger = (str(row.id), row.function_name, row.status, row.trigger) if isinstance(row, Invocation) else (row["request_id"], row["function"], row["status"], row["trigger"])
+            return format_html('<li class="{}"><a href="{}">{}</a> <code>{}</code> {} · {}</li>', css, reverse("admin:invoker_invocation_change", args=[rid]), fn, rid[:8], status_badge(status), trigger)
+
+        cause = format_html("<li class=\"kiln-chain-cause\">{}</li>", _cause_text(obj))
+        parts = [cause] + [a if isinstance(a, str) else item(a, "kiln-chain-parent") for a in reversed(ancestors)]
+        parts.append(format_html('<li class="kiln-chain-self"><strong>this invocation</strong> <code>{}</code></li>', str(obj.id)[:8]))
+        children = "".join(item(c, "kiln-chain-child") for c in caused) or format_html("<li>{}</li>", "nothing yet")
+        return format_html('<ol class="kiln-chain">{}</ol><p class="kiln-chain-caused-label">Caused:</p><ul class="kiln-chain kiln-chain-children">{}</ul>', mark_safe("".join(parts)), mark_safe(children))
 
     @admin.display(description="Duration (ms)", ordering="duration_ms")
     def duration(self, obj: Invocation) -> str:

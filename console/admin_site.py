@@ -29,7 +29,8 @@ class KilnAdminSite(admin.AdminSite):
     index_template = "console/index.html"
 
     def get_urls(self) -> list[URLPattern]:
-        return [path("environments/", self.admin_view(self.environments_view), name="environments"), *super().get_urls()]
+        return [path("environments/", self.admin_view(self.environments_view), name="environments"),
+                path("usage/", self.admin_view(self.usage_view), name="usage"), *super().get_urls()]
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
         """Two groups: Kiln's main sections in ``NAVIGATION`` order (plus Workers), then everything else."""
@@ -44,6 +45,7 @@ class KilnAdminSite(admin.AdminSite):
                 main.append({**entry, "name": NAV_LABELS.get(key, entry["name"])})
         if request.user.is_staff:
             main.append({"name": "Workers", "object_name": "Workers", "admin_url": reverse("admin:environments", current_app=self.name), "add_url": None, "view_only": True, "perms": {}})
+            main.append({"name": "Usage and cost", "object_name": "Usage", "admin_url": reverse("admin:usage", current_app=self.name), "add_url": None, "view_only": True, "perms": {}})
         groups = [{"name": "Kiln", "app_label": "kiln", "app_url": reverse("admin:index", current_app=self.name), "has_module_perms": True, "models": main}]
         rest = sorted(models.values(), key=lambda m: str(m["name"]))
         if rest:
@@ -68,6 +70,11 @@ class KilnAdminSite(admin.AdminSite):
             **(extra_context or {}),
         }
         return super().index(request, context)
+
+    def usage_view(self, request: HttpRequest) -> HttpResponse:
+        """This month's requests, GB-seconds and cost (Lambda's pricing model), drawn from ``/api/v1/usage/``."""
+        context: dict[str, Any] = {**self.each_context(request), "title": "Usage and cost", "month": request.GET.get("month", "")}
+        return TemplateResponse(request, "console/usage.html", context)
 
     def environments_view(self, request: HttpRequest) -> HttpResponse:
         """Each worker (from its heartbeat) with its sandbox mode and execution environments."""
