@@ -85,7 +85,7 @@ def test_saved_test_event_and_template_run_from_the_test_page(kiln_stack: Stack)
         page.click(f"text={name}")
         page.click(".object-tools >> text=Test")
         page.wait_for_url(re.compile(r".*/test/$"))
-        page.wait_for_selector("#test-event-templates option")  # templates loaded
+        page.wait_for_selector("#test-event-templates option", state="attached")  # templates loaded
         page.fill("#event", '{"saved": "yes"}')
         page.fill("#test-event-name", "my-event")
         page.check("#test-event-shared")
