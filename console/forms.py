@@ -96,7 +96,7 @@ class FunctionForm(ServiceErrorsMixin, forms.Form):
     timeout = forms.IntegerField(initial=limits.TIMEOUT_DEFAULT_S, label="Timeout (s)", help_text=f"{limits.TIMEOUT_MIN_S}-{limits.TIMEOUT_MAX_S} seconds.")
     ephemeral_storage = forms.IntegerField(initial=limits.EPHEMERAL_DEFAULT_MB, label="Ephemeral storage (MB)", help_text=f"{limits.EPHEMERAL_MIN_MB}-{limits.EPHEMERAL_MAX_MB} MB of /tmp.")
     network = forms.ChoiceField(choices=[(limits.NETWORK_OUTBOUND, "Outbound: other hosts (the internet) and Kiln's endpoint"), (limits.NETWORK_NONE, "None: only the Runtime API")],
-                                initial=limits.NETWORK_OUTBOUND, label="Network", help_text="What the function's sandbox may reach besides Kiln's endpoint; the host's own services never.")
+                                initial=limits.NETWORK_OUTBOUND, required=False, label="Network", help_text="What the function's sandbox may reach besides Kiln's endpoint; the host's own services never.")
     code_zip = forms.FileField(required=False, label="Zip upload", help_text="Optional: a .zip replaces the inline files above.")
     role = forms.ModelChoiceField(queryset=Role.objects.order_by("name"), required=False, empty_label="(no role)")
     # Not rendered as widgets: the page's tables of rows fill these (see ``clean``).
@@ -229,7 +229,7 @@ class FunctionForm(ServiceErrorsMixin, forms.Form):
             memory_size=data["memory_size"],
             timeout=data["timeout"],
             ephemeral_storage=data["ephemeral_storage"],
-            network=data["network"],
+            network=data.get("network") or None,  # not sent: outbound for a new function, unchanged for an old one
             environment=data["environment"],
             role=role.name if role else None,
             layers=data["layers"],
