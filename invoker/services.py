@@ -31,7 +31,7 @@ from core.errors import InvalidRequestContent, ServiceUnavailable, TooLarge, Val
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.models import Function, FunctionRevision
 from functions.runtimes import runtime_info
-from invoker import leases, logs, rows, wakeup
+from invoker import credentials, leases, logs, rows, wakeup
 from invoker.dispatch import dispatch_invocation
 from invoker.environment import EnvironmentConfig, RunResult
 from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, InvocationType, Trigger
@@ -151,6 +151,8 @@ def _environment_config(revision_id: int) -> EnvironmentConfig:
         code_zip=revision.code_zip.name,
         layers=tuple((lv.sha256, lv.zip_file.name) for lv in revision.ordered_layers()),
         network=revision.network,
+        aws_credentials=True,
+        role_id=revision.role_id,
     )
     with _config_lock:
         _config_cache[revision_id] = config
@@ -350,12 +352,21 @@ def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConf
         _settle(invocation_id, row, outcome)
         return
     try:
+        if env.has_credentials:
+            credentials.environment_credentials_note_invocation(environment_id=env.id, invocation_id=invocation_id)
         run = env.invoke(request_id=invocation_id, payload=row["payload"].encode() if row["payload"] else b"{}", timeout_s=config.timeout)
     finally:
         pool.release(env)
     init_ms = env.init_duration_ms if lease.cold and env.initialization_type == "on-demand" else None
     outcome = _outcome(invocation_id, config, run, cold=lease.cold and init_ms is not None, init_ms=init_ms, init_output=run.pre_output)
     _settle(invocation_id, row, outcome)
+
+
+def invocation_log_denial(*, invocation_id: str, message: str) -> None:
+    """Append an IAM denial of a request its function made to a running invocation's log (aws/context.py).
+
+    It lands before the invocation's own lines, which are appended when it finishes."""
+    Invocation.objects.filter(pk=invocation_id, status=InvocationStatus.RUNNING).update(logs=Concat(F("logs"), Value(logs.denied_line(invocation_id, message))))
 
 
 # -- reaping -------------------------------------------------------------------------------------
