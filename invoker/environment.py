@@ -112,7 +112,7 @@ class ExecutionEnvironment:
         self.has_credentials = False  # a role session was issued for it (revoked in ``stop``)
 
     # -- lifecycle -----------------------------------------------------------------------------
-    def _lambda_environment(self, layout: sandbox.Layout) -> dict[str, str]:
+    def _lambda_environment(self, layout: sandbox.Layout, *, issue_credentials: bool = True) -> dict[str, str]:
         c = self.config
         day = time.strftime("%Y/%m/%d", time.gmtime())
         env = dict(c.environment)
@@ -137,7 +137,7 @@ class ExecutionEnvironment:
                 "LD_LIBRARY_PATH": f"{layout.opt}/lib",
             }
         )
-        if c.aws_credentials and not self.has_credentials:  # at a cold start or an assignment, never for a template
+        if issue_credentials and c.aws_credentials and not self.has_credentials:  # at a cold start or an assignment, never at a prewarmed spawn
             env.update(credentials.environment_credentials_issue(environment_id=self.id, function_name=c.function_name, role_id=c.role_id))
             self.has_credentials = True
         if c.runtime.family == "nodejs":
@@ -202,7 +202,7 @@ class ExecutionEnvironment:
             directory.chmod(0o755)
         layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
         self._slot = (task_dir, opt_dir, layout)
-        return self._open_network() or self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], initial_environment(self._lambda_environment(layout)))
+        return self._open_network() or self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], initial_environment(self._lambda_environment(layout, issue_credentials=False)))
 
     def assign(self, config: EnvironmentConfig) -> RunResult | None:
         """Give a pre-started runtime its function: link the code in, send the configuration, await init."""

@@ -100,8 +100,8 @@ def test_role_without_get_object_is_denied_and_logged(api, worker, root, transac
     _reader(api, "denied-fn", "lister")
     response = invoke(api, "denied-fn", {"bucket": "secret", "key": "b.txt"})
     out = json.loads(response.content)
-    assert out["error"] == "AccessDenied", out
     invocation = Invocation.objects.get(pk=response["X-Kiln-Request-Id"])
+    assert out.get("error") == "AccessDenied", (out, invocation.logs)
     assert "[Kiln] AccessDenied: User: arn:aws:sts::" in invocation.logs
     assert "s3:GetObject on resource: \"arn:aws:s3:::secret/b.txt\"" in invocation.logs
 
@@ -110,8 +110,10 @@ def test_function_without_role_is_denied_everything(api, worker, root, transacti
     root("s3").create_bucket(Bucket="open")
     root("s3").put_object(Bucket="open", Key="c.txt", Body=b"x")
     _reader(api, "no-role-fn", None)
-    out = json.loads(invoke(api, "no-role-fn", {"bucket": "open", "key": "c.txt"}).content)
-    assert out["error"] == "AccessDenied" and out["key_id"].startswith("ASIA")
+    response = invoke(api, "no-role-fn", {"bucket": "open", "key": "c.txt"})
+    out = json.loads(response.content)
+    logs = Invocation.objects.get(pk=response["X-Kiln-Request-Id"]).logs
+    assert out.get("error") == "AccessDenied" and out["key_id"].startswith("ASIA"), (out, logs)
     assert ":assumed-role/kiln-no-role/no-role-fn" in out["arn"]
 
 
