@@ -8,15 +8,14 @@ function's role, and a denial is written to the invocation's log.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pytest_django.live_server_helper import LiveServer
 
-from iam.models import AccessKey, Role
+from iam.models import AccessKey
 from invoker.models import Invocation, InvocationStatus
+from tests.aws.conftest import allow_role as _role
+from tests.aws.conftest import wait_invocation as _wait
 from tests.conftest import WORKER_KILN_PORT, invoke
 
 READER = """\
@@ -40,22 +39,9 @@ def handler(event, context):
 """
 
 
-@pytest.fixture(scope="module")
-def kiln_web(django_db_blocker: Any) -> Iterator[str]:
-    """A Kiln web server on the port the worker's sandboxes are told is Kiln's."""
-    with django_db_blocker.unblock():
-        server = LiveServer(f"127.0.0.1:{WORKER_KILN_PORT}")
-    yield server.url
-    server.stop()
-
-
 @pytest.fixture
-def endpoint(kiln_web: str) -> str:  # boto3 clients of the test (tests/aws/conftest.py) use the same server
+def endpoint(kiln_web: str) -> str:  # the test's own boto3 clients (tests/aws/conftest.py) use the same server
     return kiln_web
-
-
-def _role(name: str, actions: list[str], resource: str) -> Role:
-    return Role.objects.create(name=name, policy_document={"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]})
 
 
 def _reader(api: Any, name: str, role: str | None) -> None:
@@ -64,16 +50,6 @@ def _reader(api: Any, name: str, role: str | None) -> None:
         body["role"] = role
     response = api.post("/api/v1/functions/", body, format="json")
     assert response.status_code == 201, response.content
-
-
-def _wait(invocation_filter: dict[str, Any], seconds: float = 60.0) -> Invocation:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        found = Invocation.objects.filter(**invocation_filter).first()
-        if found is not None and found.is_final:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"no final invocation for {invocation_filter}")
 
 
 def test_role_allowing_get_object_reads_the_object(api, worker, root, transactional_db) -> None:
