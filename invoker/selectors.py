@@ -41,3 +41,12 @@ def access_invocation(user: AbstractBaseUser | AnonymousUser, request_id: str) -
     if invocation is None:
         raise NotFound(f"Invocation not found: {request_id}")
     return invocation
+
+
+def invocation_chain(*, invocation_id: str) -> tuple[str, int]:
+    """The chain of invocations ``invocation_id`` belongs to and its depth in it (1: it started the chain).
+
+    An invocation caused by another's write carries ``chain_id``/``chain_depth`` in its trigger detail
+    (events/loops.py); any other starts a chain of its own."""
+    detail = Invocation.objects.filter(pk=invocation_id).values_list("trigger_detail", flat=True).first() or {}
+    return str(detail.get("chain_id") or invocation_id), int(detail.get("chain_depth") or 1)

@@ -98,6 +98,16 @@ def invocation_submit(
     return invocation
 
 
+def invocation_record_stopped(*, function: Function, payload: bytes, trigger: str, trigger_detail: dict[str, Any], error: dict[str, Any]) -> Invocation:
+    """Record an asynchronous invocation Kiln stopped before it ran (a recursive loop): final, ``failed``, never queued."""
+    revision = function.latest
+    now = timezone.now()
+    return Invocation.objects.create(function=function, function_name=function.name, revision=revision, invocation_type=InvocationType.EVENT,
+                                     trigger=trigger, trigger_detail=trigger_detail, payload=payload.decode("utf-8", "replace"), status=InvocationStatus.FAILED,
+                                     error=error, result=json.dumps(error), started_at=now, finished_at=now,
+                                     memory_size=revision.memory_size if revision else 128, logs=f"[Kiln] {error['errorType']}: {error['errorMessage']}\n")
+
+
 def invocation_wait(invocation: Invocation, *, timeout_s: float) -> Invocation:
     """Wait for a worker to finish the invocation (or ``timeout_s``) and return the row as it is.
 

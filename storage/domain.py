@@ -13,6 +13,8 @@ class RequestInfo:
     principal_id: str = ""
     source_ip: str = "127.0.0.1"
     request_id: str = ""
+    chain_id: str = ""  # the write came from a function: the chain of invocations it is in (events/loops.py) ...
+    chain_depth: int = 0  # ... and how many invocations deep the writer is
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 A Kiln web server listens on the port the test worker forwards into its sandboxes (``WORKER_KILN_PORT``), so
 boto3 inside a function reaches it through ``AWS_ENDPOINT_URL`` with no code change; IAM decides with the
-function's role, and a denial is written to the invocation's log.
+function's role, and a denial is written to the invocation's log. A function whose writes trigger
+itself is stopped after 16 hops, the chain travelling with its credentials.
 """
 
 from __future__ import annotations
@@ -115,3 +116,35 @@ def test_credentials_are_revoked_when_the_environment_stops(transactional_db) ->
     assert AccessKey.objects.get(environment_id="env1234").invocation_id == "inv-1"
     credentials.environment_credentials_revoke(environment_id="env1234")
     assert not AccessKey.objects.filter(environment_id="env1234").exists()
+
+
+LOOPER = """\
+import boto3
+from urllib.parse import unquote_plus
+
+def handler(event, context):
+    record = event['Records'][0]['s3']
+    bucket, key = record['bucket']['name'], unquote_plus(record['object']['key'])
+    boto3.client('s3').put_object(Bucket=bucket, Key=key + '.x', Body=b'again')
+    return key
+"""
+
+
+def test_a_function_triggering_itself_is_stopped_after_16_hops(api, worker, root, transactional_db) -> None:
+    _role("looper", ["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::loop/*")
+    body = {"name": "looper", "runtime": "python3.11", "handler": "app.handler", "code": {"files": {"app.py": LOOPER}}, "role": "looper", "timeout": 20}
+    assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    root("s3").create_bucket(Bucket="loop")
+    configs = [{"id": "self", "events": ["s3:ObjectCreated:*"], "filter": {}, "function": "looper"}]
+    assert api.put("/api/v1/buckets/loop/notifications/", configs, format="json").status_code == 200
+    root("s3").put_object(Bucket="loop", Key="seed", Body=b"go")
+    stopped = _wait({"function_name": "looper", "error__errorType": "RecursiveInvocationException"}, seconds=120)
+    runs = list(Invocation.objects.filter(function_name="looper").exclude(pk=stopped.pk).order_by("queued_at"))
+    assert len(runs) == 16 and all(r.status == InvocationStatus.SUCCEEDED for r in runs), [(r.status, r.logs) for r in runs]
+    first = runs[0]
+    assert "chain_id" not in first.trigger_detail  # the seed was written by the root, not a function
+    assert [r.trigger_detail.get("chain_depth", 1) for r in runs] == list(range(1, 17))
+    assert {r.trigger_detail.get("chain_id") for r in runs[1:]} == {str(first.pk)}
+    assert stopped.trigger_detail["chain_id"] == str(first.pk) and stopped.trigger_detail["chain_depth"] == 17
+    assert stopped.status == InvocationStatus.FAILED and "recursive loop" in stopped.logs
+    assert stopped.trigger_detail["key"] == "seed" + ".x" * 16

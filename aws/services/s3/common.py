@@ -26,7 +26,9 @@ def owner() -> dict[str, str]:
 
 
 def request_info(ctx: AwsContext) -> RequestInfo:
-    return RequestInfo(principal_id=f"AWS:{ctx.principal.user_id}", source_ip=ctx.source_ip, request_id=ctx.request_id)
+    """Who wrote, for the S3 event records; a write signed by a function's environment carries its invocation chain."""
+    chain_id, depth = invocation_chain(invocation_id=ctx.principal.invocation_id) if ctx.principal.invocation_id else ("", 0)
+    return RequestInfo(principal_id=f"AWS:{ctx.principal.user_id}", source_ip=ctx.source_ip, request_id=ctx.request_id, chain_id=chain_id, chain_depth=depth)
 
 
 def bucket_for(ctx: AwsContext, action: str, name: str, context: dict | None = None) -> Bucket:
