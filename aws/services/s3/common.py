@@ -7,6 +7,7 @@ import hashlib
 from django.conf import settings
 
 from aws.context import AwsContext
+from invoker.selectors import invocation_chain
 from storage.domain import RequestInfo
 from storage.models import Bucket
 from storage.selectors import bucket_by_name
