@@ -1,6 +1,7 @@
 """The issue's Node.js example runs unmodified on a bucket upload: `import AWS from 'aws-sdk'` (SDK v2, from
 npm, packaged as a layer) reaches Kiln through the endpoint settings Kiln's Node bootstrap applies
-(invoker/runtimes/nodejs/aws_sdk.cjs), with a role that allows s3:GetObject and again with one that does not.
+(invoker/runtimes/nodejs/aws_sdk.cjs), with a role that allows s3:GetObject and again with one that does not;
+SDK v3 from a layer reads the same upload through AWS_ENDPOINT_URL.
 """
 
 from __future__ import annotations
@@ -35,15 +36,26 @@ export const handler = async (event) => {
 """
 
 
-@pytest.fixture(scope="session")
-def aws_sdk_v2_layer(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """aws-sdk v2 installed from npm, zipped as a layer (``nodejs/node_modules``), base64; the browser bundles left out."""
+HANDLER_V3 = """\
+import { S3Client, GetObjectCommand } from "@aws-sdk/client-s3";
+const s3 = new S3Client({});
+
+export const handler = async (event) => {
+  const { bucket, object } = event.Records[0].s3;
+  const file = await s3.send(new GetObjectCommand({ Bucket: bucket.name, Key: object.key }));
+  console.log("v3 read:", await file.Body.transformToString());
+  return { statusCode: 200 };
+};
+"""
+
+
+def _npm_layer(where: Path, package: str) -> str:
+    """``package`` installed from npm, zipped as a layer (``nodejs/node_modules``), base64; aws-sdk v2's browser bundles left out."""
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed")
-    where = tmp_path_factory.mktemp("aws-sdk-v2")
-    done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", "aws-sdk@2"], cwd=where, capture_output=True, timeout=300)
+    done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", package], cwd=where, capture_output=True, timeout=300)
     if done.returncode != 0:
-        pytest.skip(f"npm install aws-sdk@2 failed: {done.stderr.decode()[-500:]}")
+        pytest.skip(f"npm install {package} failed: {done.stderr.decode()[-500:]}")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for root, dirs, files in os.walk(where / "node_modules"):
@@ -55,15 +67,25 @@ def aws_sdk_v2_layer(tmp_path_factory: pytest.TempPathFactory) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+@pytest.fixture(scope="session")
+def aws_sdk_v2_layer(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _npm_layer(tmp_path_factory.mktemp("aws-sdk-v2"), "aws-sdk@2")
+
+
+@pytest.fixture(scope="session")
+def aws_sdk_v3_layer(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _npm_layer(tmp_path_factory.mktemp("aws-sdk-v3"), "@aws-sdk/client-s3@3")
+
+
 @pytest.fixture
 def endpoint(kiln_web: str) -> str:
     return kiln_web
 
 
-def _on_upload(api: Any, layer_zip: str, *, name: str, bucket: str, role: str) -> None:
-    layer = api.post("/api/v1/layers/", {"name": f"aws-sdk-v2-{name}", "zip_base64": layer_zip}, format="json")
+def _on_upload(api: Any, layer_zip: str, *, name: str, bucket: str, role: str, handler: str = HANDLER) -> None:
+    layer = api.post("/api/v1/layers/", {"name": f"sdk-{name}", "zip_base64": layer_zip}, format="json")
     assert layer.status_code == 201, layer.content
-    body = {"name": name, "runtime": "nodejs20.x", "handler": "index.handler", "code": {"files": {"index.mjs": HANDLER}}, "role": role,
+    body = {"name": name, "runtime": "nodejs20.x", "handler": "index.handler", "code": {"files": {"index.mjs": handler}}, "role": role,
             "layers": [layer.json()["arn"]], "timeout": 30, "memory_size": 256}
     assert api.post("/api/v1/functions/", body, format="json").status_code == 201
     configs = [{"id": "all", "events": ["s3:ObjectCreated:*"], "filter": {}, "function": name}]
@@ -90,3 +112,14 @@ def test_issue_example_with_and_without_get_object(api, worker, root, aws_sdk_v2
     assert denied.status == InvocationStatus.FAILED, denied.logs
     assert denied.error["errorType"] == "AccessDenied", denied.error
     assert "[Kiln] AccessDenied: User: arn:aws:sts::" in denied.logs and "s3:GetObject" in denied.logs
+
+
+def test_sdk_v3_from_a_layer_reads_the_upload(api, worker, root, aws_sdk_v3_layer, transactional_db) -> None:
+    """SDK v3 reads AWS_ENDPOINT_URL itself and addresses an IP endpoint path-style; its ES module import comes from a layer."""
+    root("s3").create_bucket(Bucket="v3-inbox")
+    allow_role("v3-reader", ["s3:GetObject"], "arn:aws:s3:::v3-inbox/*")
+    _on_upload(api, aws_sdk_v3_layer, name="v3-fn", bucket="v3-inbox", role="v3-reader", handler=HANDLER_V3)
+    root("s3").put_object(Bucket="v3-inbox", Key="note.txt", Body=b"hello v3")
+    done = wait_invocation({"function_name": "v3-fn"}, seconds=90)
+    assert done.status == InvocationStatus.SUCCEEDED, done.logs
+    assert "v3 read: hello v3" in done.logs
