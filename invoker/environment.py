@@ -133,6 +133,7 @@ class ExecutionEnvironment:
                 "LAMBDA_RUNTIME_DIR": layout.runtime,
                 "TZ": ":UTC",
                 "LANG": "en_US.UTF-8",
+                "HOME": layout.tmp,  # the sandbox has no passwd entry: SDK v3 reads ~/.aws/config and fails on a homeless user
                 "PATH": f"/usr/local/bin:/usr/bin:/bin:{layout.opt}/bin",
                 "LD_LIBRARY_PATH": f"{layout.opt}/lib",
             }

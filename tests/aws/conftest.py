@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from pytest_django.live_server_helper import LiveServer
+from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler, _StaticFilesHandler
 
 from iam.credentials import access_key_create
 from iam.models import Role
@@ -23,13 +23,27 @@ def endpoint(live_server: Any) -> str:
     return live_server.url
 
 
+class _ReusableLiveServerThread(LiveServerThread):
+    """Django's live server, binding with SO_REUSEADDR: the port is fixed, and the last server's closed
+    connections may still be in TIME_WAIT on it."""
+
+    def _create_server(self, connections_override: Any = None) -> Any:
+        return self.server_class((self.host, self.port), QuietWSGIRequestHandler, allow_reuse_address=True, connections_override=connections_override)
+
+
 @pytest.fixture(scope="module")
 def kiln_web(django_db_blocker: Any) -> Iterator[str]:
-    """A Kiln web server on the port the test worker's sandboxes are told is Kiln's (``WORKER_KILN_PORT``)."""
+    """A Kiln web server on the port the test worker's sandboxes are told is Kiln's (``WORKER_KILN_PORT``;
+    tests/invoker/test_network.py serves that port with a stand-in)."""
     with django_db_blocker.unblock():
-        server = LiveServer(f"127.0.0.1:{WORKER_KILN_PORT}")
-    yield server.url
-    server.stop()
+        thread = _ReusableLiveServerThread("127.0.0.1", _StaticFilesHandler, port=WORKER_KILN_PORT)
+        thread.daemon = True
+        thread.start()
+        thread.is_ready.wait()
+        if thread.error:
+            raise thread.error
+    yield f"http://127.0.0.1:{WORKER_KILN_PORT}"
+    thread.terminate()
 
 
 @pytest.fixture
