@@ -1,7 +1,8 @@
 """What an operation handler knows about its request: who signed it, from where, and how to ask IAM.
 
 ``AwsContext.authorize`` evaluates the principal's policies (loaded once per request) and raises
-``AccessDenied`` in the words AWS uses, naming the principal, action and resource.
+``AccessDenied`` in the words AWS uses, naming the principal, action and resource; a denial of a request
+signed with an execution environment's credentials is also logged in the invocation it came from.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aws.errors import AwsError
 from iam.credentials import Principal
 from iam.evaluation import Decision, NamedPolicy
 from iam.selectors import principal_authorize, principal_policies
+from invoker.services import invocation_log_denial
 
 
 @dataclass
@@ -44,5 +46,8 @@ class AwsContext:
         decision = self.decide(action, resource, context)
         if not decision.allowed:
             why = "with an explicit deny in an identity-based policy" if decision.decision == "explicitDeny" else f"because no identity-based policy allows the {action} action"
-            raise AwsError("AccessDenied", f"User: {self.principal.arn} is not authorized to perform: {action} on resource: \"{resource}\" {why}", status=403)
+            message = f"User: {self.principal.arn} is not authorized to perform: {action} on resource: \"{resource}\" {why}"
+            if self.principal.invocation_id:  # signed with an execution environment's credentials (invoker/credentials.py)
+                invocation_log_denial(invocation_id=self.principal.invocation_id, message=message)
+            raise AwsError("AccessDenied", message, status=403)
         return decision

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import json
 
+from events.loops import chain_detail, chain_too_long, loop_error
 from events.s3 import s3_event
 from events.selectors import matching_notifications
 from invoker.models import InvocationType, Trigger
-from invoker.services import invocation_submit
+from invoker.services import invocation_record_stopped, invocation_submit
 from storage.domain import ObjectEvent
 
 
 def object_event_notify(event: ObjectEvent) -> None:
     for config in matching_notifications(event.bucket, event.key, event.event_name):
         payload = json.dumps(s3_event(event, configuration_id=config.config_id)).encode()
-        invocation_submit(
-            function=config.function,
-            payload=payload,
-            invocation_type=InvocationType.EVENT,
-            trigger=Trigger.S3,
-            trigger_detail={"bucket": event.bucket, "key": event.key, "version_id": getattr(event, "version_id", None) or "null", "event_name": event.event_name,
-                            "sequencer": event.sequencer, "configuration_id": config.config_id},
-            parent_id=event.request.invocation_id or None,
-        )
+        detail = {"bucket": event.bucket, "key": event.key, "version_id": getattr(event, "version_id", None) or "null", "event_name": event.event_name,
+                  "sequencer": event.sequencer, "configuration_id": config.config_id, **chain_detail(event.request)}
+        if chain_too_long(detail):  # a recursive loop (events/loops.py): recorded, not run
+            invocation_record_stopped(function=config.function, payload=payload, trigger=Trigger.S3, trigger_detail=detail,
+                                      error=loop_error(config.function.name, detail))
+            continue
+        invocation_submit(function=config.function, payload=payload, invocation_type=InvocationType.EVENT, trigger=Trigger.S3, trigger_detail=detail,
+                          parent_id=event.request.invocation_id or None)

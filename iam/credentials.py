@@ -45,6 +45,8 @@ class Principal:
     user_pk: int | None = None
     role_pk: int | None = None
     session_name: str = ""
+    environment_id: str = ""  # an execution environment's session: which environment ...
+    invocation_id: str = ""  # ... and which invocation it was running when the key was resolved
 
     @property
     def is_root(self) -> bool:
@@ -118,12 +120,17 @@ def access_key_set_status(*, key: AccessKey, status: str) -> AccessKey:
     return key
 
 
-def session_create(*, role: Role, session_name: str, duration_seconds: int) -> IssuedKey:
-    """Temporary credentials for a session of ``role``, valid for ``duration_seconds``."""
+def session_create(*, role: Role | None, session_name: str, duration_seconds: int, environment_id: str = "") -> IssuedKey:
+    """Temporary credentials for a session of ``role``, valid for ``duration_seconds``.
+
+    ``environment_id`` marks an execution environment's session; ``role=None`` is allowed only there (a
+    function without a role: its session has no policies, so IAM denies it everything)."""
+    if role is None and not environment_id:
+        raise InvalidInput("A role session needs a role.")
     token = secrets.token_urlsafe(48)
     expires = timezone.now() + datetime.timedelta(seconds=duration_seconds)
     key = _store(access_key_id=unique_id("ASIA", 20), secret=_new_secret(), role=role, session_name=session_name,
-                 session_token_sha256=hashlib.sha256(token.encode()).hexdigest(), expires_at=expires)
+                 session_token_sha256=hashlib.sha256(token.encode()).hexdigest(), expires_at=expires, environment_id=environment_id)
     return IssuedKey(key=key, secret=secret_decrypt(stored=key.secret_encrypted, access_key_id=key.access_key_id), session_token=token)
 
 
@@ -133,14 +140,33 @@ def sessions_purge_expired(*, older_than: datetime.timedelta = datetime.timedelt
     return deleted
 
 
+def environment_sessions_note_invocation(*, environment_id: str, invocation_id: str) -> None:
+    """Record the invocation an environment runs now on its session keys (what a denial is logged against)."""
+    AccessKey.objects.filter(environment_id=environment_id).update(invocation_id=invocation_id)
+
+
+def environment_sessions_revoke(*, environment_id: str) -> int:
+    """Delete an execution environment's session keys (it stopped); how many there were."""
+    deleted, _ = AccessKey.objects.filter(environment_id=environment_id).delete()
+    return deleted
+
+
+NO_ROLE_NAME = "kiln-no-role"  # the role name in a role-less function's session ARN
+
+
 def principal_of(key: AccessKey) -> Principal:
     account = settings.KILN_ACCOUNT_ID
+    if key.environment_id and key.role_id is None:
+        return Principal(kind="assumed-role", arn=assumed_role_arn(NO_ROLE_NAME, key.session_name), user_id=f"AROAKILNNOROLE:{key.session_name}",
+                         name=NO_ROLE_NAME, access_key_id=key.access_key_id, account=account, session_name=key.session_name,
+                         environment_id=key.environment_id, invocation_id=key.invocation_id)
     if key.is_root:
         return Principal(kind="root", arn=root_arn(), user_id=account, name="root", access_key_id=key.access_key_id, account=account)
     if key.role_id is not None:
         role = key.role
         return Principal(kind="assumed-role", arn=assumed_role_arn(role.name, key.session_name), user_id=f"{role.role_id}:{key.session_name}",
-                         name=role.name, access_key_id=key.access_key_id, account=account, role_pk=role.pk, session_name=key.session_name)
+                         name=role.name, access_key_id=key.access_key_id, account=account, role_pk=role.pk, session_name=key.session_name,
+                         environment_id=key.environment_id, invocation_id=key.invocation_id)
     user = key.user
     assert user is not None
     return Principal(kind="user", arn=user_arn(user.name, user.path), user_id=user.user_id, name=user.name, access_key_id=key.access_key_id,

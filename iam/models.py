@@ -127,6 +127,9 @@ class AccessKey(models.Model):
     session_name = models.CharField(max_length=64, blank=True, default="")
     session_token_sha256 = models.CharField(max_length=64, blank=True, default="")
     expires_at = models.DateTimeField(null=True, blank=True)
+    # An execution environment's session (invoker/credentials.py): the environment, and the invocation it runs now.
+    environment_id = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    invocation_id = models.CharField(max_length=36, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -27,7 +27,7 @@ from django.conf import settings
 
 from functions.limits import INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.runtimes import RuntimeInfo
-from invoker import codecache, network, sandbox, tmpdisk
+from invoker import codecache, credentials, network, sandbox, tmpdisk
 from invoker.logs import LOG_CAP_BYTES, render_output
 from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work, initial_environment
 
@@ -61,6 +61,8 @@ class EnvironmentConfig:
     code_zip: str
     layers: tuple[tuple[str, str], ...] = ()
     network: str = "outbound"  # functions.limits.NETWORK_MODES
+    aws_credentials: bool = False  # give it a session of ``role_id`` (invoker/credentials.py): a function's, not a template's
+    role_id: int | None = None
 
 
 @dataclass
@@ -107,9 +109,10 @@ class ExecutionEnvironment:
         self._slot: tuple[Path, Path, sandbox.Layout] | None = None  # task dir, opt dir, layout of a pre-started runtime
         self._net: network.SandboxNetwork | None = None  # its namespace and listeners (invoker/network.py)
         self._tmp: tmpdisk.TmpDisk | None = None  # its disk-backed /tmp (invoker/tmpdisk.py)
+        self.has_credentials = False  # a role session was issued for it (revoked in ``stop``)
 
     # -- lifecycle -----------------------------------------------------------------------------
-    def _lambda_environment(self, layout: sandbox.Layout) -> dict[str, str]:
+    def _lambda_environment(self, layout: sandbox.Layout, *, issue_credentials: bool = True) -> dict[str, str]:
         c = self.config
         day = time.strftime("%Y/%m/%d", time.gmtime())
         env = dict(c.environment)
@@ -130,10 +133,14 @@ class ExecutionEnvironment:
                 "LAMBDA_RUNTIME_DIR": layout.runtime,
                 "TZ": ":UTC",
                 "LANG": "en_US.UTF-8",
+                "HOME": layout.tmp,  # the sandbox has no passwd entry: SDK v3 reads ~/.aws/config and fails on a homeless user
                 "PATH": f"/usr/local/bin:/usr/bin:/bin:{layout.opt}/bin",
                 "LD_LIBRARY_PATH": f"{layout.opt}/lib",
             }
         )
+        if issue_credentials and c.aws_credentials and not self.has_credentials:  # at a cold start or an assignment, never at a prewarmed spawn
+            env.update(credentials.environment_credentials_issue(environment_id=self.id, function_name=c.function_name, role_id=c.role_id))
+            self.has_credentials = True
         if c.runtime.family == "nodejs":
             major = c.runtime.identifier.removeprefix("nodejs").removesuffix(".x")
             env["NODE_PATH"] = f"{layout.opt}/nodejs/node{major}/node_modules:{layout.opt}/nodejs/node_modules:{layout.runtime}:{layout.task}"
@@ -196,7 +203,7 @@ class ExecutionEnvironment:
             directory.chmod(0o755)
         layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
         self._slot = (task_dir, opt_dir, layout)
-        return self._open_network() or self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], initial_environment(self._lambda_environment(layout)))
+        return self._open_network() or self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], initial_environment(self._lambda_environment(layout, issue_credentials=False)))
 
     def assign(self, config: EnvironmentConfig) -> RunResult | None:
         """Give a pre-started runtime its function: link the code in, send the configuration, await init."""
@@ -326,6 +333,8 @@ class ExecutionEnvironment:
                 process.cgroup.remove()
         if self._net is not None:
             self._net.close()
+        if self.has_credentials:
+            credentials.environment_credentials_revoke(environment_id=self.id)
         if self._tmp is not None:
             tmpdisk.release(self._tmp)  # unmounted and removed in the background
             self._tmp = None

@@ -41,3 +41,9 @@ def report_line(request_id: str, *, duration_ms: float, billed_ms: int, memory_s
 def timeout_line(request_id: str, timeout_s: float) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     return f"{stamp} {request_id} Task timed out after {timeout_s:.2f} seconds\n"
+
+
+def denied_line(request_id: str, message: str) -> str:
+    """The line Kiln adds to an invocation's log when IAM refuses a request signed with its environment's credentials."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return f"{stamp} {request_id} [Kiln] AccessDenied: {message}\n"

@@ -90,3 +90,12 @@ def invocation_lineage(invocation: Invocation) -> tuple[dict[str, Any] | None, l
         parent = _link(found) if found else {"request_id": str(invocation.parent_id), "function": None, "status": None, "trigger": None, "queued_at": None}
     children = Invocation.objects.only("id", "function_name", "status", "trigger", "queued_at").filter(parent_id=invocation.pk).order_by("queued_at", "id")[:CAUSED_MAX]
     return parent, [_link(c) for c in children]
+
+
+def invocation_chain(*, invocation_id: str) -> tuple[str, int]:
+    """The chain of invocations ``invocation_id`` belongs to and its depth in it (1: it started the chain).
+
+    An invocation caused by another's write carries ``chain_id``/``chain_depth`` in its trigger detail
+    (events/loops.py); any other starts a chain of its own."""
+    detail = Invocation.objects.filter(pk=invocation_id).values_list("trigger_detail", flat=True).first() or {}
+    return str(detail.get("chain_id") or invocation_id), int(detail.get("chain_depth") or 1)

@@ -32,7 +32,7 @@ from core.errors import InvalidRequestContent, NotFound, ServiceUnavailable, Too
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.models import Function, FunctionRevision
 from functions.runtimes import runtime_info
-from invoker import leases, logs, metering, rows, wakeup
+from invoker import credentials, leases, logs, metering, rows, wakeup
 from invoker.dispatch import dispatch_invocation
 from invoker.environment import EnvironmentConfig, RunResult
 from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, InvocationType, Trigger
@@ -148,6 +148,16 @@ def invocation_replay(*, original: Invocation, qualifier: str, user: AbstractBas
                              revision=revision, qualifier=recorded_qualifier, user=user, parent_id=str(original.id))
 
 
+def invocation_record_stopped(*, function: Function, payload: bytes, trigger: str, trigger_detail: dict[str, Any], error: dict[str, Any]) -> Invocation:
+    """Record an asynchronous invocation Kiln stopped before it ran (a recursive loop): final, ``failed``, never queued."""
+    revision = function.latest
+    now = timezone.now()
+    return Invocation.objects.create(function=function, function_name=function.name, revision=revision, invocation_type=InvocationType.EVENT,
+                                     trigger=trigger, trigger_detail=trigger_detail, payload=payload.decode("utf-8", "replace"), status=InvocationStatus.FAILED,
+                                     error=error, result=json.dumps(error), started_at=now, finished_at=now,
+                                     memory_size=revision.memory_size if revision else 128, logs=f"[Kiln] {error['errorType']}: {error['errorMessage']}\n")
+
+
 def invocation_wait(invocation: Invocation, *, timeout_s: float) -> Invocation:
     """Wait for a worker to finish the invocation (or ``timeout_s``) and return the row as it is.
 
@@ -201,6 +211,8 @@ def _environment_config(revision_id: int) -> EnvironmentConfig:
         code_zip=revision.code_zip.name,
         layers=tuple((lv.sha256, lv.zip_file.name) for lv in revision.ordered_layers()),
         network=revision.network,
+        aws_credentials=True,
+        role_id=revision.role_id,
     )
     with _config_lock:
         _config_cache[revision_id] = config
@@ -413,6 +425,8 @@ def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConf
         _settle(invocation_id, row, outcome, config.memory_size)
         return
     try:
+        if env.has_credentials:
+            credentials.environment_credentials_note_invocation(environment_id=env.id, invocation_id=invocation_id)
         run = env.invoke(request_id=invocation_id, payload=row["payload"].encode() if row["payload"] else b"{}", timeout_s=config.timeout)
     finally:
         pool.release(env)
@@ -420,6 +434,13 @@ def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConf
     outcome = _outcome(invocation_id, config, run, cold=lease.cold and init_ms is not None, init_ms=init_ms, init_output=run.pre_output)
     outcome.concurrency = concurrency
     _settle(invocation_id, row, outcome, config.memory_size)
+
+
+def invocation_log_denial(*, invocation_id: str, message: str) -> None:
+    """Append an IAM denial of a request its function made to a running invocation's log (aws/context.py).
+
+    It lands before the invocation's own lines, which are appended when it finishes."""
+    Invocation.objects.filter(pk=invocation_id, status=InvocationStatus.RUNNING).update(logs=Concat(F("logs"), Value(logs.denied_line(invocation_id, message))))
 
 
 # -- reaping -------------------------------------------------------------------------------------

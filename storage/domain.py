@@ -16,6 +16,8 @@ class RequestInfo:
     # The request id of the invocation whose code made this request (set by the entry point that knows
     # it, e.g. the AWS endpoint from an environment's credentials), so what it triggers records its parent.
     invocation_id: str = ""
+    chain_id: str = ""  # the write came from a function: the chain of invocations it is in (events/loops.py) ...
+    chain_depth: int = 0  # ... and how many invocations deep the writer is
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
+from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler, _StaticFilesHandler
 
 from iam.credentials import access_key_create
+from iam.models import Role
+from invoker.models import Invocation
+from tests.conftest import WORKER_KILN_PORT
 
 REGION = "us-east-1"
 
@@ -17,6 +21,29 @@ REGION = "us-east-1"
 @pytest.fixture
 def endpoint(live_server: Any) -> str:
     return live_server.url
+
+
+class _ReusableLiveServerThread(LiveServerThread):
+    """Django's live server, binding with SO_REUSEADDR: the port is fixed, and the last server's closed
+    connections may still be in TIME_WAIT on it."""
+
+    def _create_server(self, connections_override: Any = None) -> Any:
+        return self.server_class((self.host, self.port), QuietWSGIRequestHandler, allow_reuse_address=True, connections_override=connections_override)
+
+
+@pytest.fixture(scope="module")
+def kiln_web(django_db_blocker: Any) -> Iterator[str]:
+    """A Kiln web server on the port the test worker's sandboxes are told is Kiln's (``WORKER_KILN_PORT``;
+    tests/invoker/test_network.py serves that port with a stand-in)."""
+    with django_db_blocker.unblock():
+        thread = _ReusableLiveServerThread("127.0.0.1", _StaticFilesHandler, port=WORKER_KILN_PORT)
+        thread.daemon = True
+        thread.start()
+        thread.is_ready.wait()
+        if thread.error:
+            raise thread.error
+    yield f"http://127.0.0.1:{WORKER_KILN_PORT}"
+    thread.terminate()
 
 
 @pytest.fixture
@@ -41,6 +68,24 @@ def make_client(endpoint: str) -> Callable[..., Any]:
 @pytest.fixture
 def root(make_client: Callable[..., Any], root_key: tuple[str, str]) -> Callable[[str], Any]:
     return lambda service: make_client(service, root_key)
+
+
+def allow_role(name: str, actions: list[str], resource: str) -> Role:
+    """A role whose policy allows ``actions`` on ``resource`` (and nothing else)."""
+    return Role.objects.create(name=name, policy_document={"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]})
+
+
+def wait_invocation(filters: dict[str, Any], seconds: float = 60.0) -> Invocation:
+    """The first invocation matching ``filters`` once it is final."""
+    import time
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        found = Invocation.objects.filter(**filters).first()
+        if found is not None and found.is_final:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"no final invocation for {filters}")
 
 
 def signing_key(secret: str, date: str, region: str = REGION, service: str = "s3") -> bytes:

@@ -7,6 +7,7 @@ import hashlib
 from django.conf import settings
 
 from aws.context import AwsContext
+from invoker.selectors import invocation_chain
 from storage.domain import RequestInfo
 from storage.models import Bucket
 from storage.selectors import bucket_by_name
@@ -26,7 +27,11 @@ def owner() -> dict[str, str]:
 
 
 def request_info(ctx: AwsContext) -> RequestInfo:
-    return RequestInfo(principal_id=f"AWS:{ctx.principal.user_id}", source_ip=ctx.source_ip, request_id=ctx.request_id)
+    """Who wrote, for the S3 event records; a write signed by a function's environment carries its invocation
+    (the parent of what the write triggers: the console's causal chain) and that invocation's loop chain."""
+    chain_id, depth = invocation_chain(invocation_id=ctx.principal.invocation_id) if ctx.principal.invocation_id else ("", 0)
+    return RequestInfo(principal_id=f"AWS:{ctx.principal.user_id}", source_ip=ctx.source_ip, request_id=ctx.request_id, chain_id=chain_id, chain_depth=depth,
+                       invocation_id=ctx.principal.invocation_id or "")
 
 
 def bucket_for(ctx: AwsContext, action: str, name: str, context: dict | None = None) -> Bucket:

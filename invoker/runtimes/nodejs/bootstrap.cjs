@@ -172,6 +172,7 @@ async function loadHandler(taskRoot, spec) {
     if (!file) {
       mod = createRequire(path.join(taskRoot, "index.js"))(base);
     } else if (isEsm(file)) {
+      require("./aws_sdk.cjs").resolveFromLayers(process.env.NODE_PATH);
       mod = await import(pathToFileURL(file).href);
     } else {
       mod = createRequire(file)(file);
@@ -263,6 +264,7 @@ async function main() {
     const configuration = await request("GET", `${API}/kiln/configuration`);
     Object.assign(process.env, JSON.parse(configuration.body.toString("utf8")));
   }
+  if (process.env.AWS_ENDPOINT_URL) require("./aws_sdk.cjs").pointSdkV2AtKiln(process.env.AWS_ENDPOINT_URL);
   const taskRoot = process.env.LAMBDA_TASK_ROOT || "/var/task";
   process.chdir(taskRoot);
   let handler;

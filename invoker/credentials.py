@@ -1,0 +1,46 @@
+"""An execution environment's AWS credentials: a session of its function's role, issued when the
+environment gets its function (a cold start, or a prewarmed runtime's assignment) and deleted when it stops.
+
+The session key records the environment's id, and the worker notes on it which invocation the environment
+runs, so the AWS endpoint knows where a request signed with it comes from (and logs a denial against that
+invocation). A function without a role gets a session with no policies: IAM denies it everything (Lambda
+requires a role; Kiln lets a function have none and keeps the SDKs' errors the same as a role that allows
+nothing). The environment is told Kiln's endpoint as seen from inside its sandbox (invoker/network.py
+forwards ``127.0.0.1:KILN_PORT``); no Kiln secret is ever put in it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+
+from iam.credentials import SESSION_MAX_SECONDS, environment_sessions_note_invocation, environment_sessions_revoke, session_create
+from iam.models import Role
+
+log = logging.getLogger(__name__)
+
+
+def environment_credentials_issue(*, environment_id: str, function_name: str, role_id: int | None) -> dict[str, str]:
+    """The variables an environment's SDKs read: a fresh role session (at most 12 h) and Kiln's endpoint."""
+    role = Role.objects.filter(pk=role_id).first() if role_id is not None else None
+    issued = session_create(role=role, session_name=function_name[:64], duration_seconds=SESSION_MAX_SECONDS, environment_id=environment_id)
+    return {
+        "AWS_ACCESS_KEY_ID": issued.key.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": issued.secret,
+        "AWS_SESSION_TOKEN": issued.session_token,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{settings.KILN_PORT}",
+    }
+
+
+def environment_credentials_note_invocation(*, environment_id: str, invocation_id: str) -> None:
+    """Note the invocation the environment runs from now on (called by the worker as it dispatches)."""
+    environment_sessions_note_invocation(environment_id=environment_id, invocation_id=invocation_id)
+
+
+def environment_credentials_revoke(*, environment_id: str) -> None:
+    """Delete the environment's session (it stopped); best effort, as stopping must not fail."""
+    try:
+        environment_sessions_revoke(environment_id=environment_id)
+    except Exception as exc:  # noqa: BLE001 - an expired key is refused anyway and purged later
+        log.warning("could not revoke the credentials of environment %s: %s", environment_id, exc)
