@@ -148,3 +148,6 @@ def test_a_function_triggering_itself_is_stopped_after_16_hops(api, worker, root
     assert stopped.trigger_detail["chain_id"] == str(first.pk) and stopped.trigger_detail["chain_depth"] == 17
     assert stopped.status == InvocationStatus.FAILED and "recursive loop" in stopped.logs
     assert stopped.trigger_detail["key"] == "seed" + ".x" * 16
+    # The console's causal chain: each hop's parent is the invocation whose write triggered it.
+    assert first.parent_id is None
+    assert [r.parent_id for r in runs[1:]] == [r.pk for r in runs[:-1]]
