@@ -114,6 +114,8 @@ def test_invoke_python_function_from_test_page(kiln_stack: Stack) -> None:
         logs = page.inner_text("#result-logs")
         assert re.search(r"START RequestId: [0-9a-f-]{36}", logs)
         assert "to stdout 42" in logs and "REPORT RequestId" in logs
+        markers = page.eval_on_selector_all("#result-logs .kiln-log-marker", "spans => spans.map(s => s.textContent.split(' ')[0])")
+        assert markers == ["START", "END", "REPORT"], markers  # Lambda's lines highlighted, the function's own not
         assert page.inner_text("#result-duration").endswith(" ms")
         assert page.inner_text("#result-billed").endswith(" ms")
         assert page.inner_text("#result-memory") == "128 MB"

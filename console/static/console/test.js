@@ -25,7 +25,13 @@
     $("result-body").textContent = pretty(data.result);
     show($("result-error-box"), !!data.error);
     $("result-error").textContent = data.error ? JSON.stringify(data.error, null, 2) : "";
-    $("result-logs").textContent = data.logs || "";
+    // One span per line; Lambda's START/END/REPORT lines are marked so they stand out from the function's own.
+    $("result-logs").replaceChildren(...(data.logs || "").split(/(?<=\n)/).filter((line) => line !== "").map((line) => {
+      const span = document.createElement("span");
+      if (/^(START|END|REPORT|INIT_START) RequestId|^(START|END|REPORT) /.test(line)) span.className = "kiln-log-marker";
+      span.textContent = line;
+      return span;
+    }));
     show($("invoke-result"), true);
   }
 
