@@ -34,7 +34,7 @@
       const results = await Promise.all(specs.map(([metric, stat]) => series(metric, stat, box.dataset.function, hours)));
       const labels = results[0].points.map((p) => label(p.t, hours));
       const datasets = results.map((r, i) => ({
-        label: r.metric + (specs[i][1] && specs[i][1] !== "Sum" ? " " + specs[i][1] : "") + (r.unit && r.unit !== "Count" ? " (" + r.unit + ")" : ""),
+        label: r.metric + (specs[i][1] && specs[i][1] !== "Sum" ? " " + specs[i][1] : "") + (r.unit && r.unit !== "Count" && specs[i][1] !== "SampleCount" ? " (" + r.unit + ")" : ""),
         data: r.points.map((p) => p.value), borderColor: COLOURS[i % COLOURS.length], backgroundColor: COLOURS[i % COLOURS.length] + "33",
         spanGaps: true, pointRadius: 0, borderWidth: 2, tension: 0.2, fill: false,
       }));
