@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from core.arns import policy_arn, user_arn
+from iam.errors import NoSuchEntity
 from iam.models import IamUser, ManagedPolicy, Role
 
 T = TypeVar("T")
@@ -52,3 +53,23 @@ def page(items: Sequence[T], params: dict[str, Any], key: Any) -> tuple[list[T],
     if more and chosen:
         extra["Marker"] = key(chosen[-1])
     return chosen, extra
+
+
+def inline_policy_out(owner: Role | IamUser, name: str, kind: str) -> dict[str, Any]:
+    """GetRolePolicy / GetUserPolicy: one inline policy of a role or user, or ``NoSuchEntity``."""
+    policy = owner.inline_policies.filter(name=name).first()
+    if policy is None:
+        raise NoSuchEntity(f"The {kind.lower()} policy with name {name} cannot be found.")
+    return {f"{kind}Name": owner.name, "PolicyName": policy.name, "PolicyDocument": document_out(policy.document)}
+
+
+def inline_policy_names(owner: Role | IamUser, params: dict[str, Any]) -> dict[str, Any]:
+    """ListRolePolicies / ListUserPolicies: a page of the inline policies' names."""
+    names, extra = page(list(owner.inline_policies.order_by("name").values_list("name", flat=True)), params, lambda n: n)
+    return {"PolicyNames": names, **extra}
+
+
+def attached_policies_out(owner: Role | IamUser, params: dict[str, Any]) -> dict[str, Any]:
+    """ListAttachedRolePolicies / ListAttachedUserPolicies: a page of the attached managed policies."""
+    chosen, extra = page(list(owner.attached_policies.order_by("name")), params, lambda p: p.name)
+    return {"AttachedPolicies": [{"PolicyName": p.name, "PolicyArn": policy_arn(p.name, p.path)} for p in chosen], **extra}

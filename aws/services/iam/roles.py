@@ -6,10 +6,9 @@ from typing import Any
 
 from aws.context import AwsContext
 from aws.registry import operation
-from aws.services.iam.common import document_out, page, role_out
-from core.arns import policy_arn, role_arn
+from aws.services.iam.common import attached_policies_out, inline_policy_names, inline_policy_out, page, role_out
+from core.arns import role_arn
 from iam import services
-from iam.errors import NoSuchEntity
 from iam.models import Role
 from iam.selectors import managed_policy_by_arn, role_by_name
 
@@ -62,18 +61,12 @@ def put_role_policy(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("iam", "GetRolePolicy")
 def get_role_policy(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-    role = _role(ctx, "GetRolePolicy", params["RoleName"])
-    policy = role.inline_policies.filter(name=params["PolicyName"]).first()
-    if policy is None:
-        raise NoSuchEntity(f"The role policy with name {params['PolicyName']} cannot be found.")
-    return {"RoleName": role.name, "PolicyName": policy.name, "PolicyDocument": document_out(policy.document)}
+    return inline_policy_out(_role(ctx, "GetRolePolicy", params["RoleName"]), params["PolicyName"], "Role")
 
 
 @operation("iam", "ListRolePolicies")
 def list_role_policies(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-    role = _role(ctx, "ListRolePolicies", params["RoleName"])
-    names, extra = page(list(role.inline_policies.order_by("name").values_list("name", flat=True)), params, lambda n: n)
-    return {"PolicyNames": names, **extra}
+    return inline_policy_names(_role(ctx, "ListRolePolicies", params["RoleName"]), params)
 
 
 @operation("iam", "DeleteRolePolicy")
@@ -96,6 +89,4 @@ def detach_role_policy(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any
 
 @operation("iam", "ListAttachedRolePolicies")
 def list_attached_role_policies(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-    role = _role(ctx, "ListAttachedRolePolicies", params["RoleName"])
-    chosen, extra = page(list(role.attached_policies.order_by("name")), params, lambda p: p.name)
-    return {"AttachedPolicies": [{"PolicyName": p.name, "PolicyArn": policy_arn(p.name, p.path)} for p in chosen], **extra}
+    return attached_policies_out(_role(ctx, "ListAttachedRolePolicies", params["RoleName"]), params)

@@ -9,8 +9,8 @@ from django.utils import timezone
 from aws.context import AwsContext
 from aws.errors import AwsError
 from aws.registry import operation
-from aws.services.iam.common import document_out, page, user_out
-from core.arns import policy_arn, root_arn, user_arn
+from aws.services.iam.common import attached_policies_out, inline_policy_names, inline_policy_out, page, user_out
+from core.arns import root_arn, user_arn
 from iam import credentials, users
 from iam.errors import NoSuchEntity
 from iam.models import AccessKey, IamUser
@@ -118,18 +118,12 @@ def put_user_policy(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("iam", "GetUserPolicy")
 def get_user_policy(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-    user = _user(ctx, "GetUserPolicy", params["UserName"])
-    policy = user.inline_policies.filter(name=params["PolicyName"]).first()
-    if policy is None:
-        raise NoSuchEntity(f"The user policy with name {params['PolicyName']} cannot be found.")
-    return {"UserName": user.name, "PolicyName": policy.name, "PolicyDocument": document_out(policy.document)}
+    return inline_policy_out(_user(ctx, "GetUserPolicy", params["UserName"]), params["PolicyName"], "User")
 
 
 @operation("iam", "ListUserPolicies")
 def list_user_policies(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-    user = _user(ctx, "ListUserPolicies", params["UserName"])
-    names, extra = page(list(user.inline_policies.order_by("name").values_list("name", flat=True)), params, lambda n: n)
-    return {"PolicyNames": names, **extra}
+    return inline_policy_names(_user(ctx, "ListUserPolicies", params["UserName"]), params)
 
 
 @operation("iam", "DeleteUserPolicy")
@@ -152,6 +146,4 @@ def detach_user_policy(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any
 
 @operation("iam", "ListAttachedUserPolicies")
 def list_attached_user_policies(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-    user = _user(ctx, "ListAttachedUserPolicies", params["UserName"])
-    chosen, extra = page(list(user.attached_policies.order_by("name")), params, lambda p: p.name)
-    return {"AttachedPolicies": [{"PolicyName": p.name, "PolicyArn": policy_arn(p.name, p.path)} for p in chosen], **extra}
+    return attached_policies_out(_user(ctx, "ListAttachedUserPolicies", params["UserName"]), params)
