@@ -104,6 +104,9 @@ def start(redis_db: int) -> Stack:
     env.update({
         "KILN_DATA_DIR": str(data_dir), "KILN_PORT": str(port), "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
         "KILN_ADMIN_USER": "admin", "KILN_ADMIN_PASSWORD": password, "KILN_WORKER_CONCURRENCY": "4",
+        # No veth pairs for this stack's sandboxes: a host interface appearing makes Chromium abort its
+        # requests in flight (net::ERR_NETWORK_CHANGED). Egress itself is tested in tests/invoker.
+        "KILN_SANDBOX_EGRESS": "deny",
     })
     import redis
 
