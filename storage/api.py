@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date
@@ -21,6 +20,7 @@ from rest_framework.views import APIView
 
 from core.errors import error_envelope
 from storage import limits, selectors, services
+from storage.blobs import blob_range
 from storage.domain import RequestInfo
 from storage.errors import InvalidArgument
 from storage.models import Bucket, Object
@@ -125,18 +125,6 @@ class ObjectListView(APIView):
         return Response({"objects": ObjectSerializer(created, many=True).data}, status=201)
 
 
-def _ranged(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
-    try:
-        handle.seek(start)
-        while length > 0:
-            chunk = handle.read(min(limits.STREAM_CHUNK_BYTES, length))
-            if not chunk:
-                break
-            length -= len(chunk)
-            yield chunk
-    finally:
-        handle.close()
-
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
     """``(start, end)`` inclusive, ``None`` for "whole body", or ``"unsatisfiable"``."""
@@ -187,7 +175,7 @@ class ObjectDetailView(APIView):
             return response
         if isinstance(wanted, tuple):
             start, end = wanted
-            response = StreamingHttpResponse(_ranged(handle, start, end - start + 1), status=206)
+            response = StreamingHttpResponse(blob_range(handle, start, end - start + 1), status=206)
             response["Content-Range"] = f"bytes {start}-{end}/{obj.size}"
             response["Content-Length"] = str(end - start + 1)
         else:

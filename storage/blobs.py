@@ -12,6 +12,7 @@ import hashlib
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, BinaryIO
 
@@ -101,3 +102,18 @@ def blob_delete(name: str) -> None:
 
 def blob_exists(name: str) -> bool:
     return default_storage.exists(name)
+
+
+def blob_range(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
+    """``length`` bytes of an open blob from ``start``, in ``STREAM_CHUNK_BYTES`` chunks; closes the handle
+    when done (or abandoned), so a ranged download streams in constant memory."""
+    try:
+        handle.seek(start)
+        while length > 0:
+            chunk = handle.read(min(STREAM_CHUNK_BYTES, length))
+            if not chunk:
+                break
+            length -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()

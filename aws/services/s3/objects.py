@@ -8,7 +8,6 @@ override the answer's headers. Bodies stream both ways.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from typing import IO, Any
 from urllib.parse import unquote
 
@@ -19,8 +18,9 @@ from aws.context import AwsContext
 from aws.errors import AwsError
 from aws.registry import operation
 from aws.services.s3.common import bucket_arn, object_arn, request_info
-from storage import limits, selectors, services
+from storage import selectors, services
 from storage.api import parse_range
+from storage.blobs import blob_range
 from storage.errors import NoSuchKey
 from storage.models import Object
 from storage.selectors import bucket_by_name
@@ -57,18 +57,6 @@ def put_object(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
                 result[member] = body.computed[header]
     return result
 
-
-def _ranged(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
-    try:
-        handle.seek(start)
-        while length > 0:
-            chunk = handle.read(min(limits.STREAM_CHUNK_BYTES, length))
-            if not chunk:
-                break
-            length -= len(chunk)
-            yield chunk
-    finally:
-        handle.close()
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -148,7 +136,7 @@ def _read_object(ctx: AwsContext, params: dict[str, Any], *, head: bool) -> dict
         length = end - start + 1
         result.update({"__status__": 206, "ContentRange": f"bytes {start}-{end}/{obj.size}", "ContentLength": length})
     if handle is not None:
-        result["Body"] = _ranged(handle, start, length)
+        result["Body"] = blob_range(handle, start, length)
     return result
 
 
