@@ -1,7 +1,8 @@
 """Selectors for the console's home page: account-wide activity, recent failures, busiest functions.
 
-Counts come from invocation history within a bounded window, over indexed columns (``-queued_at``,
-``status, -queued_at``); the charts read per-minute roll-ups through the metrics API instead.
+Counts and the busiest functions come from the per-minute roll-ups the workers write (at most 1,440
+account rows a day, whatever the traffic), not from scanning history; recent failures are one indexed
+query (``status, -queued_at``) with a limit. The charts read the same roll-ups through the metrics API.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Sum
 from django.utils import timezone
 
+from functions.models import Function
 from invoker.models import Invocation, InvocationStatus
+from metrics.models import MetricMinute
 
 WINDOW = timedelta(hours=24)
 RECENT_FAILURES = 10
@@ -35,13 +38,9 @@ class Activity:
 
 def activity_last_day() -> Activity:
     since = timezone.now() - WINDOW
-    totals = Invocation.objects.filter(queued_at__gte=since).aggregate(
-        invocations=Count("id"),
-        errors=Count("id", filter=Q(status__in=ERROR_STATUSES)),
-        throttles=Count("id", filter=Q(status=InvocationStatus.THROTTLED)),
-        cold_starts=Count("id", filter=Q(cold_start=True)),
-    )
-    return Activity(**totals)
+    totals = MetricMinute.objects.filter(function_name="", minute__gte=since).aggregate(
+        invocations=Sum("invocations"), errors=Sum("errors"), throttles=Sum("throttles"), cold_starts=Sum("init_count"))
+    return Activity(**{key: value or 0 for key, value in totals.items()})
 
 
 def recent_failures() -> list[Invocation]:
@@ -54,9 +53,10 @@ def recent_failures() -> list[Invocation]:
 
 def busiest_functions() -> list[dict[str, Any]]:
     since = timezone.now() - WINDOW
-    return list(
-        Invocation.objects.filter(queued_at__gte=since)
-        .values("function_id", "function_name")
-        .annotate(invocations=Count("id"), errors=Count("id", filter=Q(status__in=ERROR_STATUSES)))
+    rows = list(
+        MetricMinute.objects.filter(minute__gte=since).exclude(function_name="")
+        .values("function_name").annotate(invocations=Sum("invocations"), errors=Sum("errors"))
         .order_by("-invocations")[:BUSIEST]
     )
+    ids = dict(Function.objects.filter(name__in=[r["function_name"] for r in rows]).values_list("name", "id"))
+    return [{**row, "function_id": ids.get(row["function_name"])} for row in rows]

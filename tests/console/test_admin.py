@@ -304,3 +304,19 @@ def test_network_mode_is_chosen_on_the_form_and_kept(console: Client) -> None:
     page = console.get(f"/console/functions/function/{function.pk}/change/").content.decode()
     assert re.search(r'<option value="none" selected>', page)
     assert b"is not one of the available choices" in console.post(ADD_URL, form_data(name="other", network="internet")).content
+
+
+def test_dashboard_reads_the_roll_ups_not_history(console: Client) -> None:
+    from django.utils import timezone
+
+    from metrics.models import MetricMinute
+
+    make("busy")
+    now = timezone.now().replace(second=0, microsecond=0)
+    MetricMinute.objects.create(minute=now, function_name="", invocations=7, errors=2, throttles=1, init_count=3)
+    MetricMinute.objects.create(minute=now, function_name="busy", invocations=7, errors=2)
+    MetricMinute.objects.create(minute=now - timezone.timedelta(days=2), function_name="", invocations=100)  # outside 24 h
+    context = console.get("/console/").context_data
+    activity = context["activity"]
+    assert (activity.invocations, activity.errors, activity.throttles, activity.cold_starts) == (7, 2, 1, 3)
+    assert [(b["function_name"], b["invocations"], b["errors"], b["function_id"] is not None) for b in context["busiest"]] == [("busy", 7, 2, True)]
