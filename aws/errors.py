@@ -27,34 +27,42 @@ _AUTH: dict[str, dict[str, tuple[str, int, str]]] = {
     "unknown_key": {
         "s3": ("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records."),
         "query": ("InvalidClientTokenId", 403, "The security token included in the request is invalid."),
+        "json": ("UnrecognizedClientException", 403, "The security token included in the request is invalid."),
     },
     "bad_signature": {
         "s3": ("SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."),
         "query": ("SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."),
+        "json": ("InvalidSignatureException", 403, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."),
     },
     "expired_token": {
         "s3": ("ExpiredToken", 400, "The provided token has expired."),
         "query": ("ExpiredToken", 403, "The security token included in the request is expired"),
+        "json": ("ExpiredTokenException", 403, "The security token included in the request is expired"),
     },
     "invalid_token": {
         "s3": ("InvalidToken", 400, "The provided token is malformed or otherwise invalid."),
         "query": ("InvalidClientTokenId", 403, "The security token included in the request is invalid."),
+        "json": ("UnrecognizedClientException", 403, "The security token included in the request is invalid."),
     },
     "skewed": {
         "s3": ("RequestTimeTooSkewed", 403, "The difference between the request time and the current time is too large."),
         "query": ("RequestTimeTooSkewed", 403, "The difference between the request time and the current time is too large."),
+        "json": ("InvalidSignatureException", 403, "Signature expired: the difference between the request time and the current time is too large."),
     },
     "malformed": {
         "s3": ("AuthorizationHeaderMalformed", 400, "The authorization header is malformed."),
         "query": ("IncompleteSignature", 400, "The request signature does not conform to AWS standards."),
+        "json": ("IncompleteSignatureException", 403, "The request signature does not conform to AWS standards."),
     },
     "malformed_query": {
         "s3": ("AuthorizationQueryParametersError", 400, "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."),
         "query": ("IncompleteSignature", 400, "The request signature does not conform to AWS standards."),
+        "json": ("IncompleteSignatureException", 403, "The request signature does not conform to AWS standards."),
     },
     "expired_url": {
         "s3": ("AccessDenied", 403, "Request has expired"),
         "query": ("AccessDenied", 403, "Request has expired"),
+        "json": ("AccessDeniedException", 403, "Request has expired"),
     },
 }
 
@@ -69,7 +77,7 @@ class AuthFailure(Exception):
         self.fields = fields or {}
 
     def error_for(self, family: str) -> AwsError:
-        code, status, message = _AUTH[self.meaning]["s3" if family == "s3" else "query"]
+        code, status, message = _AUTH[self.meaning][family if family in ("s3", "json") else "query"]
         return AwsError(code, f"{message} {self.detail}".strip() if self.detail and self.meaning in ("malformed", "malformed_query") else message,
                         status=status, fields=self.fields)
 

@@ -3,7 +3,7 @@
 A request is the endpoint's when its ``Authorization`` header starts with ``AWS4-HMAC-SHA256`` (or ``AWS ``,
 S3's Signature V2), its query holds ``X-Amz-Algorithm`` (or ``AWSAccessKeyId``: presigned URLs), or its host
 is Kiln's S3 host (``s3.localhost``, ``<bucket>.s3.localhost``). The service in the credential scope (``s3``,
-``iam``, ``sts``) picks the adapter; the key is resolved, the time checked, the signature recomputed
+``iam``, ``sts``, ``lambda``) picks the adapter; the key is resolved, the time checked, the signature recomputed
 (``aws.sigv4``, ``aws.sigv2``) and session tokens checked before any handler runs. Every other request, and
 every request on an HTTP trigger's host, continues to the console, REST API and HTTP triggers unchanged.
 Failures answer in the service's own wire format.
@@ -26,6 +26,7 @@ from aws.errors import AuthFailure, AwsError, from_domain
 from aws.hosts import virtual_bucket
 from aws.models import service_model
 from aws.protocols.query import query_error
+from aws.protocols.restjson import restjson_error
 from aws.protocols.restxml import s3_error
 from aws.sigv2 import is_signed_v2, request_time_check_v2, signature_verify_v2, signed_v2_parse
 from aws.sigv4 import is_signed, request_time_check, service_hint, signature_verify, signed_request_parse
@@ -34,8 +35,16 @@ from iam.credentials import Credential, credential_resolve
 
 logger = logging.getLogger(__name__)
 
-ADAPTERS = {"s3": "aws.services.s3", "iam": "aws.services.iam", "sts": "aws.services.sts"}
+ADAPTERS = {"s3": "aws.services.s3", "iam": "aws.services.iam", "sts": "aws.services.sts", "lambda": "aws.services.lambda_"}
+# The wire format of each service's answers (errors included); S3 streams its bodies, the others are read whole.
+FAMILIES = {"s3": "s3", "lambda": "json"}
 QUERY_BODY_MAX = 1024 * 1024
+# Lambda's largest request: CreateFunction with a 50 MB zip, base64 in JSON.
+JSON_BODY_MAX = 70 * 1024 * 1024
+
+
+def _family(service: str) -> str:
+    return FAMILIES.get(service, "query")
 
 
 def _adapter(service: str) -> ModuleType | None:
@@ -46,6 +55,8 @@ def _adapter(service: str) -> ModuleType | None:
 def _render_error(service: str, error: AwsError, request_id: str, request: HttpRequest) -> HttpResponse:
     if service == "s3":
         return s3_error(error, request_id=request_id, head=request.method == "HEAD")
+    if _family(service) == "json":
+        return restjson_error(error, request_id)
     try:
         model = service_model(service) if service in ADAPTERS else None
     except Exception:  # pragma: no cover - an unknown service name
@@ -55,7 +66,7 @@ def _render_error(service: str, error: AwsError, request_id: str, request: HttpR
 
 def _guarded(service: str, adapter: ModuleType | None, request: HttpRequest, request_id: str, run: Callable[[], HttpResponse]) -> HttpResponse:
     """``run()``, with every failure answered in the service's own format."""
-    family = "s3" if service == "s3" else "query"
+    family = _family(service)
     try:
         return run()
     except AuthFailure as failure:
@@ -97,7 +108,7 @@ def aws_dispatch(request: HttpRequest) -> HttpResponse:
 
 
 def _run_v4(request: HttpRequest, request_id: str, service: str, adapter: ModuleType | None) -> HttpResponse:
-    family = "s3" if service == "s3" else "query"
+    family = _family(service)
     if adapter is None:
         raise AwsError("UnrecognizedService", f"Kiln's AWS endpoint does not serve the service {service!r}.")
     if not is_signed(request):
@@ -106,13 +117,13 @@ def _run_v4(request: HttpRequest, request_id: str, service: str, adapter: Module
     request_time_check(signed)
     credential = _resolve(signed.access_key_id, family)
     body: bytes | None = None
-    if family == "query":
+    if family != "s3":
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > QUERY_BODY_MAX:
-            raise AwsError("RequestEntityTooLarge", "Request body is too large.", status=413)
+        if length > (JSON_BODY_MAX if family == "json" else QUERY_BODY_MAX):
+            raise AwsError("RequestEntityTooLargeException" if family == "json" else "RequestEntityTooLarge", "Request body is too large.", status=413)
         body = request.body
     verification = signature_verify(request, signed, secret=credential.secret, body=body)
     if body is not None and request.headers.get("x-amz-content-sha256") and request.headers["x-amz-content-sha256"] != hashlib.sha256(body).hexdigest():

@@ -53,6 +53,13 @@ class Conflict(KilnError):
     code = "ResourceConflictException"
 
 
+class PreconditionFailed(KilnError):
+    """A write conditioned on a revision id that is no longer current."""
+
+    status = 412
+    code = "PreconditionFailedException"
+
+
 class TooLarge(KilnError):
     status = 413
     code = "RequestTooLargeException"

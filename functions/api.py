@@ -6,16 +6,18 @@ import base64
 import binascii
 from typing import Any
 
+from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import ValidationFailed
+from core.errors import NotFound, ValidationFailed
 from functions import limits, selectors, services
+from functions.code import code_token_revision
 from functions.event_templates import template_list
-from functions.models import Function, LayerVersion, SavedTestEvent
+from functions.models import Function, FunctionRevision, LayerVersion, SavedTestEvent
 from functions.runtimes import available_runtimes
 
 
@@ -277,3 +279,26 @@ class EventTemplateListView(APIView):
     @extend_schema(responses={200: dict}, summary="Templates of the events Kiln's sources deliver (API Gateway 1.0 and 2.0, S3 put, ...)")
     def get(self, request: Request) -> Response:
         return Response({"templates": template_list()})
+
+
+class CodeDownloadView(APIView):
+    """``GET /api/v1/code/{token}/``: a revision's code zip or a layer version's zip, for the Lambda API's
+    presigned ``Code.Location`` and ``Content.Location``.
+
+    The token is the credential (signed, 10 minutes), so the view asks for no login, as S3's presigned URLs.
+    """
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, token: str) -> Any:
+        named = code_token_revision(token)
+        if named and named.startswith("layer:"):
+            layer = LayerVersion.objects.select_related("layer").filter(pk=int(named[6:])).first()
+            if layer is not None:
+                return FileResponse(layer.zip_file.open("rb"), content_type="application/zip", as_attachment=True, filename=f"{layer.layer.name}-{layer.version}.zip")
+        revision = FunctionRevision.objects.select_related("function").filter(revision_id=named).first() if named and not named.startswith("layer:") else None
+        if revision is None:
+            raise NotFound("This code location has expired or is not valid; call GetFunction (or GetLayerVersion) again for a fresh one.")
+        return FileResponse(revision.code_zip.open("rb"), content_type="application/zip", as_attachment=True, filename=f"{revision.function.name}.zip")

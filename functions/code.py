@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
@@ -155,3 +156,20 @@ def zip_read_text(zip_name: str, name: str, *, max_bytes: int) -> ZipText | None
         return ZipText(name, info.file_size, data.decode("utf-8"))
     except UnicodeDecodeError:
         return ZipText(name, info.file_size, None, binary=True)
+
+
+CODE_URL_SALT = "kiln.functions.code"
+CODE_URL_SECONDS = 600  # as Lambda's presigned ``Code.Location``: valid for 10 minutes
+
+
+def code_url_token(revision_uuid: str) -> str:
+    """A signed, expiring token naming a revision's code zip (the Lambda API's ``Code.Location``)."""
+    return signing.dumps({"r": revision_uuid}, salt=CODE_URL_SALT)
+
+
+def code_token_revision(token: str) -> str | None:
+    """The revision a ``Code.Location`` token names, or ``None`` when it is forged or older than 10 minutes."""
+    try:
+        return str(signing.loads(token, salt=CODE_URL_SALT, max_age=CODE_URL_SECONDS)["r"])
+    except (signing.BadSignature, KeyError, TypeError):
+        return None

@@ -41,6 +41,13 @@ class Function(TimeStampedModel):
     # old an event may grow (waiting for retries or for concurrency) before it is given up.
     async_max_retries = models.PositiveSmallIntegerField(default=2)
     async_max_event_age_s = models.PositiveIntegerField(default=21600)
+    # Where an asynchronous invocation's record goes when it succeeds / is given up (a function ARN, for now).
+    async_on_success = models.CharField(max_length=256, blank=True, default="")
+    async_on_failure = models.CharField(max_length=256, blank=True, default="")
+    async_config_modified = models.DateTimeField(null=True, blank=True)  # set by PutFunctionEventInvokeConfig; None: none configured
+    tags = models.JSONField(default=dict, blank=True)
+    # The resource-based policy's statements (AddPermission), each an IAM statement with its ``Sid``.
+    policy_statements = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -86,6 +93,51 @@ class FunctionRevision(models.Model):
         return [link.layer_version for link in self.layer_links.select_related("layer_version__layer").order_by("position")]
 
 
+class FunctionVersion(models.Model):
+    """A published version: an immutable name (1, 2, ...) for one revision, as Lambda's PublishVersion."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    revision = models.ForeignKey(FunctionRevision, on_delete=models.PROTECT, related_name="versions")
+    description = models.CharField(max_length=limits.DESCRIPTION_MAX, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["function", "version"]
+        constraints = [models.UniqueConstraint(fields=["function", "version"], name="unique_function_version")]
+
+    def __str__(self) -> str:
+        return f"{self.function.name}:{self.version}"
+
+    @property
+    def arn(self) -> str:
+        return f"{function_arn(self.function.name)}:{self.version}"
+
+
+class FunctionAlias(models.Model):
+    """A named pointer to a version (or ``$LATEST``), optionally sending a weight of calls to a second version."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=128)
+    function_version = models.CharField(max_length=16)  # "$LATEST" or a version number
+    additional_version = models.CharField(max_length=16, blank=True, default="")
+    additional_weight = models.FloatField(default=0.0)
+    description = models.CharField(max_length=limits.DESCRIPTION_MAX, blank=True, default="")
+    revision_id = models.UUIDField(default=uuid.uuid4)
+
+    class Meta:
+        ordering = ["function", "name"]
+        verbose_name_plural = "function aliases"
+        constraints = [models.UniqueConstraint(fields=["function", "name"], name="unique_function_alias")]
+
+    def __str__(self) -> str:
+        return f"{self.function.name}:{self.name}"
+
+    @property
+    def arn(self) -> str:
+        return f"{function_arn(self.function.name)}:{self.name}"
+
+
 class Layer(TimeStampedModel):
     name = models.CharField(max_length=64, unique=True)
 
@@ -105,6 +157,10 @@ class LayerVersion(models.Model):
     version = models.PositiveIntegerField()
     description = models.CharField(max_length=limits.DESCRIPTION_MAX, blank=True, default="")
     compatible_runtimes = models.JSONField(default=list, blank=True)
+    compatible_architectures = models.JSONField(default=list, blank=True)
+    license_info = models.CharField(max_length=512, blank=True, default="")
+    # Who else may use it (AddLayerVersionPermission): statements with their ``Sid``.
+    policy_statements = models.JSONField(default=list, blank=True)
     zip_file = models.FileField(upload_to="layers/", max_length=255)
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField()

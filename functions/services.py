@@ -266,13 +266,19 @@ def function_delete(*, function: Function) -> None:
         function.delete()
 
 
-def layer_version_publish(*, name: str, zip_bytes: bytes, compatible_runtimes: list[str] | None = None, description: str = "") -> LayerVersion:
+def layer_version_publish(*, name: str, zip_bytes: bytes, compatible_runtimes: list[str] | None = None, description: str = "",
+                          compatible_architectures: list[str] | None = None, license_info: str = "") -> LayerVersion:
     if not isinstance(name, str) or not LAYER_NAME.match(name):
         raise ValidationFailed("Layer name must be 1-64 characters of letters, digits, hyphens and underscores.", details={"field": "name"})
     runtimes = compatible_runtimes or []
     if not isinstance(runtimes, list) or any(r not in Runtime.values for r in runtimes) or len(runtimes) > 15:
         raise ValidationFailed(f"compatible_runtimes must be a list of up to 15 of: {', '.join(Runtime.values)}.", details={"field": "compatible_runtimes"})
     _validate_description(description)
+    architectures = compatible_architectures or []
+    if not isinstance(architectures, list) or any(a not in ("x86_64", "arm64") for a in architectures) or len(architectures) > 2:
+        raise ValidationFailed("compatible_architectures must be a list of x86_64 and/or arm64.", details={"field": "compatible_architectures"})
+    if not isinstance(license_info, str) or len(license_info) > 512:
+        raise ValidationFailed("license_info must be text of at most 512 characters.", details={"field": "license_info"})
     checked = zip_check(zip_bytes, what="layer zip")
     stored = zip_store(checked, folder="layers")
     with transaction.atomic():
@@ -284,6 +290,8 @@ def layer_version_publish(*, name: str, zip_bytes: bytes, compatible_runtimes: l
             version=version,
             description=description,
             compatible_runtimes=runtimes,
+            compatible_architectures=architectures,
+            license_info=license_info,
             zip_file=stored,
             sha256=checked.sha256,
             size=checked.size,

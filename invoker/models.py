@@ -59,7 +59,9 @@ class Invocation(models.Model):
     function = models.ForeignKey("functions.Function", null=True, on_delete=models.SET_NULL, related_name="invocations")
     function_name = models.CharField(max_length=64)  # kept when the function is deleted
     revision = models.ForeignKey("functions.FunctionRevision", null=True, on_delete=models.SET_NULL, related_name="invocations")
-    qualifier = models.CharField(max_length=64, default="$LATEST")
+    qualifier = models.CharField(max_length=128, default="$LATEST")  # as the caller named it: $LATEST, a version or an alias
+    executed_version = models.CharField(max_length=16, default="$LATEST")  # the version that ran (an alias's pick)
+    client_context = models.TextField(blank=True, default="")  # Invoke's ClientContext, decoded JSON text
     invocation_type = models.CharField(max_length=16, choices=InvocationType.choices, default=InvocationType.REQUEST_RESPONSE)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.API)
     trigger_detail = models.JSONField(default=dict, blank=True)

@@ -28,11 +28,12 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from core.arns import function_arn
 from core.errors import InvalidRequestContent, NotFound, ServiceUnavailable, TooLarge, ValidationFailed
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.models import Function, FunctionRevision
 from functions.runtimes import runtime_info
-from invoker import credentials, leases, logs, metering, rows, wakeup
+from invoker import credentials, destinations, leases, logs, metering, rows, wakeup
 from invoker.dispatch import dispatch_invocation
 from invoker.environment import EnvironmentConfig, RunResult
 from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, InvocationType, Trigger
@@ -72,6 +73,8 @@ def invocation_submit(
     request_id: str | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
     parent_id: str | None = None,
+    executed_version: str = "$LATEST",
+    client_context: str = "",
 ) -> Invocation:
     """Write the invocation ``QUEUED`` and enqueue it once the row is committed.
 
@@ -96,6 +99,8 @@ def invocation_submit(
         function_name=function.name,
         revision=revision,
         qualifier=qualifier,
+        executed_version=executed_version,
+        client_context=client_context,
         invocation_type=invocation_type,
         trigger=trigger,
         trigger_detail=_with_user(trigger_detail, user),
@@ -137,15 +142,16 @@ def invocation_replay(*, original: Invocation, qualifier: str, user: AbstractBas
     if function is None:
         raise NotFound(f"The function of invocation {original.id} ({original.function_name}) no longer exists; it cannot be replayed.")
     revision = function.latest
-    recorded_qualifier = "$LATEST"
+    recorded_qualifier, executed = "$LATEST", "$LATEST"
     if qualifier == "original":
         revision = FunctionRevision.objects.filter(pk=original.revision_id).first() if original.revision_id else None
         if revision is None:
             raise NotFound(f"The revision invocation {original.id} ran on no longer exists; replay it on $LATEST.")
-        recorded_qualifier = original.qualifier
+        recorded_qualifier, executed = original.qualifier, original.executed_version
     detail = {"replay_of": str(original.id), "qualifier": qualifier, "original_trigger": original.trigger}
     return invocation_submit(function=function, payload=original.payload.encode(), trigger=Trigger.REPLAY, trigger_detail=detail,
-                             revision=revision, qualifier=recorded_qualifier, user=user, parent_id=str(original.id))
+                             revision=revision, qualifier=recorded_qualifier, user=user, parent_id=str(original.id),
+                             executed_version=executed)
 
 
 def invocation_record_stopped(*, function: Function, payload: bytes, trigger: str, trigger_detail: dict[str, Any], error: dict[str, Any]) -> Invocation:
@@ -183,13 +189,17 @@ def sync_wait_seconds(revision: FunctionRevision) -> float:
 
 
 # -- the worker's side ---------------------------------------------------------------------------
-_config_cache: dict[int, EnvironmentConfig] = {}
+_config_cache: dict[tuple[int, str], EnvironmentConfig] = {}
 _config_lock = threading.Lock()
 
 
-def _environment_config(revision_id: int) -> EnvironmentConfig:
-    """The environment configuration of an (immutable) revision, cached per worker process."""
-    cached = _config_cache.get(revision_id)
+def _environment_config(revision_id: int, version: str = "$LATEST") -> EnvironmentConfig:
+    """The environment configuration of an (immutable) revision run as ``version``, cached per worker process.
+
+    A published version gets environments of its own (its ``AWS_LAMBDA_FUNCTION_VERSION`` and ARN differ
+    from ``$LATEST``'s even when the code is the same), so an alias shift does not restart warm ones.
+    """
+    cached = _config_cache.get((revision_id, version))
     if cached:
         return cached
     revision = FunctionRevision.objects.select_related("function").get(pk=revision_id)
@@ -197,10 +207,10 @@ def _environment_config(revision_id: int) -> EnvironmentConfig:
     if info is None:
         raise ServiceUnavailable(f"Runtime {revision.runtime} is not installed on worker {WORKER_NAME}.")
     config = EnvironmentConfig(
-        key=str(revision.revision_id),
+        key=str(revision.revision_id) if version == "$LATEST" else f"{revision.revision_id}@{version}",
         function_name=revision.function.name,
-        function_arn=revision.function.arn,
-        version="$LATEST",
+        function_arn=revision.function.arn if version == "$LATEST" else f"{revision.function.arn}:{version}",
+        version=version,
         runtime=info,
         handler=revision.handler,
         memory_size=revision.memory_size,
@@ -215,7 +225,7 @@ def _environment_config(revision_id: int) -> EnvironmentConfig:
         role_id=revision.role_id,
     )
     with _config_lock:
-        _config_cache[revision_id] = config
+        _config_cache[(revision_id, version)] = config
     return config
 
 
@@ -340,7 +350,7 @@ def _run_claimed(invocation_id: str, row: dict[str, Any]) -> None:
         invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, None, {"errorType": "ResourceNotFoundException", "errorMessage": "The function was deleted before it ran.", "stackTrace": []}, ""))
         return
     try:
-        config = _environment_config(row["revision_id"])
+        config = _environment_config(row["revision_id"], row["executed_version"] or "$LATEST")
     except ServiceUnavailable as exc:
         invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, None, {"errorType": "ServiceException", "errorMessage": exc.message, "stackTrace": []}, ""))
         return
@@ -382,7 +392,11 @@ def _throttle(invocation_id: str, row: dict[str, Any], verdict: str, reserved: i
                 metering.run_record(function_name=row["function_name"], memory_size=0, outcome=Outcome(InvocationStatus.THROTTLED, None, None, ""))
             return
         reason = f"The event reached its maximum age ({row['function__async_max_event_age_s']} s) while the function was throttled. {reason}"
-    invocation_finish(invocation_id, Outcome(InvocationStatus.THROTTLED, None, {"errorType": "TooManyRequestsException", "errorMessage": reason, "stackTrace": [], "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded" if verdict == "function" else "ConcurrentInvocationLimitExceeded"}, ""))
+    outcome = Outcome(InvocationStatus.THROTTLED, None, {"errorType": "TooManyRequestsException", "errorMessage": reason, "stackTrace": [], "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded" if verdict == "function" else "ConcurrentInvocationLimitExceeded"}, "")
+    if row["invocation_type"] == InvocationType.EVENT:
+        _finish_event(invocation_id, row, outcome, destinations.EVENT_AGE_EXCEEDED)
+        return
+    invocation_finish(invocation_id, outcome)
 
 
 def _event_age_s(row: dict[str, Any]) -> float:
@@ -410,7 +424,28 @@ def _settle(invocation_id: str, row: dict[str, Any], outcome: Outcome, memory_si
         if requeued:  # an attempt that will be retried is a run (and billed) too
             metering.run_record(function_name=row["function_name"], memory_size=memory_size, outcome=outcome)
         return
-    invocation_finish(invocation_id, outcome, wake=row["invocation_type"] == InvocationType.REQUEST_RESPONSE)
+    if row["invocation_type"] == InvocationType.EVENT:
+        _finish_event(invocation_id, row, outcome, destinations.RETRIES_EXHAUSTED)
+        return
+    invocation_finish(invocation_id, outcome, wake=True)
+
+
+def _finish_event(invocation_id: str, row: dict[str, Any], outcome: Outcome, failure_condition: str) -> None:
+    """Finish an asynchronous invocation and, in the same transaction, queue its record to the configured destination."""
+    succeeded = outcome.status == InvocationStatus.SUCCEEDED
+    target = destinations.destination_for(row["function_id"], succeeded=succeeded) if row["function_id"] else None
+    if target is None:
+        invocation_finish(invocation_id, outcome, wake=False)
+        return
+    function, _ = target
+    with transaction.atomic():
+        if not invocation_finish(invocation_id, outcome, wake=False):
+            return
+        record = destinations.destination_record(
+            request_id=invocation_id, function_arn=function_arn(row["function_name"]), version=row["executed_version"] or "$LATEST",
+            condition=destinations.SUCCESS if succeeded else failure_condition, invoke_count=row["attempt"], payload=row["payload"],
+            status=outcome.status, result=outcome.result)
+        destinations.destination_deliver(target=function, record=record, parent_id=invocation_id)
 
 
 def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConfig, concurrency: tuple[int, int] | None = None) -> None:
@@ -427,7 +462,8 @@ def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConf
     try:
         if env.has_credentials:
             credentials.environment_credentials_note_invocation(environment_id=env.id, invocation_id=invocation_id)
-        run = env.invoke(request_id=invocation_id, payload=row["payload"].encode() if row["payload"] else b"{}", timeout_s=config.timeout)
+        run = env.invoke(request_id=invocation_id, payload=row["payload"].encode() if row["payload"] else b"{}", timeout_s=config.timeout,
+                         client_context=row["client_context"] or None)
     finally:
         pool.release(env)
     init_ms = env.init_duration_ms if lease.cold and env.initialization_type == "on-demand" else None

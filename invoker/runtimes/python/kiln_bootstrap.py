@@ -148,6 +148,26 @@ class RuntimeApi:
         return status, response_headers, self._read(length) if length else b""
 
 
+class _Client:
+    """``context.client_context.client``, as Lambda's Python runtime gives it."""
+
+    def __init__(self, data):
+        self.installation_id = data.get("installation_id")
+        self.app_title = data.get("app_title")
+        self.app_version_name = data.get("app_version_name")
+        self.app_version_code = data.get("app_version_code")
+        self.app_package_name = data.get("app_package_name")
+
+
+class ClientContext:
+    """``context.client_context``: the caller's ``ClientContext`` (``client``, ``custom``, ``env``)."""
+
+    def __init__(self, data):
+        self.client = _Client(data["client"]) if isinstance(data.get("client"), dict) else None
+        self.custom = data.get("custom")
+        self.env = data.get("env")
+
+
 class LambdaContext:
     def __init__(self, request_id, deadline_ms, arn, headers):
         self.aws_request_id = request_id
@@ -162,7 +182,8 @@ class LambdaContext:
         client_context = headers.get("lambda-runtime-client-context")
         if client_context:
             try:
-                self.client_context = json_loads(client_context)
+                parsed = json_loads(client_context)
+                self.client_context = ClientContext(parsed) if isinstance(parsed, dict) else None
             except ValueError:
                 pass
         self._deadline_ms = deadline_ms

@@ -1,0 +1,122 @@
+"""What the Lambda operations share: a revision as Lambda's ``FunctionConfiguration``, names, and IAM checks."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import platform
+from typing import Any
+
+from aws.context import AwsContext
+from aws.errors import AwsError
+from functions import limits
+from functions.models import Function, FunctionRevision
+from functions.versions import LATEST, Resolved, function_unqualified_arn, name_split
+
+ARCHITECTURE = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+
+
+def lambda_time(value: datetime.datetime) -> str:
+    """Lambda's ``LastModified`` format: ``2024-05-01T12:00:00.000+0000``."""
+    value = value.astimezone(datetime.UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+def sha_b64(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+def function_configuration(function: Function, revision: FunctionRevision, version: str = LATEST) -> dict[str, Any]:
+    """A revision as Lambda's ``FunctionConfiguration`` (``version`` is ``$LATEST`` or a published number)."""
+    layers = revision.ordered_layers()
+    config: dict[str, Any] = {
+        "FunctionName": function.name,
+        "FunctionArn": function.arn if version == LATEST else f"{function.arn}:{version}",
+        "Runtime": revision.runtime,
+        "Role": revision.role.arn if revision.role_id and revision.role else "",
+        "Handler": revision.handler,
+        "CodeSize": revision.code_size,
+        "Description": function.description,
+        "Timeout": revision.timeout,
+        "MemorySize": revision.memory_size,
+        "LastModified": lambda_time(revision.created_at),
+        "CodeSha256": sha_b64(revision.code_sha256),
+        "Version": version,
+        "TracingConfig": {"Mode": "PassThrough"},
+        "RevisionId": str(revision.revision_id),
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+        "PackageType": "Zip",
+        "Architectures": [ARCHITECTURE],
+        "EphemeralStorage": {"Size": revision.ephemeral_storage},
+        "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+        "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function.name}"},
+    }
+    if revision.environment:
+        config["Environment"] = {"Variables": dict(revision.environment)}
+    if layers:
+        config["Layers"] = [{"Arn": lv.arn, "CodeSize": lv.size} for lv in layers]
+    return config
+
+
+def function_resource(text: str, qualifier: str | None = None) -> str:
+    """The ARN an IAM decision is made on: the function's, with its qualifier when one is named."""
+    name, found = name_split(text, qualifier)
+    return function_unqualified_arn(name) + (f":{found}" if found else "")
+
+
+def authorized(ctx: AwsContext, action: str, text: str, qualifier: str | None = None) -> None:
+    ctx.authorize(f"lambda:{action}", function_resource(text, qualifier))
+
+
+def resolved_arn(resolved: Resolved) -> str:
+    return resolved.function.arn + (f":{resolved.qualifier}" if resolved.qualifier else "")
+
+
+def int_checked(params: dict[str, Any], member: str, wire: str, low: int, high: int) -> int | None:
+    value = params.get(member)
+    if value is None:
+        return None
+    if value < low:
+        raise AwsError("InvalidParameterValueException",
+                       f"1 validation error detected: Value '{value}' at '{wire}' failed to satisfy constraint: Member must have value greater than or equal to {low}")
+    if value > high:
+        raise AwsError("InvalidParameterValueException",
+                       f"1 validation error detected: Value '{value}' at '{wire}' failed to satisfy constraint: Member must have value less than or equal to {high}")
+    return int(value)
+
+
+def config_changes(params: dict[str, Any]) -> dict[str, Any]:
+    """The FunctionConfig fields a CreateFunction/UpdateFunctionConfiguration request sets."""
+    changes: dict[str, Any] = {}
+    if "Runtime" in params:
+        changes["runtime"] = params["Runtime"]
+    if "Handler" in params:
+        changes["handler"] = params["Handler"]
+    memory = int_checked(params, "MemorySize", "memorySize", limits.MEMORY_MIN_MB, limits.MEMORY_MAX_MB)
+    if memory is not None:
+        changes["memory_size"] = memory
+    timeout = int_checked(params, "Timeout", "timeout", limits.TIMEOUT_MIN_S, limits.TIMEOUT_MAX_S)
+    if timeout is not None:
+        changes["timeout"] = timeout
+    storage = (params.get("EphemeralStorage") or {}).get("Size")
+    if storage is not None:
+        changes["ephemeral_storage"] = int_checked({"s": storage}, "s", "ephemeralStorage.size", limits.EPHEMERAL_MIN_MB, limits.EPHEMERAL_MAX_MB)
+    if "Environment" in params:
+        changes["environment"] = (params["Environment"] or {}).get("Variables") or {}
+    if "Role" in params:
+        changes["role"] = params["Role"]
+    if "Layers" in params:
+        changes["layers"] = params["Layers"] or []
+    architectures = params.get("Architectures")
+    if architectures and architectures != [ARCHITECTURE]:
+        raise AwsError("InvalidParameterValueException", f"This Kiln host runs {ARCHITECTURE} functions only; Architectures must be [\"{ARCHITECTURE}\"].")
+    for unsupported in ("VpcConfig", "KMSKeyArn", "FileSystemConfigs", "ImageConfig", "SnapStart"):
+        value = params.get(unsupported)
+        if unsupported == "VpcConfig" and value and not (value.get("SubnetIds") or value.get("SecurityGroupIds")):
+            continue
+        if unsupported == "SnapStart" and value and value.get("ApplyOn") in (None, "None"):
+            continue
+        if value:
+            raise AwsError("InvalidParameterValueException", f"Kiln does not support {unsupported}; leave it out.")
+    return changes

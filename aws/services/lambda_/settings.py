@@ -1,0 +1,209 @@
+"""Lambda's account settings, reserved concurrency, asynchronous invocation config and resource policies."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from aws.context import AwsContext
+from aws.errors import AwsError
+from aws.registry import operation
+from aws.services.lambda_.common import authorized
+from core.errors import NotFound
+from functions import limits
+from functions.models import Function
+from functions.services import function_concurrency_put, function_event_invoke_config_put
+from functions.versions import LATEST, function_for, function_policy, name_split, permission_add, permission_remove
+
+FUNCTION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]+(:(\$LATEST|[a-zA-Z0-9_-]+))?$")
+
+
+@operation("lambda", "GetAccountSettings")
+def get_account_settings(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    ctx.authorize("lambda:GetAccountSettings", "*")
+    code_size = sum(f.latest.code_size for f in Function.objects.select_related("latest").filter(latest__isnull=False) if f.latest)
+    reserved = Function.objects.filter(reserved_concurrency__isnull=False).aggregate(n=Sum("reserved_concurrency"))["n"] or 0
+    limit = django_settings.KILN_ACCOUNT_CONCURRENCY
+    return {
+        "AccountLimit": {"TotalCodeSize": 80 * 1024 ** 3, "CodeSizeUnzipped": limits.UNZIPPED_MAX_BYTES, "CodeSizeZipped": limits.ZIP_MAX_BYTES,
+                         "ConcurrentExecutions": limit, "UnreservedConcurrentExecutions": limit - reserved},
+        "AccountUsage": {"TotalCodeSize": code_size, "FunctionCount": Function.objects.count()},
+    }
+
+
+def _unqualified_function(text: str) -> Function:
+    _, qualifier = name_split(text)
+    if qualifier:
+        raise AwsError("InvalidParameterValueException", "Concurrency is set on the unqualified function: name it without a version or alias.")
+    return function_for(text)
+
+
+@operation("lambda", "PutFunctionConcurrency")
+def put_function_concurrency(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "PutFunctionConcurrency", params["FunctionName"])
+    function = _unqualified_function(params["FunctionName"])
+    reserved = params["ReservedConcurrentExecutions"]
+    limit = django_settings.KILN_ACCOUNT_CONCURRENCY
+    others = Function.objects.exclude(pk=function.pk).filter(reserved_concurrency__isnull=False).aggregate(n=Sum("reserved_concurrency"))["n"] or 0
+    if reserved < 0 or others + reserved > limit:
+        raise AwsError("InvalidParameterValueException",
+                       f"Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [0]: "
+                       f"{reserved} requested, {limit - others} unreserved.")
+    function = function_concurrency_put(function=function, changes={"reserved": reserved, "provisioned": min(function.provisioned_concurrency, reserved)})
+    return {"ReservedConcurrentExecutions": function.reserved_concurrency}
+
+
+@operation("lambda", "GetFunctionConcurrency")
+def get_function_concurrency(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "GetFunctionConcurrency", params["FunctionName"])
+    function = _unqualified_function(params["FunctionName"])
+    return {} if function.reserved_concurrency is None else {"ReservedConcurrentExecutions": function.reserved_concurrency}
+
+
+@operation("lambda", "DeleteFunctionConcurrency")
+def delete_function_concurrency(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "DeleteFunctionConcurrency", params["FunctionName"])
+    function = _unqualified_function(params["FunctionName"])
+    function_concurrency_put(function=function, changes={"reserved": None})
+    return {}
+
+
+# -- asynchronous invocation config ----------------------------------------------------------------
+def _event_config_function(params: dict[str, Any]) -> Function:
+    name, qualifier = name_split(params["FunctionName"], params.get("Qualifier"))
+    if qualifier and qualifier != LATEST:
+        raise AwsError("InvalidParameterValueException", "Kiln keeps one asynchronous invocation config per function, for $LATEST: leave out the qualifier.")
+    return function_for(name)
+
+
+def _event_config(function: Function) -> dict[str, Any]:
+    if function.async_config_modified is None:
+        raise NotFound(f"The function {function.arn} doesn't have an EventInvokeConfig")
+    destinations: dict[str, Any] = {}
+    if function.async_on_success:
+        destinations["OnSuccess"] = {"Destination": function.async_on_success}
+    if function.async_on_failure:
+        destinations["OnFailure"] = {"Destination": function.async_on_failure}
+    return {"LastModified": function.async_config_modified, "FunctionArn": f"{function.arn}:{LATEST}",
+            "MaximumRetryAttempts": function.async_max_retries, "MaximumEventAgeInSeconds": function.async_max_event_age_s,
+            "DestinationConfig": destinations}
+
+
+def _destination(config: dict[str, Any] | None, which: str) -> str | None:
+    if config is None or which not in config:
+        return None
+    target = (config[which] or {}).get("Destination") or ""
+    if not target:
+        return ""
+    if ":sqs:" in target or ":sns:" in target or ":events:" in target:
+        raise AwsError("InvalidParameterValueException", f"Kiln delivers {which} records to Lambda functions for now; {target} needs the queues/topics/bus service.")
+    if not FUNCTION_ARN.match(target):
+        raise AwsError("InvalidParameterValueException", f"The destination ARN {target} is invalid.")
+    name, _ = name_split(target)
+    if not Function.objects.filter(name=name).exists():
+        raise AwsError("InvalidParameterValueException", f"The destination ARN {target} is invalid: the function does not exist.")
+    return target
+
+
+def _event_config_write(ctx: AwsContext, params: dict[str, Any], *, replace: bool) -> dict[str, Any]:
+    authorized(ctx, "UpdateFunctionEventInvokeConfig" if not replace else "PutFunctionEventInvokeConfig", params["FunctionName"], params.get("Qualifier"))
+    function = _event_config_function(params)
+    changes: dict[str, Any] = {}
+    retries, age = params.get("MaximumRetryAttempts"), params.get("MaximumEventAgeInSeconds")
+    if replace:
+        retries = limits.ASYNC_RETRIES_MAX if retries is None else retries
+        age = limits.EVENT_AGE_MAX_S if age is None else age
+    if retries is not None:
+        if not 0 <= retries <= limits.ASYNC_RETRIES_MAX:
+            raise AwsError("InvalidParameterValueException", f"1 validation error detected: Value '{retries}' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value between 0 and {limits.ASYNC_RETRIES_MAX}")
+        changes["maximum_retry_attempts"] = retries
+    if age is not None:
+        if not limits.EVENT_AGE_MIN_S <= age <= limits.EVENT_AGE_MAX_S:
+            raise AwsError("InvalidParameterValueException", f"1 validation error detected: Value '{age}' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value between {limits.EVENT_AGE_MIN_S} and {limits.EVENT_AGE_MAX_S}")
+        changes["maximum_event_age_seconds"] = age
+    config = params.get("DestinationConfig")
+    on_success, on_failure = _destination(config, "OnSuccess"), _destination(config, "OnFailure")
+    if changes:
+        function = function_event_invoke_config_put(function=function, changes=changes)
+    if replace:
+        function.async_on_success, function.async_on_failure = on_success or "", on_failure or ""
+    else:
+        if on_success is not None:
+            function.async_on_success = on_success
+        if on_failure is not None:
+            function.async_on_failure = on_failure
+    function.async_config_modified = timezone.now()
+    function.save(update_fields=["async_on_success", "async_on_failure", "async_config_modified", "updated_at"])
+    return _event_config(function)
+
+
+@operation("lambda", "PutFunctionEventInvokeConfig")
+def put_function_event_invoke_config(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    return _event_config_write(ctx, params, replace=True)
+
+
+@operation("lambda", "UpdateFunctionEventInvokeConfig")
+def update_function_event_invoke_config(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    return _event_config_write(ctx, params, replace=False)
+
+
+@operation("lambda", "GetFunctionEventInvokeConfig")
+def get_function_event_invoke_config(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "GetFunctionEventInvokeConfig", params["FunctionName"], params.get("Qualifier"))
+    return _event_config(_event_config_function(params))
+
+
+@operation("lambda", "ListFunctionEventInvokeConfigs")
+def list_function_event_invoke_configs(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "ListFunctionEventInvokeConfigs", params["FunctionName"])
+    function = _event_config_function(params)
+    return {"FunctionEventInvokeConfigs": [_event_config(function)] if function.async_config_modified else []}
+
+
+@operation("lambda", "DeleteFunctionEventInvokeConfig")
+def delete_function_event_invoke_config(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "DeleteFunctionEventInvokeConfig", params["FunctionName"], params.get("Qualifier"))
+    function = _event_config_function(params)
+    _event_config(function)  # 404 when there is none
+    function_event_invoke_config_put(function=function, changes={"maximum_retry_attempts": limits.ASYNC_RETRIES_MAX, "maximum_event_age_seconds": limits.EVENT_AGE_MAX_S})
+    function.async_on_success = function.async_on_failure = ""
+    function.async_config_modified = None
+    function.save(update_fields=["async_on_success", "async_on_failure", "async_config_modified", "updated_at"])
+    return {}
+
+
+# -- resource-based policy -------------------------------------------------------------------------
+@operation("lambda", "AddPermission")
+def add_permission(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "AddPermission", params["FunctionName"], params.get("Qualifier"))
+    name, qualifier = name_split(params["FunctionName"], params.get("Qualifier"))
+    statement = permission_add(function=function_for(name), statement_id=params["StatementId"], action=params["Action"], principal=params["Principal"],
+                               qualifier=qualifier, source_arn=params.get("SourceArn"), source_account=params.get("SourceAccount"),
+                               url_auth_type=params.get("FunctionUrlAuthType"), revision_id=params.get("RevisionId"))
+    return {"Statement": json.dumps(statement)}
+
+
+@operation("lambda", "RemovePermission")
+def remove_permission(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "RemovePermission", params["FunctionName"], params.get("Qualifier"))
+    name, _ = name_split(params["FunctionName"], params.get("Qualifier"))
+    permission_remove(function=function_for(name), statement_id=params["StatementId"])
+    return {}
+
+
+@operation("lambda", "GetPolicy")
+def get_policy(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "GetPolicy", params["FunctionName"], params.get("Qualifier"))
+    name, _ = name_split(params["FunctionName"], params.get("Qualifier"))
+    function = function_for(name)
+    if not function.policy_statements:
+        raise NotFound("The resource you requested does not exist.")
+    assert function.latest is not None
+    return {"Policy": json.dumps(function_policy(function)), "RevisionId": str(function.latest.revision_id)}
+
+

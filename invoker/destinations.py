@@ -1,0 +1,70 @@
+"""Destinations of asynchronous invocations: the record Lambda sends OnSuccess / OnFailure, and its delivery.
+
+``destination_record`` builds AWS's invocation record (``version`` 1.0, ``requestContext`` with the
+condition and the approximate invoke count, the request and response payloads). ``destination_deliver``
+queues it as an asynchronous invocation of the destination function, in the same transaction as the
+finish of the invocation it reports, so a record is written exactly when its invocation is final.
+SQS, SNS and EventBridge destinations join here when those services exist.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from typing import Any
+
+from functions.models import Function
+from invoker.models import InvocationStatus, InvocationType, Trigger
+
+log = logging.getLogger(__name__)
+SUCCESS, RETRIES_EXHAUSTED, EVENT_AGE_EXCEEDED = "Success", "RetriesExhausted", "EventAgeExceeded"
+
+
+def _json_or_text(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def destination_record(*, request_id: str, function_arn: str, version: str, condition: str, invoke_count: int, payload: str,
+                       status: str, result: str | None, now: datetime.datetime | None = None) -> dict[str, Any]:
+    """AWS's asynchronous invocation record for one finished (or given up) event."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    response: dict[str, Any] = {"statusCode": 200, "executedVersion": version}
+    if condition != SUCCESS and status != InvocationStatus.THROTTLED:
+        response["functionError"] = "Unhandled"
+    record: dict[str, Any] = {
+        "version": "1.0",
+        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+        "requestContext": {"requestId": request_id, "functionArn": f"{function_arn}:{version}", "condition": condition, "approximateInvokeCount": invoke_count},
+        "requestPayload": _json_or_text(payload),
+        "responseContext": response,
+    }
+    if condition != EVENT_AGE_EXCEEDED:
+        record["responsePayload"] = _json_or_text(result)
+    return record
+
+
+def destination_for(function_id: int, *, succeeded: bool) -> tuple[Function, str] | None:
+    """The function a record goes to (and its ARN as configured), or ``None`` when there is none."""
+    arn = Function.objects.filter(pk=function_id).values_list("async_on_success" if succeeded else "async_on_failure", flat=True).first()
+    if not arn:
+        return None
+    name = arn.split(":function:", 1)[-1].split(":", 1)[0]
+    target = Function.objects.select_related("latest").filter(name=name).first()
+    if target is None or target.latest is None:
+        log.warning("destination %s of function %s no longer exists; the record is dropped", arn, function_id)
+        return None
+    return target, arn
+
+
+def destination_deliver(*, target: Function, record: dict[str, Any], parent_id: str) -> None:
+    """Queue ``record`` as an asynchronous invocation of ``target`` (dispatched when the caller's transaction commits)."""
+    from invoker.services import invocation_submit
+
+    invocation_submit(function=target, payload=json.dumps(record).encode(), invocation_type=InvocationType.EVENT, trigger=Trigger.AWS,
+                      trigger_detail={"destination_of": parent_id, "condition": record["requestContext"]["condition"]}, parent_id=parent_id)
