@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 from core.errors import NotFound, ValidationFailed
 from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus
 
-LIST_FIELDS = ("id", "function_name", "qualifier", "invocation_type", "trigger", "trigger_detail", "status", "queued_at", "started_at",
+LIST_FIELDS = ("id", "function_name", "qualifier", "executed_version", "invocation_type", "trigger", "trigger_detail", "status", "queued_at", "started_at",
                "finished_at", "duration_ms", "billed_duration_ms", "memory_size", "max_memory_used_mb", "init_duration_ms", "cold_start", "attempt", "retries", "error", "parent")
 CAUSED_MAX = 100
 _REQUEST_ID_PREFIX = re.compile(r"^[0-9a-fA-F-]{1,36}$")
