@@ -339,7 +339,7 @@ def _pre(text: str) -> str:
 class InvocationAdmin(admin.ModelAdmin):
     """Invocation history, read-only: rows are written by the invoker only."""
 
-    list_display = ["id", "function_name", "status_badge", "trigger", "duration", "billed_duration_ms", "cold_start", "queued_at"]
+    list_display = ["id", "function_name", "version_run", "status_badge", "trigger", "duration", "billed_duration_ms", "cold_start", "queued_at"]
     list_filter = ["status", "trigger", "function_name", "queued_at", "cold_start"]
     search_fields = ["function_name"]
     search_help_text = "A function name, or a request id (or its first characters)."
@@ -350,7 +350,7 @@ class InvocationAdmin(admin.ModelAdmin):
     change_form_template = "console/invocation_change_form.html"
     Media = ConsoleMedia
     fieldsets = [
-        (None, {"fields": ["id", "function_link", "qualifier", "revision_number", "invocation_type", "trigger", "trigger_detail", "status_badge", "attempt", "worker"]}),
+        (None, {"fields": ["id", "function_link", "qualifier", "executed_version", "revision_number", "invocation_type", "trigger", "trigger_detail", "status_badge", "attempt", "worker"]}),
         ("Causal chain", {"fields": ["chain"]}),
         ("Timing and memory", {"fields": ["queued_at", "started_at", "finished_at", "duration", "billed_duration_ms", "init_duration", "cold_start", "memory_size", "max_memory_used_mb"]}),
         ("Event, result and log", {"fields": ["payload_pre", "result_pre", "error_pre", "logs_pre"]}),
@@ -426,6 +426,12 @@ class InvocationAdmin(admin.ModelAdmin):
         if obj.function_id is None:
             return f"{obj.function_name} (deleted)"
         return format_html('<a href="{}">{}</a>', reverse("admin:functions_function_change", args=[quote(obj.function_id)]), obj.function_name)
+
+    @admin.display(description="Version", ordering="executed_version")
+    def version_run(self, obj: Invocation) -> str:
+        """The version that ran, with the alias it was called through (``2 via prod``)."""
+        named = obj.qualifier not in ("$LATEST", obj.executed_version)
+        return f"{obj.executed_version} via {obj.qualifier}" if named else obj.executed_version
 
     @admin.display(description="Revision")
     def revision_number(self, obj: Invocation) -> str:

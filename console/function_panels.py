@@ -48,8 +48,13 @@ def function_triggers(function: Function) -> list[Trigger]:
 
 def function_panels(function: Function) -> dict[str, Any]:
     url = FunctionUrl.objects.filter(function=function).first()
+    versions = list(function.versions.select_related("revision").order_by("-version"))
     return {
         "triggers": function_triggers(function),
         "url": url,
         "auth_types": FunctionUrl._meta.get_field("auth_type").choices,
+        "versions": versions,
+        "aliases": list(function.aliases.order_by("name")),
+        "version_choices": ["$LATEST"] + [str(v.version) for v in versions],
+        "destinations": [(f.arn, f.name) for f in Function.objects.exclude(pk=function.pk).order_by("name")],
     }

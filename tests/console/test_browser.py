@@ -213,7 +213,8 @@ def test_function_page_panels_show_triggers_and_save_in_place(kiln_stack: Stack)
         page.fill("#panel-async input[name=maximum_event_age_seconds]", "120")
         page.click("#panel-async button[type=submit]")
         page.wait_for_selector("#panel-async .kiln-panel-status:text('Saved.')")
-        assert stack.api("GET", f"/functions/{name}/event-invoke-config/", expect=200) == {"function": name, "maximum_retry_attempts": 1, "maximum_event_age_seconds": 120}
+        assert stack.api("GET", f"/functions/{name}/event-invoke-config/", expect=200) == {"function": name, "maximum_retry_attempts": 1, "maximum_event_age_seconds": 120,
+                                                                                      "on_success": None, "on_failure": None}
 
         page.click("#panel-url button[type=submit]")  # Create URL: the page reloads with it
         page.wait_for_selector("#panel-url a#function-url")
@@ -221,6 +222,50 @@ def test_function_page_panels_show_triggers_and_save_in_place(kiln_stack: Stack)
         assert page.get_attribute("#panel-url a#function-url", "href").endswith(f"/url/{url['url_id']}/")
         expect(page.locator("#panel-triggers tr.kiln-trigger")).to_have_count(3)
         browser.screenshot("function-panels")
+        assert browser.problems == [], "\n".join(browser.problems)
+
+
+def test_publish_versions_and_route_an_alias_from_the_function_page(kiln_stack: Stack) -> None:
+    stack = kiln_stack
+    function = make(stack, "versions", "context", "python3.11")
+    name = function["name"]
+    target = make(stack, "versions-dest", "echo", "python3.11")
+    with logged_in(stack) as browser:
+        page = browser.page
+        from playwright.sync_api import expect
+
+        browser.goto("/console/functions/function/")
+        page.click(f"text={name}")
+        page.wait_for_url(re.compile(r".*/console/functions/function/\d+/change/$"))
+        page.fill("#panel-versions input[name=description]", "first release")
+        page.click("#panel-versions form[data-path='versions/'] button[type=submit]")
+        expect(page.locator("#panel-versions table.kiln-versions tbody tr")).to_have_text([re.compile(r"^1\s*first release")])
+        stack.api("PATCH", f"/functions/{name}/", {"memory_size": 256}, expect=200)
+        page.click("#panel-versions form[data-path='versions/'] button[type=submit]")
+        expect(page.locator("#panel-versions table.kiln-versions tbody tr")).to_have_count(2)
+        page.fill("#alias-form input[name=name]", "prod")
+        page.select_option("#alias-form select[name=function_version]", "1")
+        page.fill("#alias-form input[name=routing_weight]", "100")
+        page.select_option("#alias-form select[name=routing_version]", "2")
+        page.click("#alias-form button[type=submit]")
+        expect(page.locator("#panel-versions tr[data-alias=prod]")).to_contain_text("100% to version 2")
+        assert stack.api("GET", f"/functions/{name}/aliases/prod/", expect=200)["routing"] == {"2": 1.0}
+        answer = stack.request("POST", f"/api/v1/functions/{name}/invoke/?qualifier=prod", {})
+        assert answer.status == 200 and answer.headers["X-Kiln-Executed-Version"] == "2"
+        page.fill("#alias-form input[name=name]", "prod")  # the same name: moved in place, routing cleared
+        page.select_option("#alias-form select[name=routing_version]", "")
+        page.click("#alias-form button[type=submit]")
+        expect(page.locator("#panel-versions tr[data-alias=prod]")).not_to_contain_text("% to version")
+        page.select_option("#panel-async select[name=on_failure]", label=target["name"])
+        page.click("#panel-async button[type=submit]")
+        page.wait_for_selector("#panel-async .kiln-panel-status:text('Saved.')")
+        assert stack.api("GET", f"/functions/{name}/event-invoke-config/", expect=200)["on_failure"].endswith(f":function:{target['name']}")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#panel-versions tr[data-alias=prod] .kiln-panel-delete")
+        expect(page.locator("#panel-versions tr[data-alias=prod]")).to_have_count(0)
+        browser.goto("/console/invoker/invocation/")
+        expect(page.locator("#result_list tbody tr").first).to_contain_text("2 via prod")
+        browser.screenshot("function-versions")
         assert browser.problems == [], "\n".join(browser.problems)
 
 

@@ -22,7 +22,21 @@
       else body[input.name] = input.value;
     });
     Object.keys(body).forEach((k) => body[k] === undefined && delete body[k]);
+    if ("routing_version" in body) {  // the alias form: one additional version and its weight, in percent
+      body.routing = body.routing_version ? { [body.routing_version]: (body.routing_weight || 0) / 100 } : {};
+      delete body.routing_version;
+      delete body.routing_weight;
+    }
     return body;
+  }
+
+  function aliasTarget(form, body) {
+    // An alias that exists is changed in place (PUT), a new one created (POST).
+    const exists = body.name && root.querySelector('tr[data-alias="' + CSS.escape(body.name) + '"]');
+    if (!exists) return { method: "POST", path: form.dataset.path, body };
+    const changes = Object.assign({}, body);
+    delete changes.name;
+    return { method: "PUT", path: form.dataset.path + encodeURIComponent(body.name) + "/", body: changes };
   }
 
   root.querySelectorAll(".kiln-panel-form").forEach((form) => {
@@ -30,14 +44,15 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       status.textContent = "Saving…";
-      const answer = await call(form.dataset.method, form.dataset.path, values(form));
+      const target = form.hasAttribute("data-alias-form") ? aliasTarget(form, values(form)) : { method: form.dataset.method, path: form.dataset.path, body: values(form) };
+      const answer = await call(target.method, target.path, target.body);
       if (!answer.ok) { status.textContent = answer.data && answer.data.error ? answer.data.error.message : "Failed (" + answer.status + ")"; status.classList.add("kiln-panel-error"); return; }
       status.classList.remove("kiln-panel-error");
       status.textContent = "Saved.";
-      if (form.dataset.path === "url/") window.location.reload();  // the URL and the Delete button appear
+      if (form.dataset.path === "url/" || form.hasAttribute("data-reload")) window.location.reload();  // new rows and buttons appear
     });
     form.querySelectorAll(".kiln-panel-delete").forEach((button) => button.addEventListener("click", async () => {
-      if (!window.confirm("Delete this function's URL? Calls to it will answer 404.")) return;
+      if (!window.confirm(button.dataset.confirm || "Delete this function's URL? Calls to it will answer 404.")) return;
       const answer = await call("DELETE", button.dataset.path);
       if (answer.ok) window.location.reload();
       else status.textContent = answer.data && answer.data.error ? answer.data.error.message : "Failed (" + answer.status + ")";
