@@ -32,7 +32,7 @@ from aws.protocols.restxml import s3_error
 from aws.sigv2 import is_signed_v2, request_time_check_v2, signature_verify_v2, signed_v2_parse
 from aws.sigv4 import is_signed, request_time_check, service_hint, signature_verify, signed_request_parse
 from core.errors import KilnError
-from iam.credentials import Credential, credential_resolve
+from iam.credentials import Credential, Principal, credential_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +149,21 @@ def _run_v2(request: HttpRequest, request_id: str) -> HttpResponse:
     return adapter.dispatch(ctx, verification=None, body=None)
 
 
+def url_signer(request: HttpRequest) -> Principal | None:
+    """Who signed a call to a function URL (SigV4, service ``lambda``), or ``None`` when the signature does not verify."""
+    try:
+        signed = signed_request_parse(request)
+        if signed.service != "lambda":
+            return None
+        request_time_check(signed)
+        credential = _resolve(signed.access_key_id, "json")
+        signature_verify(request, signed, secret=credential.secret, body=request.body)
+        ctx = _context(request, credential, service="lambda", region=signed.region, request_id="")
+    except (AuthFailure, AwsError):
+        return None
+    return ctx.principal
+
+
 class AwsRouterMiddleware:
     """Signed requests (and anything on the S3 host) go to ``aws_dispatch``; the rest continue unchanged."""
 
@@ -157,7 +172,11 @@ class AwsRouterMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         host = (request.META.get("HTTP_HOST") or "").rsplit(":", 1)[0].lower()
-        if host.endswith((".execute-api.localhost", ".lambda-url.localhost")):
+        if host.endswith(".lambda-url.localhost") or request.path.startswith("/url/"):
+            # A function URL answers on its own host; a signed call (AuthType AWS_IAM) carries who signed it.
+            request.aws_principal = url_signer(request) if is_signed(request) else None  # type: ignore[attr-defined]
+            return self.get_response(request)
+        if host.endswith(".execute-api.localhost"):
             return self.get_response(request)  # HTTP triggers keep their hosts, signed or not
         if is_signed(request) or is_signed_v2(request) or virtual_bucket(request)[0]:
             return aws_dispatch(request)

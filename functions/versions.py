@@ -21,6 +21,8 @@ from django.db.models import Max
 from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from functions import limits
 from functions.models import Function, FunctionAlias, FunctionRevision, FunctionVersion
+from iam.credentials import Principal
+from iam.evaluation import policy_evaluate
 
 LATEST = "$LATEST"
 ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}$")
@@ -297,3 +299,11 @@ def permission_remove(*, function: Function, statement_id: str) -> None:
 
 def function_policy(function: Function) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Id": "default", "Statement": list(function.policy_statements)}
+
+
+def function_policy_allows(function: Function, principal: Principal, *, action: str, resource: str, context: dict[str, Any] | None = None) -> bool:
+    """Whether the function's resource policy (AddPermission statements) lets ``principal`` do ``action``."""
+    if not function.policy_statements:
+        return False
+    callers = [principal.arn, f"arn:aws:iam::{principal.account}:root", principal.account]
+    return policy_evaluate([function_policy(function)], action=action, resource=resource, context=context, principal={"AWS": callers}).allowed

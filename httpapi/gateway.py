@@ -12,10 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from core.errors import KilnError, TooLarge
 from functions.limits import SYNC_PAYLOAD_MAX_BYTES
 from functions.models import Function
+from functions.versions import function_policy_allows
 from httpapi import cors as cors_rules
 from httpapi import events, responses, selectors
 from httpapi.models import DEFAULT_ROUTE, DEFAULT_STAGE, AuthType
 from httpapi.routing import route_match, split_path
+from iam.selectors import principal_authorize
 from invoker import services as invoker_services
 from invoker.models import Invocation, InvocationStatus, Trigger
 
@@ -84,8 +86,7 @@ def serve_function_url(request: HttpRequest, url_id: str, path: str) -> HttpResp
         return responses.gateway_error(404, "Not Found")
     if cors_rules.is_preflight(request, url.cors):
         return cors_rules.preflight_response(request, url.cors or {})
-    if url.auth_type == AuthType.AWS_IAM:
-        # Signed requests are verified with the IAM issue; until then nothing unsigned gets through.
+    if url.auth_type == AuthType.AWS_IAM and not _url_call_allowed(request, url.function):
         return cors_rules.add_cors_headers(request, HttpResponse(json.dumps({"Message": "Forbidden"}), status=403, content_type="application/json"), url.cors)
     if _too_large(request):
         return cors_rules.add_cors_headers(request, responses.gateway_error(413, "Request Entity Too Large"), url.cors)
@@ -99,6 +100,20 @@ def serve_function_url(request: HttpRequest, url_id: str, path: str) -> HttpResp
     response = _invoke(url.function, event, "2.0", detail)
     response["X-Amzn-Requestid"] = info.request_id
     return cors_rules.add_cors_headers(request, response, url.cors)
+
+
+def _url_call_allowed(request: HttpRequest, function: Function) -> bool:
+    """An ``AWS_IAM`` function URL: the call must be SigV4-signed (verified by ``aws.router``, which sets
+    ``request.aws_principal``) by a principal whose identity policies, or the function's resource policy,
+    allow ``lambda:InvokeFunctionUrl`` on the function."""
+    principal = getattr(request, "aws_principal", None)
+    if principal is None:
+        return False
+    context = {"lambda:FunctionUrlAuthType": "AWS_IAM"}
+    decision = principal_authorize(principal, action="lambda:InvokeFunctionUrl", resource=function.arn, context=context)
+    if decision.allowed:
+        return True
+    return decision.decision != "explicitDeny" and function_policy_allows(function, principal, action="lambda:InvokeFunctionUrl", resource=function.arn, context=context)
 
 
 def _invoke(function: Function, event: dict, version: str, detail: dict) -> HttpResponse:

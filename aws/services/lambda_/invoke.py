@@ -18,8 +18,8 @@ from aws.errors import AwsError
 from aws.registry import operation
 from aws.services.lambda_.common import function_resource
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES
-from functions.versions import function_policy, qualified_resolve
-from iam.evaluation import policy_evaluate
+from functions.models import Function
+from functions.versions import function_policy_allows, qualified_resolve
 from invoker import services
 from invoker.models import Invocation, InvocationStatus, InvocationType, Trigger
 
@@ -28,19 +28,14 @@ LOG_TAIL_BYTES = 4096
 INVOCATION_TYPES = {"RequestResponse": InvocationType.REQUEST_RESPONSE, "Event": InvocationType.EVENT, "DryRun": None}
 
 
-def _invoke_authorized(ctx: AwsContext, resource: str, function_statements: dict[str, Any]) -> None:
+def _invoke_authorized(ctx: AwsContext, resource: str, function: Function) -> None:
     identity = ctx.decide("lambda:InvokeFunction", resource)
-    if identity.decision == "explicitDeny":
-        ctx.authorize("lambda:InvokeFunction", resource)  # raises, in AWS's words
     if identity.allowed:
         return
-    principal = ctx.principal
-    callers = [principal.arn, f"arn:aws:iam::{principal.account}:root", principal.account]
-    by_policy = policy_evaluate([function_statements], action="lambda:InvokeFunction", resource=resource,
-                                context=ctx.request_context(), principal={"AWS": callers})
-    if by_policy.allowed:
+    if identity.decision != "explicitDeny" and function_policy_allows(function, ctx.principal, action="lambda:InvokeFunction", resource=resource,
+                                                                      context=ctx.request_context()):
         return
-    ctx.authorize("lambda:InvokeFunction", resource)
+    ctx.authorize("lambda:InvokeFunction", resource)  # raises, in AWS's words
 
 
 def _client_context(text: str | None) -> str:
@@ -72,7 +67,7 @@ def invoke(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         raise AwsError("RequestEntityTooLargeException", f"{len(payload)} byte payload is too large for the {kind} invocation type (limit {limit} bytes)", status=413)
     resolved = qualified_resolve(name, qualifier)
     resource = function_resource(name, qualifier)
-    _invoke_authorized(ctx, resource, function_policy(resolved.function))
+    _invoke_authorized(ctx, resource, resolved.function)
     client_context = _client_context(params.get("ClientContext"))
     invocation_type = INVOCATION_TYPES[kind]
     if invocation_type is None:
