@@ -18,7 +18,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	$(BIN)/pip install --quiet --no-deps -e .  # the `kiln` command (kilncli/)
+	$(BIN)/pip install -qq --no-deps -e .  # the `kiln` command (kilncli/); -qq hides setuptools' editable-install notice
 	touch $@
 
 setup: $(VENV)/.installed
@@ -42,4 +42,4 @@ assets:
 	./scripts/assets.sh
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var kiln.egg-info
