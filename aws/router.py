@@ -25,6 +25,7 @@ from aws.context import AwsContext
 from aws.errors import AuthFailure, AwsError, from_domain
 from aws.hosts import virtual_bucket
 from aws.models import service_model
+from aws.protocols.awsjson import json_error
 from aws.protocols.query import query_error
 from aws.protocols.restjson import restjson_error
 from aws.protocols.restxml import s3_error
@@ -35,9 +36,10 @@ from iam.credentials import Credential, credential_resolve
 
 logger = logging.getLogger(__name__)
 
-ADAPTERS = {"s3": "aws.services.s3", "iam": "aws.services.iam", "sts": "aws.services.sts", "lambda": "aws.services.lambda_"}
+ADAPTERS = {"s3": "aws.services.s3", "iam": "aws.services.iam", "sts": "aws.services.sts", "lambda": "aws.services.lambda_", "logs": "aws.services.logs"}
 # The wire format of each service's answers (errors included); S3 streams its bodies, the others are read whole.
-FAMILIES = {"s3": "s3", "lambda": "json"}
+# "json" families (rest-json and awsJson) share the authentication errors' codes.
+FAMILIES = {"s3": "s3", "lambda": "json", "logs": "json"}
 QUERY_BODY_MAX = 1024 * 1024
 # Lambda's largest request: CreateFunction with a 50 MB zip, base64 in JSON.
 JSON_BODY_MAX = 70 * 1024 * 1024
@@ -56,7 +58,8 @@ def _render_error(service: str, error: AwsError, request_id: str, request: HttpR
     if service == "s3":
         return s3_error(error, request_id=request_id, head=request.method == "HEAD")
     if _family(service) == "json":
-        return restjson_error(error, request_id)
+        model = service_model(service)
+        return restjson_error(error, request_id) if model.protocol == "rest-json" else json_error(model, error, request_id)
     try:
         model = service_model(service) if service in ADAPTERS else None
     except Exception:  # pragma: no cover - an unknown service name

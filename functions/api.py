@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFound, ValidationFailed
-from functions import limits, selectors, services
+from functions import limits, selectors, services, versions
 from functions.code import code_token_revision
 from functions.event_templates import template_list
-from functions.models import Function, FunctionRevision, LayerVersion, SavedTestEvent
+from functions.models import Function, FunctionAlias, FunctionRevision, FunctionVersion, LayerVersion, SavedTestEvent
 from functions.runtimes import available_runtimes
 
 
@@ -221,7 +221,8 @@ class FunctionConcurrencyView(APIView):
 
 
 def event_invoke_config_data(function: Function) -> dict[str, Any]:
-    return {"function": function.name, "maximum_retry_attempts": function.async_max_retries, "maximum_event_age_seconds": function.async_max_event_age_s}
+    return {"function": function.name, "maximum_retry_attempts": function.async_max_retries, "maximum_event_age_seconds": function.async_max_event_age_s,
+            "on_success": function.async_on_success or None, "on_failure": function.async_on_failure or None}
 
 
 class FunctionEventInvokeConfigView(APIView):
@@ -229,10 +230,70 @@ class FunctionEventInvokeConfigView(APIView):
     def get(self, request: Request, name: str) -> Response:
         return Response(event_invoke_config_data(selectors.access_function_by_name(request.user, name)))
 
-    @extend_schema(request=dict, responses={200: dict}, summary='Set {"maximum_retry_attempts": 0-2, "maximum_event_age_seconds": 60-21600}')
+    @extend_schema(request=dict, responses={200: dict}, summary='Set {"maximum_retry_attempts": 0-2, "maximum_event_age_seconds": 60-21600, "on_success": ARN, "on_failure": ARN}')
     def put(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
         return Response(event_invoke_config_data(services.function_event_invoke_config_put(function=function, changes=_body(request))))
+
+
+def version_data(version: FunctionVersion) -> dict[str, Any]:
+    revision = version.revision
+    return {"version": str(version.version), "arn": version.arn, "description": version.description, "revision": revision.number,
+            "revision_id": str(revision.revision_id), "code_sha256": revision.code_sha256, "runtime": revision.runtime, "handler": revision.handler,
+            "memory_size": revision.memory_size, "timeout": revision.timeout, "created_at": version.created_at}
+
+
+def alias_data(alias: FunctionAlias) -> dict[str, Any]:
+    return {"name": alias.name, "arn": alias.arn, "function_version": alias.function_version, "description": alias.description,
+            "routing": {alias.additional_version: alias.additional_weight} if alias.additional_version else {}, "revision_id": str(alias.revision_id)}
+
+
+class FunctionVersionListView(APIView):
+    @extend_schema(responses={200: dict}, summary="List a function's published versions")
+    def get(self, request: Request, name: str) -> Response:
+        function = selectors.access_function_by_name(request.user, name)
+        return Response({"versions": [version_data(v) for v in function.versions.select_related("revision", "function")]})
+
+    @extend_schema(request=dict, responses={201: dict}, summary='Publish $LATEST as a new version: {"description": "..."}')
+    def post(self, request: Request, name: str) -> Response:
+        function = selectors.access_function_by_name(request.user, name)
+        body = _body(request)
+        version = versions.version_publish(function=function, description=body.get("description") or "", revision_id=body.get("revision_id"))
+        return Response(version_data(version), status=status.HTTP_201_CREATED)
+
+
+class FunctionAliasListView(APIView):
+    @extend_schema(responses={200: dict}, summary="List a function's aliases")
+    def get(self, request: Request, name: str) -> Response:
+        function = selectors.access_function_by_name(request.user, name)
+        return Response({"aliases": [alias_data(a) for a in function.aliases.select_related("function")]})
+
+    @extend_schema(request=dict, responses={201: dict}, summary='Create {"name", "function_version", "description", "routing": {"2": 0.1}}')
+    def post(self, request: Request, name: str) -> Response:
+        function = selectors.access_function_by_name(request.user, name)
+        body = _body(request)
+        alias = versions.alias_create(function=function, name=body.get("name"), function_version=str(body.get("function_version") or ""),
+                                      description=body.get("description") or "", routing=body.get("routing"))
+        return Response(alias_data(alias), status=status.HTTP_201_CREATED)
+
+
+class FunctionAliasDetailView(APIView):
+    @extend_schema(responses={200: dict}, summary="Get an alias")
+    def get(self, request: Request, name: str, alias: str) -> Response:
+        return Response(alias_data(versions.alias_get(selectors.access_function_by_name(request.user, name), alias)))
+
+    @extend_schema(request=dict, responses={200: dict}, summary='Change {"function_version", "description", "routing"} ({} clears routing)')
+    def put(self, request: Request, name: str, alias: str) -> Response:
+        found = versions.alias_get(selectors.access_function_by_name(request.user, name), alias)
+        body = _body(request)
+        version = body.get("function_version")
+        return Response(alias_data(versions.alias_update(alias=found, function_version=str(version) if version is not None else None,
+                                                         description=body.get("description"), routing=body.get("routing"), revision_id=body.get("revision_id"))))
+
+    @extend_schema(responses={204: None}, summary="Delete an alias")
+    def delete(self, request: Request, name: str, alias: str) -> Response:
+        versions.alias_delete(alias=versions.alias_get(selectors.access_function_by_name(request.user, name), alias))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def test_event_data(test_event: SavedTestEvent) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.db.models import Sum as models_sum
+from django.utils import timezone
 
 from core.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from functions import limits
@@ -306,16 +307,53 @@ def function_get_by_name(name: str) -> Function:
         raise NotFound(f"Function not found: {name}") from None
 
 
+DESTINATION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:([a-zA-Z0-9_-]+)(:(\$LATEST|[a-zA-Z0-9_-]+))?$")
+
+
+def _destination_checked(target: Any, field: str) -> str:
+    """A destination for asynchronous invocation records: a function ARN, or "" for none."""
+    if target in (None, ""):
+        return ""
+    if not isinstance(target, str):
+        raise ValidationFailed(f"{field} must be a function ARN or empty.", details={"field": field})
+    if ":sqs:" in target or ":sns:" in target or ":events:" in target:
+        raise ValidationFailed(f"Kiln delivers {field} records to Lambda functions for now; {target} needs the queues/topics/bus service.", details={"field": field})
+    match = DESTINATION_ARN.match(target)
+    if not match:
+        raise ValidationFailed(f"The destination ARN {target} is invalid.", details={"field": field})
+    if not Function.objects.filter(name=match.group(1)).exists():
+        raise ValidationFailed(f"The destination ARN {target} is invalid: function {match.group(1)} does not exist.", details={"field": field})
+    return target
+
+
+_EVENT_CONFIG_KEYS = {"maximum_retry_attempts", "maximum_event_age_seconds", "on_success", "on_failure"}
+
+
 def function_event_invoke_config_put(*, function: Function, changes: dict[str, Any]) -> Function:
-    """Set ``maximum_retry_attempts`` (0-2) and/or ``maximum_event_age_seconds`` (60-21600)."""
-    unknown = set(changes) - {"maximum_retry_attempts", "maximum_event_age_seconds"}
+    """Set ``maximum_retry_attempts`` (0-2), ``maximum_event_age_seconds`` (60-21600) and the ``on_success`` /
+    ``on_failure`` destinations (function ARNs, "" for none); every value is checked before any is saved."""
+    unknown = set(changes) - _EVENT_CONFIG_KEYS
     if unknown or not changes:
-        raise ValidationFailed('Give "maximum_retry_attempts" (0-2) and/or "maximum_event_age_seconds" (60-21600).')
-    if "maximum_retry_attempts" in changes:
-        function.async_max_retries = _bounded_int(changes["maximum_retry_attempts"], "maximum_retry_attempts", 0, limits.ASYNC_RETRIES_MAX, "retries")
-    if "maximum_event_age_seconds" in changes:
-        function.async_max_event_age_s = _bounded_int(changes["maximum_event_age_seconds"], "maximum_event_age_seconds", limits.EVENT_AGE_MIN_S, limits.EVENT_AGE_MAX_S, "seconds")
-    function.save(update_fields=["async_max_retries", "async_max_event_age_s", "updated_at"])
+        raise ValidationFailed('Give "maximum_retry_attempts" (0-2), "maximum_event_age_seconds" (60-21600), "on_success" and/or "on_failure" (function ARNs).')
+    retries = _bounded_int(changes["maximum_retry_attempts"], "maximum_retry_attempts", 0, limits.ASYNC_RETRIES_MAX, "retries") \
+        if "maximum_retry_attempts" in changes else function.async_max_retries
+    age = _bounded_int(changes["maximum_event_age_seconds"], "maximum_event_age_seconds", limits.EVENT_AGE_MIN_S, limits.EVENT_AGE_MAX_S, "seconds") \
+        if "maximum_event_age_seconds" in changes else function.async_max_event_age_s
+    on_success = _destination_checked(changes["on_success"], "on_success") if "on_success" in changes else function.async_on_success
+    on_failure = _destination_checked(changes["on_failure"], "on_failure") if "on_failure" in changes else function.async_on_failure
+    function.async_max_retries, function.async_max_event_age_s = retries, age
+    function.async_on_success, function.async_on_failure = on_success, on_failure
+    function.async_config_modified = timezone.now()
+    function.save(update_fields=["async_max_retries", "async_max_event_age_s", "async_on_success", "async_on_failure", "async_config_modified", "updated_at"])
+    return function
+
+
+def function_event_invoke_config_delete(*, function: Function) -> Function:
+    """Back to Lambda's defaults (2 retries, 6 hours, no destinations), with no config recorded."""
+    function.async_max_retries, function.async_max_event_age_s = limits.ASYNC_RETRIES_MAX, limits.EVENT_AGE_MAX_S
+    function.async_on_success = function.async_on_failure = ""
+    function.async_config_modified = None
+    function.save(update_fields=["async_max_retries", "async_max_event_age_s", "async_on_success", "async_on_failure", "async_config_modified", "updated_at"])
     return function
 
 

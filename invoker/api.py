@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from core.errors import InvocationTimeout, Throttled, TooLarge, ValidationFailed
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES
 from functions.selectors import access_function_by_name
+from functions.versions import qualified_resolve
 from invoker import selectors, services
 from invoker.models import Invocation, InvocationStatus, InvocationType, Trigger
 
@@ -39,7 +40,7 @@ class InvocationSummary(serializers.ModelSerializer):
 
     class Meta:
         model = Invocation
-        fields = ["request_id", "function", "qualifier", "invocation_type", "status", "trigger", "queued_at", "started_at", "finished_at",
+        fields = ["request_id", "function", "qualifier", "executed_version", "invocation_type", "status", "trigger", "queued_at", "started_at", "finished_at",
                   "duration_ms", "billed_duration_ms", "init_duration_ms", "cold_start", "memory_size", "max_memory_used_mb", "attempt", "retries", "error",
                   "parent_request_id"]
 
@@ -136,7 +137,8 @@ class InvokeView(APIView):
 
     @extend_schema(
         request={"application/json": dict},
-        parameters=[OpenApiParameter("invocation_type", str, enum=InvocationType.values), OpenApiParameter("log_type", str, enum=["None", "Tail"])],
+        parameters=[OpenApiParameter("invocation_type", str, enum=InvocationType.values), OpenApiParameter("log_type", str, enum=["None", "Tail"]),
+                    OpenApiParameter("qualifier", str, description="$LATEST (default), a version number or an alias")],
         responses={200: dict, 202: dict},
         summary="Invoke a function (synchronously by default)",
     )
@@ -149,11 +151,12 @@ class InvokeView(APIView):
         if declared > limit:
             raise TooLarge(f"Request payload is {declared} bytes; {invocation_type} invocations accept at most {limit} bytes.", details={"size": declared, "limit": limit})
         function = access_function_by_name(request.user, name)
-        invocation = services.invocation_submit(function=function, payload=request.body, invocation_type=invocation_type, trigger=Trigger.API, request_id=self.request_id, user=request.user)
+        resolved = qualified_resolve(function.name, request.query_params.get("qualifier") or None)
+        invocation = services.invocation_submit(function=function, payload=request.body, invocation_type=invocation_type, trigger=Trigger.API, request_id=self.request_id,
+                                                user=request.user, revision=resolved.revision, qualifier=resolved.qualifier or "$LATEST", executed_version=resolved.version)
         if invocation_type == InvocationType.EVENT:
             return Response({"request_id": self.request_id, "status": invocation.status}, status=202)
-        assert function.latest is not None
-        invocation = services.invocation_wait(invocation, timeout_s=services.sync_wait_seconds(function.latest))
+        invocation = services.invocation_wait(invocation, timeout_s=services.sync_wait_seconds(resolved.revision))
         return sync_response(invocation, tail=request.query_params.get("log_type") == "Tail")
 
 
@@ -170,7 +173,7 @@ def sync_response(invocation: Invocation, *, tail: bool = False) -> HttpResponse
     response = HttpResponse(invocation.result if invocation.result is not None else "null", content_type="application/json", status=200)
     if invocation.status != InvocationStatus.SUCCEEDED:
         response["X-Kiln-Function-Error"] = "Unhandled"
-    response["X-Kiln-Executed-Version"] = invocation.qualifier
+    response["X-Kiln-Executed-Version"] = invocation.executed_version
     response["X-Kiln-Status"] = invocation.status
     if tail:
         response["X-Kiln-Log-Result"] = base64.b64encode(invocation.logs.encode()[-4096:]).decode()

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
+import shlex
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from core.errors import NotFound, ValidationFailed
-from invoker.models import Invocation, InvocationStatus
+from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus
 
-LIST_FIELDS = ("id", "function_name", "qualifier", "invocation_type", "trigger", "trigger_detail", "status", "queued_at", "started_at",
+LIST_FIELDS = ("id", "function_name", "qualifier", "executed_version", "invocation_type", "trigger", "trigger_detail", "status", "queued_at", "started_at",
                "finished_at", "duration_ms", "billed_duration_ms", "memory_size", "max_memory_used_mb", "init_duration_ms", "cold_start", "attempt", "retries", "error", "parent")
 CAUSED_MAX = 100
 _REQUEST_ID_PREFIX = re.compile(r"^[0-9a-fA-F-]{1,36}$")
@@ -99,3 +103,103 @@ def invocation_chain(*, invocation_id: str) -> tuple[str, int]:
     (events/loops.py); any other starts a chain of its own."""
     detail = Invocation.objects.filter(pk=invocation_id).values_list("trigger_detail", flat=True).first() or {}
     return str(detail.get("chain_id") or invocation_id), int(detail.get("chain_depth") or 1)
+
+
+# -- invocation logs as CloudWatch Logs events (the Logs API's FilterLogEvents / GetLogEvents) -------------
+@dataclass(frozen=True)
+class LogEvent:
+    timestamp: int  # ms since the epoch
+    message: str
+    stream: str
+    event_id: str
+    ingestion: int
+
+
+LOG_SCAN_BATCH = 200
+
+
+def log_group_function(group: str) -> str | None:
+    """The function a ``/aws/lambda/NAME`` log group belongs to, or ``None`` for another group."""
+    return group[len("/aws/lambda/"):] if group.startswith("/aws/lambda/") and len(group) > len("/aws/lambda/") else None
+
+
+def log_stream_name(started_at: datetime.datetime, version: str, worker: str) -> str:
+    """Lambda's stream naming (``2026/12/01/[$LATEST]<32 hex>``): one stream per day, version and worker."""
+    return f"{started_at:%Y/%m/%d}/[{version}]{hashlib.md5(worker.encode(), usedforsecurity=False).hexdigest()}"
+
+
+def _ms(moment: datetime.datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _pattern_matcher(pattern: str | None) -> Callable[[str], bool]:
+    """CloudWatch Logs' term patterns: every term (or "quoted phrase") present, ``-term`` absent, one ``?term`` of several."""
+    if not pattern or not pattern.strip():
+        return lambda message: True
+    if pattern.strip().startswith(("{", "[")):
+        raise ValidationFailed("Kiln matches term patterns (error, \"quoted phrase\", -excluded, ?either); JSON and space-delimited patterns are not supported.")
+    try:
+        terms = shlex.split(pattern)
+    except ValueError:
+        raise ValidationFailed(f"Invalid filter pattern {pattern!r}: unbalanced quotes.") from None
+    required = [t for t in terms if not t.startswith(("-", "?"))]
+    excluded = [t[1:] for t in terms if t.startswith("-") and len(t) > 1]
+    either = [t[1:] for t in terms if t.startswith("?") and len(t) > 1]
+    return lambda m: all(t in m for t in required) and not any(t in m for t in excluded) and (not either or any(t in m for t in either))
+
+
+def _invocation_events(row: dict[str, Any]) -> list[LogEvent]:
+    started, finished = row["started_at"], row["finished_at"] or row["started_at"]
+    stream = log_stream_name(started, row["executed_version"], row["worker"])
+    events = []
+    for index, line in enumerate(row["logs"].splitlines()):
+        stamp = _ms(finished) if line.startswith(("END RequestId", "REPORT RequestId")) else _ms(started)
+        events.append(LogEvent(stamp, line + "\n", stream, f"{row['id'].hex}{index:06d}", _ms(finished)))
+    return events
+
+
+def log_events(*, function_name: str, start_ms: int | None = None, end_ms: int | None = None, after: tuple[str, str, int] | None = None,
+               limit: int = 10_000, streams: list[str] | None = None, stream_prefix: str | None = None, pattern: str | None = None
+               ) -> tuple[list[LogEvent], tuple[str, str, int] | None]:
+    """The function's finished invocations' log lines as events, oldest first, from ``after`` (an opaque
+    ``(started_at, request id, line)`` position) on; with the position to continue from when ``limit`` is reached."""
+    matches = _pattern_matcher(pattern)
+    query = Invocation.objects.filter(function_name=function_name, status__in=FINAL_STATUSES, started_at__isnull=False)
+    if start_ms is not None:
+        query = query.filter(started_at__gte=datetime.datetime.fromtimestamp(start_ms / 1000, datetime.UTC))
+    if end_ms is not None:
+        query = query.filter(started_at__lte=datetime.datetime.fromtimestamp(end_ms / 1000, datetime.UTC))
+    if after is not None:
+        started = datetime.datetime.fromisoformat(after[0])
+        query = query.filter(Q(started_at__gt=started) | Q(started_at=started, id__gte=uuid.UUID(after[1])))
+    query = query.order_by("started_at", "id").values("id", "started_at", "finished_at", "executed_version", "worker", "logs")
+    found: list[LogEvent] = []
+    offset = 0
+    while True:
+        batch = list(query[offset:offset + LOG_SCAN_BATCH])
+        for row in batch:
+            skip = after[2] if after is not None and row["id"].hex == uuid.UUID(after[1]).hex else 0
+            for index, event in enumerate(_invocation_events(row)):
+                if index < skip:
+                    continue
+                if (streams and event.stream not in streams) or (stream_prefix and not event.stream.startswith(stream_prefix)) or not matches(event.message):
+                    continue
+                if len(found) == limit:
+                    return found, (row["started_at"].isoformat(), str(row["id"]), index)
+                found.append(event)
+        if len(batch) < LOG_SCAN_BATCH:
+            return found, None
+        offset += LOG_SCAN_BATCH
+
+
+def log_streams(*, function_name: str, limit: int = 50) -> list[tuple[str, int, int]]:
+    """``(stream name, first event ms, last event ms)`` of the function's recent invocations, newest first."""
+    rows = (Invocation.objects.filter(function_name=function_name, status__in=FINAL_STATUSES, started_at__isnull=False)
+            .order_by("-started_at").values_list("started_at", "finished_at", "executed_version", "worker")[:5000])
+    streams: dict[str, tuple[int, int]] = {}
+    for started, finished, version, worker in rows:
+        name = log_stream_name(started, version, worker)
+        first, last = streams.get(name, (_ms(started), _ms(finished or started)))
+        streams[name] = (min(first, _ms(started)), max(last, _ms(finished or started)))
+    ordered = sorted(streams.items(), key=lambda item: -item[1][1])[:limit]
+    return [(name, first, last) for name, (first, last) in ordered]

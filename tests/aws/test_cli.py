@@ -58,3 +58,25 @@ def test_cli_multipart_copy(endpoint, root_key, tmp_path) -> None:
     target = tmp_path / "large.back"
     _cli(endpoint, root_key, "s3", "cp", "s3://cli-multipart/large.bin", str(target))
     assert target.read_bytes() == source.read_bytes()
+
+
+def test_cli_lambda_create_invoke_list(endpoint, root_key, tmp_path, worker, transactional_db) -> None:
+    from iam.models import Role
+    from tests.aws.test_lambda_api import CODE
+
+    Role.objects.create(name="cli-role")
+    package = tmp_path / "function.zip"
+    package.write_bytes(CODE)
+    created = json.loads(_cli(endpoint, root_key, "lambda", "create-function", "--function-name", "cli-fn", "--runtime", "python3.11",
+                              "--role", "arn:aws:iam::000000000000:role/cli-role", "--handler", "app.handler",
+                              "--zip-file", f"fileb://{package}").stdout)
+    assert created["FunctionName"] == "cli-fn" and created["CodeSize"] == len(CODE)
+    out = tmp_path / "out.json"
+    result = json.loads(_cli(endpoint, root_key, "lambda", "invoke", "--function-name", "cli-fn",  # v1 takes the payload raw (v2 needs --cli-binary-format raw-in-base64-out)
+                             "--payload", '{"from": "cli"}', str(out)).stdout)
+    assert result["StatusCode"] == 200 and result["ExecutedVersion"] == "$LATEST"
+    assert json.loads(out.read_text())["event"] == {"from": "cli"}
+    listed = json.loads(_cli(endpoint, root_key, "lambda", "list-functions").stdout)
+    assert [f["FunctionName"] for f in listed["Functions"]] == ["cli-fn"]
+    missing = _cli(endpoint, root_key, "lambda", "get-function", "--function-name", "nope", check=False)
+    assert missing.returncode != 0 and "ResourceNotFoundException" in missing.stderr

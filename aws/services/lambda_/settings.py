@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from django.conf import settings as django_settings
 from django.db.models import Sum
-from django.utils import timezone
 
 from aws.context import AwsContext
 from aws.errors import AwsError
@@ -17,10 +15,8 @@ from aws.services.lambda_.common import authorized
 from core.errors import NotFound
 from functions import limits
 from functions.models import Function
-from functions.services import function_concurrency_put, function_event_invoke_config_put
+from functions.services import function_concurrency_put, function_event_invoke_config_delete, function_event_invoke_config_put
 from functions.versions import LATEST, function_for, function_policy, name_split, permission_add, permission_remove
-
-FUNCTION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]+(:(\$LATEST|[a-zA-Z0-9_-]+))?$")
 
 
 @operation("lambda", "GetAccountSettings")
@@ -97,17 +93,7 @@ def _event_config(function: Function) -> dict[str, Any]:
 def _destination(config: dict[str, Any] | None, which: str) -> str | None:
     if config is None or which not in config:
         return None
-    target = (config[which] or {}).get("Destination") or ""
-    if not target:
-        return ""
-    if ":sqs:" in target or ":sns:" in target or ":events:" in target:
-        raise AwsError("InvalidParameterValueException", f"Kiln delivers {which} records to Lambda functions for now; {target} needs the queues/topics/bus service.")
-    if not FUNCTION_ARN.match(target):
-        raise AwsError("InvalidParameterValueException", f"The destination ARN {target} is invalid.")
-    name, _ = name_split(target)
-    if not Function.objects.filter(name=name).exists():
-        raise AwsError("InvalidParameterValueException", f"The destination ARN {target} is invalid: the function does not exist.")
-    return target
+    return (config[which] or {}).get("Destination") or ""
 
 
 def _event_config_write(ctx: AwsContext, params: dict[str, Any], *, replace: bool) -> dict[str, Any]:
@@ -127,19 +113,11 @@ def _event_config_write(ctx: AwsContext, params: dict[str, Any], *, replace: boo
             raise AwsError("InvalidParameterValueException", f"1 validation error detected: Value '{age}' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value between {limits.EVENT_AGE_MIN_S} and {limits.EVENT_AGE_MAX_S}")
         changes["maximum_event_age_seconds"] = age
     config = params.get("DestinationConfig")
-    on_success, on_failure = _destination(config, "OnSuccess"), _destination(config, "OnFailure")
-    if changes:
-        function = function_event_invoke_config_put(function=function, changes=changes)
-    if replace:
-        function.async_on_success, function.async_on_failure = on_success or "", on_failure or ""
-    else:
-        if on_success is not None:
-            function.async_on_success = on_success
-        if on_failure is not None:
-            function.async_on_failure = on_failure
-    function.async_config_modified = timezone.now()
-    function.save(update_fields=["async_on_success", "async_on_failure", "async_config_modified", "updated_at"])
-    return _event_config(function)
+    for which, key in (("OnSuccess", "on_success"), ("OnFailure", "on_failure")):
+        target = _destination(config, which)
+        if target is not None or replace:
+            changes[key] = target or ""
+    return _event_config(function_event_invoke_config_put(function=function, changes=changes))
 
 
 @operation("lambda", "PutFunctionEventInvokeConfig")
@@ -170,10 +148,7 @@ def delete_function_event_invoke_config(ctx: AwsContext, params: dict[str, Any])
     authorized(ctx, "DeleteFunctionEventInvokeConfig", params["FunctionName"], params.get("Qualifier"))
     function = _event_config_function(params)
     _event_config(function)  # 404 when there is none
-    function_event_invoke_config_put(function=function, changes={"maximum_retry_attempts": limits.ASYNC_RETRIES_MAX, "maximum_event_age_seconds": limits.EVENT_AGE_MAX_S})
-    function.async_on_success = function.async_on_failure = ""
-    function.async_config_modified = None
-    function.save(update_fields=["async_on_success", "async_on_failure", "async_config_modified", "updated_at"])
+    function_event_invoke_config_delete(function=function)
     return {}
 
 

@@ -1,0 +1,55 @@
+"""The ``json`` protocol (awsJson 1.0/1.1: CloudWatch Logs, and later SQS, DynamoDB, EventBridge), driven by the model.
+
+The operation is named by ``X-Amz-Target: <targetPrefix>.<Operation>``; input and output are JSON documents
+shaped by the operation's shapes (``restjson``'s converters, blobs base64, timestamps epoch seconds).
+Errors are ``{"__type": code, "message": ...}``, as those services answer them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.model import OperationModel, OperationNotFoundError, ServiceModel
+from django.http import HttpRequest, HttpResponse
+
+from aws.errors import AwsError
+from aws.protocols.restjson import _document, _json_out
+
+
+def _content_type(service: ServiceModel) -> str:
+    return f"application/x-amz-json-{service.metadata.get('jsonVersion', '1.1')}"
+
+
+def json_operation(service: ServiceModel, request: HttpRequest) -> OperationModel:
+    target = request.headers.get("x-amz-target", "")
+    prefix, _, name = target.partition(".")
+    if request.method != "POST" or prefix != service.metadata.get("targetPrefix") or not name:
+        raise AwsError("UnknownOperationException", f"Give the operation as X-Amz-Target: {service.metadata.get('targetPrefix')}.<Operation> on a POST.")
+    try:
+        return service.operation_model(name)
+    except OperationNotFoundError:
+        raise AwsError("UnknownOperationException", f"{service.service_id} has no operation {name}.") from None
+
+
+def json_parse(operation: OperationModel, body: bytes) -> dict[str, Any]:
+    if operation.input_shape is None:
+        return {}
+    return _document(body, operation.input_shape, "") or {}
+
+
+def json_response(service: ServiceModel, operation: OperationModel, result: Mapping[str, Any], *, request_id: str) -> HttpResponse:
+    document = _json_out(operation.output_shape, dict(result)) if operation.output_shape is not None else {}
+    response = HttpResponse(json.dumps(document).encode(), content_type=_content_type(service))
+    response["x-amzn-RequestId"] = request_id
+    return response
+
+
+def json_error(service: ServiceModel | None, error: AwsError, request_id: str) -> HttpResponse:
+    body: dict[str, Any] = {"__type": error.code, "message": error.message}
+    body.update({k: v for k, v in error.fields.items() if k not in body})
+    content_type = _content_type(service) if service is not None else "application/x-amz-json-1.1"
+    response = HttpResponse(json.dumps(body).encode(), status=error.status, content_type=content_type)
+    response["x-amzn-RequestId"] = request_id
+    return response
