@@ -1,5 +1,5 @@
 """The installed ``kiln`` executable against a live Kiln and a real worker: deploy (create, update, --watch),
-invoke (payloads, qualifiers, async, tail, exit codes), logs, and the errors a user sees."""
+invoke (payloads, qualifiers, async, tail, exit codes), logs (through the CloudWatch Logs API), and the errors a user sees."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from typing import IO, Any
 
 import pytest
 
-from aws.router import ADAPTERS
 from iam.models import Role
 from kilncli.archive import build_zip
 
@@ -252,12 +251,6 @@ def test_watch_redeploys_on_save_and_the_next_invoke_runs_it_fresh(endpoint: str
     assert "watching" in err and "stopped watching" in err
 
 
-# The CloudWatch Logs adapter (aws/services/logs.py, FilterLogEvents) is built in main; this test runs by
-# itself once it is on the branch (aws.router.ADAPTERS has "logs") and is skipped until then.
-LOGS_LANDED = "logs" in ADAPTERS
-
-
-@pytest.mark.skipif(not LOGS_LANDED, reason="kiln logs: the CloudWatch Logs adapter (aws/services/logs.py) is not on this branch yet")
 def test_logs_since_and_follow(endpoint: str, root_key: tuple[str, str], root: Any, role: Role, worker: Any, tmp_path: Path) -> None:
     src = tmp_path / "fn"
     write_app(src, "one")
