@@ -86,7 +86,7 @@ def _settled(lam: Any, name: str, config: dict[str, Any], waiter: str) -> dict[s
 
 def deploy_line(action: str, name: str, config: dict[str, Any], package: Package) -> str:
     return (f"{action} {name}: CodeSha256={config.get('CodeSha256')} RevisionId={config.get('RevisionId')} "
-            f"({package.files} files, {len(package.data)} bytes)")
+            f"({package.files} file{'s' if package.files != 1 else ''}, {len(package.data)} bytes)")
 
 
 def deploy_once(lam: Any, name: str, root: Path, settings: dict[str, str]) -> Package:
