@@ -113,6 +113,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """DRF exception handler: every error leaves the API in the one envelope."""
     if isinstance(exc, KilnError):
         return Response(exc.envelope(), status=exc.status)
+    if isinstance(exc, RecursionError):  # json.loads of a document nested thousands deep, while DRF parses the body
+        return Response(error_envelope("InvalidRequestContentException", "The JSON document is nested too deeply."), status=400)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
