@@ -45,3 +45,9 @@ def test_unknown_api_paths_and_bearer_tokens(api: APIClient, anon: APIClient) ->
     assert error["code"] == "NotFound"
     bearer = anon.get("/api/v1/functions/", HTTP_AUTHORIZATION="Bearer abc")
     assert bearer.status_code == 401 and "Token" in bearer.json()["error"]["message"]
+
+
+@pytest.mark.django_db
+def test_log_type_is_validated_like_invocation_type(api: APIClient) -> None:
+    error = _envelope(api.post("/api/v1/functions/any/invoke/?log_type=Everything", "{}", content_type="application/json"), 400)
+    assert error["details"]["field"] == "log_type"
