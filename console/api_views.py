@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
-from core.errors import error_envelope
+from restapi.errors import error_envelope
 
 
 def api_not_found(request: HttpRequest) -> JsonResponse:
