@@ -30,7 +30,8 @@ class KilnAdminSite(admin.AdminSite):
 
     def get_urls(self) -> list[URLPattern]:
         return [path("environments/", self.admin_view(self.environments_view), name="environments"),
-                path("usage/", self.admin_view(self.usage_view), name="usage"), *super().get_urls()]
+                path("usage/", self.admin_view(self.usage_view), name="usage"),
+                path("security-credentials/", self.admin_view(self.security_credentials_view), name="security_credentials"), *super().get_urls()]
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
         """Two groups: Kiln's main sections in ``NAVIGATION`` order (plus Workers), then everything else."""
@@ -75,6 +76,12 @@ class KilnAdminSite(admin.AdminSite):
         """This month's requests, GB-seconds and cost (Lambda's pricing model), drawn from ``/api/v1/usage/``."""
         context: dict[str, Any] = {**self.each_context(request), "title": "Usage and cost", "month": request.GET.get("month", "")}
         return TemplateResponse(request, "console/usage.html", context)
+
+    def security_credentials_view(self, request: HttpRequest) -> HttpResponse:
+        """The signed-in login's own access keys (``console/credentials.py``)."""
+        from console.credentials import security_credentials_view
+
+        return security_credentials_view(self, request)
 
     def environments_view(self, request: HttpRequest) -> HttpResponse:
         """Each worker (from its heartbeat) with its sandbox mode and execution environments."""

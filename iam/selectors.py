@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
+
 from iam.credentials import Principal
 from iam.errors import NoSuchEntity
 from iam.evaluation import Decision, MatchedStatement, NamedPolicy, policy_evaluate
@@ -48,6 +50,38 @@ def access_key_of_user(*, user: IamUser, access_key_id: str) -> AccessKey:
     if key is None:
         raise NoSuchEntity(f"The Access Key with id {access_key_id} cannot be found.")
     return key
+
+
+CONSOLE_SECRET_SHOW_SECONDS = 300  # a new key's secret can be shown (once) only this long after it was made
+
+
+def console_iam_user(user: AbstractBaseUser) -> IamUser | None:
+    """The console login's own IAM user, if it has one yet (``iam.users.console_user_link`` makes it)."""
+    return IamUser.objects.filter(console_user=user).prefetch_related("inline_policies", "attached_policies").first()
+
+
+def console_access_keys(user: AbstractBaseUser) -> list[AccessKey]:
+    """The login's own long-term access keys, oldest first (never their secrets)."""
+    return list(AccessKey.objects.filter(user__console_user=user, role__isnull=True).order_by("created_at", "id"))
+
+
+def console_new_key_secret(user: AbstractBaseUser, access_key_id: str) -> str | None:
+    """The secret of the login's key ``access_key_id`` if it was made in the last few minutes, for the one
+    page that shows it (the console keeps only the id in the session, between the POST and that page)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from iam.crypto import SecretUnreadable, secret_decrypt
+
+    key = AccessKey.objects.filter(user__console_user=user, access_key_id=access_key_id, role__isnull=True,
+                                   created_at__gte=timezone.now() - timedelta(seconds=CONSOLE_SECRET_SHOW_SECONDS)).first()
+    if key is None:
+        return None
+    try:
+        return secret_decrypt(stored=key.secret_encrypted, access_key_id=key.access_key_id)
+    except SecretUnreadable:
+        return None
 
 
 def principal_policies(principal: Principal) -> list[NamedPolicy]:
