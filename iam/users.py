@@ -117,10 +117,12 @@ def console_user_link(*, user: AbstractBaseUser) -> IamUser:
 def console_access_key_create(*, user: AbstractBaseUser) -> IssuedKey:
     """A new access key for the login's IAM user; its secret is in the result and nowhere else in plain text."""
     iam_user = console_user_link(user=user)
-    if AccessKey.objects.filter(user=iam_user, role__isnull=True).count() >= ACCESS_KEYS_PER_USER:
-        raise LimitExceeded(f"You already have {ACCESS_KEYS_PER_USER} access keys, the most IAM allows a user. "
-                            "Delete one (deactivate it first to check nothing still uses it) before creating another.")
-    return access_key_create(user=iam_user)
+    with transaction.atomic():
+        IamUser.objects.select_for_update().filter(pk=iam_user.pk).first()  # two tabs creating at once still make at most two
+        if AccessKey.objects.filter(user=iam_user, role__isnull=True).count() >= ACCESS_KEYS_PER_USER:
+            raise LimitExceeded(f"You already have {ACCESS_KEYS_PER_USER} access keys, the most IAM allows a user. "
+                                "Delete one (deactivate it first to check nothing still uses it) before creating another.")
+        return access_key_create(user=iam_user)
 
 
 def _own_key(user: AbstractBaseUser, access_key_id: str) -> AccessKey:
