@@ -97,3 +97,11 @@ def test_console_page_input_errors(console, reader) -> None:
 
 def test_simulator_is_in_the_navigation(console) -> None:
     assert f'href="{PAGE}"' in console.get("/console/").content.decode()
+
+
+def test_a_roles_page_links_to_the_simulator_for_it(console, reader) -> None:
+    html = console.get(f"/console/iam/role/{reader.pk}/change/").content.decode()
+    link = re.search(r'href="([^"]+)" id="role-simulate"', html)
+    assert link is not None
+    page = console.get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert f'value="{role_arn("reader")}" selected' in page
