@@ -59,10 +59,21 @@ def test_inactive_key_is_unknown(make_client, root_key) -> None:
     assert _code(exc) == ("InvalidClientTokenId", 403)
 
 
+def _clients_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime.datetime) -> None:
+    """Set the time boto3 signs with: botocore's own signers, and the CRT ones it uses when awscrt is installed (Kiln needs it for CRC32C)."""
+    import botocore.crt.auth
+
+    def now(remove_tzinfo: bool = True) -> datetime.datetime:
+        return moment if remove_tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", now)
+    monkeypatch.setattr(botocore.crt.auth, "get_current_datetime", now)
+
+
 @pytest.mark.parametrize("minutes, ok", [(14, True), (-14, True), (16, False), (-16, False)])
 def test_clock_skew_limit(make_client, root_key, monkeypatch, minutes: int, ok: bool) -> None:
     skewed = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + datetime.timedelta(minutes=minutes)
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: skewed)
+    _clients_clock(monkeypatch, skewed)
     s3, sts = make_client("s3", root_key), make_client("sts", root_key)
     if ok:
         s3.list_buckets()
@@ -101,7 +112,7 @@ def test_presigned_expiry_enforced(make_client, root_key, monkeypatch) -> None:
     s3.create_bucket(Bucket="pre")
     s3.put_object(Bucket="pre", Key="k", Body=b"x")
     past = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - datetime.timedelta(seconds=120)
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: past)
+    _clients_clock(monkeypatch, past)
     expired = s3.generate_presigned_url("get_object", Params={"Bucket": "pre", "Key": "k"}, ExpiresIn=60)
     alive = s3.generate_presigned_url("get_object", Params={"Bucket": "pre", "Key": "k"}, ExpiresIn=600)
     status, body = _fetch(expired)

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 def test_event_invoke_config_limits(api, make_function):
     make_function("cfg", "echo")
     url = "/api/v1/functions/cfg/event-invoke-config/"
-    assert api.get(url).json() == {"function": "cfg", "maximum_retry_attempts": 2, "maximum_event_age_seconds": 21600}
+    assert api.get(url).json() == {"function": "cfg", "maximum_retry_attempts": 2, "maximum_event_age_seconds": 21600, "on_success": None, "on_failure": None}
     for body, status in [({"maximum_retry_attempts": 0}, 200), ({"maximum_retry_attempts": 2}, 200), ({"maximum_retry_attempts": 3}, 400),
                          ({"maximum_retry_attempts": -1}, 400), ({"maximum_event_age_seconds": 60}, 200), ({"maximum_event_age_seconds": 59}, 400),
                          ({"maximum_event_age_seconds": 21600}, 200), ({"maximum_event_age_seconds": 21601}, 400), ({"bogus": 1}, 400)]:

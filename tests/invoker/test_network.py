@@ -79,7 +79,12 @@ def handler(event, context):
         return {"gateway": gateway(), "address": own_address(), "api": os.environ["AWS_LAMBDA_RUNTIME_API"]}
     if kind == "probe":
         targets = [(gateway() if h == "gateway" else h, p) for h, p in event["targets"]]
-        return {f"{h}:{p}": probe(h, p, event.get("timeout", 2.0)) for h, p in targets if h}
+        targets = [(h, p) for h, p in targets if h]
+        # Side by side: a host with many listening ports (other sessions' servers) must not add up to the timeout.
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            outcomes = list(pool.map(lambda t: probe(t[0], t[1], event.get("timeout", 2.0)), targets))
+        return {f"{h}:{p}": outcome for (h, p), outcome in zip(targets, outcomes)}
     if kind == "http":
         try:
             with urllib.request.urlopen(event["url"], timeout=5) as response:
