@@ -339,10 +339,44 @@ def invocation_run(invocation_id: str) -> None:
         return
     try:
         _run_claimed(invocation_id, row)
+    except (RedisError, InterfaceError, OperationalError) as exc:
+        # Kiln's infrastructure failed (Redis or the database away), not the invocation: it goes back to the queue.
+        _requeue_after_fault(invocation_id, row, exc)
     except Exception as exc:  # noqa: BLE001 - Kiln's own failure becomes the invocation's outcome
         log.exception("invocation %s failed inside Kiln", invocation_id)
         error = {"errorType": "Kiln.InternalError", "errorMessage": f"Kiln could not run this invocation: {type(exc).__name__}: {exc}", "stackTrace": []}
         invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, json.dumps(error), error, ""))
+
+
+FAULT_RETRY_DELAYS_S = (0.5, 1, 2, 4, 8)  # how long a worker keeps trying to put an invocation back (a database restart)
+
+
+def _requeue_after_fault(invocation_id: str, row: dict[str, Any], exc: Exception) -> None:
+    """Put a claimed invocation back in the queue after an infrastructure error (one conditional update), and
+    re-send it; if the broker is away too, the reaper re-sends queued rows. Bounded by ``MAX_ATTEMPTS`` like a
+    lost worker's invocations; after that the invocation fails saying why."""
+    log.warning("invocation %s met an infrastructure error before it finished (%s: %s); putting it back in the queue", invocation_id, type(exc).__name__, exc)
+    for delay in (*FAULT_RETRY_DELAYS_S, None):
+        try:
+            if row["attempt"] >= MAX_ATTEMPTS:
+                error = {"errorType": "Kiln.InfrastructureError", "errorMessage": f"Kiln could not run this invocation after {row['attempt']} attempts: {type(exc).__name__}: {exc}", "stackTrace": []}
+                invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, json.dumps(error), error, ""), wake=row["invocation_type"] == InvocationType.REQUEST_RESPONSE)
+                return
+            requeued = Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING, worker=WORKER_NAME).update(
+                status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, started_at=None, worker="")
+            break
+        except (InterfaceError, OperationalError) as db_error:
+            if delay is None:
+                log.error("invocation %s could not be put back (%s); the reaper will requeue it", invocation_id, db_error)
+                return
+            connection.close()
+            time.sleep(delay)
+    if not requeued:
+        return  # it was finished (the fault came after its finish) or already taken back
+    try:
+        dispatch_invocation(invocation_id, countdown=1)
+    except Exception as send_error:  # noqa: BLE001 - the row is queued: the reaper re-sends it
+        log.warning("invocation %s is queued again but could not be re-sent (%s); the reaper will send it", invocation_id, send_error)
 
 
 def _run_claimed(invocation_id: str, row: dict[str, Any]) -> None:
@@ -369,7 +403,10 @@ def _run_claimed(invocation_id: str, row: dict[str, Any]) -> None:
     try:
         _run_leased(invocation_id, row, config, (function_leases, account_leases))
     finally:
-        leases.lease_release(invocation_id=invocation_id, function_name=config.function_name)
+        try:
+            leases.lease_release(invocation_id=invocation_id, function_name=config.function_name)
+        except RedisError as exc:  # the run is recorded; the lease expires by itself
+            log.warning("concurrency lease of invocation %s not released (%s); it expires after %d s", invocation_id, exc, config.timeout + 30)
 
 
 def _throttle(invocation_id: str, row: dict[str, Any], verdict: str, reserved: int | None) -> None:
