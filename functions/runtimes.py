@@ -1,10 +1,14 @@
-"""Which Lambda runtimes this host can run, and the absolute interpreter path of each.
+"""Which Lambda runtimes Kiln knows, which of them this host can run, and the interpreter of each.
 
 A runtime is offered when its interpreter exists: ``python3.X`` for the Python runtimes, a ``node``
-of the right major version for the Node.js ones; ``provided.al2023`` runs the function's own
-``bootstrap`` and is always offered. Interpreters are resolved to their real binary once per
-process (a version-manager shim costs ~100 ms per start). ``KILN_PYTHON3_11=/path`` and
-``KILN_NODE_BINARIES=/a/node,/b/node`` point Kiln at interpreters it would not find on PATH.
+of the right major version for the Node.js ones, the host's ``ruby`` (whatever its version, reported
+as it is) for ``ruby3.3``; ``provided.al2023`` runs the function's own ``bootstrap`` and is always
+offered; ``dotnet8`` is known but never installed (no .NET SDK in Debian: a .NET 8 native-AOT binary
+runs as a ``provided.al2023`` bootstrap). ``known_runtimes()`` says for each known runtime whether it
+is installed and, if not, why. Interpreters are resolved to their real binary once per process (a
+version-manager shim costs ~100 ms per start). ``KILN_PYTHON3_11=/path``,
+``KILN_NODE_BINARIES=/a/node,/b/node`` and ``KILN_RUBY=/path`` point Kiln at interpreters it would
+not find on PATH.
 """
 
 from __future__ import annotations
@@ -24,14 +28,31 @@ NODE_RUNTIMES = {Runtime.NODEJS_20: "20", Runtime.NODEJS_22: "22"}
 @dataclass(frozen=True)
 class RuntimeInfo:
     identifier: str
-    family: str  # python | nodejs | provided
-    version: str  # the interpreter's own version, e.g. "3.11.7" or "20.20.2"
+    family: str  # python | nodejs | ruby | provided
+    version: str  # the interpreter's own version, e.g. "3.11.7", "20.20.2" or "3.1.2" (ruby3.3 on the host's Ruby)
     executable: str  # absolute path of the real binary ("" for provided)
 
     @property
     def kiln_bootstrap(self) -> bool:
-        """Whether Kiln's own bootstrap runs it (Python, Node.js), not the function's (``provided``)."""
-        return self.family in ("python", "nodejs")
+        """Whether Kiln's own bootstrap runs it (Python, Node.js, Ruby), not the function's (``provided``)."""
+        return self.family in KILN_BOOTSTRAP_FAMILIES
+
+
+KILN_BOOTSTRAP_FAMILIES = ("python", "nodejs", "ruby")
+
+
+@dataclass(frozen=True)
+class RuntimeStatus:
+    """A runtime Kiln knows: installed here (``info``) or not, and then why (``reason``)."""
+
+    identifier: str
+    family: str
+    info: RuntimeInfo | None
+    reason: str = ""
+
+    @property
+    def installed(self) -> bool:
+        return self.info is not None
 
 
 def _probe(command: list[str]) -> list[str] | None:
@@ -68,18 +89,62 @@ def _nodes() -> dict[str, RuntimeInfo]:
     return found
 
 
+def _ruby() -> RuntimeInfo | None:
+    candidate = os.environ.get("KILN_RUBY", "") or ("/usr/bin/ruby" if os.path.exists("/usr/bin/ruby") else shutil.which("ruby"))
+    if not candidate:
+        return None
+    probe = _probe([candidate, "--disable-gems", "-rrbconfig", "-e", "print RbConfig.ruby, ' ', RUBY_VERSION"])
+    if not probe or len(probe) != 2:
+        return None
+    return RuntimeInfo(Runtime.RUBY_3_3.value, "ruby", probe[1], os.path.realpath(probe[0]))
+
+
+def _not_found_reason(runtime: Runtime, nodes: dict[str, RuntimeInfo]) -> str:
+    if runtime in PYTHON_RUNTIMES:
+        minor = PYTHON_RUNTIMES[runtime]
+        return f"no python{minor} interpreter found (on PATH, or KILN_PYTHON{minor.replace('.', '_')}=/path)"
+    if runtime in NODE_RUNTIMES:
+        others = ", ".join(sorted(i.version for i in nodes.values())) or "none"
+        return f"no Node.js {NODE_RUNTIMES[runtime]} found (Node.js versions found: {others}; KILN_NODE_BINARIES=/path/to/node points Kiln at one)"
+    if runtime == Runtime.RUBY_3_3:
+        return "no ruby interpreter found; install the Debian package 'ruby' (or set KILN_RUBY=/path)"
+    if runtime == Runtime.DOTNET_8:
+        return ("no .NET SDK on this host (none in Debian's package sources); "
+                "build a .NET 8 native-AOT binary and run it as a provided.al2023 bootstrap")
+    return "not available on this host"
+
+
 @functools.cache
-def available_runtimes() -> dict[str, RuntimeInfo]:
-    """Runtimes this host can run, keyed by Lambda identifier, in the order of ``Runtime``."""
+def known_runtimes() -> dict[str, RuntimeStatus]:
+    """Every runtime Kiln knows, keyed by Lambda identifier in the order of ``Runtime``, installed or not."""
     found: dict[str, RuntimeInfo] = {}
     for runtime, minor in PYTHON_RUNTIMES.items():
         info = _python(runtime, minor)
         if info:
             found[runtime.value] = info
-    found.update(_nodes())
+    nodes = _nodes()
+    found.update(nodes)
+    ruby = _ruby()
+    if ruby:
+        found[ruby.identifier] = ruby
     found[Runtime.PROVIDED_AL2023.value] = RuntimeInfo(Runtime.PROVIDED_AL2023.value, "provided", "al2023", "")
-    order = [r.value for r in Runtime]
-    return {key: found[key] for key in order if key in found}
+    return {r.value: RuntimeStatus(r.value, r.family, found.get(r.value), "" if r.value in found else _not_found_reason(r, nodes)) for r in Runtime}
+
+
+@functools.cache
+def available_runtimes() -> dict[str, RuntimeInfo]:
+    """Runtimes this host can run, keyed by Lambda identifier, in the order of ``Runtime``."""
+    return {key: status.info for key, status in known_runtimes().items() if status.info is not None}
+
+
+def runtime_problem(identifier: str) -> str | None:
+    """Why a function cannot be made on ``identifier`` here (unknown, or known and not installed), or None."""
+    status = known_runtimes().get(identifier)
+    if status is None:
+        return f"Runtime {identifier!r} is not one of: {', '.join(known_runtimes())}."
+    if status.info is None:
+        return f"Runtime {identifier} is not installed on this host: {status.reason}. Installed: {', '.join(available_runtimes())}."
+    return None
 
 
 def runtime_info(identifier: str) -> RuntimeInfo | None:

@@ -144,6 +144,8 @@ class ExecutionEnvironment:
         if c.runtime.family == "nodejs":
             major = c.runtime.identifier.removeprefix("nodejs").removesuffix(".x")
             env["NODE_PATH"] = f"{layout.opt}/nodejs/node{major}/node_modules:{layout.opt}/nodejs/node_modules:{layout.runtime}:{layout.task}"
+        if c.runtime.family == "ruby":
+            env.update(ruby_paths(c.runtime.version, layout))
         return env
 
     def _argv(self, layout: sandbox.Layout, task_dir: Path, opt_dir: Path) -> list[str]:
@@ -155,6 +157,8 @@ class ExecutionEnvironment:
         if runtime.family == "nodejs":
             heap = max(int(self.config.memory_size * 0.85), 64)
             return [runtime.executable, f"--max-old-space-size={heap}", f"{layout.runtime}/nodejs/bootstrap.cjs"]
+        if runtime.family == "ruby":
+            return [runtime.executable, f"{layout.runtime}/ruby/kiln_bootstrap.rb", "--opt", layout.opt]
         for base, inside in ((task_dir, layout.task), (opt_dir, layout.opt)):
             if (base / "bootstrap").is_file():
                 return [f"{inside}/bootstrap"]
@@ -502,6 +506,15 @@ class ExecutionEnvironment:
             except (OSError, ValueError):
                 pass
         return math.ceil(peak / (1024 * 1024)) if peak else 0
+
+
+def ruby_paths(version: str, layout: sandbox.Layout) -> dict[str, str]:
+    """``GEM_PATH`` and ``RUBYLIB`` as Lambda's Ruby runtime sets them: the function's ``vendor/bundle``
+    and the layers' ``ruby/gems`` (for the host Ruby's ABI, e.g. ``3.1.0``, and for Lambda's ``3.3.0``,
+    whose pure-Ruby gems run too), then (the trailing ``:``) the host Ruby's own gem directories."""
+    abis = dict.fromkeys([".".join(version.split(".")[:2]) + ".0", "3.3.0"])
+    gem_path = [f"{layout.task}/vendor/bundle/ruby/{abi}" for abi in abis] + [f"{layout.opt}/ruby/gems/{abi}" for abi in abis]
+    return {"GEM_PATH": ":".join(gem_path) + ":", "RUBYLIB": f"{layout.task}:{layout.opt}/ruby/lib"}
 
 
 def _signal_name(number: int) -> str:

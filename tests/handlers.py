@@ -48,6 +48,29 @@ NODE = {
     "nohandler": "exports.other = async () => 1;\n",
 }
 
+RUBY = {
+    "echo": "def handler(event:, context:)\n  event\nend\n",
+    "hello": "require 'json'\n\ndef lambda_handler(event:, context:)\n  puts \"Event: #{event}\"\n  { statusCode: 200, body: JSON.generate('Hello from Lambda!') }\nend\n",
+    "context": (
+        "def handler(event:, context:)\n"
+        "  { function_name: context.function_name, function_version: context.function_version, invoked_function_arn: context.invoked_function_arn,\n"
+        "    memory_limit_in_mb: context.memory_limit_in_mb, aws_request_id: context.aws_request_id, log_group_name: context.log_group_name,\n"
+        "    log_stream_name: context.log_stream_name, deadline_ms: context.deadline_ms, remaining: context.get_remaining_time_in_millis }\n"
+        "end\n"
+    ),
+    "counter": "$count = 0\nputs 'init ran'\n\ndef handler(event:, context:)\n  $count += 1\n  { count: $count }\nend\n",
+    "sleep": "def handler(event:, context:)\n  sleep(event.fetch('seconds', 10))\n  'woke'\nend\n",
+    "raise": "def handler(event:, context:)\n  raise ArgumentError, \"ruby boom: #{event.fetch('why', 'no reason')}\"\nend\n",
+    "exit": "def handler(event:, context:)\n  exit!(3)\nend\n",
+    "print": "def handler(event:, context:)\n  puts \"to stdout #{event['n']}\"\n  $stderr.puts 'to stderr'\n  'printed'\nend\n",
+    "env": "def handler(event:, context:)\n  ENV.to_h\nend\n",
+    "syntax": "def handler(event:, context:)\n  if true\n  1\nend\n",
+    "nohandler": "def other(event:, context:)\n  1\nend\n",
+    "klass": "module Kiln\n  class Greeter\n    def self.greet(event:, context:)\n      { greeted: event['name'], by: self.name }\n    end\n  end\nend\n",
+}
+
+RUBY_HANDLERS = {"hello": "index.lambda_handler", "klass": "index.Kiln::Greeter.greet"}
+
 NODE_FILES = {
     # ES module via .mjs
     "esm": ({"index.mjs": "export const handler = async (event) => ({ esm: true, got: event });\n"}, "index.handler"),
@@ -59,6 +82,8 @@ NODE_FILES = {
 def code(name: str, runtime: str) -> tuple[dict[str, str], str]:
     if runtime.startswith("python"):
         return {"index.py": PYTHON[name]}, "index.handler"
+    if runtime.startswith("ruby"):
+        return {"index.rb": RUBY[name]}, RUBY_HANDLERS.get(name, "index.handler")
     if name in NODE_FILES:
         return NODE_FILES[name]
     return {"index.js": NODE[name]}, "index.handler"

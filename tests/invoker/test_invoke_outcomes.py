@@ -22,7 +22,7 @@ def record(api, response):
     return api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()
 
 
-@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x", "ruby3.3"])
 def test_handler_error_returns_lambda_error_object(api, make_function, runtime):
     make_function("raiser", "raise", runtime=runtime)
     response = invoke(api, "raiser", {"why": "testing"})
@@ -35,11 +35,15 @@ def test_handler_error_returns_lambda_error_object(api, make_function, runtime):
         assert error["errorType"] == "ValueError" and error["errorMessage"] == "boom: testing"
         assert any("raise ValueError" in line for line in error["stackTrace"])
         assert "[ERROR] ValueError: boom: testing" in data["logs"]
+    elif runtime.startswith("ruby"):  # Lambda's Ruby runtime: Function<class>, the function's frames only
+        assert error == {"errorMessage": "ruby boom: testing", "errorType": "Function<ArgumentError>", "stackTrace": ["/var/task/index.rb:2:in `handler'"]}
+        assert response["X-Kiln-Function-Error"] == "Unhandled"
+        assert 'Error raised from handler method\n{\n  "errorMessage": "ruby boom: testing",\n  "errorType": "Function<ArgumentError>"' in data["logs"]
     else:
         assert error["errorType"] == "TypeError" and error["errorMessage"] == "node boom"
         assert error["trace"][0].startswith("TypeError: node boom")
         assert data["error"]["stackTrace"][0].startswith("TypeError: node boom")
-    assert data["error"]["errorType"] in ("ValueError", "TypeError")
+    assert data["error"]["errorType"] in ("ValueError", "TypeError", "Function<ArgumentError>")
     # the worker and the environment survive: the next call works
     make_function("after-error", "echo", runtime=runtime)
     assert invoke(api, "after-error", {"ok": 1}).json() == {"ok": 1}
@@ -50,6 +54,8 @@ def test_handler_error_returns_lambda_error_object(api, make_function, runtime):
     ("python3.11", "nohandler", "Runtime.HandlerNotFound"),
     ("nodejs20.x", "syntax", "Runtime.UserCodeSyntaxError"),
     ("nodejs20.x", "nohandler", "Runtime.HandlerNotFound"),
+    ("ruby3.3", "syntax", "Runtime.UserCodeSyntaxError"),
+    ("ruby3.3", "nohandler", "Runtime.HandlerNotFound"),
 ])
 def test_init_errors(api, make_function, runtime, handler, error_type):
     name = f"init-{handler}-{runtime[:4]}"
@@ -88,7 +94,7 @@ def test_missing_module_is_import_error(api):
     assert "Unable to import module 'missing'" in error["errorMessage"]
 
 
-@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x", "ruby3.3"])
 def test_timeout_is_killed_and_recorded(api, make_function, runtime):
     make_function("sleepy-" + runtime[:4], "sleep", runtime=runtime, timeout=1)
     started = time.monotonic()
@@ -103,8 +109,9 @@ def test_timeout_is_killed_and_recorded(api, make_function, runtime):
     assert invoke(api, "after-timeout-" + runtime[:4], {"fine": True}).json() == {"fine": True}
 
 
-def test_process_exit_is_recorded_and_environment_replaced(api, make_function):
-    make_function("exiter", "exit", timeout=10)  # a loaded machine must not turn the exit into a timeout
+@pytest.mark.parametrize("runtime", ["python3.11", "ruby3.3"])
+def test_process_exit_is_recorded_and_environment_replaced(api, make_function, runtime):
+    make_function("exiter", "exit", runtime=runtime, timeout=10)  # a loaded machine must not turn the exit into a timeout
     response = invoke(api, "exiter")
     data = record(api, response)
     assert data["status"] == "failed"
@@ -114,7 +121,7 @@ def test_process_exit_is_recorded_and_environment_replaced(api, make_function):
     assert again["cold_start"] is True  # the dead environment was not reused
 
 
-@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x", "ruby3.3"])
 def test_environment_is_scrubbed(api, make_function, runtime):
     make_function("envdump-" + runtime[:4], "env", runtime=runtime, environment={"MY_VAR": "mine"})
     env = invoke(api, "envdump-" + runtime[:4]).json()
