@@ -82,4 +82,10 @@ def process_starts(runtimes: dict, runs: int) -> dict[str, float]:
         out["node_heap_flag"] = _median_run([node.executable, "--max-old-space-size=870", "-e", "0"], runs)
         if shutil.which("bwrap"):
             out["node_in_bwrap"] = _median_run(bwrap_argv([node.executable, "-e", "0"], node.executable), runs)
+    ruby = runtimes.get("ruby3.3")
+    if ruby:
+        # Ruby's own default start (RubyGems loaded), as every Kiln Ruby runtime starts.
+        out["ruby"] = _median_run([ruby.executable, "-e", ""], runs)
+        if shutil.which("bwrap"):
+            out["ruby_in_bwrap"] = _median_run(bwrap_argv([ruby.executable, "-e", ""], ruby.executable), runs)
     return out

@@ -29,6 +29,7 @@ WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "4"))
 PY_ECHO = "def handler(event, context):\n    return event\n"
 PY_HELLO = "def handler(event, context):\n    print('Event:', event)\n    return {'statusCode': 200, 'body': '{\"message\": \"Hello from Lambda!\"}'}\n"
 PY_NOOP = "def handler(event, context):\n    return None\n"
+RUBY_HELLO = "def handler(event:, context:)\n  puts \"Event: #{event}\"\n  { statusCode: 200, body: '{\"message\": \"Hello from Lambda!\"}' }\nend\n"
 NODE_HELLO = (
     'exports.handler = async (event) => {\n  console.log("Event:", event);\n'
     '  return { statusCode: 200, body: JSON.stringify({ message: "Hello from Lambda!" }) };\n};\n'
@@ -106,8 +107,8 @@ def cold_starts(api, name: str, *, new_kind: bool = False) -> dict[str, object]:
     for i in range(COLD_STARTS + 1):
         change: dict[str, object] = {"environment": {"BENCH_COLD": f"{time.time_ns()}-{i}"}}
         if new_kind:
-            change["memory_size"] = 1024 + 64 * i + (32 if "node" in name else 0)
-            change["ephemeral_storage"] = 1024 + 16 * i + (8 if "node" in name else 0)
+            change["memory_size"] = 1024 + 64 * i + (32 if "node" in name else 16 if "ruby" in name else 0)
+            change["ephemeral_storage"] = 1024 + 16 * i + (8 if "node" in name else 4 if "ruby" in name else 0)
         api.json("PATCH", f"/api/v1/functions/{name}/", change)
         time.sleep(0.3)  # as between real cold starts: the worker is idle (its background refills done) before one
         started = time.perf_counter()
@@ -228,14 +229,17 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
     rows.append(("Warm sync invoke p50 (REST, python3.11 echo) / raw Celery apply_async().get() p50", fmt(warm["p50"]), fmt(rt["p50"]), f"{ratio:.2f}x", "<= 2x", "ok" if ratio <= 2 else "MISS"))
     rows.append(("Warm sync invoke p99 / raw Celery p99", fmt(warm["p99"]), fmt(rt["p99"]), f"{warm['p99'] / rt['p99']:.2f}x", "-", ""))
     bare = r["bare"]
+    bare_args = {"python": "-I -S -c pass", "ruby": "-e ''"}
     for label, key, bare_key in (("Python (python3.11), first of its kind", "cold_py_new", "python"), ("Node.js (nodejs20.x), first of its kind", "cold_node_new", bare_key_node(r)),
-                                 ("Python (python3.11), prewarmed kind", "cold_py", "python"), ("Node.js (nodejs20.x), prewarmed kind", "cold_node", bare_key_node(r))):
+                                 ("Ruby (ruby3.3 on the host's Ruby), first of its kind", "cold_ruby_new", "ruby"),
+                                 ("Python (python3.11), prewarmed kind", "cold_py", "python"), ("Node.js (nodejs20.x), prewarmed kind", "cold_node", bare_key_node(r)),
+                                 ("Ruby (ruby3.3 on the host's Ruby), prewarmed kind", "cold_ruby", "ruby")):
         cold = r.get(key)
         if not cold or bare_key not in bare:
             continue
         floor = bare[bare_key] + bare["bwrap"]
         ratio = cold["init_ms"] / floor
-        rows.append((f"Cold start {label}: Init Duration median (min-max) / bare `{'-I -S -c pass' if 'python' in bare_key else '-e 0'}` + bwrap /bin/true",
+        rows.append((f"Cold start {label}: Init Duration median (min-max) / bare `{bare_args.get(bare_key, '-e 0')}` + bwrap /bin/true",
                      f"{fmt(cold['init_ms'])} ({cold['init_min']:.0f}-{cold['init_max']:.0f})", f"{fmt(bare[bare_key])} + {fmt(bare['bwrap'])}", f"{ratio:.2f}x", "<= 1.5x", "ok" if ratio <= 1.5 else "MISS"))
         flagged = bare.get("node_heap_flag") if bare_key == "node" else None
         if flagged:
@@ -247,7 +251,7 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
     ratio = tp["tasks_per_s"] / ftp["tasks_per_s"]
     rows.append((f"Throughput, {ASYNC_TASKS} async no-op invocations all recorded / raw Celery {ASYNC_TASKS} no-ops with results",
                  f"{fmt(tp['tasks_per_s'], '/s')} ({tp['seconds']:.1f} s)", f"{fmt(ftp['tasks_per_s'], '/s')} ({ftp['seconds']:.1f} s)", f"{ratio:.2f}x", ">= 0.5x", "ok" if ratio >= 0.5 else "MISS"))
-    for label, key in (("python3.11", "mem_py"), ("nodejs20.x", "mem_node")):
+    for label, key in (("python3.11", "mem_py"), ("nodejs20.x", "mem_node"), ("ruby3.3", "mem_ruby")):
         mem = r.get(key)
         if mem:
             rows.append((f"Idle warm environment memory, {label}: Max Memory Used (cgroup peak) / runtime RSS", f"{mem['max_memory_used_mb']} MB", f"RSS {fmt(mem['rss_mb'], 'MB')}", "", "-", ""))
@@ -392,6 +396,9 @@ def main() -> int:
         node_runtime = "nodejs20.x" if "nodejs20.x" in runtimes else ("nodejs22.x" if "nodejs22.x" in runtimes else None)
         if node_runtime:
             create_function(api, "bench-hello-node", node_runtime, {"index.js": NODE_HELLO})
+        ruby_runtime = "ruby3.3" if "ruby3.3" in runtimes else None
+        if ruby_runtime:
+            create_function(api, "bench-hello-ruby", ruby_runtime, {"index.rb": RUBY_HELLO})
 
         say("warm synchronous invoke latency")
         results["warm"] = warm_latency(api, "bench-echo")
@@ -412,9 +419,13 @@ def main() -> int:
         results["cold_py_new"] = cold_starts(api, "bench-hello-py", new_kind=True)
         if node_runtime:
             results["cold_node_new"] = cold_starts(api, "bench-hello-node", new_kind=True)
+        if ruby_runtime:
+            results["cold_ruby_new"] = cold_starts(api, "bench-hello-ruby", new_kind=True)
         results["cold_py"] = cold_starts(api, "bench-hello-py")
         if node_runtime:
             results["cold_node"] = cold_starts(api, "bench-hello-node")
+        if ruby_runtime:
+            results["cold_ruby"] = cold_starts(api, "bench-hello-ruby")
         say(f"cold python init {results['cold_py']['init_ms']:.1f} ms" + (f", node init {results['cold_node']['init_ms']:.1f} ms" if node_runtime else ""))
 
         if results["sandbox"] == "bwrap" and os.geteuid() == 0:
@@ -423,9 +434,11 @@ def main() -> int:
 
             results["netns"] = netns.measure(starts=int(os.environ.get("BENCH_NETNS_STARTS", "8")), warm_calls=100)
 
-        results["mem_py"] = idle_memory(api, "bench-hello-py", worker.pid, "kiln_bootstrap")
+        results["mem_py"] = idle_memory(api, "bench-hello-py", worker.pid, "kiln_bootstrap.main")
         if node_runtime:
             results["mem_node"] = idle_memory(api, "bench-hello-node", worker.pid, "bootstrap.cjs")
+        if ruby_runtime:
+            results["mem_ruby"] = idle_memory(api, "bench-hello-ruby", worker.pid, "kiln_bootstrap.rb")
 
         say(f"throughput of {ASYNC_TASKS} asynchronous invocations")
         results["throughput"] = async_throughput("bench-noop")
@@ -434,12 +447,13 @@ def main() -> int:
         py = runtimes.get("python3.11")
         node = runtimes.get(node_runtime) if node_runtime else None
         results["machine"] = (f"{os.cpu_count()} CPUs, {platform.platform()}; sandbox: {results['sandbox']}; "
-                              f"Python {py.version if py else '-'}, Node.js {node.version if node else '-'}; "
+                              f"Python {py.version if py else '-'}, Node.js {node.version if node else '-'}, Ruby {runtimes['ruby3.3'].version if ruby_runtime else '-'}; "
                               f"PostgreSQL + Redis on localhost; Celery worker `--pool threads -c {WORKER_THREADS}`, gunicorn `-w 2`.")
         results["details"] = (
             f"Details: raw Celery publish of {ASYNC_TASKS} took {results['floor_tp']['publish_s']:.1f} s; Kiln's in-process submit of "
             f"{ASYNC_TASKS} took {results['throughput']['submit_s']:.1f} s. Cold invoke end to end (PATCH excluded): python "
-            f"{results['cold_py']['wall_ms']:.0f} ms" + (f", node {results['cold_node']['wall_ms']:.0f} ms." if node_runtime else ".")
+            f"{results['cold_py']['wall_ms']:.0f} ms" + (f", node {results['cold_node']['wall_ms']:.0f} ms" if node_runtime else "")
+            + (f", ruby {results['cold_ruby']['wall_ms']:.0f} ms." if ruby_runtime else ".")
         )
         rows = build_rows(results)
         print()
