@@ -24,6 +24,8 @@ class Runtime(models.TextChoices):
     NODEJS_20 = "nodejs20.x"
     NODEJS_22 = "nodejs22.x"
     RUBY_3_3 = "ruby3.3"
+    JAVA_17 = "java17"
+    JAVA_21 = "java21"
     DOTNET_8 = "dotnet8"  # known, never installed: no .NET SDK in Debian (README: native AOT on provided.al2023)
     PROVIDED_AL2023 = "provided.al2023"
 

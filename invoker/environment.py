@@ -27,7 +27,7 @@ from django.conf import settings
 
 from functions.limits import INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.runtimes import RuntimeInfo
-from invoker import codecache, credentials, network, sandbox, tmpdisk
+from invoker import codecache, credentials, javabuild, network, sandbox, tmpdisk
 from invoker.logs import LOG_CAP_BYTES, render_output
 from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work, initial_environment
 
@@ -159,6 +159,9 @@ class ExecutionEnvironment:
             return [runtime.executable, f"--max-old-space-size={heap}", f"{layout.runtime}/nodejs/bootstrap.cjs"]
         if runtime.family == "ruby":
             return [runtime.executable, f"{layout.runtime}/ruby/kiln_bootstrap.rb", "--opt", layout.opt]
+        if runtime.family == "java":
+            classes = javabuild.bootstrap_classes(runtime.executable)
+            return java_argv(runtime.executable, self.config.memory_size, "/var/lang/java" if sandbox.sandbox_mode() == "bwrap" else str(classes), layout.opt)
         for base, inside in ((task_dir, layout.task), (opt_dir, layout.opt)):
             if (base / "bootstrap").is_file():
                 return [f"{inside}/bootstrap"]
@@ -175,8 +178,11 @@ class ExecutionEnvironment:
         failure = self._open_network()
         if failure is not None:
             return failure
-        argv, env = self._argv(layout, task_dir, opt_dir), self._lambda_environment(layout)
-        if self._tmp is not None and not self._tmp.ready.is_set() and c.runtime.kiln_bootstrap:
+        try:
+            argv, env = self._argv(layout, task_dir, opt_dir), self._lambda_environment(layout)
+        except javabuild.JavaBuildFailed as exc:
+            return self._unavailable(f"Kiln's Java bootstrap could not be built: {exc}")
+        if self._tmp is not None and not self._tmp.ready.is_set() and holdable(c):
             # A /tmp of a size not made ahead is being made: start the runtime now, held (as a prewarmed
             # one is) before the function's code until it is mounted, then hand it its configuration.
             failure = self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1"], initial_environment(env)) or self._tmp_ready()
@@ -207,7 +213,14 @@ class ExecutionEnvironment:
             directory.chmod(0o755)
         layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
         self._slot = (task_dir, opt_dir, layout)
-        return self._open_network() or self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], initial_environment(self._lambda_environment(layout, issue_credentials=False)))
+        failure = self._open_network()
+        if failure is not None:
+            return failure
+        try:
+            argv = self._argv(layout, task_dir, opt_dir)
+        except javabuild.JavaBuildFailed as exc:
+            return self._unavailable(f"Kiln's Java bootstrap could not be built: {exc}")
+        return self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1"], initial_environment(self._lambda_environment(layout, issue_credentials=False)))
 
     def assign(self, config: EnvironmentConfig) -> RunResult | None:
         """Give a pre-started runtime its function: link the code in, send the configuration, await init."""
@@ -243,7 +256,7 @@ class ExecutionEnvironment:
         netns = self._net.netns if self._net else None
         try:
             with network.entered(netns):  # the sandbox starts inside its network namespace
-                if c.runtime.kiln_bootstrap and self._api is not None:
+                if c.runtime.kiln_bootstrap and c.runtime.family != "java" and self._api is not None:
                     # Kiln's bootstraps get their Runtime API connection already open: loading `net` to make
                     # one costs Node.js ~9 ms (runtimes/nodejs/bootstrap.cjs), `_socket` costs Python 0.5 ms.
                     # It is the only connection their Runtime API serves.
@@ -254,7 +267,8 @@ class ExecutionEnvironment:
                     env_id=self.id, argv_inside=argv, environment=environment, task_dir=task_dir, opt_dir=opt_dir, tmp_dir=tmp_dir,
                     interpreter=c.runtime.executable, memory_mb=c.memory_size, ephemeral_mb=c.ephemeral_storage,
                     pass_fds=(handed.fileno(),) if handed else (), own_netns=netns is not None,
-                    tmp_source=self._tmp.mountpoint if self._tmp else None))
+                    tmp_source=self._tmp.mountpoint if self._tmp else None,
+                    java_lib=javabuild.bootstrap_classes(c.runtime.executable) if c.runtime.family == "java" else None))
         except sandbox.SandboxUnavailable as exc:
             return self._unavailable(str(exc))
         except OSError as exc:
@@ -506,6 +520,24 @@ class ExecutionEnvironment:
             except (OSError, ValueError):
                 pass
         return math.ceil(peak / (1024 * 1024)) if peak else 0
+
+
+JAVA_HEAP_PERCENT = 75  # of the function's memory; the rest is the JVM's metaspace, code cache, stacks
+
+
+def java_argv(java: str, memory_mb: int, classpath: str, opt: str) -> list[str]:
+    """The JVM of a Java runtime: sized to the function's memory (the sandbox has no /sys, so the JVM is
+    told it rather than reading its cgroup), tuned for start-up as Lambda's Java runtime is (serial GC,
+    C1 only, the JDK's class-data archive). ``JAVA_TOOL_OPTIONS`` in the environment applies on top.
+    ``java.lang`` is opened to Kiln's bootstrap so a prewarmed JVM can take its function's environment."""
+    return [java, f"-XX:MaxRAM={memory_mb}m", f"-XX:MaxRAMPercentage={JAVA_HEAP_PERCENT}", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-XX:-UsePerfData", "-Xshare:auto", "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp", classpath, "kiln.Bootstrap", "--opt", opt]
+
+
+def holdable(config: EnvironmentConfig) -> bool:
+    """Whether the runtime can start before its function's environment is known and take it later:
+    Kiln's own bootstraps, except a JVM whose ``JAVA_TOOL_OPTIONS`` must be there when it starts."""
+    return config.runtime.kiln_bootstrap and not (config.runtime.family == "java" and "JAVA_TOOL_OPTIONS" in config.environment)
 
 
 def ruby_paths(version: str, layout: sandbox.Layout) -> dict[str, str]:

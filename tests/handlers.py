@@ -71,6 +71,40 @@ RUBY = {
 
 RUBY_HANDLERS = {"hello": "index.lambda_handler", "klass": "index.Kiln::Greeter.greet"}
 
+_JAVA_HEAD = "package example;\n\nimport com.amazonaws.services.lambda.runtime.Context;\nimport com.amazonaws.services.lambda.runtime.RequestHandler;\nimport java.util.*;\n\n"
+
+
+def _java(body: str, implements: str = "RequestHandler<Map<String, Object>, Object>") -> str:
+    return _JAVA_HEAD + f"public class Handler implements {implements} {{\n" + body + "}\n"
+
+
+JAVA = {
+    "echo": _java("    public Object handleRequest(Map<String, Object> event, Context context) {\n        return event;\n    }\n"),
+    "context": _java(
+        "    public Object handleRequest(Map<String, Object> event, Context context) {\n"
+        "        Map<String, Object> out = new HashMap<>();\n"
+        "        out.put(\"functionName\", context.getFunctionName());\n        out.put(\"functionVersion\", context.getFunctionVersion());\n"
+        "        out.put(\"awsRequestId\", context.getAwsRequestId());\n        out.put(\"invokedFunctionArn\", context.getInvokedFunctionArn());\n"
+        "        out.put(\"memoryLimitInMB\", context.getMemoryLimitInMB());\n        out.put(\"logGroupName\", context.getLogGroupName());\n"
+        "        out.put(\"logStreamName\", context.getLogStreamName());\n        out.put(\"remaining\", context.getRemainingTimeInMillis());\n"
+        "        out.put(\"maxHeapMB\", Runtime.getRuntime().maxMemory() >> 20);\n        out.put(\"toolOption\", System.getProperty(\"kiln.flag\"));\n"
+        "        context.getLogger().log(\"logged through LambdaLogger\\n\");\n"
+        "        return out;\n    }\n"),
+    "counter": _java("    static int count = 0;\n    static { System.out.println(\"init ran\"); }\n"
+                     "    public Object handleRequest(Map<String, Object> event, Context context) {\n        return Map.of(\"count\", ++count);\n    }\n"),
+    "sleep": _java("    public Object handleRequest(Map<String, Object> event, Context context) {\n"
+                   "        try { Thread.sleep(((Number) event.getOrDefault(\"seconds\", 10)).longValue() * 1000); } catch (InterruptedException e) { }\n"
+                   "        return \"woke\";\n    }\n"),
+    "raise": _java("    public Object handleRequest(Map<String, Object> event, Context context) {\n"
+                   "        throw new IllegalStateException(\"java boom: \" + event.getOrDefault(\"why\", \"no reason\"));\n    }\n"),
+    "exit": _java("    public Object handleRequest(Map<String, Object> event, Context context) {\n        Runtime.getRuntime().halt(3);\n        return null;\n    }\n"),
+    "env": _java("    public Object handleRequest(Map<String, Object> event, Context context) {\n        return System.getenv();\n    }\n"),
+    "syntax": _java("    public Object handleRequest(Map<String, Object> event, Context context) {\n        return event\n    }\n"),
+    "nohandler": _JAVA_HEAD + "public class Handler {\n    public Object other(Map<String, Object> event) {\n        return event;\n    }\n}\n",
+}
+
+JAVA_HANDLERS = {"nohandler": "example.Handler::handleRequest"}
+
 NODE_FILES = {
     # ES module via .mjs
     "esm": ({"index.mjs": "export const handler = async (event) => ({ esm: true, got: event });\n"}, "index.handler"),
@@ -82,6 +116,8 @@ NODE_FILES = {
 def code(name: str, runtime: str) -> tuple[dict[str, str], str]:
     if runtime.startswith("python"):
         return {"index.py": PYTHON[name]}, "index.handler"
+    if runtime.startswith("java"):
+        return {"example/Handler.java": JAVA[name]}, JAVA_HANDLERS.get(name, "example.Handler::handleRequest")
     if runtime.startswith("ruby"):
         return {"index.rb": RUBY[name]}, RUBY_HANDLERS.get(name, "index.handler")
     if name in NODE_FILES:
