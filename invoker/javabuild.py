@@ -58,5 +58,10 @@ def bootstrap_classes(java: str) -> Path:
             os.chmod(directory, 0o755)
             for name in files:
                 os.chmod(os.path.join(directory, name), 0o644)
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except OSError:  # another process (the worker, a test) made it first
+            shutil.rmtree(staging, ignore_errors=True)
+            if not target.is_dir():
+                raise
     return target
