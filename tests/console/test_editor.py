@@ -46,7 +46,7 @@ def starter_rows(family: str) -> dict[str, list[str]]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("runtime", "family", "handler"), [("nodejs20.x", "nodejs", "index.handler"), ("provided.al2023", "provided", "function.handler"), ("python3.11", "python", "index.handler"),
-                                                        ("ruby3.3", "ruby", "lambda_function.lambda_handler")])
+                                                        ("ruby3.3", "ruby", "lambda_function.lambda_handler"), ("java17", "java", "example.Handler::handleRequest")])
 def test_untouched_starter_of_another_runtime_follows_the_runtime(console: Client, runtime: str, family: str, handler: str) -> None:
     # The page was sent with Python's (or Node's) starter as it came, and another runtime chosen: the
     # script that swaps it did not run. The server stores the chosen runtime's starter instead.
@@ -154,7 +154,7 @@ def test_vendored_assets_are_in_the_repo() -> None:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("worker")
-@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x", "ruby3.3", "provided.al2023"])
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x", "ruby3.3", "java17", "provided.al2023"])
 def test_each_starter_runs_as_it_comes(api, runtime: str) -> None:
     if runtime not in available_runtimes():
         pytest.skip(f"{runtime} is not installed here")

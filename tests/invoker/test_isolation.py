@@ -379,3 +379,97 @@ def test_ruby_spinning_forever_times_out(api, ruby_attacker, bystander):
     response = invoke(api, "rb-spinner", {"kind": "spin"})
     assert api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()["status"] == "timed_out"
     still_serving(api, bystander)
+
+
+# And from Kiln's Java runtime: a JVM in the same sandbox.
+JAVA_ATTACKS = r'''package example;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import java.nio.file.*;
+import java.util.*;
+
+public class Handler implements RequestHandler<Map<String, Object>, Object> {
+    static String attempt(java.util.concurrent.Callable<Object> action) {
+        try {
+            Object value = action.call();
+            return "ALLOWED: " + String.valueOf(value).substring(0, Math.min(200, String.valueOf(value).length()));
+        } catch (Exception e) {
+            return "DENIED: " + e;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    public Object handleRequest(Map<String, Object> event, Context context) {
+        Map<String, Object> out = new TreeMap<>();
+        List<String> paths = (List<String>) event.getOrDefault("paths", List.of());
+        switch ((String) event.get("kind")) {
+            case "files":
+                for (String p : paths) out.put(p, attempt(() -> Files.readAllBytes(Path.of(p)).length));
+                return out;
+            case "write":
+                for (String p : paths) out.put(p, attempt(() -> Files.writeString(Path.of(p), "x")));
+                return out;
+            case "whoami":
+                try {
+                    out.put("status", Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Uid:")).findFirst().orElse(""));
+                    out.put("pids", Files.list(Path.of("/proc")).filter(p -> p.getFileName().toString().matches("\\d+")).count());
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+                return out;
+            case "memory":
+                List<byte[]> hog = new ArrayList<>();
+                while (true) hog.add(new byte[16 << 20]);
+            case "spin":
+                while (true) { }
+            default:
+                return null;
+        }
+    }
+}
+'''
+
+
+@pytest.fixture
+def java_attacker(api):
+    from functions.runtimes import runtime_info
+
+    if runtime_info("java17") is None:
+        pytest.skip("needs a JDK 17; .ci/run installs default-jdk-headless")
+
+    def make(name: str, **config):
+        body = {"name": name, "runtime": "java17", "handler": "example.Handler", "code": {"files": {"example/Handler.java": JAVA_ATTACKS}}, "timeout": 20, **config}
+        assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+        return name
+    return make
+
+
+def test_java_cannot_read_host_secrets_write_outside_tmp_or_see_other_processes(api, java_attacker, bystander):
+    java_attacker("java-reader")
+    paths = [f"/proc/{os.getppid()}/environ", f"/proc/{os.getpid()}/environ", str(settings.BASE_DIR / "console" / "settings.py"),
+             str(settings.DATA_DIR / "secret_key"), "/etc/shadow", "/root/.bash_history"]
+    for path, outcome in invoke(api, "java-reader", {"kind": "files", "paths": paths}).json().items():
+        assert outcome.startswith("DENIED"), (path, outcome)
+    results = invoke(api, "java-reader", {"kind": "write", "paths": ["/var/task/Evil.class", "/var/lang/java/Evil.class", "/etc/evil", "/opt/evil", "/usr/evil", "/tmp/fine"]}).json()
+    assert results.pop("/tmp/fine").startswith("ALLOWED")
+    for path, outcome in results.items():
+        assert outcome.startswith("DENIED"), (path, outcome)
+    who = invoke(api, "java-reader", {"kind": "whoami"}).json()
+    assert who["status"].split()[1] != "0" and who["pids"] < 50, who
+    still_serving(api, bystander)
+
+
+def test_java_heap_past_the_memory_is_an_out_of_memory_error(api, java_attacker, bystander):
+    java_attacker("java-hog", memory_size=256)
+    response = invoke(api, "java-hog", {"kind": "memory"})
+    assert response["X-Kiln-Function-Error"] == "Unhandled"
+    assert response.json()["errorType"] in ("java.lang.OutOfMemoryError", "Runtime.OutOfMemory"), response.json()
+    still_serving(api, bystander)
+
+
+def test_java_spinning_forever_times_out(api, java_attacker, bystander):
+    java_attacker("java-spinner", timeout=2)
+    response = invoke(api, "java-spinner", {"kind": "spin"})
+    assert api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()["status"] == "timed_out"
+    still_serving(api, bystander)
