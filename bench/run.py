@@ -347,9 +347,11 @@ What each row means:
   environment, forced by PATCHing the function's environment before each call (a new revision starts a
   new environment); median of 10 (the first, which also unpacks the code, is left out). It runs from
   the sandbox spawn to the runtime's first `GET /runtime/invocation/next`. Floor: the bare interpreter
-  start (`python3.11 -I -S -c pass`, `node -e 0`, real binaries as Kiln resolves them, median of 20)
-  plus the sandbox set-up (`bwrap --unshare-all ... /bin/true`, median of 20). Target: at most 1.5x.
-  The reference row starts the same interpreter inside that bwrap in one go.
+  start (`python3.11 -I -S -c pass`, `node -e 0`, `ruby -e ''` (RubyGems loaded, as Ruby and Kiln start
+  it), `java -cp <Kiln's bootstrap classes> kiln.Noop` (a JVM doing nothing), real binaries as Kiln
+  resolves them, median of 20) plus the sandbox set-up (`bwrap --unshare-all ... /bin/true`, median of
+  20). Target: at most 1.5x. The reference row starts the same interpreter inside that bwrap in one go.
+  The Java hello is a compiled class in a zip (not sources, which Kiln would compile at init).
 - **Throughput**: 5,000 `Event` invocations of a no-op python3.11 function submitted in-process with
   `invoker.services.invocation_submit` (batches of 100 per transaction), from the first submit until
   every row is final; all 5,000 must have succeeded. Floor: 5,000 raw Celery no-ops published from one
