@@ -28,6 +28,7 @@ from django.conf import settings
 from functions.limits import INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.runtimes import RuntimeInfo
 from invoker import codecache, credentials, javabuild, network, sandbox, tmpdisk
+from invoker.launchers import java_argv, ruby_paths
 from invoker.logs import LOG_CAP_BYTES, render_output
 from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work, initial_environment
 
@@ -522,31 +523,10 @@ class ExecutionEnvironment:
         return math.ceil(peak / (1024 * 1024)) if peak else 0
 
 
-JAVA_HEAP_PERCENT = 75  # of the function's memory; the rest is the JVM's metaspace, code cache, stacks
-
-
-def java_argv(java: str, memory_mb: int, classpath: str, opt: str) -> list[str]:
-    """The JVM of a Java runtime: sized to the function's memory (the sandbox has no /sys, so the JVM is
-    told it rather than reading its cgroup), tuned for start-up as Lambda's Java runtime is (serial GC,
-    C1 only, the JDK's class-data archive). ``JAVA_TOOL_OPTIONS`` in the environment applies on top.
-    ``java.lang`` is opened to Kiln's bootstrap so a prewarmed JVM can take its function's environment."""
-    return [java, f"-XX:MaxRAM={memory_mb}m", f"-XX:MaxRAMPercentage={JAVA_HEAP_PERCENT}", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-            "-XX:-UsePerfData", "-Xshare:auto", "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp", classpath, "kiln.Bootstrap", "--opt", opt]
-
-
 def holdable(config: EnvironmentConfig) -> bool:
     """Whether the runtime can start before its function's environment is known and take it later:
     Kiln's own bootstraps, except a JVM whose ``JAVA_TOOL_OPTIONS`` must be there when it starts."""
     return config.runtime.kiln_bootstrap and not (config.runtime.family == "java" and "JAVA_TOOL_OPTIONS" in config.environment)
-
-
-def ruby_paths(version: str, layout: sandbox.Layout) -> dict[str, str]:
-    """``GEM_PATH`` and ``RUBYLIB`` as Lambda's Ruby runtime sets them: the function's ``vendor/bundle``
-    and the layers' ``ruby/gems`` (for the host Ruby's ABI, e.g. ``3.1.0``, and for Lambda's ``3.3.0``,
-    whose pure-Ruby gems run too), then (the trailing ``:``) the host Ruby's own gem directories."""
-    abis = dict.fromkeys([".".join(version.split(".")[:2]) + ".0", "3.3.0"])
-    gem_path = [f"{layout.task}/vendor/bundle/ruby/{abi}" for abi in abis] + [f"{layout.opt}/ruby/gems/{abi}" for abi in abis]
-    return {"GEM_PATH": ":".join(gem_path) + ":", "RUBYLIB": f"{layout.task}:{layout.opt}/ruby/lib"}
 
 
 def _signal_name(number: int) -> str:
