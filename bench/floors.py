@@ -82,4 +82,26 @@ def process_starts(runtimes: dict, runs: int) -> dict[str, float]:
         out["node_heap_flag"] = _median_run([node.executable, "--max-old-space-size=870", "-e", "0"], runs)
         if shutil.which("bwrap"):
             out["node_in_bwrap"] = _median_run(bwrap_argv([node.executable, "-e", "0"], node.executable), runs)
+    ruby = runtimes.get("ruby3.3")
+    if ruby:
+        # Ruby's own default start (RubyGems loaded), as every Kiln Ruby runtime starts.
+        out["ruby"] = _median_run([ruby.executable, "-e", ""], runs)
+        if shutil.which("bwrap"):
+            out["ruby_in_bwrap"] = _median_run(bwrap_argv([ruby.executable, "-e", ""], ruby.executable), runs)
+    java = runtimes.get("java17")
+    if java:
+        from invoker.javabuild import bootstrap_classes
+
+        # A JVM doing nothing with Kiln's bootstrap classes on its class path (kiln.Noop).
+        classes = str(bootstrap_classes(java.executable))
+        out["java"] = _median_run([java.executable, "-cp", classes, "kiln.Noop"], runs)
+        if shutil.which("bwrap"):
+            out["java_in_bwrap"] = _median_run(_bwrap_with(classes, [java.executable, "-cp", "/var/lang/java", "kiln.Noop"]), runs)
     return out
+
+
+def _bwrap_with(classes: str, inner: list[str]) -> list[str]:
+    """``bwrap_argv`` with Kiln's Java bootstrap classes bound where a Java sandbox has them."""
+    argv = bwrap_argv(inner)
+    at = argv.index("--")
+    return argv[:at] + ["--ro-bind", classes, "/var/lang/java"] + argv[at:]

@@ -29,6 +29,20 @@ WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "4"))
 PY_ECHO = "def handler(event, context):\n    return event\n"
 PY_HELLO = "def handler(event, context):\n    print('Event:', event)\n    return {'statusCode': 200, 'body': '{\"message\": \"Hello from Lambda!\"}'}\n"
 PY_NOOP = "def handler(event, context):\n    return None\n"
+JAVA_HELLO = """package example;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import java.util.Map;
+
+public class Hello implements RequestHandler<Map<String, Object>, Map<String, Object>> {
+    public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
+        System.out.println("Event: " + event);
+        return Map.of("statusCode", 200, "body", "{\\"message\\": \\"Hello from Lambda!\\"}");
+    }
+}
+"""
+RUBY_HELLO = "def handler(event:, context:)\n  puts \"Event: #{event}\"\n  { statusCode: 200, body: '{\"message\": \"Hello from Lambda!\"}' }\nend\n"
 NODE_HELLO = (
     'exports.handler = async (event) => {\n  console.log("Event:", event);\n'
     '  return { statusCode: 200, body: JSON.stringify({ message: "Hello from Lambda!" }) };\n};\n'
@@ -73,6 +87,30 @@ def create_function(api, name: str, runtime: str, files: dict[str, str]) -> None
     api.json("POST", "/api/v1/functions/", {"name": name, "runtime": runtime, "handler": "index.handler", "code": {"files": files}, "timeout": 30}, expect=201)
 
 
+def create_java_function(api, name: str, java: str) -> None:
+    """The Java hello, compiled here (as a user would, against Kiln's copy of aws-lambda-java-core) and
+    zipped as classes: the cold start is the JVM's and the bootstrap's, not javac's."""
+    import base64
+    import io
+    import subprocess
+    import tempfile
+    import zipfile
+
+    from invoker.javabuild import bootstrap_classes
+
+    with tempfile.TemporaryDirectory() as root:
+        source = Path(root) / "example" / "Hello.java"
+        source.parent.mkdir()
+        source.write_text(JAVA_HELLO)
+        subprocess.run([str(Path(java).with_name("javac")), "--release", "17", "-cp", str(bootstrap_classes(java)), "-d", f"{root}/classes", str(source)], check=True, capture_output=True)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for path in Path(root, "classes").rglob("*.class"):
+                archive.write(path, str(path.relative_to(Path(root, "classes"))))
+    body = {"name": name, "runtime": "java17", "handler": "example.Hello::handleRequest", "timeout": 30, "code": {"zip_base64": base64.b64encode(buffer.getvalue()).decode()}}
+    api.json("POST", "/api/v1/functions/", body, expect=201)
+
+
 def invoke(api, name: str, event: object) -> tuple[int, dict[str, str], bytes]:
     return api.request("POST", f"/api/v1/functions/{name}/invoke/", event)
 
@@ -106,8 +144,8 @@ def cold_starts(api, name: str, *, new_kind: bool = False) -> dict[str, object]:
     for i in range(COLD_STARTS + 1):
         change: dict[str, object] = {"environment": {"BENCH_COLD": f"{time.time_ns()}-{i}"}}
         if new_kind:
-            change["memory_size"] = 1024 + 64 * i + (32 if "node" in name else 0)
-            change["ephemeral_storage"] = 1024 + 16 * i + (8 if "node" in name else 0)
+            change["memory_size"] = 1024 + 64 * i + (32 if "node" in name else 16 if "ruby" in name else 48 if "java" in name else 0)
+            change["ephemeral_storage"] = 1024 + 16 * i + (8 if "node" in name else 4 if "ruby" in name else 12 if "java" in name else 0)
         api.json("PATCH", f"/api/v1/functions/{name}/", change)
         time.sleep(0.3)  # as between real cold starts: the worker is idle (its background refills done) before one
         started = time.perf_counter()
@@ -228,14 +266,18 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
     rows.append(("Warm sync invoke p50 (REST, python3.11 echo) / raw Celery apply_async().get() p50", fmt(warm["p50"]), fmt(rt["p50"]), f"{ratio:.2f}x", "<= 2x", "ok" if ratio <= 2 else "MISS"))
     rows.append(("Warm sync invoke p99 / raw Celery p99", fmt(warm["p99"]), fmt(rt["p99"]), f"{warm['p99'] / rt['p99']:.2f}x", "-", ""))
     bare = r["bare"]
+    bare_args = {"python": "-I -S -c pass", "ruby": "-e ''", "java": "-cp <bootstrap classes> kiln.Noop"}
     for label, key, bare_key in (("Python (python3.11), first of its kind", "cold_py_new", "python"), ("Node.js (nodejs20.x), first of its kind", "cold_node_new", bare_key_node(r)),
-                                 ("Python (python3.11), prewarmed kind", "cold_py", "python"), ("Node.js (nodejs20.x), prewarmed kind", "cold_node", bare_key_node(r))):
+                                 ("Ruby (ruby3.3 on the host's Ruby), first of its kind", "cold_ruby_new", "ruby"),
+                                 ("Python (python3.11), prewarmed kind", "cold_py", "python"), ("Node.js (nodejs20.x), prewarmed kind", "cold_node", bare_key_node(r)),
+                                 ("Ruby (ruby3.3 on the host's Ruby), prewarmed kind", "cold_ruby", "ruby"),
+                                 ("Java (java17), first of its kind", "cold_java_new", "java"), ("Java (java17), prewarmed kind", "cold_java", "java")):
         cold = r.get(key)
         if not cold or bare_key not in bare:
             continue
         floor = bare[bare_key] + bare["bwrap"]
         ratio = cold["init_ms"] / floor
-        rows.append((f"Cold start {label}: Init Duration median (min-max) / bare `{'-I -S -c pass' if 'python' in bare_key else '-e 0'}` + bwrap /bin/true",
+        rows.append((f"Cold start {label}: Init Duration median (min-max) / bare `{bare_args.get(bare_key, '-e 0')}` + bwrap /bin/true",
                      f"{fmt(cold['init_ms'])} ({cold['init_min']:.0f}-{cold['init_max']:.0f})", f"{fmt(bare[bare_key])} + {fmt(bare['bwrap'])}", f"{ratio:.2f}x", "<= 1.5x", "ok" if ratio <= 1.5 else "MISS"))
         flagged = bare.get("node_heap_flag") if bare_key == "node" else None
         if flagged:
@@ -247,7 +289,7 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
     ratio = tp["tasks_per_s"] / ftp["tasks_per_s"]
     rows.append((f"Throughput, {ASYNC_TASKS} async no-op invocations all recorded / raw Celery {ASYNC_TASKS} no-ops with results",
                  f"{fmt(tp['tasks_per_s'], '/s')} ({tp['seconds']:.1f} s)", f"{fmt(ftp['tasks_per_s'], '/s')} ({ftp['seconds']:.1f} s)", f"{ratio:.2f}x", ">= 0.5x", "ok" if ratio >= 0.5 else "MISS"))
-    for label, key in (("python3.11", "mem_py"), ("nodejs20.x", "mem_node")):
+    for label, key in (("python3.11", "mem_py"), ("nodejs20.x", "mem_node"), ("ruby3.3", "mem_ruby"), ("java17", "mem_java")):
         mem = r.get(key)
         if mem:
             rows.append((f"Idle warm environment memory, {label}: Max Memory Used (cgroup peak) / runtime RSS", f"{mem['max_memory_used_mb']} MB", f"RSS {fmt(mem['rss_mb'], 'MB')}", "", "-", ""))
@@ -306,9 +348,11 @@ What each row means:
   environment, forced by PATCHing the function's environment before each call (a new revision starts a
   new environment); median of 10 (the first, which also unpacks the code, is left out). It runs from
   the sandbox spawn to the runtime's first `GET /runtime/invocation/next`. Floor: the bare interpreter
-  start (`python3.11 -I -S -c pass`, `node -e 0`, real binaries as Kiln resolves them, median of 20)
-  plus the sandbox set-up (`bwrap --unshare-all ... /bin/true`, median of 20). Target: at most 1.5x.
-  The reference row starts the same interpreter inside that bwrap in one go.
+  start (`python3.11 -I -S -c pass`, `node -e 0`, `ruby -e ''` (RubyGems loaded, as Ruby and Kiln start
+  it), `java -cp <Kiln's bootstrap classes> kiln.Noop` (a JVM doing nothing), real binaries as Kiln
+  resolves them, median of 20) plus the sandbox set-up (`bwrap --unshare-all ... /bin/true`, median of
+  20). Target: at most 1.5x. The reference row starts the same interpreter inside that bwrap in one go.
+  The Java hello is a compiled class in a zip (not sources, which Kiln would compile at init).
 - **Throughput**: 5,000 `Event` invocations of a no-op python3.11 function submitted in-process with
   `invoker.services.invocation_submit` (batches of 100 per transaction), from the first submit until
   every row is final; all 5,000 must have succeeded. Floor: 5,000 raw Celery no-ops published from one
@@ -393,6 +437,12 @@ def main() -> int:
         node_runtime = "nodejs20.x" if "nodejs20.x" in runtimes else ("nodejs22.x" if "nodejs22.x" in runtimes else None)
         if node_runtime:
             create_function(api, "bench-hello-node", node_runtime, {"index.js": NODE_HELLO})
+        ruby_runtime = "ruby3.3" if "ruby3.3" in runtimes else None
+        if ruby_runtime:
+            create_function(api, "bench-hello-ruby", ruby_runtime, {"index.rb": RUBY_HELLO})
+        java_runtime = runtimes.get("java17")
+        if java_runtime:
+            create_java_function(api, "bench-hello-java", java_runtime.executable)
 
         say("warm synchronous invoke latency")
         results["warm"] = warm_latency(api, "bench-echo")
@@ -419,9 +469,16 @@ def main() -> int:
         results["cold_py_new"] = cold_starts(api, "bench-hello-py", new_kind=True)
         if node_runtime:
             results["cold_node_new"] = cold_starts(api, "bench-hello-node", new_kind=True)
+        if ruby_runtime:
+            results["cold_ruby_new"] = cold_starts(api, "bench-hello-ruby", new_kind=True)
         results["cold_py"] = cold_starts(api, "bench-hello-py")
         if node_runtime:
             results["cold_node"] = cold_starts(api, "bench-hello-node")
+        if ruby_runtime:
+            results["cold_ruby"] = cold_starts(api, "bench-hello-ruby")
+        if java_runtime:
+            results["cold_java_new"] = cold_starts(api, "bench-hello-java", new_kind=True)
+            results["cold_java"] = cold_starts(api, "bench-hello-java")
         say(f"cold python init {results['cold_py']['init_ms']:.1f} ms" + (f", node init {results['cold_node']['init_ms']:.1f} ms" if node_runtime else ""))
 
         if results["sandbox"] == "bwrap" and os.geteuid() == 0:
@@ -430,9 +487,13 @@ def main() -> int:
 
             results["netns"] = netns.measure(starts=int(os.environ.get("BENCH_NETNS_STARTS", "8")), warm_calls=100)
 
-        results["mem_py"] = idle_memory(api, "bench-hello-py", worker.pid, "kiln_bootstrap")
+        results["mem_py"] = idle_memory(api, "bench-hello-py", worker.pid, "kiln_bootstrap.main")
         if node_runtime:
             results["mem_node"] = idle_memory(api, "bench-hello-node", worker.pid, "bootstrap.cjs")
+        if ruby_runtime:
+            results["mem_ruby"] = idle_memory(api, "bench-hello-ruby", worker.pid, "kiln_bootstrap.rb")
+        if java_runtime:
+            results["mem_java"] = idle_memory(api, "bench-hello-java", worker.pid, "kiln.Bootstrap")
 
         say(f"throughput of {ASYNC_TASKS} asynchronous invocations")
         results["throughput"] = async_throughput("bench-noop")
@@ -441,12 +502,13 @@ def main() -> int:
         py = runtimes.get("python3.11")
         node = runtimes.get(node_runtime) if node_runtime else None
         results["machine"] = (f"{os.cpu_count()} CPUs, {platform.platform()}; sandbox: {results['sandbox']}; "
-                              f"Python {py.version if py else '-'}, Node.js {node.version if node else '-'}; "
+                              f"Python {py.version if py else '-'}, Node.js {node.version if node else '-'}, Ruby {runtimes['ruby3.3'].version if ruby_runtime else '-'}, Java {java_runtime.version if java_runtime else '-'}; "
                               f"PostgreSQL + Redis on localhost; Celery worker `--pool threads -c {WORKER_THREADS}`, gunicorn `-w 2`.")
         results["details"] = (
             f"Details: raw Celery publish of {ASYNC_TASKS} took {results['floor_tp']['publish_s']:.1f} s; Kiln's in-process submit of "
             f"{ASYNC_TASKS} took {results['throughput']['submit_s']:.1f} s. Cold invoke end to end (PATCH excluded): python "
-            f"{results['cold_py']['wall_ms']:.0f} ms" + (f", node {results['cold_node']['wall_ms']:.0f} ms." if node_runtime else ".")
+            f"{results['cold_py']['wall_ms']:.0f} ms" + (f", node {results['cold_node']['wall_ms']:.0f} ms" if node_runtime else "")
+            + (f", ruby {results['cold_ruby']['wall_ms']:.0f} ms" if ruby_runtime else "") + (f", java {results['cold_java']['wall_ms']:.0f} ms." if java_runtime else ".")
         )
         rows = build_rows(results)
         print()

@@ -17,6 +17,7 @@ from django.http import QueryDict
 from core.errors import KilnError
 from functions import limits
 from functions.models import Function, LayerVersion, Runtime
+from functions.models import runtime_family as model_runtime_family
 from functions.runtimes import available_runtimes
 from functions.services import Code, FunctionConfig, function_create, function_update, layer_version_publish
 from iam.models import Role
@@ -46,18 +47,45 @@ while true; do
 done
 """
 
+RUBY_STARTER = """def lambda_handler(event:, context:)
+  puts "event: #{event}"
+  { ok: true, event: event }
+end
+"""
+
+JAVA_STARTER = """package example;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import java.util.Map;
+
+// Kiln compiles a package of Java sources when the function starts; a zip of classes or a fat jar runs as it is.
+public class Handler implements RequestHandler<Map<String, Object>, Map<String, Object>> {
+    @Override
+    public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
+        context.getLogger().log("event: " + event + "\\n");
+        return Map.of("ok", true, "event", event);
+    }
+}
+"""
+
 # As the Lambda console starts them: Python ``index.py``/``index.handler`` (Kiln's form always has),
-# Node.js an ES module ``index.mjs``/``index.handler``, a custom runtime its ``bootstrap``.
+# Node.js an ES module ``index.mjs``/``index.handler``, Ruby ``lambda_function.rb``/
+# ``lambda_function.lambda_handler``, Java a ``RequestHandler`` class, a custom runtime its ``bootstrap``.
 STARTERS = {
     "python": Starter({"index.py": "def handler(event, context):\n    print('event:', event)\n    return {'ok': True, 'event': event}\n"}, "index.handler"),
     "nodejs": Starter({"index.mjs": "export const handler = async (event, context) => {\n  console.log('event:', event);\n  return { ok: true, event };\n};\n"}, "index.handler"),
+    "ruby": Starter({"lambda_function.rb": RUBY_STARTER}, "lambda_function.lambda_handler"),
+    "java": Starter({"example/Handler.java": JAVA_STARTER}, "example.Handler::handleRequest"),
     "provided": Starter({"bootstrap": PROVIDED_BOOTSTRAP}, "function.handler"),
 }
 DEFAULT_FILES = STARTERS["python"].files
 
 
 def runtime_family(runtime: str | None) -> str:
-    return "python" if (runtime or "").startswith("python") else "nodejs" if (runtime or "").startswith("nodejs") else "provided"
+    """The starter family of a runtime: its own, or ``provided`` for a family without an inline starter."""
+    family = model_runtime_family(runtime or "")
+    return family if family in STARTERS else "provided"
 
 
 def starter_for(runtime: str | None) -> Starter:

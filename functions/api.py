@@ -18,7 +18,7 @@ from functions import limits, selectors, services, versions
 from functions.code import code_token_revision
 from functions.event_templates import template_list
 from functions.models import Function, FunctionAlias, FunctionRevision, FunctionVersion, LayerVersion, SavedTestEvent
-from functions.runtimes import available_runtimes
+from functions.runtimes import RuntimeStatus, known_runtimes
 
 
 def decode_zip_base64(value: Any, field: str) -> bytes:
@@ -200,9 +200,16 @@ class LayerListView(APIView):
 
 
 class RuntimeListView(APIView):
-    @extend_schema(responses={200: dict}, summary="Runtimes available on this host")
+    @extend_schema(responses={200: dict}, summary="Every runtime Kiln knows: installed on this host or not, and why not")
     def get(self, request: Request) -> Response:
-        return Response({"runtimes": [{"identifier": r.identifier, "family": r.family, "version": r.version} for r in available_runtimes().values()]})
+        return Response({"runtimes": [runtime_data(status) for status in known_runtimes().values()]})
+
+
+def runtime_data(status: RuntimeStatus) -> dict[str, Any]:
+    data: dict[str, Any] = {"identifier": status.identifier, "family": status.family, "version": status.info.version if status.info else "", "installed": status.installed}
+    if not status.installed:
+        data["reason"] = status.reason
+    return data
 
 
 def concurrency_data(function: Function) -> dict[str, Any]:

@@ -23,11 +23,23 @@ class Runtime(models.TextChoices):
     PYTHON_3_13 = "python3.13"
     NODEJS_20 = "nodejs20.x"
     NODEJS_22 = "nodejs22.x"
+    RUBY_3_3 = "ruby3.3"
+    JAVA_17 = "java17"
+    JAVA_21 = "java21"
+    DOTNET_8 = "dotnet8"  # known, never installed: no .NET SDK in Debian (README: native AOT on provided.al2023)
     PROVIDED_AL2023 = "provided.al2023"
 
     @property
     def family(self) -> str:
-        return "python" if self.value.startswith("python") else "nodejs" if self.value.startswith("nodejs") else "provided"
+        return runtime_family(self.value)
+
+
+def runtime_family(identifier: str) -> str:
+    """``python`` | ``nodejs`` | ``ruby`` | ``java`` | ``dotnet`` | ``provided`` for a Lambda runtime identifier."""
+    for family in ("python", "nodejs", "ruby", "java", "dotnet"):
+        if identifier.startswith(family):
+            return family
+    return "provided"
 
 
 class Function(TimeStampedModel):

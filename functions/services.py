@@ -20,7 +20,7 @@ from core.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from functions import limits
 from functions.code import CheckedZip, zip_check, zip_from_files, zip_store
 from functions.models import Function, FunctionRevision, Layer, LayerVersion, RevisionLayer, Runtime, SavedTestEvent
-from functions.runtimes import available_runtimes
+from functions.runtimes import runtime_problem
 from iam.models import Role
 from iam.services import role_resolve
 
@@ -96,13 +96,9 @@ def validate_environment(environment: Any) -> dict[str, str]:
 
 
 def _validate_config(config: FunctionConfig) -> tuple[Role | None, list[LayerVersion]]:
-    if config.runtime not in Runtime.values:
-        raise ValidationFailed(f"Runtime {config.runtime!r} is not one of: {', '.join(Runtime.values)}.", details={"field": "runtime"})
-    if config.runtime not in available_runtimes():
-        raise ValidationFailed(
-            f"Runtime {config.runtime} is not installed on this host; available: {', '.join(available_runtimes())}.",
-            details={"field": "runtime"},
-        )
+    problem = runtime_problem(config.runtime) if isinstance(config.runtime, str) else f"Runtime must be one of: {', '.join(Runtime.values)}."
+    if problem:
+        raise ValidationFailed(problem, details={"field": "runtime"})
     if not isinstance(config.handler, str) or not HANDLER.match(config.handler) or len(config.handler) > limits.HANDLER_MAX:
         raise ValidationFailed(f"handler must be 1-{limits.HANDLER_MAX} characters without spaces, such as index.handler.", details={"field": "handler"})
     if config.runtime != Runtime.PROVIDED_AL2023 and ("." not in config.handler.strip(".") or config.handler.endswith(".")):

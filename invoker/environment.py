@@ -27,7 +27,8 @@ from django.conf import settings
 
 from functions.limits import INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.runtimes import RuntimeInfo
-from invoker import codecache, credentials, network, sandbox, tmpdisk
+from invoker import codecache, credentials, javabuild, network, sandbox, tmpdisk
+from invoker.launchers import java_argv, ruby_paths
 from invoker.logs import LOG_CAP_BYTES, render_output
 from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work, initial_environment
 
@@ -146,6 +147,8 @@ class ExecutionEnvironment:
             # As Lambda's: layers first, then the runtime's AWS SDK v3, then the runtime and the function.
             sdk = f"{layout.node_sdk}:" if layout.node_sdk else ""
             env["NODE_PATH"] = f"{layout.opt}/nodejs/node{major}/node_modules:{layout.opt}/nodejs/node_modules:{sdk}{layout.runtime}:{layout.task}"
+        if c.runtime.family == "ruby":
+            env.update(ruby_paths(c.runtime.version, layout))
         return env
 
     def _argv(self, layout: sandbox.Layout, task_dir: Path, opt_dir: Path) -> list[str]:
@@ -157,6 +160,11 @@ class ExecutionEnvironment:
         if runtime.family == "nodejs":
             heap = max(int(self.config.memory_size * 0.85), 64)
             return [runtime.executable, f"--max-old-space-size={heap}", f"{layout.runtime}/nodejs/bootstrap.cjs"]
+        if runtime.family == "ruby":
+            return [runtime.executable, f"{layout.runtime}/ruby/kiln_bootstrap.rb", "--opt", layout.opt]
+        if runtime.family == "java":
+            classes = javabuild.bootstrap_classes(runtime.executable)
+            return java_argv(runtime.executable, self.config.memory_size, "/var/lang/java" if sandbox.sandbox_mode() == "bwrap" else str(classes), layout.opt)
         for base, inside in ((task_dir, layout.task), (opt_dir, layout.opt)):
             if (base / "bootstrap").is_file():
                 return [f"{inside}/bootstrap"]
@@ -173,8 +181,11 @@ class ExecutionEnvironment:
         failure = self._open_network()
         if failure is not None:
             return failure
-        argv, env = self._argv(layout, task_dir, opt_dir), self._lambda_environment(layout)
-        if self._tmp is not None and not self._tmp.ready.is_set() and c.runtime.kiln_bootstrap:
+        try:
+            argv, env = self._argv(layout, task_dir, opt_dir), self._lambda_environment(layout)
+        except javabuild.JavaBuildFailed as exc:
+            return self._unavailable(f"Kiln's Java bootstrap could not be built: {exc}")
+        if self._tmp is not None and not self._tmp.ready.is_set() and holdable(c):
             # A /tmp of a size not made ahead is being made: start the runtime now, held (as a prewarmed
             # one is) before the function's code until it is mounted, then hand it its configuration.
             failure = self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1"], initial_environment(env)) or self._tmp_ready()
@@ -205,7 +216,14 @@ class ExecutionEnvironment:
             directory.chmod(0o755)
         layout = sandbox.layout(task_dir, opt_dir, tmp_dir)
         self._slot = (task_dir, opt_dir, layout)
-        return self._open_network() or self._launch(task_dir, opt_dir, tmp_dir, [*self._argv(layout, task_dir, opt_dir), "--prewarmed", "1"], initial_environment(self._lambda_environment(layout, issue_credentials=False)))
+        failure = self._open_network()
+        if failure is not None:
+            return failure
+        try:
+            argv = self._argv(layout, task_dir, opt_dir)
+        except javabuild.JavaBuildFailed as exc:
+            return self._unavailable(f"Kiln's Java bootstrap could not be built: {exc}")
+        return self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1"], initial_environment(self._lambda_environment(layout, issue_credentials=False)))
 
     def assign(self, config: EnvironmentConfig) -> RunResult | None:
         """Give a pre-started runtime its function: link the code in, send the configuration, await init."""
@@ -241,7 +259,7 @@ class ExecutionEnvironment:
         netns = self._net.netns if self._net else None
         try:
             with network.entered(netns):  # the sandbox starts inside its network namespace
-                if c.runtime.kiln_bootstrap and self._api is not None:
+                if c.runtime.kiln_bootstrap and c.runtime.family != "java" and self._api is not None:
                     # Kiln's bootstraps get their Runtime API connection already open: loading `net` to make
                     # one costs Node.js ~9 ms (runtimes/nodejs/bootstrap.cjs), `_socket` costs Python 0.5 ms.
                     # It is the only connection their Runtime API serves.
@@ -252,7 +270,8 @@ class ExecutionEnvironment:
                     env_id=self.id, argv_inside=argv, environment=environment, task_dir=task_dir, opt_dir=opt_dir, tmp_dir=tmp_dir,
                     interpreter=c.runtime.executable, memory_mb=c.memory_size, ephemeral_mb=c.ephemeral_storage,
                     pass_fds=(handed.fileno(),) if handed else (), own_netns=netns is not None,
-                    tmp_source=self._tmp.mountpoint if self._tmp else None))
+                    tmp_source=self._tmp.mountpoint if self._tmp else None,
+                    java_lib=javabuild.bootstrap_classes(c.runtime.executable) if c.runtime.family == "java" else None))
         except sandbox.SandboxUnavailable as exc:
             return self._unavailable(str(exc))
         except OSError as exc:
@@ -504,6 +523,12 @@ class ExecutionEnvironment:
             except (OSError, ValueError):
                 pass
         return math.ceil(peak / (1024 * 1024)) if peak else 0
+
+
+def holdable(config: EnvironmentConfig) -> bool:
+    """Whether the runtime can start before its function's environment is known and take it later:
+    Kiln's own bootstraps, except a JVM whose ``JAVA_TOOL_OPTIONS`` must be there when it starts."""
+    return config.runtime.kiln_bootstrap and not (config.runtime.family == "java" and "JAVA_TOOL_OPTIONS" in config.environment)
 
 
 def _signal_name(number: int) -> str:

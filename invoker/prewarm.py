@@ -2,13 +2,14 @@
 
 A cold start spends most of its time outside the function: creating its cgroups, bubblewrap's
 namespaces and mounts, and the interpreter's own start. The ``Prewarmer`` keeps one runtime ready per
-kind of environment recently cold-started (runtime, ephemeral storage, network setting, and for Node.js, whose heap
-size is a start-up flag, the memory size; a Python runtime gets its memory limit when assigned): sandboxed, in its cgroups, its bootstrap loaded and blocked
+kind of environment recently cold-started (runtime, ephemeral storage, network setting, and for Node.js and Java, whose heap
+size is a start-up flag, the memory size; a Python or Ruby runtime gets its memory limit when assigned): sandboxed, in its cgroups, its bootstrap loaded and blocked
 on ``GET /runtime/kiln/configuration``. Taking one hands it the function: hard links to the code in its
 bound ``/var/task`` (and layers in ``/opt``), then its environment over the Runtime API; it imports the
 handler and asks for its first event. A slot serves one environment only and is never shared between
-functions. Kinds not cold-started for ``KILN_ENV_IDLE_SECONDS`` are dropped. Only Kiln's Python and
-Node.js bootstraps take part; ``provided`` runtimes start as before.
+functions. Kinds not cold-started for ``KILN_ENV_IDLE_SECONDS`` are dropped. Only Kiln's Python,
+Node.js, Ruby and Java bootstraps take part (a JVM only without ``JAVA_TOOL_OPTIONS``, which must be
+there when it starts); ``provided`` runtimes start as before.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import OrderedDict
 from django.conf import settings
 
 from invoker.cgroups import cgroups_usable
-from invoker.environment import EnvironmentConfig, EnvState, ExecutionEnvironment
+from invoker.environment import EnvironmentConfig, EnvState, ExecutionEnvironment, holdable
 
 log = logging.getLogger(__name__)
 MAX_KINDS = 8
@@ -29,13 +30,13 @@ Kind = tuple[str, int, int, str]  # runtime identifier, memory size (0: any), ep
 
 
 def kind_of(config: EnvironmentConfig) -> Kind | None:
-    """The kind a pre-started runtime must match. A Python runtime's memory is only its cgroup's limit,
-    which ``assign`` sets, so where cgroups work one Python runtime serves any memory size (0 here);
+    """The kind a pre-started runtime must match. A Python (or Ruby) runtime's memory is only its cgroup's
+    limit, which ``assign`` sets, so where cgroups work one such runtime serves any memory size (0 here);
     Node.js sizes its heap from a flag at start, and rlimits are fixed at start too. The network setting
     is part of the kind: a runtime's network namespace (egress, Kiln's endpoint) is made before it starts."""
-    if not config.runtime.kiln_bootstrap:
+    if not holdable(config):
         return None
-    memory = 0 if config.runtime.family == "python" and cgroups_usable() else config.memory_size
+    memory = 0 if config.runtime.family in ("python", "ruby") and cgroups_usable() else config.memory_size
     return (config.runtime.identifier, memory, config.ephemeral_storage, config.network)
 
 
@@ -74,7 +75,7 @@ class Prewarmer:
         self._wake.set()
 
     def want_defaults(self) -> None:
-        """Keep a runtime ready for each installed Python and Node.js runtime at Lambda's default memory
+        """Keep a runtime ready for each installed runtime Kiln's own bootstrap runs (Python, Node.js, Ruby, Java) at Lambda's default memory
         and ephemeral storage, so even the first cold start of a default-configured function is fast."""
         from functions import limits
         from functions.runtimes import available_runtimes

@@ -43,7 +43,8 @@ SANDBOX_UID = 993
 PYTHON_SDK_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 HOST_READ_ONLY = ("/usr",)
 # What a function sees of the host's /etc: certificates, name resolution, the time zone, alternatives.
-HOST_ETC = ("ssl", "ca-certificates", "resolv.conf", "hosts", "nsswitch.conf", "localtime", "alternatives")
+# The JDKs' configuration too: their conf/ files are links into /etc/java-N-openjdk.
+HOST_ETC = ("ssl", "ca-certificates", "resolv.conf", "hosts", "nsswitch.conf", "localtime", "alternatives", "java-17-openjdk", "java-21-openjdk")
 HOST_ETC_SKIP = ("private",)  # /etc/ssl/private: the host's keys stay out
 # Kernel tunables and device settings under /proc, covered read-only in a sandbox bubblewrap had to start as root.
 PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/acpi", "/proc/scsi", "/proc/tty")
@@ -75,6 +76,7 @@ class SandboxRequest:
     pass_fds: tuple[int, ...] = ()  # open fds the runtime inherits under the same numbers
     own_netns: bool = False  # spawned inside a network namespace Kiln made (invoker.network.entered)
     tmp_source: Path | None = None  # a mounted disk for /tmp (invoker/tmpdisk.py); None: a tmpfs
+    java_lib: Path | None = None  # Kiln's compiled Java bootstrap, bound at /var/lang/java (Java runtimes only)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -428,6 +430,8 @@ def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
     node_sdk = node_sdk_dir()
     if node_sdk is not None:
         argv += ["--ro-bind", str(node_sdk), NODE_SDK_PATH]
+    if req.java_lib is not None:
+        argv += ["--ro-bind", str(req.java_lib), "/var/lang/java"]
     argv += ["--remount-ro", "/", "--chdir", "/var/task", "--clearenv"]
     for key, value in req.environment.items():
         argv += ["--setenv", key, value]

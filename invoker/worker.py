@@ -91,13 +91,26 @@ def _recycle_connections(**_: object) -> None:
 
 
 def _precompile_sdks() -> None:
-    """Bytecode for the bundled SDK per Python runtime, in the background: `import boto3` in a
+    """In the background: Kiln's Java bootstrap per JDK (invoker/javabuild.py), so the first Java cold start
+    does not wait for javac, and bytecode for the bundled SDK per Python runtime: `import boto3` in a
     function would otherwise compile botocore on every cold start of runtimes other than Kiln's own."""
     from functions.runtimes import available_runtimes
+    from invoker.javabuild import JavaBuildFailed, bootstrap_classes
     from invoker.sandbox import precompile
 
     pythons = [r.executable for r in available_runtimes().values() if r.family == "python"]
-    threading.Thread(target=lambda: [precompile(p, sdk=True) for p in pythons], name="kiln-precompile", daemon=True).start()
+    javas = [r.executable for r in available_runtimes().values() if r.family == "java"]
+
+    def build() -> None:
+        for java in javas:
+            try:
+                bootstrap_classes(java)
+            except JavaBuildFailed:
+                log.exception("could not build Kiln's Java bootstrap for %s", java)
+        for python in pythons:
+            precompile(python, sdk=True)
+
+    threading.Thread(target=build, name="kiln-precompile", daemon=True).start()
 
 
 def _ephemeral_sizes() -> list[int]:

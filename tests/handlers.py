@@ -48,6 +48,63 @@ NODE = {
     "nohandler": "exports.other = async () => 1;\n",
 }
 
+RUBY = {
+    "echo": "def handler(event:, context:)\n  event\nend\n",
+    "hello": "require 'json'\n\ndef lambda_handler(event:, context:)\n  puts \"Event: #{event}\"\n  { statusCode: 200, body: JSON.generate('Hello from Lambda!') }\nend\n",
+    "context": (
+        "def handler(event:, context:)\n"
+        "  { function_name: context.function_name, function_version: context.function_version, invoked_function_arn: context.invoked_function_arn,\n"
+        "    memory_limit_in_mb: context.memory_limit_in_mb, aws_request_id: context.aws_request_id, log_group_name: context.log_group_name,\n"
+        "    log_stream_name: context.log_stream_name, deadline_ms: context.deadline_ms, remaining: context.get_remaining_time_in_millis }\n"
+        "end\n"
+    ),
+    "counter": "$count = 0\nputs 'init ran'\n\ndef handler(event:, context:)\n  $count += 1\n  { count: $count }\nend\n",
+    "sleep": "def handler(event:, context:)\n  sleep(event.fetch('seconds', 10))\n  'woke'\nend\n",
+    "raise": "def handler(event:, context:)\n  raise ArgumentError, \"ruby boom: #{event.fetch('why', 'no reason')}\"\nend\n",
+    "exit": "def handler(event:, context:)\n  exit!(3)\nend\n",
+    "print": "def handler(event:, context:)\n  puts \"to stdout #{event['n']}\"\n  $stderr.puts 'to stderr'\n  'printed'\nend\n",
+    "env": "def handler(event:, context:)\n  ENV.to_h\nend\n",
+    "syntax": "def handler(event:, context:)\n  if true\n  1\nend\n",
+    "nohandler": "def other(event:, context:)\n  1\nend\n",
+    "klass": "module Kiln\n  class Greeter\n    def self.greet(event:, context:)\n      { greeted: event['name'], by: self.name }\n    end\n  end\nend\n",
+}
+
+RUBY_HANDLERS = {"hello": "index.lambda_handler", "klass": "index.Kiln::Greeter.greet"}
+
+_JAVA_HEAD = "package example;\n\nimport com.amazonaws.services.lambda.runtime.Context;\nimport com.amazonaws.services.lambda.runtime.RequestHandler;\nimport java.util.*;\n\n"
+
+
+def _java(body: str, implements: str = "RequestHandler<Map<String, Object>, Object>") -> str:
+    return _JAVA_HEAD + f"public class Handler implements {implements} {{\n" + body + "}\n"
+
+
+JAVA = {
+    "echo": _java("    public Object handleRequest(Map<String, Object> event, Context context) {\n        return event;\n    }\n"),
+    "context": _java(
+        "    public Object handleRequest(Map<String, Object> event, Context context) {\n"
+        "        Map<String, Object> out = new HashMap<>();\n"
+        "        out.put(\"functionName\", context.getFunctionName());\n        out.put(\"functionVersion\", context.getFunctionVersion());\n"
+        "        out.put(\"awsRequestId\", context.getAwsRequestId());\n        out.put(\"invokedFunctionArn\", context.getInvokedFunctionArn());\n"
+        "        out.put(\"memoryLimitInMB\", context.getMemoryLimitInMB());\n        out.put(\"logGroupName\", context.getLogGroupName());\n"
+        "        out.put(\"logStreamName\", context.getLogStreamName());\n        out.put(\"remaining\", context.getRemainingTimeInMillis());\n"
+        "        out.put(\"maxHeapMB\", Runtime.getRuntime().maxMemory() >> 20);\n        out.put(\"toolOption\", System.getProperty(\"kiln.flag\"));\n"
+        "        context.getLogger().log(\"logged through LambdaLogger\\n\");\n"
+        "        return out;\n    }\n"),
+    "counter": _java("    static int count = 0;\n    static { System.out.println(\"init ran\"); }\n"
+                     "    public Object handleRequest(Map<String, Object> event, Context context) {\n        return Map.of(\"count\", ++count);\n    }\n"),
+    "sleep": _java("    public Object handleRequest(Map<String, Object> event, Context context) {\n"
+                   "        try { Thread.sleep(((Number) event.getOrDefault(\"seconds\", 10)).longValue() * 1000); } catch (InterruptedException e) { }\n"
+                   "        return \"woke\";\n    }\n"),
+    "raise": _java("    public Object handleRequest(Map<String, Object> event, Context context) {\n"
+                   "        throw new IllegalStateException(\"java boom: \" + event.getOrDefault(\"why\", \"no reason\"));\n    }\n"),
+    "exit": _java("    public Object handleRequest(Map<String, Object> event, Context context) {\n        Runtime.getRuntime().halt(3);\n        return null;\n    }\n"),
+    "env": _java("    public Object handleRequest(Map<String, Object> event, Context context) {\n        return System.getenv();\n    }\n"),
+    "syntax": _java("    public Object handleRequest(Map<String, Object> event, Context context) {\n        return event\n    }\n"),
+    "nohandler": _JAVA_HEAD + "public class Handler {\n    public Object other(Map<String, Object> event) {\n        return event;\n    }\n}\n",
+}
+
+JAVA_HANDLERS = {"nohandler": "example.Handler::handleRequest"}
+
 NODE_FILES = {
     # ES module via .mjs
     "esm": ({"index.mjs": "export const handler = async (event) => ({ esm: true, got: event });\n"}, "index.handler"),
@@ -59,6 +116,10 @@ NODE_FILES = {
 def code(name: str, runtime: str) -> tuple[dict[str, str], str]:
     if runtime.startswith("python"):
         return {"index.py": PYTHON[name]}, "index.handler"
+    if runtime.startswith("java"):
+        return {"example/Handler.java": JAVA[name]}, JAVA_HANDLERS.get(name, "example.Handler::handleRequest")
+    if runtime.startswith("ruby"):
+        return {"index.rb": RUBY[name]}, RUBY_HANDLERS.get(name, "index.handler")
     if name in NODE_FILES:
         return NODE_FILES[name]
     return {"index.js": NODE[name]}, "index.handler"

@@ -23,7 +23,7 @@ PAGE_LIMIT = 80  # the crawl is bounded; the console has far fewer distinct page
 
 
 def make(stack: Stack, base: str, handler: str, runtime: str) -> dict:
-    runtimes = {r["identifier"] for r in stack.api("GET", "/runtimes/", expect=200)["runtimes"]}
+    runtimes = {r["identifier"] for r in stack.api("GET", "/runtimes/", expect=200)["runtimes"] if r["installed"]}
     if runtime not in runtimes:
         pytest.fail(f"{runtime} is not installed here; .ci/run installs Node.js and Python")
     files, handler_name = handlers.code(handler, runtime)
@@ -31,7 +31,7 @@ def make(stack: Stack, base: str, handler: str, runtime: str) -> dict:
 
 
 def node_runtime(stack: Stack) -> str:
-    runtimes = {r["identifier"] for r in stack.api("GET", "/runtimes/", expect=200)["runtimes"]}
+    runtimes = {r["identifier"] for r in stack.api("GET", "/runtimes/", expect=200)["runtimes"] if r["installed"]}
     return next((r for r in ("nodejs22.x", "nodejs20.x") if r in runtimes), "nodejs20.x")
 
 

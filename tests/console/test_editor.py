@@ -13,7 +13,7 @@ import pytest
 from django.template import Context, Template
 from django.test import Client
 
-from console.forms import STARTERS, starter_for
+from console.forms import STARTERS, runtime_family, starter_for
 from console.vendor import vendor_path
 from functions.models import Function
 from functions.runtimes import available_runtimes
@@ -45,7 +45,8 @@ def starter_rows(family: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("runtime", "family", "handler"), [("nodejs20.x", "nodejs", "index.handler"), ("provided.al2023", "provided", "function.handler"), ("python3.11", "python", "index.handler")])
+@pytest.mark.parametrize(("runtime", "family", "handler"), [("nodejs20.x", "nodejs", "index.handler"), ("provided.al2023", "provided", "function.handler"), ("python3.11", "python", "index.handler"),
+                                                        ("ruby3.3", "ruby", "lambda_function.lambda_handler"), ("java17", "java", "example.Handler::handleRequest")])
 def test_untouched_starter_of_another_runtime_follows_the_runtime(console: Client, runtime: str, family: str, handler: str) -> None:
     # The page was sent with Python's (or Node's) starter as it came, and another runtime chosen: the
     # script that swaps it did not run. The server stores the chosen runtime's starter instead.
@@ -75,7 +76,7 @@ def test_edited_code_and_own_handler_are_kept(console: Client) -> None:
 def test_add_page_starts_with_the_first_runtime_and_carries_every_starter(console: Client) -> None:
     page = console.get(ADD_URL).content.decode()
     first = re.search(r'<select name="runtime"[^>]*>\s*<option value="([^"]+)"', page).group(1)
-    family = "python" if first.startswith("python") else "nodejs" if first.startswith("nodejs") else "provided"
+    family = runtime_family(first)
     assert f'value="{next(iter(STARTERS[family].files))}"' in page
     starters = json.loads(re.search(r'<script id="kiln-starters" type="application/json">(.*?)</script>', page, re.S).group(1))
     assert {k: (v["files"], v["handler"]) for k, v in starters.items()} == {k: (s.files, s.handler) for k, s in STARTERS.items()}
@@ -153,7 +154,7 @@ def test_vendored_assets_are_in_the_repo() -> None:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("worker")
-@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x", "provided.al2023"])
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x", "ruby3.3", "java17", "provided.al2023"])
 def test_each_starter_runs_as_it_comes(api, runtime: str) -> None:
     if runtime not in available_runtimes():
         pytest.skip(f"{runtime} is not installed here")

@@ -68,7 +68,7 @@ class Kiln:
         status, data = self.api("GET", "/api/v1/runtimes/")
         assert status == 200, data
         items = data.get("runtimes", data) if isinstance(data, dict) else data
-        return [item["identifier"] if isinstance(item, dict) else item for item in items]
+        return [item["identifier"] if isinstance(item, dict) else item for item in items if not isinstance(item, dict) or item.get("installed", True)]
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 from functions import limits
 from functions.models import Function
 from invoker.logs import LOG_CAP_BYTES
+from tests import handlers
 from tests.conftest import invoke, wait_final
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
@@ -22,7 +23,7 @@ def record(api, response):
     return api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()
 
 
-@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x", "ruby3.3", "java17"])
 def test_handler_error_returns_lambda_error_object(api, make_function, runtime):
     make_function("raiser", "raise", runtime=runtime)
     response = invoke(api, "raiser", {"why": "testing"})
@@ -35,11 +36,19 @@ def test_handler_error_returns_lambda_error_object(api, make_function, runtime):
         assert error["errorType"] == "ValueError" and error["errorMessage"] == "boom: testing"
         assert any("raise ValueError" in line for line in error["stackTrace"])
         assert "[ERROR] ValueError: boom: testing" in data["logs"]
+    elif runtime.startswith("ruby"):  # Lambda's Ruby runtime: Function<class>, the function's frames only
+        assert error == {"errorMessage": "ruby boom: testing", "errorType": "Function<ArgumentError>", "stackTrace": ["/var/task/index.rb:2:in `handler'"]}
+        assert response["X-Kiln-Function-Error"] == "Unhandled"
+        assert 'Error raised from handler method\n{\n  "errorMessage": "ruby boom: testing",\n  "errorType": "Function<ArgumentError>"' in data["logs"]
+    elif runtime.startswith("java"):  # Lambda's Java runtime: the exception's class name, its frames as Java prints them
+        assert error["errorType"] == "java.lang.IllegalStateException" and error["errorMessage"] == "java boom: testing", error
+        assert error["stackTrace"][0].startswith("example.Handler.handleRequest(Handler.java:"), error
+        assert '"errorType":"java.lang.IllegalStateException"' in data["logs"]
     else:
         assert error["errorType"] == "TypeError" and error["errorMessage"] == "node boom"
         assert error["trace"][0].startswith("TypeError: node boom")
         assert data["error"]["stackTrace"][0].startswith("TypeError: node boom")
-    assert data["error"]["errorType"] in ("ValueError", "TypeError")
+    assert data["error"]["errorType"] in ("ValueError", "TypeError", "Function<ArgumentError>", "java.lang.IllegalStateException")
     # the worker and the environment survive: the next call works
     make_function("after-error", "echo", runtime=runtime)
     assert invoke(api, "after-error", {"ok": 1}).json() == {"ok": 1}
@@ -50,13 +59,17 @@ def test_handler_error_returns_lambda_error_object(api, make_function, runtime):
     ("python3.11", "nohandler", "Runtime.HandlerNotFound"),
     ("nodejs20.x", "syntax", "Runtime.UserCodeSyntaxError"),
     ("nodejs20.x", "nohandler", "Runtime.HandlerNotFound"),
+    ("ruby3.3", "syntax", "Runtime.UserCodeSyntaxError"),
+    ("ruby3.3", "nohandler", "Runtime.HandlerNotFound"),
+    ("java17", "syntax", "Runtime.UserCodeSyntaxError"),
+    ("java17", "nohandler", "Runtime.HandlerNotFound"),
 ])
 def test_init_errors(api, make_function, runtime, handler, error_type):
     name = f"init-{handler}-{runtime[:4]}"
     make_function(name, handler, runtime=runtime)
     response = invoke(api, name)
     assert response["X-Kiln-Function-Error"] == "Unhandled"
-    assert response.json()["errorType"] == error_type
+    assert response.json()["errorType"] == error_type, record(api, response)["logs"]
     data = record(api, response)
     assert data["status"] == "failed" and data["error"]["errorType"] == error_type
     assert "START RequestId" in data["logs"] and "REPORT RequestId" in data["logs"]
@@ -88,7 +101,7 @@ def test_missing_module_is_import_error(api):
     assert "Unable to import module 'missing'" in error["errorMessage"]
 
 
-@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x", "ruby3.3", "java17"])
 def test_timeout_is_killed_and_recorded(api, make_function, runtime):
     make_function("sleepy-" + runtime[:4], "sleep", runtime=runtime, timeout=1)
     started = time.monotonic()
@@ -103,8 +116,9 @@ def test_timeout_is_killed_and_recorded(api, make_function, runtime):
     assert invoke(api, "after-timeout-" + runtime[:4], {"fine": True}).json() == {"fine": True}
 
 
-def test_process_exit_is_recorded_and_environment_replaced(api, make_function):
-    make_function("exiter", "exit", timeout=10)  # a loaded machine must not turn the exit into a timeout
+@pytest.mark.parametrize("runtime", ["python3.11", "ruby3.3", "java17"])
+def test_process_exit_is_recorded_and_environment_replaced(api, make_function, runtime):
+    make_function("exiter", "exit", runtime=runtime, timeout=10)  # a loaded machine must not turn the exit into a timeout
     response = invoke(api, "exiter")
     data = record(api, response)
     assert data["status"] == "failed"
@@ -114,7 +128,7 @@ def test_process_exit_is_recorded_and_environment_replaced(api, make_function):
     assert again["cold_start"] is True  # the dead environment was not reused
 
 
-@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x", "ruby3.3", "java17"])
 def test_environment_is_scrubbed(api, make_function, runtime):
     make_function("envdump-" + runtime[:4], "env", runtime=runtime, environment={"MY_VAR": "mine"})
     env = invoke(api, "envdump-" + runtime[:4]).json()
@@ -125,7 +139,7 @@ def test_environment_is_scrubbed(api, make_function, runtime):
     assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
     assert env["AWS_REGION"] == "us-east-1"
-    assert env["_HANDLER"] == "index.handler"
+    assert env["_HANDLER"] == handlers.code("env", runtime)[1]
     assert env["LAMBDA_TASK_ROOT"]
     assert env["TZ"] == ":UTC"
     assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"

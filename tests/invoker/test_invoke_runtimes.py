@@ -51,7 +51,7 @@ def test_node_context(api, make_function):
     assert 0 < body["remaining"] <= 3000
 
 
-@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x", "ruby3.3", "java17"])
 def test_warm_reuse_and_cold_flag(api, make_function, runtime):
     name = "counter-" + runtime.replace(".", "")
     make_function(name, "counter", runtime=runtime)

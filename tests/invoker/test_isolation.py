@@ -275,3 +275,201 @@ def test_a_root_started_sandbox_still_cannot_change_kernel_settings(tmp_path, mo
     if process.cgroup:
         process.cgroup.remove()
     assert "WROTE" not in output and "Read-only file system" in output, output
+
+
+# The same attempts from Kiln's Ruby runtime: its own bootstrap, the host's Ruby, the same sandbox.
+RUBY_ATTACKS = r'''
+def attempt
+  "ALLOWED: " + yield.inspect[0, 200]
+rescue SystemCallError, IOError => e
+  "DENIED: #{e.class}: #{e.message[0, 200]}"
+end
+
+def handler(event:, context:)
+  case event["kind"]
+  when "files" then event["paths"].to_h { |path| [path, attempt { File.binread(path, 200) }] }
+  when "write" then event["paths"].to_h { |path| [path, attempt { File.write(path, "x") }] }
+  when "whoami" then { uid: Process.uid, pid: Process.pid, pids: Dir.children("/proc").grep(/\A\d+\z/).map(&:to_i).sort }
+  when "signal" then attempt { Process.kill(:KILL, event["pid"]) }
+  when "forkbomb"
+    children = 0
+    begin
+      while children < 5000
+        fork { sleep 30; exit! 0 }
+        children += 1
+      end
+    rescue Errno::EAGAIN => e
+      return { children: children, error: "EAGAIN" }
+    end
+    { children: children, error: nil }
+  when "memory"
+    hog = []
+    loop { hog << ("x" * (16 << 20)) }
+  when "spin" then loop {}
+  end
+end
+'''
+
+
+@pytest.fixture
+def ruby_attacker(api):
+    from functions.runtimes import runtime_info
+
+    if runtime_info("ruby3.3") is None:
+        pytest.skip("needs the host's ruby; .ci/run installs it")
+
+    def make(name: str, **config):
+        body = {"name": name, "runtime": "ruby3.3", "handler": "index.handler", "code": {"files": {"index.rb": RUBY_ATTACKS}}, **config}
+        assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+        return name
+    return make
+
+
+def test_ruby_cannot_read_host_secrets_or_write_outside_tmp(api, ruby_attacker, bystander):
+    ruby_attacker("rb-reader")
+    paths = [f"/proc/{os.getppid()}/environ", f"/proc/{os.getpid()}/environ", str(settings.BASE_DIR / "console" / "settings.py"),
+             str(settings.DATA_DIR / "secret_key"), "/etc/shadow", "/root/.bash_history"]
+    for path, outcome in invoke(api, "rb-reader", {"kind": "files", "paths": paths}).json().items():
+        assert outcome.startswith("DENIED"), (path, outcome)
+    results = invoke(api, "rb-reader", {"kind": "write", "paths": ["/var/task/evil.rb", "/var/runtime/ruby/evil.rb", "/etc/evil", "/opt/evil", "/usr/evil", "/tmp/fine"]}).json()
+    assert results.pop("/tmp/fine").startswith("ALLOWED")
+    for path, outcome in results.items():
+        assert outcome.startswith("DENIED"), (path, outcome)
+    still_serving(api, bystander)
+
+
+def test_ruby_sees_only_its_own_processes_and_runs_unprivileged(api, ruby_attacker, bystander):
+    ruby_attacker("rb-whoami")
+    info = invoke(api, "rb-whoami", {"kind": "whoami"}).json()
+    assert info["uid"] != 0 and max(info["pids"]) < 50, info
+    outcome = invoke(api, "rb-whoami", {"kind": "signal", "pid": os.getpid()}).json()
+    assert outcome.startswith("DENIED") or os.getpid() < 50
+    still_serving(api, bystander)
+
+
+def test_ruby_fork_bomb_is_contained(api, ruby_attacker, bystander):
+    """Ruby's ``fork`` retries EAGAIN once a second for ever: held at the process limit, the bomb waits out its
+    timeout, and stopping the environment ends every process it made (the cgroup is killed whole)."""
+    ruby_attacker("rb-bomber", timeout=8, memory_size=3008)
+    response = invoke(api, "rb-bomber", {"kind": "forkbomb"})
+    assert api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()["status"] == "timed_out"
+    still_serving(api, bystander)
+    rubies = [p for p in Path("/proc").iterdir() if p.name.isdigit() and b"kiln_bootstrap.rb" in _cmdline(p)]
+    assert len(rubies) < 10, len(rubies)  # the bomb's ~1000 processes are gone; what is left is prewarmed spares
+
+
+def _cmdline(process: Path) -> bytes:
+    try:
+        return (process / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_ruby_memory_past_the_limit_is_out_of_memory(api, ruby_attacker, bystander):
+    ruby_attacker("rb-hog", memory_size=128, timeout=30)
+    response = invoke(api, "rb-hog", {"kind": "memory"})
+    assert response["X-Kiln-Function-Error"] == "Unhandled"
+    assert response.json()["errorType"] == "Runtime.OutOfMemory", response.json()
+    assert api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()["max_memory_used_mb"] >= 100
+    still_serving(api, bystander)
+
+
+def test_ruby_spinning_forever_times_out(api, ruby_attacker, bystander):
+    ruby_attacker("rb-spinner", timeout=1)
+    response = invoke(api, "rb-spinner", {"kind": "spin"})
+    assert api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()["status"] == "timed_out"
+    still_serving(api, bystander)
+
+
+# And from Kiln's Java runtime: a JVM in the same sandbox.
+JAVA_ATTACKS = r'''package example;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import java.nio.file.*;
+import java.util.*;
+
+public class Handler implements RequestHandler<Map<String, Object>, Object> {
+    static String attempt(java.util.concurrent.Callable<Object> action) {
+        try {
+            Object value = action.call();
+            return "ALLOWED: " + String.valueOf(value).substring(0, Math.min(200, String.valueOf(value).length()));
+        } catch (Exception e) {
+            return "DENIED: " + e;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    public Object handleRequest(Map<String, Object> event, Context context) {
+        Map<String, Object> out = new TreeMap<>();
+        List<String> paths = (List<String>) event.getOrDefault("paths", List.of());
+        switch ((String) event.get("kind")) {
+            case "files":
+                for (String p : paths) out.put(p, attempt(() -> Files.readAllBytes(Path.of(p)).length));
+                return out;
+            case "write":
+                for (String p : paths) out.put(p, attempt(() -> Files.writeString(Path.of(p), "x")));
+                return out;
+            case "whoami":
+                try {
+                    out.put("status", Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Uid:")).findFirst().orElse(""));
+                    out.put("pids", Files.list(Path.of("/proc")).filter(p -> p.getFileName().toString().matches("\\d+")).count());
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+                return out;
+            case "memory":
+                List<byte[]> hog = new ArrayList<>();
+                while (true) hog.add(new byte[16 << 20]);
+            case "spin":
+                while (true) { }
+            default:
+                return null;
+        }
+    }
+}
+'''
+
+
+@pytest.fixture
+def java_attacker(api):
+    from functions.runtimes import runtime_info
+
+    if runtime_info("java17") is None:
+        pytest.skip("needs a JDK 17; .ci/run installs default-jdk-headless")
+
+    def make(name: str, **config):
+        body = {"name": name, "runtime": "java17", "handler": "example.Handler", "code": {"files": {"example/Handler.java": JAVA_ATTACKS}}, "timeout": 20, **config}
+        assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+        return name
+    return make
+
+
+def test_java_cannot_read_host_secrets_write_outside_tmp_or_see_other_processes(api, java_attacker, bystander):
+    java_attacker("java-reader")
+    paths = [f"/proc/{os.getppid()}/environ", f"/proc/{os.getpid()}/environ", str(settings.BASE_DIR / "console" / "settings.py"),
+             str(settings.DATA_DIR / "secret_key"), "/etc/shadow", "/root/.bash_history"]
+    for path, outcome in invoke(api, "java-reader", {"kind": "files", "paths": paths}).json().items():
+        assert outcome.startswith("DENIED"), (path, outcome)
+    results = invoke(api, "java-reader", {"kind": "write", "paths": ["/var/task/Evil.class", "/var/lang/java/Evil.class", "/etc/evil", "/opt/evil", "/usr/evil", "/tmp/fine"]}).json()
+    assert results.pop("/tmp/fine").startswith("ALLOWED")
+    for path, outcome in results.items():
+        assert outcome.startswith("DENIED"), (path, outcome)
+    who = invoke(api, "java-reader", {"kind": "whoami"}).json()
+    assert who["status"].split()[1] != "0" and who["pids"] < 50, who
+    still_serving(api, bystander)
+
+
+def test_java_heap_past_the_memory_is_an_out_of_memory_error(api, java_attacker, bystander):
+    java_attacker("java-hog", memory_size=256)
+    response = invoke(api, "java-hog", {"kind": "memory"})
+    assert response["X-Kiln-Function-Error"] == "Unhandled"
+    assert response.json()["errorType"] in ("java.lang.OutOfMemoryError", "Runtime.OutOfMemory"), response.json()
+    still_serving(api, bystander)
+
+
+def test_java_spinning_forever_times_out(api, java_attacker, bystander):
+    java_attacker("java-spinner", timeout=2)
+    response = invoke(api, "java-spinner", {"kind": "spin"})
+    assert api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()["status"] == "timed_out"
+    still_serving(api, bystander)

@@ -108,7 +108,7 @@
 
   function family(runtime) {
     runtime = runtime || "";
-    return runtime.indexOf("python") === 0 ? "python" : runtime.indexOf("nodejs") === 0 ? "nodejs" : "provided";
+    return runtime.indexOf("python") === 0 ? "python" : runtime.indexOf("nodejs") === 0 ? "nodejs" : runtime.indexOf("ruby") === 0 ? "ruby" : runtime.indexOf("java") === 0 ? "java" : "provided";
   }
 
   /** Why `name` cannot be a file's name ("" if it can); `except` is the file being renamed. */
@@ -369,7 +369,10 @@
     var handler = this.handler ? this.handler.value.trim() : "", dot = handler.lastIndexOf(".");
     if (this.files.length && this.runtime && dot > 0) {
       var module = handler.slice(0, dot), kind = family(this.runtime.value);
-      var wanted = kind === "python" ? [module + ".py"] : kind === "nodejs" ? [module + ".js", module + ".mjs", module + ".cjs"] : ["bootstrap"];
+      if (kind === "ruby") module = handler.split(".")[0];  // file.method or file.Module::Class.method
+      if (kind === "java") module = handler.split("::")[0].replace(/\./g, "/");  // package.Class::method or package.Class
+      var wanted = kind === "python" ? [module + ".py"] : kind === "nodejs" ? [module + ".js", module + ".mjs", module + ".cjs"] : kind === "ruby" ? [module + ".rb"]
+        : kind === "java" ? [module + ".java", module + ".class"] : ["bootstrap"];
       var names = this.files.map(function (f) { return f.name; });
       if (!wanted.some(function (name) { return names.indexOf(name) >= 0; })) {
         text = "The handler " + handler + " needs a file " + wanted.join(" or ") + "; there is none.";
@@ -445,7 +448,7 @@
   };
 
   CodeEditor.prototype.suggestName = function () {
-    var ext = { python: ".py", nodejs: ".mjs", provided: ".sh" }[family(this.runtime ? this.runtime.value : "")];
+    var ext = { python: ".py", nodejs: ".mjs", ruby: ".rb", java: ".java", provided: ".sh" }[family(this.runtime ? this.runtime.value : "")];
     for (var i = 1; ; i++) {
       var name = "module" + (i > 1 ? i : "") + ext;
       if (!nameProblem(name, this.files, null)) return name;
