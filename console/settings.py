@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "invoker",
     "httpapi",
     "storage",
+    "queues",
     "events",
     "aws",
     "metrics",
