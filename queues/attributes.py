@@ -105,7 +105,8 @@ def queue_attributes(queue: Queue, names: list[str], counts: dict[str, int]) -> 
         "LastModifiedTimestamp": str(int(queue.updated_at.timestamp())), "QueueArn": queue.arn,
         "SqsManagedSseEnabled": "true", **{name: str(getattr(queue, field)) for name, (field, _, _) in _INTEGERS.items()}}
     if queue.redrive_policy:
-        values["RedrivePolicy"] = json.dumps(queue.redrive_policy, separators=(",", ":"))
+        policy = queue.redrive_policy  # in AWS's key order (jsonb does not keep it)
+        values["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": policy["deadLetterTargetArn"], "maxReceiveCount": policy["maxReceiveCount"]}, separators=(",", ":"))
     if queue.fifo:
         values.update(FifoQueue="true", ContentBasedDeduplication=str(queue.content_based_deduplication).lower(),
                       DeduplicationScope="queue", FifoThroughputLimit="perQueue")
