@@ -4,6 +4,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
+RUN pip install --no-cache-dir --no-deps .  # the `kiln` command
 ENV KILN_DATA_DIR=/data PYTHONUNBUFFERED=1
 EXPOSE 8000
 CMD ["gunicorn", "console.wsgi", "-b", "0.0.0.0:8000", "-w", "2", "--threads", "4"]

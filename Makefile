@@ -16,8 +16,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install -qq --no-deps -e .  # the `kiln` command (kilncli/); -qq hides setuptools' editable-install notice
 	touch $@
 
 setup: $(VENV)/.installed
@@ -41,4 +42,4 @@ assets:
 	./scripts/assets.sh
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var kiln.egg-info

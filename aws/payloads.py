@@ -6,7 +6,7 @@
 - ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD`` (and ``...-TRAILER``): ``aws-chunked`` chunks, each chunk's
   signature chained from the seed signature and checked with botocore's signer;
 - ``STREAMING-UNSIGNED-PAYLOAD-TRAILER``: ``aws-chunked`` chunks without signatures, with a checksum trailer.
-Checksums the client sends (``Content-MD5``, ``x-amz-checksum-crc32|sha1|sha256`` in a header or trailer)
+Checksums the client sends (``Content-MD5``, ``x-amz-checksum-crc32|crc32c|crc64nvme|sha1|sha256`` in a header or trailer)
 are checked at the end too. A failure raises while the body is being consumed, so a streaming write of it
 (``storage.services.object_put``) throws its new blob away and nothing is committed.
 """
@@ -19,6 +19,8 @@ import hashlib
 import zlib
 from collections.abc import Callable
 from typing import IO, Any
+
+from awscrt import checksums as crt_checksums
 
 from aws.errors import AwsError
 from aws.sigv4 import Verification, chunk_signature
@@ -42,8 +44,23 @@ class _Crc32:
         return self.value.to_bytes(4, "big")
 
 
+class _CrtChecksum:
+    """CRC32C and CRC64NVME through awscrt (the AWS Common Runtime botocore itself uses for them)."""
+
+    def __init__(self, function: Callable[[bytes, int], int], size: int) -> None:
+        self.function, self.size, self.value = function, size, 0
+
+    def update(self, data: bytes) -> None:
+        self.value = self.function(data, self.value)
+
+    def digest(self) -> bytes:
+        return self.value.to_bytes(self.size, "big")
+
+
 _CHECKSUMS: dict[str, tuple[str, Callable[[], Any]]] = {
     "x-amz-checksum-crc32": ("CRC32", _Crc32),
+    "x-amz-checksum-crc32c": ("CRC32C", lambda: _CrtChecksum(crt_checksums.crc32c, 4)),
+    "x-amz-checksum-crc64nvme": ("CRC64NVME", lambda: _CrtChecksum(crt_checksums.crc64nvme, 8)),
     "x-amz-checksum-sha1": ("SHA1", hashlib.sha1),
     "x-amz-checksum-sha256": ("SHA256", hashlib.sha256),
 }

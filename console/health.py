@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import connection
@@ -10,16 +9,11 @@ from django.http import HttpRequest, JsonResponse
 
 from invoker.redis_client import get_redis
 from invoker.sandbox import sandbox_status
+from invoker.selectors import worker_snapshots
 
 
 def workers() -> list[dict[str, Any]]:
-    client = get_redis()
-    found = []
-    for key in client.scan_iter(match="kiln:worker:*", count=100):
-        raw = client.get(key)
-        if raw:
-            found.append(json.loads(raw))
-    return sorted(found, key=lambda w: w["name"])
+    return worker_snapshots()
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

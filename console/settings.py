@@ -176,6 +176,7 @@ CELERY_BEAT_SCHEDULE = {
     "reap-invocations": {"task": "invoker.tasks.reap_invocations", "schedule": 15.0},
     "sample-async-metrics": {"task": "invoker.tasks.sample_async_metrics", "schedule": 60.0},
     "prune-metrics": {"task": "metrics.tasks.prune", "schedule": 3600.0},
+    "settle-event-source-mappings": {"task": "events.tasks.settle_mappings", "schedule": 30.0},
 }
 
 # --- Kiln -------------------------------------------------------------------------------------

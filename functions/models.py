@@ -138,6 +138,22 @@ class FunctionAlias(models.Model):
         return f"{function_arn(self.function.name)}:{self.name}"
 
 
+class ProvisionedConcurrencyConfig(models.Model):
+    """Environments kept initialised for a published version or an alias (PutProvisionedConcurrencyConfig)."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="provisioned_configs")
+    qualifier = models.CharField(max_length=128)  # a version number or an alias name
+    requested = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["function", "qualifier"]
+        constraints = [models.UniqueConstraint(fields=["function", "qualifier"], name="unique_provisioned_qualifier")]
+
+    def __str__(self) -> str:
+        return f"{self.function.name}:{self.qualifier} x{self.requested}"
+
+
 class Layer(TimeStampedModel):
     name = models.CharField(max_length=64, unique=True)
 

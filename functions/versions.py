@@ -20,7 +20,7 @@ from django.db.models import Max
 
 from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from functions import limits
-from functions.models import Function, FunctionAlias, FunctionRevision, FunctionVersion
+from functions.models import Function, FunctionAlias, FunctionRevision, FunctionVersion, ProvisionedConcurrencyConfig
 from iam.credentials import Principal
 from iam.evaluation import policy_evaluate
 
@@ -307,3 +307,52 @@ def function_policy_allows(function: Function, principal: Principal, *, action: 
         return False
     callers = [principal.arn, f"arn:aws:iam::{principal.account}:root", principal.account]
     return policy_evaluate([function_policy(function)], action=action, resource=resource, context=context, principal={"AWS": callers}).allowed
+
+
+def provisioned_put(*, function: Function, qualifier: str | None, requested: Any) -> ProvisionedConcurrencyConfig:
+    """Keep ``requested`` environments initialised for a version or alias (not ``$LATEST``, as on Lambda)."""
+    from django.db.models import Sum
+
+    if not qualifier or qualifier == LATEST:
+        raise ValidationFailed("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+    if VERSION.match(qualifier):
+        version_get(function, qualifier)
+    else:
+        alias_get(function, qualifier)
+    if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
+        raise ValidationFailed("ProvisionedConcurrentExecutions must be an integer of at least 1.")
+    with transaction.atomic():
+        locked = Function.objects.select_for_update().get(pk=function.pk)
+        others = ProvisionedConcurrencyConfig.objects.filter(function=locked).exclude(qualifier=qualifier).aggregate(n=Sum("requested"))["n"] or 0
+        limit = locked.reserved_concurrency if locked.reserved_concurrency is not None else settings.KILN_ACCOUNT_CONCURRENCY
+        if others + requested + locked.provisioned_concurrency > limit:
+            raise ValidationFailed(f"Requested Provisioned Concurrency ({requested}) plus the function's other provisioned environments ({others + locked.provisioned_concurrency}) "
+                                   f"exceeds its {'reserved concurrency' if locked.reserved_concurrency is not None else 'account limit'} ({limit}).")
+        config, _ = ProvisionedConcurrencyConfig.objects.update_or_create(function=locked, qualifier=qualifier, defaults={"requested": requested})
+    return config
+
+
+def provisioned_get(function: Function, qualifier: str | None) -> ProvisionedConcurrencyConfig:
+    found = ProvisionedConcurrencyConfig.objects.filter(function=function, qualifier=qualifier or "").first()
+    if found is None:
+        raise NotFound(f"No Provisioned Concurrency Config found for this function: {function.arn}" + (f":{qualifier}" if qualifier else ""),
+                       code="ProvisionedConcurrencyConfigNotFoundException")
+    return found
+
+
+def provisioned_targets() -> list[tuple[int, str, int]]:
+    """``(revision pk, version, environments)`` for every provisioned config, an alias counted on its primary version."""
+    targets = []
+    for config in ProvisionedConcurrencyConfig.objects.select_related("function"):
+        try:
+            if VERSION.match(config.qualifier):
+                version = version_get(config.function, config.qualifier)
+            else:
+                alias = alias_get(config.function, config.qualifier)
+                if alias.function_version == LATEST:
+                    continue
+                version = version_get(config.function, alias.function_version)
+        except NotFound:
+            continue  # the version or alias went; the config goes with the next write
+        targets.append((version.revision_id, str(version.version), config.requested))
+    return targets

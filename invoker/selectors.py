@@ -203,3 +203,25 @@ def log_streams(*, function_name: str, limit: int = 50) -> list[tuple[str, int, 
         streams[name] = (min(first, _ms(started)), max(last, _ms(finished or started)))
     ordered = sorted(streams.items(), key=lambda item: -item[1][1])[:limit]
     return [(name, first, last) for name, (first, last) in ordered]
+
+
+def worker_snapshots() -> list[dict[str, Any]]:
+    """The live workers' heartbeats (``invoker.worker``): name, sandbox and environments, by name."""
+    import json
+
+    from invoker.redis_client import get_redis
+
+    client = get_redis()
+    found = []
+    for key in client.scan_iter(match="kiln:worker:*", count=100):
+        raw = client.get(key)
+        if raw:
+            found.append(json.loads(raw))
+    return sorted(found, key=lambda w: w["name"])
+
+
+def provisioned_ready(revision_uuid: str, version: str) -> int:
+    """How many provisioned environments of ``revision_uuid`` run as ``version`` are initialised on live workers."""
+    key = revision_uuid if version == "$LATEST" else f"{revision_uuid}@{version}"
+    return sum(1 for worker in worker_snapshots() for env in worker.get("environments", [])
+               if env.get("revision") == key and env.get("initialization_type") == "provisioned-concurrency" and env.get("state") in ("ready", "busy"))

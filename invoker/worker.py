@@ -44,13 +44,16 @@ def _provision(pool) -> None:  # type: ignore[no-untyped-def]
     from django.db import close_old_connections
 
     from functions.models import Function
+    from functions.versions import provisioned_targets
     from invoker.services import _environment_config
 
     close_old_connections()
     redis = get_redis()
     wanted = {}
-    for revision_id, count in Function.objects.filter(provisioned_concurrency__gt=0, latest__isnull=False).values_list("latest_id", "provisioned_concurrency"):
-        config = _environment_config(revision_id)
+    targets = [(revision_id, "$LATEST", count) for revision_id, count in
+               Function.objects.filter(provisioned_concurrency__gt=0, latest__isnull=False).values_list("latest_id", "provisioned_concurrency")]
+    for revision_id, version, count in targets + provisioned_targets():
+        config = _environment_config(revision_id, version)
         mine = 0
         for slot in range(count):
             key = f"kiln:provisioned:{config.key}:{slot}"

@@ -88,11 +88,11 @@ def test_bad_chunk_signature_stores_nothing(root, endpoint, root_key) -> None:
     assert s3.get_object(Bucket="chunks", Key="k.bin")["Body"].read() == b"before"
 
 
-def _trailer_body(data: bytes, checksum: str, size: int = 8192) -> bytes:
+def _trailer_body(data: bytes, checksum: str, size: int = 8192, name: str = "x-amz-checksum-crc32") -> bytes:
     out = b""
     for chunk in _chunks(data, size)[:-1]:
         out += f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
-    return out + b"0\r\n" + f"x-amz-checksum-crc32:{checksum}\r\n".encode() + b"\r\n"
+    return out + b"0\r\n" + f"{name}:{checksum}\r\n".encode() + b"\r\n"
 
 
 def _crc32(data: bytes) -> str:
@@ -169,3 +169,28 @@ def test_signed_chunks_with_signed_trailer(root, endpoint, root_key) -> None:
     status, body = _put_signed_chunks(endpoint, root_key, "/chunks/st3.txt", data, trailer=_crc32(b"other"))
     assert (status, error_code(body)) == (400, "BadDigest")
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="chunks")["Contents"]] == ["st.txt"]
+
+
+def test_crc32c_and_crc64nvme_checked(root, endpoint, root_key) -> None:
+    """boto3 computes these with awscrt; Kiln checks them with the same library, in headers and trailers."""
+    import pytest
+    from awscrt import checksums
+    from botocore.exceptions import ClientError
+
+    s3 = root("s3")
+    s3.create_bucket(Bucket="crcs")
+    data = b"castagnoli and nvme " * 5000
+    for algorithm in ("CRC32C", "CRC64NVME"):
+        s3.put_object(Bucket="crcs", Key=algorithm, Body=data, ChecksumAlgorithm=algorithm)  # boto3: an aws-chunked body with a trailer
+        assert s3.get_object(Bucket="crcs", Key=algorithm)["Body"].read() == data
+    crc32c = base64.b64encode(checksums.crc32c(data).to_bytes(4, "big")).decode()
+    s3.put_object(Bucket="crcs", Key="header", Body=data, ChecksumCRC32C=crc32c)  # in a header
+    with pytest.raises(ClientError) as wrong:
+        s3.put_object(Bucket="crcs", Key="wrong", Body=data, ChecksumCRC32C=base64.b64encode(checksums.crc32c(b"x").to_bytes(4, "big")).decode())
+    assert wrong.value.response["Error"]["Code"] == "BadDigest"
+    body = _trailer_body(data, base64.b64encode(checksums.crc64nvme(b"other").to_bytes(8, "big")).decode(), name="x-amz-checksum-crc64nvme")
+    headers = _seed_headers(data, "STREAMING-UNSIGNED-PAYLOAD-TRAILER", len(body))
+    headers["x-amz-trailer"] = "x-amz-checksum-crc64nvme"
+    status, _, answer, _ = signed_send(endpoint, "PUT", "/crcs/bad-trailer", root_key, headers=headers, body=body, sign_body=b"")
+    assert (status, error_code(answer)) == (400, "BadDigest")
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket="crcs")["Contents"]) == ["CRC32C", "CRC64NVME", "header"]

@@ -276,3 +276,28 @@ def test_iam_decides_lambda_operations(make_client: Any, lam: Any) -> None:
     with pytest.raises(ClientError) as signature:
         bad.list_functions()
     assert _error(signature)[:2] == ("InvalidSignatureException", 403)
+
+
+def test_provisioned_concurrency_on_a_version(lam: Any, worker: Any) -> None:
+    _create(lam)
+    with pytest.raises(ClientError) as latest:
+        lam.put_provisioned_concurrency_config(FunctionName="api-fn", Qualifier="$LATEST", ProvisionedConcurrentExecutions=1)
+    assert _error(latest)[0] == "InvalidParameterValueException"
+    lam.publish_version(FunctionName="api-fn")
+    put = lam.put_provisioned_concurrency_config(FunctionName="api-fn", Qualifier="1", ProvisionedConcurrentExecutions=1)
+    assert put["RequestedProvisionedConcurrentExecutions"] == 1 and put["Status"] in ("IN_PROGRESS", "READY")
+    deadline = time.monotonic() + 60
+    while lam.get_provisioned_concurrency_config(FunctionName="api-fn", Qualifier="1")["Status"] != "READY":
+        assert time.monotonic() < deadline, "the provisioned environment never became ready"
+        time.sleep(0.5)
+    assert lam.get_provisioned_concurrency_config(FunctionName="api-fn", Qualifier="1")["AllocatedProvisionedConcurrentExecutions"] == 1
+    answer = lam.invoke(FunctionName="api-fn", Qualifier="1", Payload=b"{}")
+    assert answer["ExecutedVersion"] == "1"
+    ran = Invocation.objects.get(function_name="api-fn", executed_version="1")
+    assert ran.init_duration_ms is None  # it ran on the environment initialised ahead, not a cold start
+    listed = lam.list_provisioned_concurrency_configs(FunctionName="api-fn")["ProvisionedConcurrencyConfigs"]
+    assert [c["FunctionArn"] for c in listed] == ["arn:aws:lambda:us-east-1:000000000000:function:api-fn:1"]
+    lam.delete_provisioned_concurrency_config(FunctionName="api-fn", Qualifier="1")
+    with pytest.raises(ClientError) as gone:
+        lam.get_provisioned_concurrency_config(FunctionName="api-fn", Qualifier="1")
+    assert _error(gone)[:2] == ("ProvisionedConcurrencyConfigNotFoundException", 404)

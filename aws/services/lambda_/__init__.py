@@ -14,7 +14,7 @@ from aws.errors import AwsError
 from aws.models import service_model
 from aws.protocols.restjson import restjson_match, restjson_parse, restjson_response
 from aws.registry import handler_for
-from aws.services.lambda_ import aliases, functions, invoke, layers, settings, urls  # noqa: F401  (registers the operations)
+from aws.services.lambda_ import aliases, functions, invoke, layers, mappings, settings, urls  # noqa: F401  (registers the operations)
 
 DOMAIN_CODES = {
     "RequestTooLargeException": ("RequestEntityTooLargeException", 413),

@@ -11,12 +11,23 @@ from django.db.models import Sum
 from aws.context import AwsContext
 from aws.errors import AwsError
 from aws.registry import operation
-from aws.services.lambda_.common import authorized
+from aws.services.lambda_.common import authorized, lambda_time
 from core.errors import NotFound
 from functions import limits
-from functions.models import Function
+from functions.models import Function, ProvisionedConcurrencyConfig
 from functions.services import function_concurrency_put, function_event_invoke_config_delete, function_event_invoke_config_put
-from functions.versions import LATEST, function_for, function_policy, name_split, permission_add, permission_remove
+from functions.versions import (
+    LATEST,
+    function_for,
+    function_policy,
+    name_split,
+    permission_add,
+    permission_remove,
+    provisioned_get,
+    provisioned_put,
+    qualified_resolve,
+)
+from invoker.selectors import provisioned_ready
 
 
 @operation("lambda", "GetAccountSettings")
@@ -182,3 +193,56 @@ def get_policy(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     return {"Policy": json.dumps(function_policy(function)), "RevisionId": str(function.latest.revision_id)}
 
 
+
+
+# -- provisioned concurrency (on a version or an alias) ---------------------------------------------
+def _provisioned_out(config: ProvisionedConcurrencyConfig) -> dict[str, Any]:
+    resolved = qualified_resolve(config.function.name, config.qualifier)
+    if resolved.alias is not None and resolved.version != resolved.alias.function_version:  # an alias provisions its primary version
+        resolved = qualified_resolve(config.function.name, resolved.alias.function_version)
+    ready = provisioned_ready(str(resolved.revision.revision_id), resolved.version)
+    allocated = min(ready, config.requested)
+    out: dict[str, Any] = {"FunctionArn": f"{config.function.arn}:{config.qualifier}", "RequestedProvisionedConcurrentExecutions": config.requested,
+                           "AvailableProvisionedConcurrentExecutions": allocated, "AllocatedProvisionedConcurrentExecutions": allocated,
+                           "Status": "READY" if allocated >= config.requested else "IN_PROGRESS", "LastModified": lambda_time(config.updated_at)}
+    return out
+
+
+def _provisioned_function(params: dict[str, Any]) -> tuple[Function, str | None]:
+    name, qualifier = name_split(params["FunctionName"], params.get("Qualifier"))
+    return function_for(name), qualifier
+
+
+@operation("lambda", "PutProvisionedConcurrencyConfig")
+def put_provisioned_concurrency_config(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "PutProvisionedConcurrencyConfig", params["FunctionName"], params.get("Qualifier"))
+    function, qualifier = _provisioned_function(params)
+    config = provisioned_put(function=function, qualifier=qualifier, requested=params["ProvisionedConcurrentExecutions"])
+    out = _provisioned_out(config)
+    out.pop("FunctionArn")
+    return out
+
+
+@operation("lambda", "GetProvisionedConcurrencyConfig")
+def get_provisioned_concurrency_config(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "GetProvisionedConcurrencyConfig", params["FunctionName"], params.get("Qualifier"))
+    function, qualifier = _provisioned_function(params)
+    out = _provisioned_out(provisioned_get(function, qualifier))
+    out.pop("FunctionArn")
+    return out
+
+
+@operation("lambda", "DeleteProvisionedConcurrencyConfig")
+def delete_provisioned_concurrency_config(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "DeleteProvisionedConcurrencyConfig", params["FunctionName"], params.get("Qualifier"))
+    function, qualifier = _provisioned_function(params)
+    provisioned_get(function, qualifier).delete()
+    return {}
+
+
+@operation("lambda", "ListProvisionedConcurrencyConfigs")
+def list_provisioned_concurrency_configs(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    authorized(ctx, "ListProvisionedConcurrencyConfigs", params["FunctionName"])
+    function, _ = _provisioned_function(params)
+    configs = ProvisionedConcurrencyConfig.objects.select_related("function").filter(function=function)
+    return {"ProvisionedConcurrencyConfigs": [_provisioned_out(c) for c in configs]}
