@@ -177,6 +177,7 @@ CELERY_BEAT_SCHEDULE = {
     "sample-async-metrics": {"task": "invoker.tasks.sample_async_metrics", "schedule": 60.0},
     "prune-metrics": {"task": "metrics.tasks.prune", "schedule": 3600.0},
     "settle-event-source-mappings": {"task": "events.tasks.settle_mappings", "schedule": 30.0},
+    "sweep-sqs-mappings": {"task": "events.tasks.sweep_sqs", "schedule": 30.0},
 }
 
 # --- Kiln -------------------------------------------------------------------------------------

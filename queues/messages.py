@@ -14,6 +14,7 @@ import base64
 import binascii
 import datetime
 import hashlib
+import logging
 import re
 import secrets
 import time
@@ -26,8 +27,10 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from core import events as bus
 from queues import limits, wakeup
 from queues.checksums import md5_of_attributes, md5_of_body
+from queues.domain import MessagesAvailable
 from queues.errors import QueueError, invalid
 from queues.models import Deduplication, Message, Queue
 from queues.selectors import queue_by_arn, retention_cutoff
@@ -36,6 +39,30 @@ _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
 _INVALID_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _SYSTEM_ATTRIBUTES = {"AWSTraceHeader"}
+logger = logging.getLogger(__name__)
+
+
+def _available(queue: Queue) -> None:
+    """After commit: wake long-polling receivers and tell subscribers (event source mappings); never fails the write."""
+    wakeup.wake(queue.pk)
+    try:
+        bus.publish(MessagesAvailable(queue_id=queue.pk, queue_arn=queue.arn))
+    except Exception:  # noqa: BLE001 - the message is stored; pollers also find it on their next sweep
+        logger.exception("announcing messages on %s failed", queue.name)
+
+
+def system_attributes_of(message: Message, *, fifo: bool) -> dict[str, str]:
+    """Every system attribute of a message, as ReceiveMessage and Lambda's SQS event name them."""
+    values: dict[str, str] = {"ApproximateReceiveCount": str(message.receive_count), "SentTimestamp": str(int(message.sent_at.timestamp() * 1000)),
+                              "SenderId": message.sender_id or "000000000000",
+                              "ApproximateFirstReceiveTimestamp": str(int((message.first_received_at or message.sent_at).timestamp() * 1000))}
+    if fifo:
+        values.update(SequenceNumber=message.sequence_number, MessageGroupId=message.group_id, MessageDeduplicationId=message.deduplication_id)
+    elif message.group_id:
+        values["MessageGroupId"] = message.group_id
+    for name, value in message.system_attributes.items():
+        values[name] = value.get("StringValue", "")
+    return values
 
 
 @dataclass(frozen=True)
@@ -164,7 +191,7 @@ def message_send(*, queue: Queue, outgoing: Outgoing, sender_id: str = "") -> Se
         if queue.fifo:
             Deduplication.objects.create(queue=queue, deduplication_id=outgoing.deduplication_id, message_id=message.message_id,
                                          sequence_number=message.sequence_number, expires_at=now + datetime.timedelta(seconds=limits.DEDUP_WINDOW_SECONDS))
-        transaction.on_commit(lambda: wakeup.wake(queue.id))
+        transaction.on_commit(lambda: _available(queue))
     return Sent(message.message_id, body_md5, attributes_md5, system_md5, message.sequence_number if queue.fifo else "")
 
 
@@ -225,7 +252,7 @@ def _redrive(queue: Queue, rows: list[Message], now: datetime.datetime) -> list[
         row.system_attributes = {**row.system_attributes, "DeadLetterQueueSourceArn": {"DataType": "String", "StringValue": queue.arn}}
         Message.objects.filter(pk=row.pk).update(queue=dlq, visible_at=now, receive_count=0, first_received_at=None, receipt_token="",
                                                  system_attributes=row.system_attributes)
-    transaction.on_commit(lambda: wakeup.wake(dlq.id))
+    transaction.on_commit(lambda: _available(dlq))
     return [row for row in rows if row.receive_count < limit]
 
 
@@ -306,4 +333,4 @@ def message_change_visibility(*, queue: Queue, receipt_handle: str, timeout: int
         raise QueueError("Message does not exist or is not available for visibility timeout change.", code="MessageNotInflight")
     Message.objects.filter(pk=pk, receipt_token=token).update(visible_at=now + datetime.timedelta(seconds=timeout))
     if timeout == 0:
-        transaction.on_commit(lambda: wakeup.wake(queue.pk))
+        transaction.on_commit(lambda: _available(queue))

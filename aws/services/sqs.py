@@ -224,16 +224,7 @@ def send_message_batch(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any
 
 def _wanted_attributes(message: Message, names: list[str]) -> dict[str, str]:
     wanted = set(_SYSTEM_NAMES) if ("All" in names or "*" in names) else set(names)
-    values: dict[str, str] = {"SenderId": message.sender_id or settings.KILN_ACCOUNT_ID, "SentTimestamp": str(int(message.sent_at.timestamp() * 1000)),
-                              "ApproximateReceiveCount": str(message.receive_count),
-                              "ApproximateFirstReceiveTimestamp": str(int((message.first_received_at or message.sent_at).timestamp() * 1000))}
-    if message.queue.fifo:
-        values.update(SequenceNumber=message.sequence_number, MessageDeduplicationId=message.deduplication_id, MessageGroupId=message.group_id)
-    elif message.group_id:
-        values["MessageGroupId"] = message.group_id
-    for name, value in message.system_attributes.items():
-        values[name] = value.get("StringValue", "")
-    return {k: v for k, v in values.items() if k in wanted}
+    return {k: v for k, v in messages.system_attributes_of(message, fifo=message.queue.fifo).items() if k in wanted}
 
 
 def _wanted_message_attributes(message: Message, names: list[str]) -> dict[str, dict[str, Any]]:
