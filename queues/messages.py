@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from core import events as bus
@@ -319,6 +319,21 @@ def message_delete(*, queue: Queue, receipt_handle: str) -> None:
     """Delete the message if ``receipt_handle`` is its latest; an older handle succeeds and deletes nothing (as AWS documents)."""
     pk, token = handle_parse(receipt_handle, queue)
     Message.objects.filter(pk=pk, queue=queue, receipt_token=token).delete()
+
+
+def message_delete_batch(*, queue: Queue, handles: dict[str, str]) -> dict[str, QueueError]:
+    """Delete by ``{entry id: receipt handle}`` in one statement; the entries whose handle is not valid, with their error."""
+    failed: dict[str, QueueError] = {}
+    match = Q(pk__in=[])
+    for entry_id, handle in handles.items():
+        try:
+            pk, token = handle_parse(handle, queue)
+        except QueueError as error:
+            failed[entry_id] = error
+            continue
+        match |= Q(pk=pk, receipt_token=token)
+    Message.objects.filter(match, queue=queue).delete()
+    return failed
 
 
 def message_change_visibility(*, queue: Queue, receipt_handle: str, timeout: int) -> None:

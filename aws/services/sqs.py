@@ -267,14 +267,9 @@ def delete_message_batch(ctx: AwsContext, params: dict[str, Any]) -> dict[str, A
     queue = _authorized(ctx, params, "DeleteMessage")
     entries = params.get("Entries") or []
     messages.batch_check([e.get("Id", "") for e in entries])
-    successful, failed = [], []
-    for entry in entries:
-        try:
-            messages.message_delete(queue=queue, receipt_handle=entry.get("ReceiptHandle", ""))
-            successful.append({"Id": entry["Id"]})
-        except KilnError as error:
-            failed.append(_failed(entry["Id"], error))
-    return {"Successful": successful, "Failed": failed}
+    failures = messages.message_delete_batch(queue=queue, handles={e["Id"]: e.get("ReceiptHandle", "") for e in entries})
+    return {"Successful": [{"Id": e["Id"]} for e in entries if e["Id"] not in failures],
+            "Failed": [_failed(entry_id, error) for entry_id, error in failures.items()]}
 
 
 @operation("sqs", "ChangeMessageVisibility")
