@@ -58,6 +58,15 @@ def _check(arn: str) -> None:
         raise ValidationFailed(f"The event source arn ({arn}) does not exist: create the queue first.", details={"field": "EventSourceArn"})
 
 
+def _check_function(arn: str, function: Any) -> None:
+    """As Lambda checks it: the queue's visibility timeout must be at least the function's timeout."""
+    queue = queue_by_arn(arn)
+    timeout = function.latest.timeout if function.latest is not None else 0
+    if queue is not None and queue.visibility_timeout < timeout:
+        raise ValidationFailed(f"Queue visibility timeout: {queue.visibility_timeout} seconds is less than Function timeout: {timeout} seconds",
+                               details={"field": "EventSourceArn"})
+
+
 def poll_request(mapping_id: Any, *, countdown: float | None = None) -> None:
     """Mark the mapping pending and enqueue one poll (at most one waits in the broker per mapping)."""
     from events.tasks import poll_sqs
@@ -81,7 +90,8 @@ def messages_available(event: MessagesAvailable) -> None:
 
 
 def register() -> None:
-    source_kind_register(SourceKind(name="sqs", arn=ARN, batch_default=BATCH_DEFAULT, batch_max=BATCH_MAX, check=_check, start=_start))
+    source_kind_register(SourceKind(name="sqs", arn=ARN, batch_default=BATCH_DEFAULT, batch_max=BATCH_MAX, check=_check,
+                                    check_function=_check_function, start=_start))
 
 
 # --- the event -------------------------------------------------------------------------------------------------------

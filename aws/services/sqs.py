@@ -178,9 +178,12 @@ def list_dead_letter_source_queues(ctx: AwsContext, params: dict[str, Any]) -> d
 
 # --- messages --------------------------------------------------------------------------------------------------------
 
-def _outgoing(queue: Queue, entry: dict[str, Any]) -> messages.Outgoing:
+def _outgoing(queue: Queue, entry: dict[str, Any], trace: str = "") -> messages.Outgoing:
+    system = entry.get("MessageSystemAttributes")
+    if trace and not system:  # as SQS does: the request's X-Ray header becomes the message's AWSTraceHeader
+        system = {"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
     return messages.message_validate(queue=queue, body=entry.get("MessageBody"), delay_seconds=entry.get("DelaySeconds"), attributes=entry.get("MessageAttributes"),
-                                     system_attributes=entry.get("MessageSystemAttributes"), group_id=entry.get("MessageGroupId"),
+                                     system_attributes=system, group_id=entry.get("MessageGroupId"),
                                      deduplication_id=entry.get("MessageDeduplicationId"))
 
 
@@ -198,7 +201,8 @@ def _sent(sent: messages.Sent) -> dict[str, Any]:
 @operation("sqs", "SendMessage")
 def send_message(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     queue = _authorized(ctx, params, "SendMessage")
-    return _sent(messages.message_send(queue=queue, outgoing=_outgoing(queue, params), sender_id=ctx.principal.user_id))
+    outgoing = _outgoing(queue, params, ctx.request.headers.get("x-amzn-trace-id", ""))
+    return _sent(messages.message_send(queue=queue, outgoing=outgoing, sender_id=ctx.principal.user_id))
 
 
 def _failed(entry_id: str, error: KilnError) -> dict[str, Any]:

@@ -366,3 +366,12 @@ def test_iam_decides(make_client: Callable[..., Any], sqs: Any) -> None:
     with pytest.raises(ClientError) as info:
         client.receive_message(QueueUrl=url)
     assert info.value.response["Error"]["Code"] == "AccessDenied" and info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_trace_header_becomes_aws_trace_header(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = sqs.create_queue(QueueName="traced")["QueueUrl"]
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "inside-a-function")  # botocore sends X-Amzn-Trace-Id from inside Lambda
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-00000000-000000000000000000000001;Sampled=1")
+    sqs.send_message(QueueUrl=url, MessageBody="traced")
+    got = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"][0]
+    assert got["Attributes"] == {"AWSTraceHeader": "Root=1-00000000-000000000000000000000001;Sampled=1"}

@@ -63,14 +63,14 @@ def test_the_record_is_lambdas_sqs_event(db: None) -> None:
 def test_sqs_to_lambda_with_partial_failures_and_redrive(worker) -> None:
     function = function_create(name="consumer", config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": HANDLER}))
     dlq = services.queue_create(name="consumer-dlq")
-    queue = services.queue_create(name="work", attributes={"VisibilityTimeout": "2",
+    queue = services.queue_create(name="work", attributes={"VisibilityTimeout": "3",
                                                            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 1})})
     mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn,
                                       data=mappings.MappingInput(batch_size=100, batching_window_s=1, function_response_types=["ReportBatchItemFailures"]))
     _until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
     sent = {_send(queue, f"ok {i}") for i in range(150)}
     poison = _send(queue, "fail me")
-    # the good messages are deleted; the failed one comes back after 2 s and moves to the DLQ on its next receive
+    # the good messages are deleted; the failed one comes back after 3 s and moves to the DLQ on its next receive
     _until(lambda: not Message.objects.filter(queue=queue).exists() and Message.objects.filter(queue=dlq).exists())
     assert list(Message.objects.filter(queue=dlq).values_list("message_id", flat=True)) == [poison]
     runs = list(Invocation.objects.filter(trigger=Trigger.QUEUE).order_by("queued_at"))
@@ -87,3 +87,17 @@ def test_sqs_to_lambda_with_partial_failures_and_redrive(worker) -> None:
     # idle: a later send wakes the poller again
     late = _send(queue, "late")
     _until(lambda: not Message.objects.filter(message_id=late).exists(), 30)
+
+
+def test_the_queue_visibility_timeout_must_cover_the_function_timeout(db: None) -> None:
+    from core.errors import ValidationFailed
+
+    function = function_create(name="slow", config=FunctionConfig(runtime="python3.11", handler="app.handler", timeout=60), code=Code(files={"app.py": HANDLER}))
+    short = services.queue_create(name="short-vis")
+    with pytest.raises(ValidationFailed) as refused:
+        mappings.mapping_create(function=function, qualifier="", source_arn=short.arn, data=mappings.MappingInput())
+    assert "Queue visibility timeout: 30 seconds is less than Function timeout: 60 seconds" in refused.value.message
+    with pytest.raises(ValidationFailed):
+        mappings.mapping_create(function=function, qualifier="", source_arn="arn:aws:sqs:us-east-1:000000000000:missing", data=mappings.MappingInput())
+    enough = services.queue_create(name="long-vis", attributes={"VisibilityTimeout": "60"})
+    assert mappings.mapping_create(function=function, qualifier="", source_arn=enough.arn, data=mappings.MappingInput()).kind == "sqs"
