@@ -49,6 +49,15 @@ def _lock_key(mapping_id: Any) -> str:
     return f"kiln:esm:lock:{mapping_id}"
 
 
+def _slot(redis: Any) -> str | None:
+    """One of ``KILN_SQS_POLLERS_MAX`` poller slots (expiring keys, so a crashed worker's slot comes back), or ``None``."""
+    for index in range(settings.KILN_SQS_POLLERS_MAX):
+        key = f"kiln:esm:slot:{index}"
+        if redis.set(key, b"1", nx=True, ex=LOCK_S):
+            return key
+    return None
+
+
 def _pending_key(mapping_id: Any) -> str:
     return f"kiln:esm:pending:{mapping_id}"
 
@@ -196,6 +205,11 @@ def sqs_poll(mapping_id: str) -> int:
     redis = get_redis()
     if not redis.set(_lock_key(mapping_id), b"1", nx=True, ex=LOCK_S):
         return 0  # another poll runs; it sees the pending mark before it stops
+    slot = _slot(redis)
+    if slot is None:  # every poller slot is busy: the worker's threads stay free for the functions; try again shortly
+        redis.delete(_lock_key(mapping_id))
+        poll_request(mapping_id, countdown=1.0)
+        return 0
     delivered, started, handover = 0, time.monotonic(), False
     queue: Queue | None = None
     try:
@@ -219,7 +233,7 @@ def sqs_poll(mapping_id: str) -> int:
                 handover = True  # a fresh task continues, after this one's lock is gone
                 break
     finally:
-        redis.delete(_lock_key(mapping_id))
+        redis.delete(_lock_key(mapping_id), slot)
     if handover or redis.exists(_pending_key(mapping_id)):  # more to do, or a send came while this poll was finishing
         redis.delete(_pending_key(mapping_id))
         poll_request(mapping_id, countdown=0)
