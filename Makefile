@@ -22,6 +22,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml | $(BIN
 	touch $@
 
 setup: $(VENV)/.installed
+	@./scripts/node_sdk.sh  # the AWS SDK v3 of the Node.js runtimes, once per lock file
 
 run: setup
 	./scripts/run.sh

@@ -32,7 +32,7 @@ from aws.protocols.restxml import s3_error
 from aws.sigv2 import is_signed_v2, request_time_check_v2, signature_verify_v2, signed_v2_parse
 from aws.sigv4 import is_signed, request_time_check, service_hint, signature_verify, signed_request_parse
 from core.errors import KilnError
-from iam.credentials import Credential, Principal, credential_resolve
+from iam.credentials import Credential, Principal, access_key_note_use, credential_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ def _context(request: HttpRequest, credential: Credential, *, service: str, regi
         raise AuthFailure("invalid_token")
     if credential.expired():
         raise AuthFailure("expired_token")
+    access_key_note_use(credential=credential, service=service)
     return AwsContext(request=request, principal=credential.principal, service=service, region=region, request_id=request_id,
                       source_ip=request.META.get("REMOTE_ADDR") or "127.0.0.1", secure=request.is_secure())
 

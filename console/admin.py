@@ -28,7 +28,7 @@ from django.utils.safestring import mark_safe
 from console.forms import FunctionForm, LayerVersionForm, RoleForm
 from console.function_panels import function_panels
 from console.vendor import vendor_path
-from core.errors import KilnError, error_envelope
+from core.errors import KilnError
 from functions.models import Function, FunctionRevision, Layer
 from functions.selectors import CODE_VIEW_MAX_BYTES, revision_code_entries, revision_code_text
 from functions.services import function_delete
@@ -38,6 +38,7 @@ from invoker.api import invocation_data
 from invoker.models import Invocation, Trigger
 from invoker.selectors import invocation_lineage
 from invoker.services import invocation_submit, invocation_wait, sync_wait_seconds
+from restapi.errors import error_envelope, kiln_error_envelope
 
 REQUEST_ID_PREFIX = re.compile(r"[0-9a-f-]{4,36}")
 STATUS_COLOURS = {"succeeded": "#2e7d32", "failed": "#c62828", "timed_out": "#c62828", "throttled": "#ef6c00", "running": "#1565c0", "queued": "#616161"}
@@ -218,7 +219,7 @@ class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
             assert invocation.revision is not None
             invocation = invocation_wait(invocation, timeout_s=sync_wait_seconds(invocation.revision))
         except KilnError as error:
-            return JsonResponse(error.envelope(), status=error.status)
+            return JsonResponse(kiln_error_envelope(error), status=error.status)
         data = dict(invocation_data(invocation))
         data["console_url"] = reverse("admin:invoker_invocation_change", args=[quote(invocation.pk)])
         return JsonResponse(data)

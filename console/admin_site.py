@@ -30,7 +30,9 @@ class KilnAdminSite(admin.AdminSite):
 
     def get_urls(self) -> list[URLPattern]:
         return [path("environments/", self.admin_view(self.environments_view), name="environments"),
-                path("usage/", self.admin_view(self.usage_view), name="usage"), *super().get_urls()]
+                path("usage/", self.admin_view(self.usage_view), name="usage"),
+                path("security-credentials/", self.admin_view(self.security_credentials_view), name="security_credentials"),
+                path("policy-simulator/", self.admin_view(self.policy_simulator_view), name="policy_simulator"), *super().get_urls()]
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
         """Two groups: Kiln's main sections in ``NAVIGATION`` order (plus Workers), then everything else."""
@@ -45,6 +47,7 @@ class KilnAdminSite(admin.AdminSite):
                 main.append({**entry, "name": NAV_LABELS.get(key, entry["name"])})
         if request.user.is_staff:
             main.append({"name": "Workers", "object_name": "Workers", "admin_url": reverse("admin:environments", current_app=self.name), "add_url": None, "view_only": True, "perms": {}})
+            main.append({"name": "Policy simulator", "object_name": "PolicySimulator", "admin_url": reverse("admin:policy_simulator", current_app=self.name), "add_url": None, "view_only": True, "perms": {}})
             main.append({"name": "Usage and cost", "object_name": "Usage", "admin_url": reverse("admin:usage", current_app=self.name), "add_url": None, "view_only": True, "perms": {}})
         groups = [{"name": "Kiln", "app_label": "kiln", "app_url": reverse("admin:index", current_app=self.name), "has_module_perms": True, "models": main}]
         rest = sorted(models.values(), key=lambda m: str(m["name"]))
@@ -75,6 +78,18 @@ class KilnAdminSite(admin.AdminSite):
         """This month's requests, GB-seconds and cost (Lambda's pricing model), drawn from ``/api/v1/usage/``."""
         context: dict[str, Any] = {**self.each_context(request), "title": "Usage and cost", "month": request.GET.get("month", "")}
         return TemplateResponse(request, "console/usage.html", context)
+
+    def security_credentials_view(self, request: HttpRequest) -> HttpResponse:
+        """The signed-in login's own access keys (``console/credentials.py``)."""
+        from console.credentials import security_credentials_view
+
+        return security_credentials_view(self, request)
+
+    def policy_simulator_view(self, request: HttpRequest) -> HttpResponse:
+        """Principal, action, resource in; IAM's decision and the deciding statement out (``console/simulator.py``)."""
+        from console.simulator import policy_simulator_view
+
+        return policy_simulator_view(self, request)
 
     def environments_view(self, request: HttpRequest) -> HttpResponse:
         """Each worker (from its heartbeat) with its sandbox mode and execution environments."""

@@ -1,10 +1,11 @@
 """Root URLs: the console (admin site), the REST API, its schema, and /healthz."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from console.api_views import api_not_found
 from console.health import healthz
 from metrics.api import prometheus_metrics
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/console/", permanent=False)),
     path("console/", admin.site.urls),
     path("api/v1/", include("console.api_urls")),
+    re_path(r"^api/v1/", api_not_found),  # anything else under the API answers the JSON envelope, not Django's HTML 404
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from core.arns import function_arn
 from events.models import BucketNotification
+from functions.models import Function
 from invoker.models import Invocation, Trigger
 from storage.models import Bucket
 
 
 def bucket_notifications(bucket: Bucket) -> QuerySet[BucketNotification]:
     return BucketNotification.objects.filter(bucket=bucket).select_related("function").order_by("position")
+
+
+def notification_function(arn: str) -> Function | None:
+    """The function an S3 destination ARN (``arn:aws:lambda:REGION:ACCOUNT:function:NAME``) names in this
+    region and account; ``None`` if none does. Kiln has no versions or aliases yet, so a qualified ARN
+    names none."""
+    name = arn.rsplit(":", 1)[-1]
+    if not name or arn != function_arn(name):
+        return None
+    return Function.objects.filter(name=name).first()
 
 
 def matching_notifications(bucket_name: str, key: str, event_name: str) -> list[BucketNotification]:

@@ -21,6 +21,10 @@ class InvalidNotification(ValidationFailed):
     code = "InvalidArgument"
 
 
+class NotificationsOverlap(InvalidNotification):
+    """Two configurations share an event type and some key matches both filters (S3 refuses the set)."""
+
+
 def _overlap(a: BucketNotification, b: BucketNotification) -> bool:
     """S3's rule: two configurations overlap when they share an event and a key could match both filters."""
     if not (frozenset().union(*map(expand, a.events)) & frozenset().union(*map(expand, b.events))):
@@ -55,22 +59,39 @@ def _parse(user: AbstractBaseUser | AnonymousUser, bucket: Bucket, index: int, i
 
 
 def bucket_notifications_put(*, user: AbstractBaseUser | AnonymousUser, bucket: Bucket, configurations: Any) -> list[BucketNotification]:
-    """Replace the bucket's notification configurations with ``configurations`` (all or nothing)."""
+    """Replace the bucket's notification configurations with ``configurations`` (the REST API's JSON list; all or nothing)."""
     if not isinstance(configurations, list):
         raise InvalidNotification("The body must be a list of notification configurations.")
     if len(configurations) > NOTIFICATIONS_MAX:
         raise InvalidNotification(f"A bucket has at most {NOTIFICATIONS_MAX} notification configurations.")
-    parsed = [_parse(user, bucket, index, item) for index, item in enumerate(configurations)]
-    ids = [p.config_id for p in parsed]
+    return bucket_notifications_replace(bucket=bucket, notifications=[_parse(user, bucket, index, item) for index, item in enumerate(configurations)])
+
+
+def bucket_notifications_replace(*, bucket: Bucket, notifications: list[BucketNotification]) -> list[BucketNotification]:
+    """Replace the bucket's configurations with ``notifications`` (unsaved rows, in order) in one transaction.
+
+    Checks what every caller must (count, unique ids, known events, no overlap) before anything is written,
+    so a refused set leaves the old one whole. ``bucket``, ``position`` and a missing id are filled in here.
+    """
+    if len(notifications) > NOTIFICATIONS_MAX:
+        raise InvalidNotification(f"A bucket has at most {NOTIFICATIONS_MAX} notification configurations.")
+    for index, config in enumerate(notifications):
+        config.bucket, config.position = bucket, index
+        config.config_id = config.config_id or str(uuid.uuid4())
+        if len(config.config_id) > NOTIFICATION_ID_MAX:
+            raise InvalidNotification(f"Configuration id is longer than {NOTIFICATION_ID_MAX} characters.", details={"index": index})
+        if not config.events or any(e not in EVENT_TYPES for e in config.events):
+            raise InvalidNotification(f"Configuration {config.config_id}: events must be a non-empty list of {', '.join(EVENT_TYPES)}.", details={"index": index})
+    ids = [p.config_id for p in notifications]
     if len(set(ids)) != len(ids):
         raise InvalidNotification("Configuration ids must be unique within a bucket.")
-    for i, a in enumerate(parsed):
-        for b in parsed[i + 1:]:
+    for i, a in enumerate(notifications):
+        for b in notifications[i + 1:]:
             if _overlap(a, b):
-                raise InvalidNotification(
+                raise NotificationsOverlap(
                     f"Configurations overlap. Configurations on the same bucket cannot share a common event type: {a.config_id!r} and {b.config_id!r} "
                     f"both match some keys for the same event.", details={"ids": [a.config_id, b.config_id]})
     with transaction.atomic():
         BucketNotification.objects.filter(bucket=bucket).delete()
-        BucketNotification.objects.bulk_create(parsed)
-    return parsed
+        BucketNotification.objects.bulk_create(notifications)
+    return notifications

@@ -116,6 +116,8 @@ def _validate_config(config: FunctionConfig) -> tuple[Role | None, list[LayerVer
         raise ValidationFailed(f"network must be \"outbound\" (reach other hosts) or \"none\" (only the Runtime API); got {config.network!r}.",
                                details={"field": "network", "allowed": list(limits.NETWORK_MODES)})
     config.environment = validate_environment(config.environment)
+    if config.role is not None and not isinstance(config.role, str):
+        raise ValidationFailed("role must be a role's name or ARN (a string), or null for none.", details={"field": "role"})
     role = role_resolve(config.role) if config.role else None
     return role, layer_versions_resolve(config.layers)
 

@@ -28,6 +28,7 @@ from iam.models import AccessKey, AccessKeyStatus, IamUser, Role, unique_id
 ACCESS_KEYS_PER_USER = 2  # IAM's quota
 SESSION_MIN_SECONDS = 900
 SESSION_MAX_SECONDS = 12 * 3600
+LAST_USED_EVERY = datetime.timedelta(minutes=1)  # a key's last use is written at most this often
 _KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 _SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -62,6 +63,7 @@ class Credential:
     principal: Principal
     session_token_sha256: str = ""
     expires_at: datetime.datetime | None = None
+    last_used_at: datetime.datetime | None = None
 
     def token_matches(self, token: str | None) -> bool:
         if not self.session_token_sha256:
@@ -174,13 +176,29 @@ def principal_of(key: AccessKey) -> Principal:
 
 
 def credential_resolve(access_key_id: str) -> Credential | None:
-    """The active key ``access_key_id`` with its decrypted secret and principal; ``None`` if unknown or inactive."""
-    key = AccessKey.objects.select_related("user", "role").filter(access_key_id=access_key_id, status=AccessKeyStatus.ACTIVE).first()
+    """The active key ``access_key_id`` with its decrypted secret and principal; ``None`` if unknown or inactive,
+    or if it belongs to the IAM user of a console login that is deactivated."""
+    key = AccessKey.objects.select_related("user", "user__console_user", "role").filter(access_key_id=access_key_id, status=AccessKeyStatus.ACTIVE).first()
     if key is None:
+        return None
+    if key.user is not None and key.user.console_user is not None and not key.user.console_user.is_active:
         return None
     try:
         secret = secret_decrypt(stored=key.secret_encrypted, access_key_id=key.access_key_id)
     except SecretUnreadable:
         return None
     return Credential(access_key_id=key.access_key_id, secret=secret, principal=principal_of(key),
-                      session_token_sha256=key.session_token_sha256, expires_at=key.expires_at)
+                      session_token_sha256=key.session_token_sha256, expires_at=key.expires_at, last_used_at=key.last_used_at)
+
+
+def access_key_note_use(*, credential: Credential, service: str) -> None:
+    """Record that a request signed with a long-term key authenticated (for the console's "last used").
+
+    Written at most once per ``LAST_USED_EVERY`` per key, so the hot path costs no write; session keys
+    (role sessions, execution environments) are not recorded."""
+    if credential.session_token_sha256:
+        return
+    now = timezone.now()
+    if credential.last_used_at is not None and now - credential.last_used_at < LAST_USED_EVERY:
+        return
+    AccessKey.objects.filter(access_key_id=credential.access_key_id).update(last_used_at=now, last_used_service=service[:32])

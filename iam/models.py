@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.db import models
 
 from core.arns import role_arn
@@ -83,12 +84,16 @@ class RolePolicy(TimeStampedModel):
 
 
 class IamUser(TimeStampedModel):
-    """An IAM user: a name that access keys and policies belong to (not a console login)."""
+    """An IAM user: a name that access keys and policies belong to.
+
+    ``console_user`` ties it to a console login, whose own access keys it holds (``iam.users``): deleting
+    the login deletes the user and its keys, and a deactivated login's keys are refused."""
 
     name = models.CharField(max_length=64, unique=True)
     path = models.CharField(max_length=512, default="/")
     user_id = models.CharField(max_length=32, unique=True)
     attached_policies = models.ManyToManyField(ManagedPolicy, blank=True, related_name="users")
+    console_user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="iam_user")
 
     class Meta:
         ordering = ["name"]
@@ -131,6 +136,9 @@ class AccessKey(models.Model):
     environment_id = models.CharField(max_length=32, blank=True, default="", db_index=True)
     invocation_id = models.CharField(max_length=36, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a signed request last authenticated with a long-term key (at most once a minute), and for which service.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_service = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -6,12 +6,17 @@ this action on this resource in this context? The root may do everything.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
+
+from core.arns import user_arn
 from iam.credentials import Principal
-from iam.errors import NoSuchEntity
-from iam.evaluation import Decision, MatchedStatement, NamedPolicy, policy_evaluate
+from iam.errors import InvalidInput, NoSuchEntity
+from iam.evaluation import Decision, MatchedStatement, NamedPolicy, policy_evaluate, statements_of
 from iam.models import AccessKey, IamUser, ManagedPolicy, Role
 
 
@@ -50,6 +55,38 @@ def access_key_of_user(*, user: IamUser, access_key_id: str) -> AccessKey:
     return key
 
 
+CONSOLE_SECRET_SHOW_SECONDS = 300  # a new key's secret can be shown (once) only this long after it was made
+
+
+def console_iam_user(user: AbstractBaseUser) -> IamUser | None:
+    """The console login's own IAM user, if it has one yet (``iam.users.console_user_link`` makes it)."""
+    return IamUser.objects.filter(console_user=user).prefetch_related("inline_policies", "attached_policies").first()
+
+
+def console_access_keys(user: AbstractBaseUser) -> list[AccessKey]:
+    """The login's own long-term access keys, oldest first (never their secrets)."""
+    return list(AccessKey.objects.filter(user__console_user=user, role__isnull=True).order_by("created_at", "id"))
+
+
+def console_new_key_secret(user: AbstractBaseUser, access_key_id: str) -> str | None:
+    """The secret of the login's key ``access_key_id`` if it was made in the last few minutes, for the one
+    page that shows it (the console keeps only the id in the session, between the POST and that page)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from iam.crypto import SecretUnreadable, secret_decrypt
+
+    key = AccessKey.objects.filter(user__console_user=user, access_key_id=access_key_id, role__isnull=True,
+                                   created_at__gte=timezone.now() - timedelta(seconds=CONSOLE_SECRET_SHOW_SECONDS)).first()
+    if key is None:
+        return None
+    try:
+        return secret_decrypt(stored=key.secret_encrypted, access_key_id=key.access_key_id)
+    except SecretUnreadable:
+        return None
+
+
 def principal_policies(principal: Principal) -> list[NamedPolicy]:
     """Every identity policy of the principal: the role's (or user's) inline and attached managed policies."""
     policies: list[NamedPolicy] = []
@@ -76,7 +113,7 @@ def principal_context(principal: Principal) -> dict[str, Any]:
                                "aws:PrincipalType": {"root": "Account", "user": "User", "assumed-role": "AssumedRole"}[principal.kind]}
     if principal.kind == "user":
         context["aws:username"] = principal.name
-    if principal.kind == "assumed-role":
+    if principal.kind == "assumed-role" and ":assumed-role/" in principal.arn:  # a session (the simulator passes the role's own ARN)
         context["aws:PrincipalArn"] = principal.arn.replace(":sts:", ":iam:").replace(":assumed-role/", ":role/").rsplit("/", 1)[0]
     return context
 
@@ -94,8 +131,6 @@ def principal_for_arn(arn: str) -> Principal:
     """The principal a user or role ARN names (for the policy simulator)."""
     from django.conf import settings
 
-    from core.arns import user_arn
-
     account = settings.KILN_ACCOUNT_ID
     if ":user/" in arn:
         user = user_by_name(arn.rsplit("/", 1)[-1])
@@ -104,3 +139,48 @@ def principal_for_arn(arn: str) -> Principal:
         role = role_by_arn(arn)
         return Principal(kind="assumed-role", arn=role.arn, user_id=role.role_id, name=role.name, access_key_id="", account=account, role_pk=role.pk)
     raise NoSuchEntity(f"The principal {arn} cannot be found.")
+
+
+ACTION_NAME = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?]+$")
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """A simulated request: the decision, the statement that decided it (``None`` for an implicit deny) and
+    every identity policy that was evaluated (the console's policy simulator shows all three)."""
+
+    principal: Principal
+    action: str
+    resource: str
+    decision: Decision
+    policies: list[NamedPolicy]
+
+    @property
+    def deciding_statement(self) -> Mapping[str, Any] | None:
+        found = self.decision.statement
+        if found is None:
+            return None
+        policy = next((p for p in self.policies if p.name == found.policy), None)
+        statements = statements_of(policy.document) if policy is not None else []
+        return statements[found.index] if found.index < len(statements) else None
+
+
+def simulation_principals() -> list[tuple[str, str]]:
+    """(ARN, label) of every role and IAM user a simulation can run as, roles first."""
+    roles = [(r.arn, f"Role {r.name}") for r in Role.objects.order_by("name")]
+    users = [(user_arn(u.name, u.path), f"User {u.name}") for u in IamUser.objects.order_by("name")]
+    return roles + users
+
+
+def policy_simulate(*, principal_arn: str, action: str, resource: str = "*", context: Mapping[str, Any] | None = None) -> Simulation:
+    """What IAM decides for the role or user ``principal_arn`` doing ``action`` on ``resource``, with the
+    principal's own condition keys (``aws:username``, ...) and ``context`` added, as a signed request is decided."""
+    if not ACTION_NAME.match(action or ""):
+        raise InvalidInput(f"{action!r} is not an action: write service:Action, e.g. s3:GetObject.")
+    if not resource:
+        raise InvalidInput("A resource is an ARN, or * for any.")
+    principal = principal_for_arn(principal_arn)
+    policies = principal_policies(principal)
+    merged = {**principal_context(principal), **(context or {})}
+    return Simulation(principal=principal, action=action, resource=resource, policies=policies,
+                      decision=policy_evaluate(policies, action=action, resource=resource, context=merged))

@@ -33,7 +33,7 @@ def path_check(path: str) -> str:
 
 def role_create(*, name: str, policy_document: str | dict[str, Any] | None = None, description: str = "", path: str = "/",
                 trust_policy: str | dict[str, Any] | None = None, max_session_duration: int = 3600) -> Role:
-    if not ROLE_NAME.match(name or ""):
+    if not isinstance(name, str) or not ROLE_NAME.match(name):
         raise ValidationFailed("Role name must be 1-64 characters of letters, digits and +=,.@_-.", details={"field": "name"})
     document = policy_parse(policy_document) if policy_document is not None else dict(EMPTY_POLICY)
     trust = policy_parse(trust_policy, resource_policy=True) if trust_policy is not None else default_trust_policy()

@@ -146,6 +146,9 @@ class InvokeView(APIView):
         invocation_type = request.query_params.get("invocation_type", InvocationType.REQUEST_RESPONSE)
         if invocation_type not in InvocationType.values:
             raise ValidationFailed(f"invocation_type must be RequestResponse or Event, not {invocation_type!r}.", details={"field": "invocation_type"})
+        log_type = request.query_params.get("log_type", "None")
+        if log_type not in ("None", "Tail"):
+            raise ValidationFailed(f"log_type must be None or Tail, not {log_type!r}.", details={"field": "log_type"})
         limit = SYNC_PAYLOAD_MAX_BYTES if invocation_type == InvocationType.REQUEST_RESPONSE else ASYNC_PAYLOAD_MAX_BYTES
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > limit:
@@ -157,7 +160,7 @@ class InvokeView(APIView):
         if invocation_type == InvocationType.EVENT:
             return Response({"request_id": self.request_id, "status": invocation.status}, status=202)
         invocation = services.invocation_wait(invocation, timeout_s=services.sync_wait_seconds(resolved.revision))
-        return sync_response(invocation, tail=request.query_params.get("log_type") == "Tail")
+        return sync_response(invocation, tail=log_type == "Tail")
 
 
 def sync_response(invocation: Invocation, *, tail: bool = False) -> HttpResponse:

@@ -143,7 +143,9 @@ class ExecutionEnvironment:
             self.has_credentials = True
         if c.runtime.family == "nodejs":
             major = c.runtime.identifier.removeprefix("nodejs").removesuffix(".x")
-            env["NODE_PATH"] = f"{layout.opt}/nodejs/node{major}/node_modules:{layout.opt}/nodejs/node_modules:{layout.runtime}:{layout.task}"
+            # As Lambda's: layers first, then the runtime's AWS SDK v3, then the runtime and the function.
+            sdk = f"{layout.node_sdk}:" if layout.node_sdk else ""
+            env["NODE_PATH"] = f"{layout.opt}/nodejs/node{major}/node_modules:{layout.opt}/nodejs/node_modules:{sdk}{layout.runtime}:{layout.task}"
         return env
 
     def _argv(self, layout: sandbox.Layout, task_dir: Path, opt_dir: Path) -> list[str]:

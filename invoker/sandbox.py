@@ -35,6 +35,7 @@ from invoker.cgroups import Cgroup, migration_status
 log = logging.getLogger(__name__)
 
 RUNTIMES_DIR = Path(__file__).resolve().parent / "runtimes"
+NODE_SDK_PATH = "/var/runtime-sdk/node_modules"  # where a sandbox sees the Node.js runtimes' AWS SDK v3
 MAX_PROCESSES = 1024
 MAX_OPEN_FILES = 1024
 SANDBOX_UID = 993
@@ -57,6 +58,7 @@ class Layout:
     runtime: str
     python_libs: str
     tmp: str
+    node_sdk: str = ""  # the Node.js runtimes' AWS SDK v3 node_modules ("" when not installed)
 
 
 @dataclass
@@ -93,6 +95,15 @@ def link_or_copy(source: str, destination: str) -> None:
         os.link(source, destination)
     except OSError:
         shutil.copy2(source, destination)
+
+
+def node_sdk_dir() -> Path | None:
+    """The ``node_modules`` of the AWS SDK v3 clients the Node.js runtimes provide (``scripts/node_sdk.sh``
+    installs them per lock file), or ``None`` when they are not installed."""
+    lock = RUNTIMES_DIR / "nodejs" / "sdk" / "package-lock.json"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:16] if lock.exists() else ""
+    path = Path(settings.BASE_DIR) / ".node-sdk" / digest / "node_modules"
+    return path if digest and (path / "@aws-sdk").is_dir() else None
 
 
 @functools.cache
@@ -367,8 +378,10 @@ def sandbox_status() -> dict[str, object]:
 
 def layout(request_task_dir: Path, opt_dir: Path, tmp_dir: Path) -> Layout:
     if sandbox_mode() == "bwrap":
-        return Layout(task="/var/task", opt="/opt", runtime="/var/runtime", python_libs="/var/lang/sdk", tmp="/tmp")
-    return Layout(task=str(request_task_dir), opt=str(opt_dir), runtime=str(RUNTIMES_DIR), python_libs=str(python_sdk_dir()), tmp=str(tmp_dir))
+        return Layout(task="/var/task", opt="/opt", runtime="/var/runtime", python_libs="/var/lang/sdk", tmp="/tmp", node_sdk=NODE_SDK_PATH)
+    node_sdk = node_sdk_dir()
+    return Layout(task=str(request_task_dir), opt=str(opt_dir), runtime=str(RUNTIMES_DIR), python_libs=str(python_sdk_dir()), tmp=str(tmp_dir),
+                  node_sdk=str(node_sdk) if node_sdk else "")
 
 
 def _interpreter_root(interpreter: str) -> str | None:
@@ -412,6 +425,9 @@ def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
              "--ro-bind", str(req.opt_dir), "/opt",
              "--ro-bind", str(RUNTIMES_DIR), "/var/runtime"]
     argv += ["--ro-bind", str(python_sdk_dir()), "/var/lang/sdk"]
+    node_sdk = node_sdk_dir()
+    if node_sdk is not None:
+        argv += ["--ro-bind", str(node_sdk), NODE_SDK_PATH]
     argv += ["--remount-ro", "/", "--chdir", "/var/task", "--clearenv"]
     for key, value in req.environment.items():
         argv += ["--setenv", key, value]

@@ -25,6 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# moto's server is the S3 peer (bench/s3api.py); it is not a test dependency, so it is installed here.
+.venv/bin/python -c "import moto.server" 2>/dev/null || .venv/bin/pip install -q "moto[server]==5.2.5"
 .venv/bin/python -m bench.run "$@" &
 bench_pid=$!
 wait "$bench_pid"

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import error_envelope
+from restapi.errors import error_envelope
 from storage import limits, selectors, services
 from storage.blobs import blob_range
 from storage.domain import RequestInfo

@@ -35,6 +35,7 @@ class _Route:
     pattern: re.Pattern[str]
     query: tuple[tuple[str, str | None], ...]
     required_headers: tuple[str, ...]
+    deprecated: bool  # loses to a current operation on the same route (GetBucketNotification vs ...Configuration)
 
 
 @lru_cache(maxsize=8)
@@ -55,13 +56,13 @@ def _routes(service: ServiceModel) -> list[_Route]:
             required = tuple(m.serialization["name"].lower() for m in members if m.serialization.get("location") == "header")
             pairs += tuple((m.serialization["name"], None) for m in members if m.serialization.get("location") == "querystring"
                            and m.serialization["name"] not in dict(pairs))
-        routes.append(_Route(name, operation.http["method"], re.compile(f"^{regex or '/'}$"), pairs, required))
+        routes.append(_Route(name, operation.http["method"], re.compile(f"^{regex or '/'}$"), pairs, required, bool(operation.deprecated)))
     return routes
 
 
 def operation_match(service: ServiceModel, *, method: str, path: str, query: Mapping[str, Any], headers: Mapping[str, str]) -> tuple[OperationModel, dict[str, str]]:
     """The most specific operation for the request, with the URI's labels; ``MethodNotAllowed`` if none."""
-    best: tuple[int, _Route, dict[str, str]] | None = None
+    best: tuple[tuple[int, bool], _Route, dict[str, str]] | None = None
     for route in _routes(service):
         if route.method != method:
             continue
@@ -72,7 +73,7 @@ def operation_match(service: ServiceModel, *, method: str, path: str, query: Map
             continue
         if any(not headers.get(h) for h in route.required_headers):
             continue
-        score = 10 * len(route.query) + len(route.required_headers)
+        score = (10 * len(route.query) + len(route.required_headers), not route.deprecated)
         if best is None or score > best[0]:
             best = (score, route, match.groupdict())
     if best is None:

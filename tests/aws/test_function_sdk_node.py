@@ -82,11 +82,14 @@ def endpoint(kiln_web: str) -> str:
     return kiln_web
 
 
-def _on_upload(api: Any, layer_zip: str, *, name: str, bucket: str, role: str, handler: str = HANDLER) -> None:
-    layer = api.post("/api/v1/layers/", {"name": f"sdk-{name}", "zip_base64": layer_zip}, format="json")
-    assert layer.status_code == 201, layer.content
-    body = {"name": name, "runtime": "nodejs20.x", "handler": "index.handler", "code": {"files": {"index.mjs": handler}}, "role": role,
-            "layers": [layer.json()["arn"]], "timeout": 30, "memory_size": 256}
+def _on_upload(api: Any, layer_zip: str | None, *, name: str, bucket: str, role: str, handler: str = HANDLER, file: str = "index.mjs") -> None:
+    layers = []
+    if layer_zip is not None:
+        layer = api.post("/api/v1/layers/", {"name": f"sdk-{name}", "zip_base64": layer_zip}, format="json")
+        assert layer.status_code == 201, layer.content
+        layers = [layer.json()["arn"]]
+    body = {"name": name, "runtime": "nodejs20.x", "handler": "index.handler", "code": {"files": {file: handler}}, "role": role,
+            "layers": layers, "timeout": 30, "memory_size": 256}
     assert api.post("/api/v1/functions/", body, format="json").status_code == 201
     configs = [{"id": "all", "events": ["s3:ObjectCreated:*"], "filter": {}, "function": name}]
     assert api.put(f"/api/v1/buckets/{bucket}/notifications/", configs, format="json").status_code == 200
@@ -123,3 +126,33 @@ def test_sdk_v3_from_a_layer_reads_the_upload(api, worker, root, aws_sdk_v3_laye
     done = wait_invocation({"function_name": "v3-fn"}, seconds=90)
     assert done.status == InvocationStatus.SUCCEEDED, (done.error["errorMessage"] if done.error else "", done.logs[-1500:])
     assert "v3 read: hello v3" in done.logs
+
+
+HANDLER_V3_CJS = """\
+const { S3Client, GetObjectCommand } = require("@aws-sdk/client-s3");
+const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
+
+exports.handler = async (event) => {
+  const { bucket, object } = event.Records[0].s3;
+  const file = await new S3Client({}).send(new GetObjectCommand({ Bucket: bucket.name, Key: object.key }));
+  const who = await new STSClient({}).send(new GetCallerIdentityCommand({}));
+  console.log("bundled read:", await file.Body.transformToString(), "as", who.Arn);
+  return { statusCode: 200 };
+};
+"""
+
+
+@pytest.mark.parametrize("file, handler", [("index.mjs", HANDLER_V3), ("index.js", HANDLER_V3_CJS)], ids=["esm", "commonjs"])
+def test_sdk_v3_is_provided_by_the_runtime(api, worker, root, transactional_db, file: str, handler: str) -> None:
+    """As on Lambda's nodejs18+ runtimes, `@aws-sdk/client-*` needs no layer and no bundling (scripts/node_sdk.sh)."""
+    from invoker.sandbox import node_sdk_dir
+
+    assert node_sdk_dir() is not None, "make setup installs the runtime's SDK v3 (scripts/node_sdk.sh)"
+    bucket = f"bundled-{file.split('.')[1]}"
+    root("s3").create_bucket(Bucket=bucket)
+    allow_role(f"{bucket}-reader", ["s3:GetObject"], f"arn:aws:s3:::{bucket}/*")
+    _on_upload(api, None, name=f"{bucket}-fn", bucket=bucket, role=f"{bucket}-reader", handler=handler, file=file)
+    root("s3").put_object(Bucket=bucket, Key="note.txt", Body=b"from the runtime")
+    done = wait_invocation({"function_name": f"{bucket}-fn"}, seconds=90)
+    assert done.status == InvocationStatus.SUCCEEDED, (done.error["errorMessage"] if done.error else "", done.logs[-1500:])
+    assert "v3 read: from the runtime" in done.logs or "bundled read: from the runtime" in done.logs

@@ -3,6 +3,7 @@ policies, trust policies and AssumeRole, the simulator, and IAM's error codes.""
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -56,6 +57,30 @@ def test_users_and_access_keys(root, make_client) -> None:
     iam.delete_user(UserName="alice")
     with pytest.raises(ClientError) as missing:
         iam.get_user(UserName="alice")
+    assert _error(missing) == ("NoSuchEntity", 404)
+
+
+def test_access_key_last_used(root, root_key, make_client) -> None:
+    iam = root("iam")
+    iam.create_user(UserName="bob")
+    key = iam.create_access_key(UserName="bob")["AccessKey"]
+    never = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
+    assert never["UserName"] == "bob" and never["AccessKeyLastUsed"] == {"ServiceName": "N/A", "Region": "N/A"}
+    before = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    with pytest.raises(ClientError):
+        make_client("s3", (key["AccessKeyId"], key["SecretAccessKey"])).list_buckets()  # denied, but authenticated: it counts
+    used = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+    assert (used["ServiceName"], used["Region"]) == ("s3", "us-east-1") and used["LastUsedDate"] >= before
+    make_client("sts", (key["AccessKeyId"], key["SecretAccessKey"])).get_caller_identity()  # within the minute: not rewritten
+    assert iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]["ServiceName"] == "s3"
+    fresh = iam.create_access_key(UserName="bob")["AccessKey"]["AccessKeyId"]
+    with pytest.raises(ClientError) as bad:
+        make_client("s3", (fresh, "wrong-secret-0000000000000000000000000")).list_buckets()
+    assert _error(bad) == ("SignatureDoesNotMatch", 403)
+    assert iam.get_access_key_last_used(AccessKeyId=fresh)["AccessKeyLastUsed"]["ServiceName"] == "N/A"  # a signature that does not verify is no use
+    assert iam.get_access_key_last_used(AccessKeyId=root_key[0])["UserName"] == "root"
+    with pytest.raises(ClientError) as missing:
+        iam.get_access_key_last_used(AccessKeyId="AKIANOSUCHKEY0000000")
     assert _error(missing) == ("NoSuchEntity", 404)
 
 

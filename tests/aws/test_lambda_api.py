@@ -301,3 +301,32 @@ def test_provisioned_concurrency_on_a_version(lam: Any, worker: Any) -> None:
     with pytest.raises(ClientError) as gone:
         lam.get_provisioned_concurrency_config(FunctionName="api-fn", Qualifier="1")
     assert _error(gone)[:2] == ("ProvisionedConcurrencyConfigNotFoundException", 404)
+
+
+def test_code_from_a_bucket_publish_on_create_and_layer_permissions(lam: Any, root: Any) -> None:
+    s3 = root("s3")
+    s3.create_bucket(Bucket="deploys")
+    s3.put_object(Bucket="deploys", Key="builds/fn.zip", Body=CODE)
+    created = lam.create_function(FunctionName="from-s3", Runtime="python3.11", Role=ROLE_ARN, Handler="app.handler",
+                                  Code={"S3Bucket": "deploys", "S3Key": "builds/fn.zip"}, Publish=True)
+    assert created["Version"] == "1" and created["CodeSha256"] == base64.b64encode(hashlib.sha256(CODE).digest()).decode()
+    with pytest.raises(ClientError) as missing_key:
+        lam.update_function_code(FunctionName="from-s3", S3Bucket="deploys", S3Key="builds/none.zip")
+    assert _error(missing_key)[0] == "InvalidParameterValueException" and "NoSuchKey" in _error(missing_key)[2]
+    everything = lam.list_functions(FunctionVersion="ALL")["Functions"]
+    assert [(f["FunctionName"], f["Version"]) for f in everything] == [("from-s3", "$LATEST"), ("from-s3", "1")]
+    lam.create_alias(FunctionName="from-s3", Name="stable", FunctionVersion="1")
+    assert lam.get_function(FunctionName="from-s3:stable")["Configuration"]["FunctionArn"].endswith(":from-s3:1")
+    layer = lam.publish_layer_version(LayerName="shared", Content={"S3Bucket": "deploys", "S3Key": "builds/fn.zip"}, CompatibleRuntimes=["python3.11"])
+    statement = json.loads(lam.add_layer_version_permission(LayerName="shared", VersionNumber=layer["Version"], StatementId="everyone",
+                                                            Action="lambda:GetLayerVersion", Principal="*")["Statement"])
+    assert statement["Principal"] == "*" and statement["Resource"] == layer["LayerVersionArn"]
+    assert json.loads(lam.get_layer_version_policy(LayerName="shared", VersionNumber=1)["Policy"])["Statement"][0]["Sid"] == "everyone"
+    lam.remove_layer_version_permission(LayerName="shared", VersionNumber=1, StatementId="everyone")
+    with pytest.raises(ClientError):
+        lam.get_layer_version_policy(LayerName="shared", VersionNumber=1)
+    lam.delete_layer_version(LayerName="shared", VersionNumber=1)
+    assert lam.list_layer_versions(LayerName="shared")["LayerVersions"] == []
+    with pytest.raises(ClientError) as streaming:
+        lam.invoke_with_response_stream(FunctionName="from-s3", Payload=b"{}")
+    assert _error(streaming)[:2] == ("UnsupportedMediaTypeException", 415)

@@ -120,6 +120,9 @@ def test_query_parse_lists_maps_and_required() -> None:
     ("DELETE", "/b/k", {}, {}, "DeleteObject"),
     ("DELETE", "/b/k", {"uploadId": "u"}, {}, "AbortMultipartUpload"),
     ("GET", "/b/k", {"uploadId": "u"}, {}, "ListParts"),
+    # the deprecated GetBucketNotification / PutBucketNotification share the route and lose to the current ones
+    ("GET", "/b", {"notification": ""}, {}, "GetBucketNotificationConfiguration"),
+    ("PUT", "/b", {"notification": ""}, {}, "PutBucketNotificationConfiguration"),
 ])
 def test_rest_xml_operation_match(method: str, path: str, query: dict, headers: dict, expected: str) -> None:
     operation, labels = operation_match(service_model("s3"), method=method, path=path, query=query, headers=headers)

@@ -243,7 +243,7 @@ def test_publish_versions_and_route_an_alias_from_the_function_page(kiln_stack: 
         stack.api("PATCH", f"/functions/{name}/", {"memory_size": 256}, expect=200)
         page.click("#panel-versions form[data-path='versions/'] button[type=submit]")
         expect(page.locator("#panel-versions table.kiln-versions tbody tr")).to_have_count(2)
-        page.fill("#alias-form input[name=name]", "prod")
+        page.fill("#alias-form input[name=alias_name]", "prod")
         page.select_option("#alias-form select[name=function_version]", "1")
         page.fill("#alias-form input[name=routing_weight]", "100")
         page.select_option("#alias-form select[name=routing_version]", "2")
@@ -252,7 +252,7 @@ def test_publish_versions_and_route_an_alias_from_the_function_page(kiln_stack: 
         assert stack.api("GET", f"/functions/{name}/aliases/prod/", expect=200)["routing"] == {"2": 1.0}
         answer = stack.request("POST", f"/api/v1/functions/{name}/invoke/?qualifier=prod", {})
         assert answer.status == 200 and answer.headers["X-Kiln-Executed-Version"] == "2"
-        page.fill("#alias-form input[name=name]", "prod")  # the same name: moved in place, routing cleared
+        page.fill("#alias-form input[name=alias_name]", "prod")  # the same name: moved in place, routing cleared
         page.select_option("#alias-form select[name=routing_version]", "")
         page.click("#alias-form button[type=submit]")
         expect(page.locator("#panel-versions tr[data-alias=prod]")).not_to_contain_text("% to version")

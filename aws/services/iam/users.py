@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from aws.context import AwsContext
@@ -108,6 +109,19 @@ def update_access_key(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]
     key = _owned_key(_key_owner(ctx, "UpdateAccessKey", params), params["AccessKeyId"])
     credentials.access_key_set_status(key=key, status=params["Status"])
     return {}
+
+
+@operation("iam", "GetAccessKeyLastUsed")
+def get_access_key_last_used(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    """When and for which service a long-term key last authenticated a request (``N/A`` if never)."""
+    key = AccessKey.objects.select_related("user").filter(access_key_id=params["AccessKeyId"], role__isnull=True, environment_id="").first()
+    if key is None or (key.user is None and not key.is_root):
+        raise NoSuchEntity(f"The Access Key with id {params['AccessKeyId']} cannot be found.")
+    ctx.authorize("iam:GetAccessKeyLastUsed", user_arn(key.user.name, key.user.path) if key.user else root_arn())
+    used: dict[str, Any] = {"ServiceName": "N/A", "Region": "N/A"}
+    if key.last_used_at is not None:
+        used = {"LastUsedDate": key.last_used_at, "ServiceName": key.last_used_service, "Region": settings.KILN_REGION}
+    return {"UserName": key.user.name if key.user else "root", "AccessKeyLastUsed": used}
 
 
 @operation("iam", "PutUserPolicy")

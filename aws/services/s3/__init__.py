@@ -16,7 +16,7 @@ from aws.models import service_model
 from aws.payloads import body_reader
 from aws.protocols.restxml import operation_match, restxml_parse, restxml_response
 from aws.registry import handler_for
-from aws.services.s3 import buckets, multipart, objects  # noqa: F401  (registers the operations)
+from aws.services.s3 import buckets, multipart, notifications, objects  # noqa: F401  (registers the operations)
 from aws.sigv4 import Verification
 
 DOMAIN_CODES = {
@@ -34,7 +34,7 @@ DOMAIN_CODES.update({code: (code, status) for code, status in (("NoSuchBucket", 
 # The root element of each XML output (botocore's model does not carry it).
 ROOTS = {"ListBuckets": "ListAllMyBucketsResult", "ListObjects": "ListBucketResult", "ListObjectsV2": "ListBucketResult", "DeleteObjects": "DeleteResult",
          "CreateMultipartUpload": "InitiateMultipartUploadResult", "CompleteMultipartUpload": "CompleteMultipartUploadResult", "ListParts": "ListPartsResult",
-         "ListMultipartUploads": "ListMultipartUploadsResult"}
+         "ListMultipartUploads": "ListMultipartUploadsResult", "GetBucketNotificationConfiguration": "NotificationConfiguration"}
 
 
 def dispatch(ctx: AwsContext, *, verification: Verification | None, body: bytes | None) -> HttpResponse | StreamingHttpResponse:

@@ -32,6 +32,8 @@
 
   function aliasTarget(form, body) {
     // An alias that exists is changed in place (PUT), a new one created (POST).
+    body.name = body.alias_name;
+    delete body.alias_name;
     const exists = body.name && root.querySelector('tr[data-alias="' + CSS.escape(body.name) + '"]');
     if (!exists) return { method: "POST", path: form.dataset.path, body };
     const changes = Object.assign({}, body);
