@@ -375,3 +375,20 @@ def test_trace_header_becomes_aws_trace_header(sqs: Any, monkeypatch: pytest.Mon
     sqs.send_message(QueueUrl=url, MessageBody="traced")
     got = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"][0]
     assert got["Attributes"] == {"AWSTraceHeader": "Root=1-00000000-000000000000000000000001;Sampled=1"}
+
+
+def test_addressing_inflight_and_unsupported_errors(sqs: Any, endpoint: str) -> None:
+    url = sqs.create_queue(QueueName="misc")["QueueUrl"]
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+        sqs.send_message(QueueUrl=f"{endpoint}/123456789012/misc", MessageBody="x")  # another account
+    with pytest.raises(ClientError) as info:
+        sqs.send_message(QueueUrl=f"{endpoint}/not-a-queue-url/a/b", MessageBody="x")
+    assert _code(info)[0] == "InvalidAddress"
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    handle = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]["ReceiptHandle"]
+    with pytest.raises(sqs.exceptions.MessageNotInflight) as info:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=10)
+    assert _code(info)[0] == "AWS.SimpleQueueService.MessageNotInflight"
+    with pytest.raises(sqs.exceptions.UnsupportedOperation) as info:
+        sqs.add_permission(QueueUrl=url, Label="l", AWSAccountIds=["000000000000"], Actions=["SendMessage"])
+    assert _code(info)[0] == "AWS.SimpleQueueService.UnsupportedOperation"
