@@ -14,6 +14,7 @@ import binascii
 from typing import Any
 from urllib.parse import urlsplit
 
+from botocore.model import OperationNotFoundError
 from django.conf import settings
 from django.http import HttpResponse
 
@@ -22,6 +23,7 @@ from aws.errors import AwsError
 from aws.models import service_model
 from aws.protocols.awsjson import json_operation, json_parse, json_response
 from aws.registry import handler_for, operation
+from aws.services import sqs_query
 from core.errors import KilnError
 from queues import limits, messages, services
 from queues.attributes import queue_attributes
@@ -49,6 +51,8 @@ def _aws(error: KilnError) -> AwsError:
 
 def dispatch(ctx: AwsContext, *, verification: object, body: bytes | None) -> HttpResponse:
     model = service_model("sqs")
+    if sqs_query.is_query(ctx.request):
+        return _dispatch_query(ctx, model, body or b"")
     op = json_operation(model, ctx.request)
     handler = handler_for("sqs", op.name)
     if handler is None:
@@ -58,6 +62,27 @@ def dispatch(ctx: AwsContext, *, verification: object, body: bytes | None) -> Ht
     except KilnError as error:
         raise _aws(error) from None
     return json_response(model, op, result, request_id=ctx.request_id)
+
+
+def _dispatch_query(ctx: AwsContext, model: Any, body: bytes) -> HttpResponse:
+    """The query protocol: every answer, errors included, in its XML."""
+    try:
+        form = sqs_query.query_form(ctx.request, body)
+        action = form.get("Action", "")
+        try:
+            op = model.operation_model(action)
+        except OperationNotFoundError:
+            raise AwsError("InvalidAction", f"The action {action} is not valid for this endpoint.") from None
+        handler = handler_for("sqs", op.name)
+        if handler is None:
+            raise AwsError("UnsupportedOperation", f"Kiln does not implement SQS {op.name} yet.", query_code=QUERY_CODES["UnsupportedOperation"])
+        try:
+            result = handler(ctx, sqs_query.query_params(op, form))
+        except KilnError as error:
+            raise _aws(error) from None
+        return sqs_query.query_answer(op, result, ctx.request_id)
+    except AwsError as error:
+        return sqs_query.query_error_answer(error, ctx.request_id)
 
 
 # --- queue addressing ------------------------------------------------------------------------------------------------

@@ -392,3 +392,45 @@ def test_addressing_inflight_and_unsupported_errors(sqs: Any, endpoint: str) -> 
     with pytest.raises(sqs.exceptions.UnsupportedOperation) as info:
         sqs.add_permission(QueueUrl=url, Label="l", AWSAccountIds=["000000000000"], Actions=["SendMessage"])
     assert _code(info)[0] == "AWS.SimpleQueueService.UnsupportedOperation"
+
+
+def test_query_protocol_for_older_sdks(endpoint: str, root_key: tuple[str, str]) -> None:
+    """Form-encoded ``Action=...`` requests, as SDKs before botocore 1.31 (and CLI v1 of that time) send them."""
+    import re
+    from urllib.parse import urlencode
+
+    from tests.aws.conftest import signed_send
+
+    def call(**form: Any) -> tuple[int, str]:
+        status, headers, body, _ = signed_send(endpoint, "POST", "/", root_key, service="sqs", body=urlencode({"Version": "2012-11-05", **form}).encode(),
+                                               headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        assert headers["content-type"].startswith("text/xml")
+        return status, body.decode()
+
+    status, body = call(Action="CreateQueue", QueueName="legacy", **{"Attribute.1.Name": "VisibilityTimeout", "Attribute.1.Value": "45"})
+    assert status == 200 and f"<QueueUrl>{endpoint}/000000000000/legacy</QueueUrl>" in body and "<CreateQueueResponse" in body
+    url = f"{endpoint}/000000000000/legacy"
+    status, body = call(Action="SendMessage", QueueUrl=url, MessageBody="old sdk", **{"MessageAttribute.1.Name": "k", "MessageAttribute.1.Value.DataType": "String",
+                                                                                        "MessageAttribute.1.Value.StringValue": "v"})
+    assert status == 200 and f"<MD5OfMessageBody>{hashlib.md5(b'old sdk').hexdigest()}</MD5OfMessageBody>" in body
+    assert f"<MD5OfMessageAttributes>{_attributes_md5({'k': {'DataType': 'String', 'StringValue': 'v'}})}</MD5OfMessageAttributes>" in body
+    status, body = call(Action="SendMessageBatch", QueueUrl=url, **{"SendMessageBatchRequestEntry.1.Id": "a", "SendMessageBatchRequestEntry.1.MessageBody": "two",
+                                                                   "SendMessageBatchRequestEntry.2.Id": "b", "SendMessageBatchRequestEntry.2.MessageBody": "\x01"})
+    assert status == 200 and "<SendMessageBatchResultEntry><Id>a</Id>" in body and "<BatchResultErrorEntry><Id>b</Id>" in body
+    status, body = call(Action="ReceiveMessage", QueueUrl=url, MaxNumberOfMessages="10", **{"AttributeName.1": "All", "MessageAttributeName.1": "All"})
+    assert status == 200 and body.count("<Message>") == 2 and "<Body>old sdk</Body>" in body
+    assert "<Attribute><Name>ApproximateReceiveCount</Name><Value>1</Value></Attribute>" in body
+    assert "<MessageAttribute><Name>k</Name><Value><StringValue>v</StringValue><DataType>String</DataType></Value></MessageAttribute>" in body
+    handles = re.findall(r"<ReceiptHandle>([^<]+)</ReceiptHandle>", body)
+    status, body = call(Action="DeleteMessageBatch", QueueUrl=url, **{f"DeleteMessageBatchRequestEntry.{i + 1}.{k}": v for i, h in enumerate(handles)
+                                                                     for k, v in (("Id", f"d{i}"), ("ReceiptHandle", h))})
+    assert status == 200 and body.count("<DeleteMessageBatchResultEntry>") == 2
+    status, body = call(Action="GetQueueAttributes", QueueUrl=url, **{"AttributeName.1": "VisibilityTimeout", "AttributeName.2": "ApproximateNumberOfMessages"})
+    assert "<Attribute><Name>VisibilityTimeout</Name><Value>45</Value></Attribute>" in body and "<Name>ApproximateNumberOfMessages</Name><Value>0</Value>" in body
+    status, body = call(Action="ListQueues")
+    assert f"<QueueUrl>{url}</QueueUrl>" in body
+    status, body = call(Action="GetQueueUrl", QueueName="nope")
+    assert status == 400 and "<Code>AWS.SimpleQueueService.NonExistentQueue</Code>" in body and "<Type>Sender</Type>" in body
+    status, body = call(Action="Bogus")
+    assert status == 400 and "<Code>InvalidAction</Code>" in body
+    assert call(Action="DeleteQueue", QueueUrl=url)[0] == 200
