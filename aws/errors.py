@@ -13,9 +13,12 @@ from core.errors import Conflict, KilnError, NotFound, TooLarge, ValidationFaile
 
 
 class AwsError(Exception):
-    def __init__(self, code: str, message: str, *, status: int = 400, sender: bool = True, fields: dict[str, Any] | None = None) -> None:
+    def __init__(self, code: str, message: str, *, status: int = 400, sender: bool = True, fields: dict[str, Any] | None = None,
+                 query_code: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        # A JSON service that was a query service (SQS) also names the legacy code, in ``x-amzn-query-error``.
+        self.query_code = query_code
         self.message = message
         self.status = status
         self.sender = sender

@@ -293,13 +293,15 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
         mem = r.get(key)
         if mem:
             rows.append((f"Idle warm environment memory, {label}: Max Memory Used (cgroup peak) / runtime RSS", f"{mem['max_memory_used_mb']} MB", f"RSS {fmt(mem['rss_mb'], 'MB')}", "", "-", ""))
-    from bench import httproute, netns, s3api, s3notify
+    from bench import httproute, netns, s3api, s3notify, sqs
 
     rows += netns.rows(r)
     rows += httproute.rows(r)
     if r.get("s3"):
         rows += s3notify.rows(r)
     rows += s3api.rows(r)
+    if r.get("sqs"):
+        rows += sqs.rows(r)
     return rows
 
 
@@ -464,6 +466,12 @@ def main() -> int:
 
         results["s3api"] = s3api.measure(port, procs, env)
         say(f"S3 API PUT {results['s3api']['kiln']['put_ops']:.0f}/s (moto {results['s3api']['moto']['put_ops']:.0f}/s)")
+
+        say("SQS: send/receive/delete messages/s beside moto's server, and SendMessage to handler start")
+        from bench import sqs
+
+        results["sqs"] = sqs.measure(port, procs, env)
+        say("SQS msg/s Kiln / moto: " + ", ".join(f"{op} {results['sqs']['kiln'][op]:.0f} / {results['sqs']['moto'][op]:.0f}" for op in ("send", "receive", "delete")))
 
         say("cold starts")
         results["cold_py_new"] = cold_starts(api, "bench-hello-py", new_kind=True)

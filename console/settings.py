@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "invoker",
     "httpapi",
     "storage",
+    "queues",
     "events",
     "aws",
     "metrics",
@@ -176,6 +177,7 @@ CELERY_BEAT_SCHEDULE = {
     "sample-async-metrics": {"task": "invoker.tasks.sample_async_metrics", "schedule": 60.0},
     "prune-metrics": {"task": "metrics.tasks.prune", "schedule": 3600.0},
     "settle-event-source-mappings": {"task": "events.tasks.settle_mappings", "schedule": 30.0},
+    "sweep-sqs-mappings": {"task": "events.tasks.sweep_sqs", "schedule": 30.0},
 }
 
 # --- Kiln -------------------------------------------------------------------------------------
@@ -202,6 +204,9 @@ KILN_SYNC_WAIT_MARGIN_SECONDS = env_float("KILN_SYNC_WAIT_MARGIN_SECONDS", 15.0,
 # Delays before the retries of an asynchronous invocation whose function failed (Lambda: 1 and 2 minutes).
 KILN_ASYNC_RETRY_DELAYS = [float(x) for x in env_list("KILN_ASYNC_RETRY_DELAYS", ["60", "120"])]
 KILN_ACCOUNT_CONCURRENCY = env_int("KILN_ACCOUNT_CONCURRENCY", 1000, minimum=1)
+# SQS event source mapping polls running at once across the workers: each holds a worker thread while its batch runs,
+# so this stays below the worker threads that run the functions (events/sqs.py).
+KILN_SQS_POLLERS_MAX = env_int("KILN_SQS_POLLERS_MAX", 2, minimum=1)
 # Prices of usage (GET /api/v1/usage/), USD; defaults: AWS Lambda's published x86 prices.
 KILN_PRICE_PER_MILLION_REQUESTS = env_decimal("KILN_PRICE_PER_MILLION_REQUESTS", "0.20")
 KILN_PRICE_PER_GB_SECOND = env_decimal("KILN_PRICE_PER_GB_SECOND", "0.0000166667")

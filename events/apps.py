@@ -14,6 +14,12 @@ class EventsConfig(AppConfig):
         bus.subscribe(ObjectCreated, subscribers.object_event_notify)
         bus.subscribe(ObjectRemoved, subscribers.object_event_notify)
 
+        from events import sqs
+        from queues.domain import MessagesAvailable
+
+        sqs.register()
+        bus.subscribe(MessagesAvailable, sqs.messages_available)
+
         from events.s3 import sample_put_event
         from functions.event_templates import template_register
 

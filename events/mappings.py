@@ -65,6 +65,7 @@ class SourceKind:
     window_max_s: int = 300
     needs_starting_position: bool = False
     check: Callable[[str], None] = lambda arn: None  # raises ValidationFailed when the source does not exist
+    check_function: Callable[[str, Function], None] = lambda arn, function: None  # the source's demands on the function (SQS: timeout)
     start: Callable[[EventSourceMapping], None] = lambda mapping: None
     stop: Callable[[EventSourceMapping], None] = lambda mapping: None
     response_types: frozenset[str] = field(default_factory=lambda: frozenset({"ReportBatchItemFailures"}))
@@ -135,6 +136,7 @@ def mapping_create(*, function: Function, qualifier: str, source_arn: str, data:
     """Write the mapping ``Creating``; it settles to ``Enabled``/``Disabled`` once the write commits."""
     kind = source_kind_for(source_arn)
     kind.check(source_arn)
+    kind.check_function(source_arn, function)
     if kind.needs_starting_position and starting_position not in ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"):
         raise ValidationFailed(f"StartingPosition (TRIM_HORIZON, LATEST or AT_TIMESTAMP) is required for {kind.name} sources.", details={"field": "StartingPosition"})
     mapping = EventSourceMapping(function=function, qualifier=qualifier, event_source_arn=source_arn, kind=kind.name, batch_size=kind.batch_default,
@@ -174,6 +176,7 @@ def mapping_update(*, mapping: EventSourceMapping, data: MappingInput, function:
         if data.enabled is not None:
             current.enabled = data.enabled
         if function is not None:
+            kind.check_function(current.event_source_arn, function)
             current.function = function
         if qualifier is not None:
             current.qualifier = qualifier

@@ -2,7 +2,8 @@
 
 The operation is named by ``X-Amz-Target: <targetPrefix>.<Operation>``; input and output are JSON documents
 shaped by the operation's shapes (``restjson``'s converters, blobs base64, timestamps epoch seconds).
-Errors are ``{"__type": code, "message": ...}``, as those services answer them.
+Errors are ``{"__type": code, "message": ...}``, as those services answer them; a query-compatible service (SQS)
+also sends ``x-amzn-query-error: <query code>;Sender``.
 """
 
 from __future__ import annotations
@@ -52,4 +53,7 @@ def json_error(service: ServiceModel | None, error: AwsError, request_id: str) -
     content_type = _content_type(service) if service is not None else "application/x-amz-json-1.1"
     response = HttpResponse(json.dumps(body).encode(), status=error.status, content_type=content_type)
     response["x-amzn-RequestId"] = request_id
+    if service is not None and "awsQueryCompatible" in service.metadata:
+        # SDKs read the error code from this header (botocore's _do_query_compatible_error_parse): "<query code>;Sender|Receiver".
+        response["x-amzn-query-error"] = f"{error.query_code or error.code};{'Sender' if error.sender else 'Receiver'}"
     return response

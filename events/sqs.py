@@ -1,0 +1,265 @@
+"""SQS → Lambda: the ``sqs`` source kind of event source mappings, its poller, and Lambda's SQS event.
+
+No busy loop: a mapping with nothing to do runs nothing. A send (``queues.domain.MessagesAvailable``, after
+commit) marks the mapping *pending* in Redis and enqueues one ``events.tasks.poll_sqs``; the poll holds a
+per-mapping lock, drains the queue batch by batch (``BatchSize`` 1-10,000 gathered for up to
+``MaximumBatchingWindowInSeconds``), invokes the function synchronously with each batch, deletes what
+succeeded (all, or all but ``batchItemFailures`` with ``ReportBatchItemFailures``) and leaves the rest to
+come back after the queue's visibility timeout, when the queue's ``RedrivePolicy`` moves them on. With the
+queue empty it releases the lock, and re-polls only if a send marked it pending meanwhile, or, when messages
+are in flight or delayed, once at the time the next one becomes visible. Beat's sweep catches lost wake-ups.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from core.errors import ValidationFailed
+from events.mappings import SourceKind, source_kind_register
+from events.models import EventSourceMapping, MappingState
+from functions.versions import qualified_resolve
+from invoker.models import InvocationStatus, InvocationType, Trigger
+from invoker.redis_client import get_redis
+from invoker.services import invocation_submit, invocation_wait, sync_wait_seconds
+from queues import messages as queue_messages
+from queues.domain import MessagesAvailable
+from queues.models import Message, Queue
+from queues.selectors import queue_by_arn
+
+log = logging.getLogger(__name__)
+
+ARN = re.compile(r"^arn:aws:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$")
+BATCH_MAX = 10_000
+BATCH_DEFAULT = 10
+PAYLOAD_MAX = 6 * 1024 * 1024  # a synchronous invoke's event
+POLL_BUDGET_S = 60.0  # one poll task's run before it hands over to a fresh one
+LOCK_S = 15 * 60 + 90  # longer than any function's timeout plus a batching window
+PENDING_S = 120
+
+
+def _lock_key(mapping_id: Any) -> str:
+    return f"kiln:esm:lock:{mapping_id}"
+
+
+def _slot(redis: Any) -> str | None:
+    """One of ``KILN_SQS_POLLERS_MAX`` poller slots (expiring keys, so a crashed worker's slot comes back), or ``None``."""
+    for index in range(settings.KILN_SQS_POLLERS_MAX):
+        key = f"kiln:esm:slot:{index}"
+        if redis.set(key, b"1", nx=True, ex=LOCK_S):
+            return key
+    return None
+
+
+def _pending_key(mapping_id: Any) -> str:
+    return f"kiln:esm:pending:{mapping_id}"
+
+
+def _check(arn: str) -> None:
+    if queue_by_arn(arn) is None:
+        raise ValidationFailed(f"The event source arn ({arn}) does not exist: create the queue first.", details={"field": "EventSourceArn"})
+
+
+def _check_function(arn: str, function: Any) -> None:
+    """As Lambda checks it: the queue's visibility timeout must be at least the function's timeout."""
+    queue = queue_by_arn(arn)
+    timeout = function.latest.timeout if function.latest is not None else 0
+    if queue is not None and queue.visibility_timeout < timeout:
+        raise ValidationFailed(f"Queue visibility timeout: {queue.visibility_timeout} seconds is less than Function timeout: {timeout} seconds",
+                               details={"field": "EventSourceArn"})
+
+
+def poll_request(mapping_id: Any, *, countdown: float | None = None) -> None:
+    """Mark the mapping pending and enqueue one poll (at most one waits in the broker per mapping)."""
+    from events.tasks import poll_sqs
+
+    redis = get_redis()
+    if countdown is None:
+        if redis.set(_pending_key(mapping_id), b"1", nx=True, ex=PENDING_S):
+            poll_sqs.apply_async(args=[str(mapping_id)])
+        return
+    poll_sqs.apply_async(args=[str(mapping_id)], countdown=countdown)
+
+
+def _start(mapping: EventSourceMapping) -> None:
+    poll_request(mapping.pk)
+
+
+def messages_available(event: MessagesAvailable) -> None:
+    """A send to a queue: poll the enabled mappings reading it."""
+    for mapping_id in EventSourceMapping.objects.filter(kind="sqs", event_source_arn=event.queue_arn, state=MappingState.ENABLED).values_list("pk", flat=True):
+        poll_request(mapping_id)
+
+
+def register() -> None:
+    source_kind_register(SourceKind(name="sqs", arn=ARN, batch_default=BATCH_DEFAULT, batch_max=BATCH_MAX, check=_check,
+                                    check_function=_check_function, start=_start))
+
+
+# --- the event -------------------------------------------------------------------------------------------------------
+
+def _message_attributes(message: Message) -> dict[str, Any]:
+    out = {}
+    for name, value in message.attributes.items():
+        out[name] = {"stringValue": value.get("StringValue"), "binaryValue": value.get("BinaryValue"), "stringListValues": [], "binaryListValues": [],
+                     "dataType": value["DataType"]}
+    return out
+
+
+def sqs_record(received: queue_messages.Received, queue: Queue) -> dict[str, Any]:
+    """One record of Lambda's SQS event, as Lambda builds it."""
+    message = received.message
+    record: dict[str, Any] = {"messageId": message.message_id, "receiptHandle": received.receipt_handle, "body": message.body,
+                              "attributes": queue_messages.system_attributes_of(message, fifo=queue.fifo), "messageAttributes": _message_attributes(message),
+                              "md5OfBody": message.body_md5, "eventSource": "aws:sqs", "eventSourceARN": queue.arn, "awsRegion": settings.KILN_REGION}
+    if message.attributes:
+        record["md5OfMessageAttributes"] = message.attributes_md5
+    record["attributes"].pop("DeadLetterQueueSourceArn", None)
+    return record
+
+
+# --- polling ---------------------------------------------------------------------------------------------------------
+
+def _gather(mapping: EventSourceMapping, queue: Queue) -> list[queue_messages.Received]:
+    """Up to ``BatchSize`` messages, waiting up to the batching window for the batch to fill."""
+    batch: list[queue_messages.Received] = []
+    deadline = time.monotonic() + mapping.batching_window_s
+    while len(batch) < mapping.batch_size:
+        left = deadline - time.monotonic()
+        wait = 0 if not batch and mapping.batching_window_s == 0 else max(0, min(20, int(left + 0.999)))
+        if batch and left <= 0:
+            break
+        got = queue_messages.message_receive(queue=queue, max_messages=min(10, mapping.batch_size - len(batch)), wait_seconds=wait)
+        batch += got
+        if not got and (left <= 0 or mapping.batching_window_s == 0):
+            break
+    size = 0
+    for index, item in enumerate(batch):
+        size += len(item.message.body.encode()) + 1024
+        if size > PAYLOAD_MAX:  # the rest goes back to the queue, visible now
+            for extra in batch[index:]:
+                queue_messages.message_change_visibility(queue=queue, receipt_handle=extra.receipt_handle, timeout=0)
+            return batch[:index]
+    return batch
+
+
+def _failed_ids(result: str | None, ids: set[str]) -> set[str] | None:
+    """The ``batchItemFailures`` of a ReportBatchItemFailures response; ``None``: the whole batch failed (an invalid response)."""
+    if result in (None, "", "null"):
+        return set()
+    try:
+        document = json.loads(result)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or document.get("batchItemFailures") in (None, []):
+        return set() if isinstance(document, dict) or document is None else None
+    failures = document["batchItemFailures"]
+    if not isinstance(failures, list):
+        return None
+    found = set()
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not identifier or identifier not in ids:
+            return None
+        found.add(identifier)
+    return found
+
+
+def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messages.Received]) -> None:
+    resolved = qualified_resolve(mapping.function.name, mapping.qualifier or None)
+    payload = json.dumps({"Records": [sqs_record(item, queue) for item in batch]}).encode()
+    detail = {"event_source_mapping": str(mapping.uuid), "queue": queue.arn, "message_ids": [item.message.message_id for item in batch][:100],
+              "batch_size": len(batch)}
+    invocation = invocation_submit(function=resolved.function, revision=resolved.revision, payload=payload, invocation_type=InvocationType.REQUEST_RESPONSE,
+                                   trigger=Trigger.QUEUE, trigger_detail=detail, qualifier=mapping.qualifier or "$LATEST", executed_version=resolved.version)
+    done = invocation_wait(invocation, timeout_s=sync_wait_seconds(resolved.revision))
+    ids = {item.message.message_id for item in batch}
+    if done.status != InvocationStatus.SUCCEEDED:
+        failed: set[str] | None = None
+        result = f"PROBLEM: Function call failed ({done.status})"
+    elif "ReportBatchItemFailures" in (mapping.function_response_types or []):
+        failed = _failed_ids(done.result, ids)
+        result = "OK" if failed == set() else ("PROBLEM: Function call failed (invalid batchItemFailures: the whole batch is retried)" if failed is None
+                                               else f"OK ({len(failed)} batch item failures)")
+    else:
+        failed, result = set(), "OK"
+    for item in batch:
+        if failed is not None and item.message.message_id not in failed:
+            queue_messages.message_delete(queue=queue, receipt_handle=item.receipt_handle)
+    EventSourceMapping.objects.filter(pk=mapping.pk).update(last_processing_result=result)
+
+
+def _enabled(mapping_id: Any) -> EventSourceMapping | None:
+    return EventSourceMapping.objects.select_related("function").filter(pk=mapping_id, kind="sqs", state=MappingState.ENABLED, enabled=True).first()
+
+
+def sqs_poll(mapping_id: str) -> int:
+    """One poller run for a mapping (the Celery task's body); how many messages it delivered."""
+    redis = get_redis()
+    if not redis.set(_lock_key(mapping_id), b"1", nx=True, ex=LOCK_S):
+        return 0  # another poll runs; it sees the pending mark before it stops
+    slot = _slot(redis)
+    if slot is None:  # every poller slot is busy: the worker's threads stay free for the functions; try again shortly
+        redis.delete(_lock_key(mapping_id))
+        poll_request(mapping_id, countdown=1.0)
+        return 0
+    delivered, started, handover = 0, time.monotonic(), False
+    queue: Queue | None = None
+    try:
+        while True:
+            redis.delete(_pending_key(mapping_id))
+            mapping = _enabled(mapping_id)
+            queue = queue_by_arn(mapping.event_source_arn) if mapping else None
+            if mapping is None or queue is None:
+                return delivered
+            batch = _gather(mapping, queue)
+            if not batch:
+                break
+            try:
+                _deliver(mapping, queue, batch)
+            except Exception as exc:  # noqa: BLE001 - the batch comes back after the visibility timeout
+                log.exception("event source mapping %s could not deliver a batch", mapping_id)
+                EventSourceMapping.objects.filter(pk=mapping_id).update(last_processing_result=f"PROBLEM: {exc}"[:256])
+                break
+            delivered += len(batch)
+            if time.monotonic() - started > POLL_BUDGET_S:
+                handover = True  # a fresh task continues, after this one's lock is gone
+                break
+    finally:
+        redis.delete(_lock_key(mapping_id), slot)
+    if handover or redis.exists(_pending_key(mapping_id)):  # more to do, or a send came while this poll was finishing
+        redis.delete(_pending_key(mapping_id))
+        poll_request(mapping_id, countdown=0)
+    elif queue is not None:
+        _poll_when_visible(queue)
+    return delivered
+
+
+def _poll_when_visible(queue: Queue) -> None:
+    """Messages in flight or delayed: one poll when the next becomes visible (a failed batch's retry, a delay)."""
+    due = Message.objects.filter(queue=queue, visible_at__gt=timezone.now()).order_by("visible_at").values_list("visible_at", flat=True).first()
+    if due is None:
+        return
+    for mapping_id in EventSourceMapping.objects.filter(kind="sqs", event_source_arn=queue.arn, state=MappingState.ENABLED).values_list("pk", flat=True):
+        poll_request(mapping_id, countdown=max((due - timezone.now()).total_seconds(), 0) + 0.05)
+
+
+def sqs_sweep() -> int:
+    """Beat: poll the enabled mappings whose queue has visible messages and no poll running (a lost wake-up)."""
+    polled = 0
+    now = timezone.now()
+    for mapping in EventSourceMapping.objects.filter(kind="sqs", state=MappingState.ENABLED):
+        queue = queue_by_arn(mapping.event_source_arn)
+        if queue is None or get_redis().exists(_lock_key(mapping.pk)):
+            continue
+        if Message.objects.filter(Q(queue=queue), Q(visible_at__lte=now)).exists():
+            poll_request(mapping.pk)
+            polled += 1
+    return polled

@@ -1,0 +1,103 @@
+"""SQS → Lambda end to end with a real worker: Lambda's SQS event, deletes on success, partial batch failures,
+redrive to the dead-letter queue by the queue's policy, and a drained queue with nothing lost or duplicated."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from events import mappings
+from events.models import EventSourceMapping, MappingState
+from events.sqs import _failed_ids, sqs_record
+from functions.services import Code, FunctionConfig, function_create
+from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, Trigger
+from queues import messages, services
+from queues.models import Message
+from queues.selectors import queue_counts
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HANDLER = (
+    "def handler(event, context):\n"
+    "    failures = [{'itemIdentifier': r['messageId']} for r in event['Records'] if r['body'].startswith('fail')]\n"
+    "    return {'batchItemFailures': failures, 'ids': [r['messageId'] for r in event['Records']]}\n"
+)
+
+
+def _send(queue, body: str, **kwargs) -> str:
+    return messages.message_send(queue=queue, outgoing=messages.message_validate(queue=queue, body=body, **kwargs)).message_id
+
+
+def _until(check, seconds: float = 60.0) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_batch_item_failures_are_parsed_as_lambda_does() -> None:
+    ids = {"a", "b"}
+    assert _failed_ids(None, ids) == set() and _failed_ids('{"batchItemFailures": []}', ids) == set() and _failed_ids("{}", ids) == set()
+    assert _failed_ids('{"batchItemFailures": [{"itemIdentifier": "a"}]}', ids) == {"a"}
+    assert _failed_ids('{"batchItemFailures": [{"itemIdentifier": ""}]}', ids) is None  # invalid: the whole batch fails
+    assert _failed_ids('{"batchItemFailures": [{"itemIdentifier": "zzz"}]}', ids) is None
+    assert _failed_ids("not json", ids) is None
+
+
+def test_the_record_is_lambdas_sqs_event(db: None) -> None:
+    queue = services.queue_create(name="shape")
+    _send(queue, "hi", attributes={"k": {"DataType": "String", "StringValue": "v"}})
+    received = messages.message_receive(queue=queue)[0]
+    record = sqs_record(received, queue)
+    assert set(record) == {"messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody", "md5OfMessageAttributes", "eventSource",
+                           "eventSourceARN", "awsRegion"}
+    assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"] == queue.arn and record["awsRegion"] == "us-east-1"
+    assert record["messageAttributes"] == {"k": {"stringValue": "v", "binaryValue": None, "stringListValues": [], "binaryListValues": [], "dataType": "String"}}
+    assert set(record["attributes"]) == {"ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"}
+
+
+def test_sqs_to_lambda_with_partial_failures_and_redrive(worker) -> None:
+    function = function_create(name="consumer", config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": HANDLER}))
+    dlq = services.queue_create(name="consumer-dlq")
+    queue = services.queue_create(name="work", attributes={"VisibilityTimeout": "3",
+                                                           "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 1})})
+    mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn,
+                                      data=mappings.MappingInput(batch_size=100, batching_window_s=1, function_response_types=["ReportBatchItemFailures"]))
+    _until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
+    sent = {_send(queue, f"ok {i}") for i in range(150)}
+    poison = _send(queue, "fail me")
+    # the good messages are deleted; the failed one comes back after 3 s and moves to the DLQ on its next receive
+    _until(lambda: not Message.objects.filter(queue=queue).exists() and Message.objects.filter(queue=dlq).exists())
+    assert list(Message.objects.filter(queue=dlq).values_list("message_id", flat=True)) == [poison]
+    runs = list(Invocation.objects.filter(trigger=Trigger.QUEUE).order_by("queued_at"))
+    assert runs and all(r.status in FINAL_STATUSES for r in runs)
+    assert all(r.status == InvocationStatus.SUCCEEDED for r in runs), [r.logs for r in runs]
+    delivered = [i for r in runs for i in json.loads(r.result)["ids"]]
+    assert set(delivered) == sent | {poison} and len(delivered) == len(sent) + 1  # nothing lost, nothing twice
+    assert max(len(json.loads(r.result)["ids"]) for r in runs) > 10  # batched beyond one receive
+    event = json.loads(runs[0].payload)["Records"][0]
+    assert event["eventSource"] == "aws:sqs" and event["eventSourceARN"] == queue.arn and event["md5OfBody"]
+    assert runs[0].trigger_detail["event_source_mapping"] == str(mapping.uuid)
+    assert EventSourceMapping.objects.get(pk=mapping.pk).last_processing_result.startswith("OK")
+    assert queue_counts(queue) == {"visible": 0, "not_visible": 0, "delayed": 0}
+    # idle: a later send wakes the poller again
+    late = _send(queue, "late")
+    _until(lambda: not Message.objects.filter(message_id=late).exists(), 30)
+
+
+def test_the_queue_visibility_timeout_must_cover_the_function_timeout(db: None) -> None:
+    from core.errors import ValidationFailed
+
+    function = function_create(name="slow", config=FunctionConfig(runtime="python3.11", handler="app.handler", timeout=60), code=Code(files={"app.py": HANDLER}))
+    short = services.queue_create(name="short-vis")
+    with pytest.raises(ValidationFailed) as refused:
+        mappings.mapping_create(function=function, qualifier="", source_arn=short.arn, data=mappings.MappingInput())
+    assert "Queue visibility timeout: 30 seconds is less than Function timeout: 60 seconds" in refused.value.message
+    with pytest.raises(ValidationFailed):
+        mappings.mapping_create(function=function, qualifier="", source_arn="arn:aws:sqs:us-east-1:000000000000:missing", data=mappings.MappingInput())
+    enough = services.queue_create(name="long-vis", attributes={"VisibilityTimeout": "60"})
+    assert mappings.mapping_create(function=function, qualifier="", source_arn=enough.arn, data=mappings.MappingInput()).kind == "sqs"
