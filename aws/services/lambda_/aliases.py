@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws.context import AwsContext
-from aws.errors import AwsError
 from aws.registry import operation
-from aws.services.lambda_.common import authorized
+from aws.services.lambda_.common import authorized, unqualified_function
 from functions.models import FunctionAlias
-from functions.versions import alias_create, alias_delete, alias_get, alias_update, function_for, name_split
+from functions.versions import alias_create, alias_delete, alias_get, alias_update
 
 
 def alias_configuration(alias: FunctionAlias) -> dict[str, Any]:
@@ -21,10 +20,7 @@ def alias_configuration(alias: FunctionAlias) -> dict[str, Any]:
 
 
 def _function(params: dict[str, Any]) -> Any:
-    name, qualifier = name_split(params["FunctionName"])
-    if qualifier:
-        raise AwsError("InvalidParameterValueException", "Aliases belong to the unqualified function: name the function without a version or alias.")
-    return function_for(name)
+    return unqualified_function(params["FunctionName"], "An alias operation")
 
 
 def _routing(params: dict[str, Any]) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from aws.context import AwsContext
 from aws.errors import AwsError
 from functions import limits
 from functions.models import Function, FunctionRevision
-from functions.versions import LATEST, Resolved, function_unqualified_arn, name_split
+from functions.versions import LATEST, Resolved, function_for, function_unqualified_arn, name_split
 
 ARCHITECTURE = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
 
@@ -63,6 +63,14 @@ def function_resource(text: str, qualifier: str | None = None) -> str:
     """The ARN an IAM decision is made on: the function's, with its qualifier when one is named."""
     name, found = name_split(text, qualifier)
     return function_unqualified_arn(name) + (f":{found}" if found else "")
+
+
+def unqualified_function(text: str, what: str) -> Function:
+    """The function named without a version or alias; ``InvalidParameterValueException`` naming ``what`` needs that."""
+    _, qualifier = name_split(text)
+    if qualifier:
+        raise AwsError("InvalidParameterValueException", f"{what} takes the unqualified function: {text!r} names a version or alias.")
+    return function_for(text)
 
 
 def authorized(ctx: AwsContext, action: str, text: str, qualifier: str | None = None) -> None:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from aws.context import AwsContext
 from aws.errors import AwsError
 from aws.registry import operation
-from aws.services.lambda_.common import authorized, config_changes, function_configuration
+from aws.services.lambda_.common import authorized, config_changes, function_configuration, unqualified_function
 from core.errors import NotFound, PreconditionFailed
 from functions import limits
 from functions.code import code_url_token
@@ -146,17 +146,10 @@ def _revision_precondition(function: Function, revision_id: str | None) -> None:
         raise PreconditionFailed("The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
 
 
-def _unqualified(text: str, operation_name: str) -> Function:
-    _, qualifier = name_split(text)
-    if qualifier:
-        raise AwsError("InvalidParameterValueException", f"{operation_name} takes an unqualified function name; {text!r} names a version or alias.")
-    return function_for(text)
-
-
 @operation("lambda", "UpdateFunctionCode")
 def update_function_code(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     authorized(ctx, "UpdateFunctionCode", params["FunctionName"])
-    function = _unqualified(params["FunctionName"], "UpdateFunctionCode")
+    function = unqualified_function(params["FunctionName"], "UpdateFunctionCode")
     _revision_precondition(function, params.get("RevisionId"))
     config_changes({"Architectures": params.get("Architectures")})  # only the host's architecture
     code = _code(ctx, {k: params.get(k) for k in ("ZipFile", "S3Bucket", "S3Key", "ImageUri")})
@@ -175,7 +168,7 @@ def update_function_code(ctx: AwsContext, params: dict[str, Any]) -> dict[str, A
 @operation("lambda", "UpdateFunctionConfiguration")
 def update_function_configuration(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     authorized(ctx, "UpdateFunctionConfiguration", params["FunctionName"])
-    function = _unqualified(params["FunctionName"], "UpdateFunctionConfiguration")
+    function = unqualified_function(params["FunctionName"], "UpdateFunctionConfiguration")
     _revision_precondition(function, params.get("RevisionId"))
     changes = config_changes(params)
     _pass_role(ctx, changes.get("role"))
@@ -201,10 +194,7 @@ def delete_function(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
 
 def _tag_target(ctx: AwsContext, resource: str, action: str) -> Function:
     ctx.authorize(f"lambda:{action}", resource)
-    name, qualifier = name_split(resource)
-    if qualifier:
-        raise AwsError("InvalidParameterValueException", "Tags apply to functions, not to their versions or aliases: use the unqualified function ARN.")
-    return function_for(name)
+    return unqualified_function(resource, "Tagging")
 
 
 @operation("lambda", "TagResource")
@@ -227,7 +217,7 @@ def list_tags(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
 @operation("lambda", "PublishVersion")
 def publish_version(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     authorized(ctx, "PublishVersion", params["FunctionName"])
-    function = _unqualified(params["FunctionName"], "PublishVersion")
+    function = unqualified_function(params["FunctionName"], "PublishVersion")
     version = version_publish(function=function, description=params.get("Description") or "", code_sha256=params.get("CodeSha256"),
                               revision_id=params.get("RevisionId"))
     out = function_configuration(function, version.revision, str(version.version))
@@ -238,7 +228,7 @@ def publish_version(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
 @operation("lambda", "ListVersionsByFunction")
 def list_versions_by_function(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     authorized(ctx, "ListVersionsByFunction", params["FunctionName"])
-    function = _unqualified(params["FunctionName"], "ListVersionsByFunction")
+    function = unqualified_function(params["FunctionName"], "ListVersionsByFunction")
     assert function.latest is not None
     rows: list[tuple[Any, str, str]] = [(function.latest, LATEST, function.description)]
     rows += [(v.revision, str(v.version), v.description) for v in FunctionVersion.objects.select_related("revision", "revision__role").filter(function=function)]

@@ -11,7 +11,7 @@ from django.db.models import Sum
 from aws.context import AwsContext
 from aws.errors import AwsError
 from aws.registry import operation
-from aws.services.lambda_.common import authorized, lambda_time
+from aws.services.lambda_.common import authorized, lambda_time, unqualified_function
 from core.errors import NotFound
 from functions import limits
 from functions.models import Function, ProvisionedConcurrencyConfig
@@ -43,17 +43,10 @@ def get_account_settings(ctx: AwsContext, params: dict[str, Any]) -> dict[str, A
     }
 
 
-def _unqualified_function(text: str) -> Function:
-    _, qualifier = name_split(text)
-    if qualifier:
-        raise AwsError("InvalidParameterValueException", "Concurrency is set on the unqualified function: name it without a version or alias.")
-    return function_for(text)
-
-
 @operation("lambda", "PutFunctionConcurrency")
 def put_function_concurrency(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     authorized(ctx, "PutFunctionConcurrency", params["FunctionName"])
-    function = _unqualified_function(params["FunctionName"])
+    function = unqualified_function(params["FunctionName"], "Reserved concurrency")
     reserved = params["ReservedConcurrentExecutions"]
     limit = django_settings.KILN_ACCOUNT_CONCURRENCY
     others = Function.objects.exclude(pk=function.pk).filter(reserved_concurrency__isnull=False).aggregate(n=Sum("reserved_concurrency"))["n"] or 0
@@ -68,14 +61,14 @@ def put_function_concurrency(ctx: AwsContext, params: dict[str, Any]) -> dict[st
 @operation("lambda", "GetFunctionConcurrency")
 def get_function_concurrency(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     authorized(ctx, "GetFunctionConcurrency", params["FunctionName"])
-    function = _unqualified_function(params["FunctionName"])
+    function = unqualified_function(params["FunctionName"], "Reserved concurrency")
     return {} if function.reserved_concurrency is None else {"ReservedConcurrentExecutions": function.reserved_concurrency}
 
 
 @operation("lambda", "DeleteFunctionConcurrency")
 def delete_function_concurrency(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     authorized(ctx, "DeleteFunctionConcurrency", params["FunctionName"])
-    function = _unqualified_function(params["FunctionName"])
+    function = unqualified_function(params["FunctionName"], "Reserved concurrency")
     function_concurrency_put(function=function, changes={"reserved": None})
     return {}
 
@@ -196,7 +189,7 @@ def get_policy(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- provisioned concurrency (on a version or an alias) ---------------------------------------------
-def _provisioned_out(config: ProvisionedConcurrencyConfig) -> dict[str, Any]:
+def _provisioned_out(config: ProvisionedConcurrencyConfig, *, with_arn: bool = True) -> dict[str, Any]:
     resolved = qualified_resolve(config.function.name, config.qualifier)
     if resolved.alias is not None and resolved.version != resolved.alias.function_version:  # an alias provisions its primary version
         resolved = qualified_resolve(config.function.name, resolved.alias.function_version)
@@ -205,6 +198,8 @@ def _provisioned_out(config: ProvisionedConcurrencyConfig) -> dict[str, Any]:
     out: dict[str, Any] = {"FunctionArn": f"{config.function.arn}:{config.qualifier}", "RequestedProvisionedConcurrentExecutions": config.requested,
                            "AvailableProvisionedConcurrentExecutions": allocated, "AllocatedProvisionedConcurrentExecutions": allocated,
                            "Status": "READY" if allocated >= config.requested else "IN_PROGRESS", "LastModified": lambda_time(config.updated_at)}
+    if not with_arn:  # Put/Get answer for the qualifier they name; List names each config's ARN
+        out.pop("FunctionArn")
     return out
 
 
@@ -217,19 +212,14 @@ def _provisioned_function(params: dict[str, Any]) -> tuple[Function, str | None]
 def put_provisioned_concurrency_config(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     authorized(ctx, "PutProvisionedConcurrencyConfig", params["FunctionName"], params.get("Qualifier"))
     function, qualifier = _provisioned_function(params)
-    config = provisioned_put(function=function, qualifier=qualifier, requested=params["ProvisionedConcurrentExecutions"])
-    out = _provisioned_out(config)
-    out.pop("FunctionArn")
-    return out
+    return _provisioned_out(provisioned_put(function=function, qualifier=qualifier, requested=params["ProvisionedConcurrentExecutions"]), with_arn=False)
 
 
 @operation("lambda", "GetProvisionedConcurrencyConfig")
 def get_provisioned_concurrency_config(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     authorized(ctx, "GetProvisionedConcurrencyConfig", params["FunctionName"], params.get("Qualifier"))
     function, qualifier = _provisioned_function(params)
-    out = _provisioned_out(provisioned_get(function, qualifier))
-    out.pop("FunctionArn")
-    return out
+    return _provisioned_out(provisioned_get(function, qualifier), with_arn=False)
 
 
 @operation("lambda", "DeleteProvisionedConcurrencyConfig")
