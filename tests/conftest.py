@@ -160,3 +160,10 @@ def wait_final(api: APIClient, request_id: str, seconds: float = 20.0) -> dict:
             return data
         time.sleep(0.1)
     raise AssertionError(f"invocation {request_id} still {data['status']}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests first: later tests' sandboxes add and remove network interfaces on the host (their
+    environments' veth pairs, also when idle ones are reaped), and Chromium aborts a page's requests with
+    ERR_NETWORK_CHANGED when an interface appears or goes. Before any such test has run, none does."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("browser") else 1)
