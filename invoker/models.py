@@ -50,7 +50,7 @@ class Trigger(models.TextChoices):
     TOPIC = "topic"
     STREAM = "stream"
     BUS = "bus"
-    AWS = "aws"
+    AWS = "aws", "AWS API"
     REPLAY = "replay"
 
 

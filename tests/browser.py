@@ -32,10 +32,13 @@ class Browser:
     def goto(self, path: str) -> Any:
         return self.page.goto(self.stack.url + path)
 
-    def screenshot(self, name: str) -> None:
-        """Writes ``<name>.png`` when ``KILN_SCREENSHOTS`` names a folder (docs/console/ is made this way)."""
+    def screenshot(self, name: str, selector: str | None = None) -> None:
+        """Writes ``<name>.png`` (the page, or the element ``selector`` names) when ``KILN_SCREENSHOTS`` names a
+        folder (docs/console/ is made this way)."""
         folder = os.environ.get("KILN_SCREENSHOTS")
-        if folder:
+        if folder and selector:
+            self.page.locator(selector).screenshot(path=os.path.join(folder, f"{name}.png"))
+        elif folder:
             self.page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
 
 

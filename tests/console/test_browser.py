@@ -249,6 +249,7 @@ def test_publish_versions_and_route_an_alias_from_the_function_page(kiln_stack: 
         page.select_option("#alias-form select[name=routing_version]", "2")
         page.click("#alias-form button[type=submit]")
         expect(page.locator("#panel-versions tr[data-alias=prod]")).to_contain_text("100% to version 2")
+        browser.screenshot("function-versions", "#panel-versions")
         assert stack.api("GET", f"/functions/{name}/aliases/prod/", expect=200)["routing"] == {"2": 1.0}
         answer = stack.request("POST", f"/api/v1/functions/{name}/invoke/?qualifier=prod", {})
         assert answer.status == 200 and answer.headers["X-Kiln-Executed-Version"] == "2"
@@ -265,7 +266,6 @@ def test_publish_versions_and_route_an_alias_from_the_function_page(kiln_stack: 
         expect(page.locator("#panel-versions tr[data-alias=prod]")).to_have_count(0)
         browser.goto("/console/invoker/invocation/")
         expect(page.locator("#result_list tbody tr").first).to_contain_text("2 via prod")
-        browser.screenshot("function-versions")
         assert browser.problems == [], "\n".join(browser.problems)
 
 
