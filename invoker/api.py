@@ -154,12 +154,17 @@ class InvokeView(APIView):
         if declared > limit:
             raise TooLarge(f"Request payload is {declared} bytes; {invocation_type} invocations accept at most {limit} bytes.", details={"size": declared, "limit": limit})
         function = access_function_by_name(request.user, name)
-        resolved = qualified_resolve(function.name, request.query_params.get("qualifier") or None)
+        qualifier = request.query_params.get("qualifier") or "$LATEST"
+        revision, version = function.latest, "$LATEST"
+        if qualifier != "$LATEST":  # a version or an alias (the hot path, $LATEST, needs no second lookup)
+            resolved = qualified_resolve(function.name, qualifier)
+            revision, version = resolved.revision, resolved.version
+        assert revision is not None
         invocation = services.invocation_submit(function=function, payload=request.body, invocation_type=invocation_type, trigger=Trigger.API, request_id=self.request_id,
-                                                user=request.user, revision=resolved.revision, qualifier=resolved.qualifier or "$LATEST", executed_version=resolved.version)
+                                                user=request.user, revision=revision, qualifier=qualifier, executed_version=version)
         if invocation_type == InvocationType.EVENT:
             return Response({"request_id": self.request_id, "status": invocation.status}, status=202)
-        invocation = services.invocation_wait(invocation, timeout_s=services.sync_wait_seconds(resolved.revision))
+        invocation = services.invocation_wait(invocation, timeout_s=services.sync_wait_seconds(revision))
         return sync_response(invocation, tail=log_type == "Tail")
 
 
