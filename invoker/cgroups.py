@@ -178,7 +178,15 @@ class Cgroup:
         return False
 
     def kill_all(self) -> None:
+        """SIGKILL every process in the group. Forks are stopped first (``pids.max`` 0, or ``cgroup.kill`` on v2),
+        so a fork bomb cannot refill the group while its processes are killed one by one."""
         for directory in self.dirs:
+            for control, value in (("cgroup.kill", "1"), ("pids.max", "0")):
+                if (directory / control).exists():
+                    try:
+                        (directory / control).write_text(value)
+                    except OSError:
+                        pass
             try:
                 pids = (directory / "cgroup.procs").read_text().split()
             except OSError:

@@ -17,6 +17,7 @@ import queue
 import shutil
 import signal
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -317,6 +318,13 @@ class ExecutionEnvironment:
 
     def _exit_error(self) -> dict:
         code = self._process.popen.poll() if self._process else None
+        if code is None and self._process:
+            # A runtime that connects to the Runtime API itself (the JVM, provided bootstraps) may be seen gone
+            # before its process has exited: give it a moment, so the error names the real exit status.
+            try:
+                code = self._process.popen.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                code = None
         oom = bool(self._process and self._process.cgroup and self._process.cgroup.oom_killed())
         if oom:
             return {"errorType": "Runtime.OutOfMemory", "errorMessage": "Runtime exited with error: signal: killed"}
