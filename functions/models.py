@@ -102,6 +102,9 @@ class FunctionRevision(models.Model):
         return f"{self.function.name} r{self.number}"
 
     def ordered_layers(self) -> list[LayerVersion]:
+        """The revision's layers in order; from ``prefetch_related("layer_links__layer_version__layer")`` when a list did that."""
+        if "layer_links" in getattr(self, "_prefetched_objects_cache", {}):
+            return [link.layer_version for link in sorted(self.layer_links.all(), key=lambda link: link.position)]
         return [link.layer_version for link in self.layer_links.select_related("layer_version__layer").order_by("position")]
 
 

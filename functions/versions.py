@@ -8,6 +8,7 @@ and version to run, so every qualifier-taking operation resolves names the same 
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 import uuid
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 
 from core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from functions import limits
@@ -136,8 +137,6 @@ def version_publish(*, function: Function, description: str = "", code_sha256: s
 
 
 def _b64_sha(hex_digest: str) -> str:
-    import base64
-
     return base64.b64encode(bytes.fromhex(hex_digest)).decode()
 
 
@@ -256,8 +255,10 @@ def permission_add(*, function: Function, statement_id: str, action: str, princi
     if not principal:
         raise ValidationFailed("Principal is required.")
     resource = function.arn + (f":{qualifier}" if qualifier else "")
-    if qualifier and qualifier != LATEST:
-        (version_get(function, qualifier) if VERSION.match(qualifier) else alias_get(function, qualifier))
+    if qualifier and qualifier != LATEST and VERSION.match(qualifier):
+        version_get(function, qualifier)  # 404 for a version that does not exist
+    elif qualifier and qualifier != LATEST:
+        alias_get(function, qualifier)
     if principal == "*":
         who: Any = "*"
     elif principal.endswith(".amazonaws.com"):
@@ -311,8 +312,6 @@ def function_policy_allows(function: Function, principal: Principal, *, action: 
 
 def provisioned_put(*, function: Function, qualifier: str | None, requested: Any) -> ProvisionedConcurrencyConfig:
     """Keep ``requested`` environments initialised for a version or alias (not ``$LATEST``, as on Lambda)."""
-    from django.db.models import Sum
-
     if not qualifier or qualifier == LATEST:
         raise ValidationFailed("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
     if VERSION.match(qualifier):

@@ -49,17 +49,16 @@ def destination_record(*, request_id: str, function_arn: str, version: str, cond
     return record
 
 
-def destination_for(function_id: int, *, succeeded: bool) -> tuple[Function, str] | None:
-    """The function a record goes to (and its ARN as configured), or ``None`` when there is none."""
-    arn = Function.objects.filter(pk=function_id).values_list("async_on_success" if succeeded else "async_on_failure", flat=True).first()
+def destination_for(arn: str) -> Function | None:
+    """The function a record goes to (``arn`` as configured, read by the claim with the invocation), or ``None``."""
     if not arn:
         return None
     name = arn.split(":function:", 1)[-1].split(":", 1)[0]
     target = Function.objects.select_related("latest").filter(name=name).first()
     if target is None or target.latest is None:
-        log.warning("destination %s of function %s no longer exists; the record is dropped", arn, function_id)
+        log.warning("destination %s no longer exists; the record is dropped", arn)
         return None
-    return target, arn
+    return target
 
 
 def destination_deliver(*, target: Function, record: dict[str, Any], parent_id: str) -> None:

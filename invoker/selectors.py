@@ -171,14 +171,15 @@ def log_events(*, function_name: str, start_ms: int | None = None, end_ms: int |
         query = query.filter(started_at__lte=datetime.datetime.fromtimestamp(end_ms / 1000, datetime.UTC))
     if after is not None:
         started = datetime.datetime.fromisoformat(after[0])
-        query = query.filter(Q(started_at__gt=started) | Q(started_at=started, id__gte=uuid.UUID(after[1])))
+        query = query.filter(Q(started_at__gt=started) | Q(started_at=started, id__gte=uuid.UUID(after[1])))  # the resumed one again, from its line
     query = query.order_by("started_at", "id").values("id", "started_at", "finished_at", "executed_version", "worker", "logs")
     found: list[LogEvent] = []
+    resume_id = uuid.UUID(after[1]) if after is not None else None
     offset = 0
     while True:
         batch = list(query[offset:offset + LOG_SCAN_BATCH])
         for row in batch:
-            skip = after[2] if after is not None and row["id"].hex == uuid.UUID(after[1]).hex else 0
+            skip = after[2] if after is not None and row["id"] == resume_id else 0
             for index, event in enumerate(_invocation_events(row)):
                 if index < skip:
                     continue

@@ -470,11 +470,11 @@ def _settle(invocation_id: str, row: dict[str, Any], outcome: Outcome, memory_si
 def _finish_event(invocation_id: str, row: dict[str, Any], outcome: Outcome, failure_condition: str) -> None:
     """Finish an asynchronous invocation and, in the same transaction, queue its record to the configured destination."""
     succeeded = outcome.status == InvocationStatus.SUCCEEDED
-    target = destinations.destination_for(row["function_id"], succeeded=succeeded) if row["function_id"] else None
-    if target is None:
+    # The destinations came with the claim (no query on the hot path when none is configured).
+    function = destinations.destination_for(row["function__async_on_success" if succeeded else "function__async_on_failure"])
+    if function is None:
         invocation_finish(invocation_id, outcome, wake=False)
         return
-    function, _ = target
     with transaction.atomic():
         if not invocation_finish(invocation_id, outcome, wake=False):
             return

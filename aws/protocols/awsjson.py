@@ -16,7 +16,7 @@ from botocore.model import OperationModel, OperationNotFoundError, ServiceModel
 from django.http import HttpRequest, HttpResponse
 
 from aws.errors import AwsError
-from aws.protocols.restjson import _document, _json_out
+from aws.protocols.restjson import json_document, json_value_out
 
 
 def _content_type(service: ServiceModel) -> str:
@@ -37,11 +37,11 @@ def json_operation(service: ServiceModel, request: HttpRequest) -> OperationMode
 def json_parse(operation: OperationModel, body: bytes) -> dict[str, Any]:
     if operation.input_shape is None:
         return {}
-    return _document(body, operation.input_shape, "") or {}
+    return json_document(body, operation.input_shape, "") or {}
 
 
 def json_response(service: ServiceModel, operation: OperationModel, result: Mapping[str, Any], *, request_id: str) -> HttpResponse:
-    document = _json_out(operation.output_shape, dict(result)) if operation.output_shape is not None else {}
+    document = json_value_out(operation.output_shape, dict(result)) if operation.output_shape is not None else {}
     response = HttpResponse(json.dumps(document).encode(), content_type=_content_type(service))
     response["x-amzn-RequestId"] = request_id
     return response

@@ -121,16 +121,17 @@ def restjson_parse(operation: OperationModel, request: HttpRequest, labels: Mapp
         else:
             body_members[name] = member
     if payload and payload in body_members:  # a structure payload is the whole document
-        params[payload] = _document(body, body_members[payload], payload)
+        params[payload] = json_document(body, body_members[payload], payload)
     elif body_members:
-        document = _document(body, shape, "")
+        document = json_document(body, shape, "")
         for name in body_members:
             if document and name in document:
                 params[name] = document[name]
     return params
 
 
-def _document(body: bytes, shape: Shape, path: str) -> Any:
+def json_document(body: bytes, shape: Shape, path: str) -> Any:
+    """A JSON request body as the shape's values (``{}`` when empty); errors as ``InvalidRequestContentException``."""
     if not body.strip():
         return {}
     try:
@@ -142,15 +143,16 @@ def _document(body: bytes, shape: Shape, path: str) -> Any:
     return _json_in(shape, value, path)
 
 
-def _json_out(shape: Shape, value: Any) -> Any:
+def json_value_out(shape: Shape, value: Any) -> Any:
+    """A value as JSON for the shape: blobs base64, timestamps epoch seconds, ``None`` members left out."""
     if value is None:
         return None
     if isinstance(shape, StructureShape):
-        return {k: _json_out(shape.members[k], v) for k, v in value.items() if k in shape.members and v is not None}
+        return {k: json_value_out(shape.members[k], v) for k, v in value.items() if k in shape.members and v is not None}
     if isinstance(shape, ListShape):
-        return [_json_out(shape.member, v) for v in value]
+        return [json_value_out(shape.member, v) for v in value]
     if isinstance(shape, MapShape):
-        return {k: _json_out(shape.value, v) for k, v in value.items()}
+        return {k: json_value_out(shape.value, v) for k, v in value.items()}
     if shape.type_name == "blob":
         return base64.b64encode(value).decode() if isinstance(value, bytes) else value
     if shape.type_name == "timestamp" and isinstance(value, datetime.datetime):
@@ -178,14 +180,14 @@ def restjson_response(operation: OperationModel, result: Mapping[str, Any], *, r
             elif location == "statusCode":
                 status = int(value)
             elif name != payload:
-                document[name] = _json_out(member, value)
+                document[name] = json_value_out(member, value)
         if payload:
             value = result.get(payload)
             member = shape.members[payload]
             if member.type_name == "blob":
                 content = value or b""
             elif value is not None:
-                content = json.dumps(_json_out(member, value)).encode()
+                content = json.dumps(json_value_out(member, value)).encode()
         else:
             content = json.dumps(document).encode()
     elif status != 204:

@@ -330,3 +330,40 @@ def test_code_from_a_bucket_publish_on_create_and_layer_permissions(lam: Any, ro
     with pytest.raises(ClientError) as streaming:
         lam.invoke_with_response_stream(FunctionName="from-s3", Payload=b"{}")
     assert _error(streaming)[:2] == ("UnsupportedMediaTypeException", 415)
+
+
+def test_limits_at_their_edges(lam: Any, worker: Any) -> None:
+    """ClientContext (3583 bytes of base64), tags (50 per function; keys 128, values 256 characters), MaxItems (10000)."""
+    _create(lam)
+    def context_of(length: int) -> str:  # base64 of a JSON object, ``length`` characters (a multiple of 4)
+        pad = length // 4 * 3 - len(b'{"custom": {"p": ""}}')
+        text = base64.b64encode(b'{"custom": {"p": "' + b"x" * pad + b'"}}').decode()
+        assert len(text) == length
+        return text
+    at_limit = context_of(3580)  # the last length base64 has at or under 3583
+    assert lam.invoke(FunctionName="api-fn", Payload=b"{}", ClientContext=at_limit)["StatusCode"] == 200
+    over = context_of(3584)  # one step of base64 further
+    with pytest.raises(ClientError) as too_long:
+        lam.invoke(FunctionName="api-fn", Payload=b"{}", ClientContext=over)
+    assert _error(too_long)[0] == "InvalidParameterValueException" and "3583" in _error(too_long)[2]
+    arn = "arn:aws:lambda:us-east-1:000000000000:function:api-fn"
+    lam.tag_resource(Resource=arn, Tags={f"k{i}": "v" for i in range(49)} | {"k" * 128: "v" * 256})
+    assert len(lam.list_tags(Resource=arn)["Tags"]) == 50
+    with pytest.raises(ClientError) as fifty_one:
+        lam.tag_resource(Resource=arn, Tags={"one-more": "v"})
+    assert _error(fifty_one)[0] == "InvalidParameterValueException" and "at most 50" in _error(fifty_one)[2]
+    lam.untag_resource(Resource=arn, TagKeys=["k0"])
+    with pytest.raises(ClientError) as long_key:
+        lam.tag_resource(Resource=arn, Tags={"k" * 129: "v"})
+    assert _error(long_key)[0] == "InvalidParameterValueException"
+    with pytest.raises(ClientError) as long_value:
+        lam.tag_resource(Resource=arn, Tags={"x": "v" * 257})
+    assert _error(long_value)[0] == "InvalidParameterValueException"
+    assert len(lam.list_tags(Resource=arn)["Tags"]) == 49  # nothing half-written
+    assert len(lam.list_functions(MaxItems=10_000)["Functions"]) == 1
+    with pytest.raises(ClientError) as max_items:
+        lam.list_functions(MaxItems=10_001)
+    assert _error(max_items)[0] == "InvalidParameterValueException"
+    with pytest.raises(ClientError) as bad_marker:
+        lam.list_aliases(FunctionName="api-fn", Marker="nope")
+    assert _error(bad_marker)[0] == "InvalidParameterValueException"

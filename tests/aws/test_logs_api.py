@@ -51,10 +51,18 @@ def test_invocation_lines_are_log_events(clients: tuple[Any, Any], worker: Any) 
 
 
 def test_log_errors(clients: tuple[Any, Any]) -> None:
-    _, logs = clients
+    lam, logs = clients
     with pytest.raises(ClientError) as missing:
         logs.filter_log_events(logGroupName="/aws/lambda/nothing")
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
     with pytest.raises(ClientError) as too_many:
         logs.filter_log_events(logGroupName="/aws/lambda/nothing", limit=10_001)
     assert too_many.value.response["Error"]["Code"] in ("InvalidParameterException", "ResourceNotFoundException")
+    lam.create_function(FunctionName="quiet", Runtime="python3.11", Role=ROLE_ARN, Handler="app.handler", Code={"ZipFile": CODE})
+    assert logs.filter_log_events(logGroupName="/aws/lambda/quiet", limit=10_000)["events"] == []  # the limit's edge
+    with pytest.raises(ClientError) as over_limit:
+        logs.filter_log_events(logGroupName="/aws/lambda/quiet", limit=10_001)
+    assert over_limit.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as bad_token:
+        logs.filter_log_events(logGroupName="/aws/lambda/quiet", nextToken="not-a-token")
+    assert bad_token.value.response["Error"]["Code"] == "InvalidParameterException"

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws.context import AwsContext
 from aws.registry import operation
-from aws.services.lambda_.common import authorized, unqualified_function
+from aws.services.lambda_.common import authorized, page, unqualified_function
 from functions.models import FunctionAlias
 from functions.versions import alias_create, alias_delete, alias_get, alias_update
 
@@ -68,11 +68,5 @@ def list_aliases(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     version = params.get("FunctionVersion")
     if version:
         aliases = aliases.filter(function_version=version)
-    rows = list(aliases)
-    marker, max_items = params.get("Marker"), params.get("MaxItems") or 50
-    start = next((i + 1 for i, a in enumerate(rows) if a.name == marker), 0) if marker else 0
-    page = rows[start:start + max_items]
-    out: dict[str, Any] = {"Aliases": [alias_configuration(a) for a in page]}
-    if start + max_items < len(rows) and page:
-        out["NextMarker"] = page[-1].name
-    return out
+    chosen, more = page(list(aliases), params, key=lambda a: a.name)
+    return {"Aliases": [alias_configuration(a) for a in chosen], **more}

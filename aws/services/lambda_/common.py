@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import datetime
 import platform
+from collections.abc import Callable
 from typing import Any
 
 from aws.context import AwsContext
 from aws.errors import AwsError
+from core.errors import NotFound
 from functions import limits
 from functions.models import Function, FunctionRevision
+from functions.services import Code
 from functions.versions import LATEST, Resolved, function_for, function_unqualified_arn, name_split
+from storage.selectors import bucket_by_name, object_open
 
 ARCHITECTURE = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
 
@@ -81,6 +85,22 @@ def resolved_arn(resolved: Resolved) -> str:
     return resolved.function.arn + (f":{resolved.qualifier}" if resolved.qualifier else "")
 
 
+def page(items: list[Any], params: dict[str, Any], key: Callable[[Any], str], *, size: int = 50) -> tuple[list[Any], dict[str, str]]:
+    """One page of a Lambda list (``Marker``/``MaxItems`` 1-10000) and ``{"NextMarker": ...}`` when more follow."""
+    max_items, marker = params.get("MaxItems"), params.get("Marker")
+    if max_items is not None and not 1 <= max_items <= 10_000:
+        raise AwsError("InvalidParameterValueException", f"MaxItems must be between 1 and 10000; got {max_items}.")
+    size = max_items or size
+    start = 0
+    if marker:
+        keys = [key(item) for item in items]
+        if marker not in keys:
+            raise AwsError("InvalidParameterValueException", "Marker is not valid: use the NextMarker of the previous page.")
+        start = keys.index(marker) + 1
+    chosen = items[start:start + size]
+    return chosen, ({"NextMarker": key(chosen[-1])} if chosen and start + size < len(items) else {})
+
+
 def int_checked(params: dict[str, Any], member: str, wire: str, low: int, high: int) -> int | None:
     value = params.get(member)
     if value is None:
@@ -128,3 +148,23 @@ def config_changes(params: dict[str, Any]) -> dict[str, Any]:
         if value:
             raise AwsError("InvalidParameterValueException", f"Kiln does not support {unsupported}; leave it out.")
     return changes
+
+
+def code_from(ctx: AwsContext, code: dict[str, Any]) -> Code:
+    """A function's or layer's code as given: a zip's bytes, or a Kiln bucket's object (``s3:GetObject`` decided)."""
+    if code.get("ImageUri"):
+        raise AwsError("InvalidParameterValueException", "Kiln runs zip packages only; container images (ImageUri) are not supported.")
+    if code.get("ZipFile") is not None:
+        return Code(zip_bytes=code["ZipFile"])
+    bucket, key = code.get("S3Bucket"), code.get("S3Key")
+    if bucket and key:
+        ctx.authorize("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}")
+        try:
+            obj, handle = object_open(bucket=bucket_by_name(bucket), key=key)
+        except NotFound:
+            raise AwsError("InvalidParameterValueException", f"Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist. (s3://{bucket}/{key})") from None
+        with handle:
+            if obj.size > limits.ZIP_MAX_BYTES:
+                raise AwsError("InvalidParameterValueException", f"Unzipped size must be smaller than {limits.UNZIPPED_MAX_BYTES} bytes; the zip at s3://{bucket}/{key} is {obj.size} bytes, more than {limits.ZIP_MAX_BYTES}.")
+            return Code(zip_bytes=handle.read())
+    raise AwsError("InvalidParameterValueException", "Please provide a source for function code: ZipFile, or S3Bucket and S3Key.")

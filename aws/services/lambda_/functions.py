@@ -9,34 +9,13 @@ from django.urls import reverse
 from aws.context import AwsContext
 from aws.errors import AwsError
 from aws.registry import operation
-from aws.services.lambda_.common import authorized, config_changes, function_configuration, unqualified_function
-from core.errors import NotFound, PreconditionFailed
-from functions import limits
+from aws.services.lambda_.common import authorized, code_from, config_changes, function_configuration, page, unqualified_function
+from core.errors import PreconditionFailed
 from functions.code import code_url_token
 from functions.models import Function, FunctionVersion
-from functions.services import Code, FunctionConfig, function_create, function_delete, function_update, validate_function_name
+from functions.services import FunctionConfig, function_create, function_delete, function_update, validate_function_name
 from functions.versions import LATEST, function_for, function_tag, function_untag, name_split, qualified_resolve, version_delete, version_publish
 from iam.services import role_resolve
-from storage.selectors import bucket_by_name, object_open
-
-
-def _code(ctx: AwsContext, code: dict[str, Any]) -> Code:
-    if code.get("ImageUri"):
-        raise AwsError("InvalidParameterValueException", "Kiln runs zip packages only; container images (ImageUri) are not supported.")
-    if code.get("ZipFile") is not None:
-        return Code(zip_bytes=code["ZipFile"])
-    bucket, key = code.get("S3Bucket"), code.get("S3Key")
-    if bucket and key:
-        ctx.authorize("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}")
-        try:
-            obj, handle = object_open(bucket=bucket_by_name(bucket), key=key)
-        except NotFound:
-            raise AwsError("InvalidParameterValueException", f"Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist. (s3://{bucket}/{key})") from None
-        with handle:
-            if obj.size > limits.ZIP_MAX_BYTES:
-                raise AwsError("InvalidParameterValueException", f"Unzipped size must be smaller than {limits.UNZIPPED_MAX_BYTES} bytes; the zip at s3://{bucket}/{key} is {obj.size} bytes, more than {limits.ZIP_MAX_BYTES}.")
-            return Code(zip_bytes=handle.read())
-    raise AwsError("InvalidParameterValueException", "Please provide a source for function code: ZipFile, or S3Bucket and S3Key.")
 
 
 def _pass_role(ctx: AwsContext, role: str | None) -> None:
@@ -64,7 +43,7 @@ def create_function(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     _pass_role(ctx, changes.get("role"))
     if Function.objects.filter(name=name).exists():
         raise AwsError("ResourceConflictException", f"Function already exist: {name}", status=409)
-    code = _code(ctx, params.get("Code") or {})
+    code = code_from(ctx, params.get("Code") or {})
     tags = params.get("Tags") or {}
     config = FunctionConfig(**changes)
     function = function_create(name=name, config=config, code=code, description=params.get("Description") or "")
@@ -107,37 +86,21 @@ def get_function_configuration(ctx: AwsContext, params: dict[str, Any]) -> dict[
     return function_configuration(resolved.function, resolved.revision, resolved.version)
 
 
-def _page(items: list[Any], marker: str | None, max_items: int | None, key: Any) -> tuple[list[Any], str | None]:
-    if max_items is not None and not 1 <= max_items <= 10000:
-        raise AwsError("InvalidParameterValueException", "MaxItems must be between 1 and 10000.")
-    size = max_items or 50
-    start = 0
-    if marker:
-        keys = [key(i) for i in items]
-        if marker not in keys:
-            raise AwsError("InvalidParameterValueException", "Marker is not valid: use the NextMarker of the previous page.")
-        start = keys.index(marker) + 1
-    page = items[start:start + size]
-    more = start + size < len(items)
-    return page, (key(page[-1]) if more and page else None)
-
-
 @operation("lambda", "ListFunctions")
 def list_functions(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("lambda:ListFunctions", "*")
-    functions = list(Function.objects.select_related("latest", "latest__role").filter(latest__isnull=False).order_by("name"))
+    functions = list(Function.objects.select_related("latest", "latest__role").prefetch_related("latest__layer_links__layer_version__layer")
+                     .filter(latest__isnull=False).order_by("name"))
     rows: list[tuple[Function, Any, str]] = [(f, f.latest, LATEST) for f in functions]
     if params.get("FunctionVersion") == "ALL":
-        versions = FunctionVersion.objects.select_related("revision", "revision__role", "function").order_by("function__name", "version")
+        versions = (FunctionVersion.objects.select_related("revision", "revision__role", "function").prefetch_related("revision__layer_links__layer_version__layer")
+                    .order_by("function__name", "version"))
         by_function: dict[int, list[FunctionVersion]] = {}
         for v in versions:
             by_function.setdefault(v.function_id, []).append(v)
         rows = [row for f in functions for row in [(f, f.latest, LATEST)] + [(f, v.revision, str(v.version)) for v in by_function.get(f.pk, [])]]
-    page, next_marker = _page(rows, params.get("Marker"), params.get("MaxItems"), key=lambda r: f"{r[0].name}:{r[2]}")
-    out: dict[str, Any] = {"Functions": [function_configuration(f, rev, v) for f, rev, v in page]}
-    if next_marker:
-        out["NextMarker"] = next_marker
-    return out
+    chosen, more = page(rows, params, key=lambda r: f"{r[0].name}:{r[2]}")
+    return {"Functions": [function_configuration(f, rev, v) for f, rev, v in chosen], **more}
 
 
 def _revision_precondition(function: Function, revision_id: str | None) -> None:
@@ -152,7 +115,7 @@ def update_function_code(ctx: AwsContext, params: dict[str, Any]) -> dict[str, A
     function = unqualified_function(params["FunctionName"], "UpdateFunctionCode")
     _revision_precondition(function, params.get("RevisionId"))
     config_changes({"Architectures": params.get("Architectures")})  # only the host's architecture
-    code = _code(ctx, {k: params.get(k) for k in ("ZipFile", "S3Bucket", "S3Key", "ImageUri")})
+    code = code_from(ctx, {k: params.get(k) for k in ("ZipFile", "S3Bucket", "S3Key", "ImageUri")})
     if params.get("DryRun"):
         assert function.latest is not None
         return function_configuration(function, function.latest)
@@ -232,14 +195,11 @@ def list_versions_by_function(ctx: AwsContext, params: dict[str, Any]) -> dict[s
     assert function.latest is not None
     rows: list[tuple[Any, str, str]] = [(function.latest, LATEST, function.description)]
     rows += [(v.revision, str(v.version), v.description) for v in FunctionVersion.objects.select_related("revision", "revision__role").filter(function=function)]
-    page, next_marker = _page(rows, params.get("Marker"), params.get("MaxItems"), key=lambda r: r[1])
+    chosen, more = page(rows, params, key=lambda r: r[1])
     versions = []
-    for revision, number, description in page:
+    for revision, number, description in chosen:
         config = function_configuration(function, revision, number)
         config["Description"] = description
         versions.append(config)
-    out: dict[str, Any] = {"Versions": versions}
-    if next_marker:
-        out["NextMarker"] = next_marker
-    return out
+    return {"Versions": versions, **more}
 

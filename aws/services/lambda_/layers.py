@@ -7,13 +7,13 @@ import re
 from typing import Any
 
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.urls import reverse
 
 from aws.context import AwsContext
 from aws.errors import AwsError
 from aws.registry import operation
-from aws.services.lambda_.common import lambda_time, sha_b64
-from aws.services.lambda_.functions import _code
+from aws.services.lambda_.common import code_from, lambda_time, page, sha_b64
 from core.errors import Conflict, NotFound
 from functions.code import code_url_token
 from functions.models import Layer, LayerVersion
@@ -57,7 +57,7 @@ def layer_version_out(ctx: AwsContext | None, version: LayerVersion, *, content:
 def publish_layer_version(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     name = _layer_name(params["LayerName"])
     ctx.authorize("lambda:PublishLayerVersion", f"arn:aws:lambda:{ctx.region}:{ctx.principal.account}:layer:{name}")
-    code = _code(ctx, params.get("Content") or {})
+    code = code_from(ctx, params.get("Content") or {})
     version = layer_version_publish(name=name, zip_bytes=code.zip_bytes or b"", compatible_runtimes=params.get("CompatibleRuntimes") or [],
                                     description=params.get("Description") or "", compatible_architectures=params.get("CompatibleArchitectures") or [],
                                     license_info=params.get("LicenseInfo") or "")
@@ -95,13 +95,8 @@ def list_layers(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         if matching:
             matching[0].layer = layer
             layers.append({"LayerName": layer.name, "LayerArn": layer.arn, "LatestMatchingVersion": layer_version_out(None, matching[0], content=False)})
-    marker, size = params.get("Marker"), params.get("MaxItems") or 50
-    start = next((i + 1 for i, entry in enumerate(layers) if entry["LayerName"] == marker), 0) if marker else 0
-    page = layers[start:start + size]
-    out: dict[str, Any] = {"Layers": page}
-    if start + size < len(layers) and page:
-        out["NextMarker"] = page[-1]["LayerName"]
-    return out
+    chosen, more = page(layers, params, key=lambda entry: entry["LayerName"])
+    return {"Layers": chosen, **more}
 
 
 @operation("lambda", "ListLayerVersions")
@@ -110,13 +105,8 @@ def list_layer_versions(ctx: AwsContext, params: dict[str, Any]) -> dict[str, An
     ctx.authorize("lambda:ListLayerVersions", f"arn:aws:lambda:{ctx.region}:{ctx.principal.account}:layer:{name}")
     runtime, architecture = params.get("CompatibleRuntime"), params.get("CompatibleArchitecture")
     versions = [v for v in LayerVersion.objects.select_related("layer").filter(layer__name=name).order_by("-version") if _compatible(v, runtime, architecture)]
-    marker, size = params.get("Marker"), params.get("MaxItems") or 50
-    start = next((i + 1 for i, v in enumerate(versions) if str(v.version) == marker), 0) if marker else 0
-    page = versions[start:start + size]
-    out: dict[str, Any] = {"LayerVersions": [layer_version_out(None, v, content=False) for v in page]}
-    if start + size < len(versions) and page:
-        out["NextMarker"] = str(page[-1].version)
-    return out
+    chosen, more = page(versions, params, key=lambda v: str(v.version))
+    return {"LayerVersions": [layer_version_out(None, v, content=False) for v in chosen], **more}
 
 
 @operation("lambda", "DeleteLayerVersion")
@@ -125,8 +115,6 @@ def delete_layer_version(ctx: AwsContext, params: dict[str, Any]) -> dict[str, A
     version = LayerVersion.objects.select_related("layer").filter(layer__name=name, version=params["VersionNumber"]).first()
     ctx.authorize("lambda:DeleteLayerVersion", f"arn:aws:lambda:{ctx.region}:{ctx.principal.account}:layer:{name}:{params['VersionNumber']}")
     if version is not None:  # as on AWS, deleting a version that is gone succeeds; functions using it keep their copy
-        from django.db.models import ProtectedError
-
         try:
             version.delete()
         except ProtectedError:

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from aws.context import AwsContext
 from aws.registry import operation
-from aws.services.lambda_.common import authorized
+from aws.services.lambda_.common import authorized, page
 from events.mappings import MappingInput, mapping_create, mapping_delete, mapping_get, mapping_update
 from events.models import EventSourceMapping
 from functions.versions import function_for, name_split
@@ -92,11 +92,5 @@ def list_event_source_mappings(ctx: AwsContext, params: dict[str, Any]) -> dict[
         query = query.filter(function__name=name, **({"qualifier": qualifier} if qualifier else {}))
     if params.get("EventSourceArn"):
         query = query.filter(event_source_arn=params["EventSourceArn"])
-    rows = list(query)
-    marker, size = params.get("Marker"), params.get("MaxItems") or 100
-    start = next((i + 1 for i, m in enumerate(rows) if str(m.uuid) == marker), 0) if marker else 0
-    page = rows[start:start + size]
-    out: dict[str, Any] = {"EventSourceMappings": [mapping_configuration(m) for m in page]}
-    if start + size < len(rows) and page:
-        out["NextMarker"] = str(page[-1].uuid)
-    return out
+    chosen, more = page(list(query), params, key=lambda m: str(m.uuid), size=100)
+    return {"EventSourceMappings": [mapping_configuration(m) for m in chosen], **more}

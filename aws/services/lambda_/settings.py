@@ -33,7 +33,7 @@ from invoker.selectors import provisioned_ready
 @operation("lambda", "GetAccountSettings")
 def get_account_settings(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("lambda:GetAccountSettings", "*")
-    code_size = sum(f.latest.code_size for f in Function.objects.select_related("latest").filter(latest__isnull=False) if f.latest)
+    code_size = Function.objects.aggregate(n=Sum("latest__code_size"))["n"] or 0
     reserved = Function.objects.filter(reserved_concurrency__isnull=False).aggregate(n=Sum("reserved_concurrency"))["n"] or 0
     limit = django_settings.KILN_ACCOUNT_CONCURRENCY
     return {
