@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "httpapi",
     "storage",
     "queues",
+    "tables",
     "events",
     "aws",
     "metrics",
