@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.generations import GenerationCache
 from events.models import EventSourceMapping, MappingState
 from functions.models import Function
 
@@ -47,11 +48,25 @@ def transition_allowed(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
 
 
+# Which mappings are enabled on a source, asked on every send to a queue: cached per process, the generation
+# bumped by every state move, create and delete (events/apps.py).
+ENABLED_ON_SOURCE: GenerationCache[list[Any]] = GenerationCache("mapping-states", ttl_s=30.0)
+
+
+def enabled_mapping_ids(kind: str, source_arn: str) -> list[Any]:
+    """The primary keys of the ``Enabled`` mappings of ``kind`` reading ``source_arn``."""
+    return ENABLED_ON_SOURCE.get((kind, source_arn), lambda: list(
+        EventSourceMapping.objects.filter(kind=kind, event_source_arn=source_arn, state=MappingState.ENABLED).values_list("pk", flat=True)))
+
+
 def _move(mapping_id: Any, current: str, target: str, **fields: Any) -> bool:
     """Move the mapping from ``current`` to ``target`` (one conditional update); ``False`` if it was not in ``current``."""
     if not transition_allowed(current, target):
         raise ValueError(f"an event source mapping cannot move from {current} to {target}")
-    return bool(EventSourceMapping.objects.filter(pk=mapping_id, state=current).update(state=target, last_modified=timezone.now(), **fields))
+    moved = bool(EventSourceMapping.objects.filter(pk=mapping_id, state=current).update(state=target, last_modified=timezone.now(), **fields))
+    if moved:
+        ENABLED_ON_SOURCE.bump()
+    return moved
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import ValidationFailed
-from events.mappings import SourceKind, source_kind_register
+from events.mappings import SourceKind, enabled_mapping_ids, source_kind_register
 from events.models import EventSourceMapping, MappingState
 from functions.versions import qualified_resolve
 from invoker.models import InvocationStatus, InvocationType, Trigger
@@ -94,7 +94,7 @@ def _start(mapping: EventSourceMapping) -> None:
 
 def messages_available(event: MessagesAvailable) -> None:
     """A send to a queue: poll the enabled mappings reading it."""
-    for mapping_id in EventSourceMapping.objects.filter(kind="sqs", event_source_arn=event.queue_arn, state=MappingState.ENABLED).values_list("pk", flat=True):
+    for mapping_id in enabled_mapping_ids("sqs", event.queue_arn):
         poll_request(mapping_id)
 
 
