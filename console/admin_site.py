@@ -28,6 +28,12 @@ class KilnAdminSite(admin.AdminSite):
     enable_nav_sidebar = True
     index_template = "console/index.html"
 
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        from console.forms import ThrottledLoginForm  # forms import the auth models: not at app-loading time
+
+        self.login_form = ThrottledLoginForm
+        return super().login(request, extra_context)
+
     def get_urls(self) -> list[URLPattern]:
         return [path("environments/", self.admin_view(self.environments_view), name="environments"),
                 path("usage/", self.admin_view(self.usage_view), name="usage"),
