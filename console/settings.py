@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "queues",
     "tables",
     "events",
+    "buses",
     "aws",
     "metrics",
     "console",
@@ -179,6 +180,9 @@ CELERY_BEAT_SCHEDULE = {
     "prune-metrics": {"task": "metrics.tasks.prune", "schedule": 3600.0},
     "settle-event-source-mappings": {"task": "events.tasks.settle_mappings", "schedule": 30.0},
     "sweep-sqs-mappings": {"task": "events.tasks.sweep_sqs", "schedule": 30.0},
+    # EventBridge schedules: one indexed query per second; each tick fires once (buses/services.py).
+    "fire-event-bus-schedules": {"task": "buses.tasks.fire_due_schedules", "schedule": 1.0},
+    "sweep-event-bus-deliveries": {"task": "buses.tasks.sweep_deliveries", "schedule": 30.0},
 }
 
 # --- Kiln -------------------------------------------------------------------------------------
