@@ -433,7 +433,8 @@ def schedule_fire(rule: Rule, now: datetime.datetime) -> ScheduleTick | None:
                 fired = ScheduleTick.objects.create(rule=rule, tick_at=tick, event_id=event["id"])
         except IntegrityError:
             return None
-        created = _deliveries(rule, event, now=now, scheduled=True)
+        # Deliveries are due at once (real time), whatever ``now`` the tick was computed for.
+        created = _deliveries(rule, event, now=min(now, timezone.now()), scheduled=True)
         ids = [str(d.pk) for d in created]
         if ids:
             transaction.on_commit(lambda: deliveries.delivery_enqueue(ids))
