@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from buses.models import Delivery, EventBus, Rule, ScheduleTick, Target
+from buses.models import Delivery, EventBus, Rule, Schedule, ScheduleFire, ScheduleTick, Target
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -71,5 +71,22 @@ class DeliveryAdmin(_ReadOnly):
 @admin.register(ScheduleTick)
 class ScheduleTickAdmin(_ReadOnly):
     list_display = ["rule", "tick_at", "fired_at", "event_id"]
+    fields = list_display
+    readonly_fields = fields
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(_ReadOnly):
+    list_display = ["name", "group_name", "expression", "timezone", "state", "flexible_mode", "next_tick_at", "next_fire_at"]
+    list_filter = ["state", "group_name"]
+    search_fields = ["name"]
+    fields = ["name", "group_name", "expression", "timezone", "start_date", "end_date", "state", "description", "flexible_mode",
+              "flexible_window_minutes", "target", "action_after_completion", "next_tick_at", "next_fire_at", "created_at", "updated_at"]
+    readonly_fields = fields
+
+
+@admin.register(ScheduleFire)
+class ScheduleFireAdmin(_ReadOnly):
+    list_display = ["schedule_arn", "tick_at", "fire_at", "fired_at", "delivery_id"]
     fields = list_display
     readonly_fields = fields

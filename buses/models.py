@@ -164,3 +164,54 @@ class ScheduleTick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id} @ {self.tick_at:%Y-%m-%dT%H:%M}Z"
+
+
+class Schedule(models.Model):
+    """An EventBridge Scheduler schedule (group ``default``): its expression, window and one target."""
+
+    name = models.CharField(max_length=64)
+    group_name = models.CharField(max_length=64, default="default")
+    expression = models.CharField(max_length=256)
+    timezone = models.CharField(max_length=50, blank=True, default="")
+    start_date = models.DateTimeField(null=True, blank=True)
+    end_date = models.DateTimeField(null=True, blank=True)
+    description = models.CharField(max_length=512, blank=True, default="")
+    state = models.CharField(max_length=16, default="ENABLED")
+    flexible_mode = models.CharField(max_length=16, default="OFF")
+    flexible_window_minutes = models.PositiveIntegerField(null=True, blank=True)
+    target = models.JSONField(default=dict)
+    action_after_completion = models.CharField(max_length=16, default="NONE")
+    # The nominal tick that fires next, and when it fires (the tick plus its offset in a flexible window).
+    next_tick_at = models.DateTimeField(null=True, blank=True)
+    next_fire_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["group_name", "name"]
+        constraints = [models.UniqueConstraint(fields=["group_name", "name"], name="unique_schedule_name")]
+
+    def __str__(self) -> str:
+        return f"{self.group_name}/{self.name}"
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:scheduler:{settings.KILN_REGION}:{settings.KILN_ACCOUNT_ID}:schedule/{self.group_name}/{self.name}"
+
+
+class ScheduleFire(models.Model):
+    """A Scheduler schedule's tick that fired, unique per (schedule, tick); ``fired_at`` within its window."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="fires")
+    schedule_arn = models.CharField(max_length=1600)
+    tick_at = models.DateTimeField()
+    fire_at = models.DateTimeField()  # when the window placed it
+    fired_at = models.DateTimeField(auto_now_add=True)
+    delivery_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-tick_at"]
+        constraints = [models.UniqueConstraint(fields=["schedule_arn", "tick_at"], name="unique_schedule_tick")]
+
+    def __str__(self) -> str:
+        return f"{self.schedule_arn} @ {self.tick_at:%Y-%m-%dT%H:%M}Z"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import re
+import zoneinfo
 from dataclasses import dataclass
 
 UTC = datetime.UTC
@@ -264,3 +265,30 @@ def latest_due(schedule: Schedule, first_due: datetime.datetime, now: datetime.d
         if following is None or following > now:
             return tick
         tick = following
+
+
+def next_in_zone(schedule: Schedule, after: datetime.datetime, zone: str | None = None,
+                 anchor: datetime.datetime | None = None) -> datetime.datetime | None:
+    """The first tick after ``after`` (UTC) when cron and at() read their fields as wall-clock time in ``zone``."""
+    if not zone or zone == "UTC" or isinstance(schedule, Rate):
+        return schedule.next_after(after, anchor)
+    tz = zoneinfo.ZoneInfo(zone)
+    if isinstance(schedule, At):
+        when = schedule.when.replace(tzinfo=tz).astimezone(UTC)
+        return when if when > after else None
+    wall = after.astimezone(tz).replace(tzinfo=UTC)
+    candidate = schedule.next_after(wall - datetime.timedelta(hours=3))  # a DST change can move wall time back
+    while candidate is not None:
+        real = candidate.replace(tzinfo=tz).astimezone(UTC)
+        if real > after:
+            return real
+        candidate = schedule.next_after(candidate)
+    return None
+
+
+def zone_valid(zone: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

@@ -14,9 +14,10 @@ def deliver(delivery_id: str) -> str | None:
 
 @shared_task(name="buses.tasks.fire_due_schedules", ignore_result=True, expires=5)
 def fire_due_schedules() -> int:
+    from buses.scheduler import scheduler_fire_due
     from buses.services import schedules_fire
 
-    return schedules_fire()
+    return schedules_fire() + scheduler_fire_due()
 
 
 @shared_task(name="buses.tasks.sweep_deliveries", ignore_result=True)

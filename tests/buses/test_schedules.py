@@ -79,3 +79,17 @@ def test_latest_due_fires_the_most_recent_missed_tick_once() -> None:
     assert latest_due(rate, t(2026, 3, 1, 0, 5), t(2026, 3, 9, 7, 3, 1), anchor) == t(2026, 3, 9, 7, 3)  # a week down
     daily = schedule_parse("cron(0 12 * * ? *)")
     assert latest_due(daily, t(2026, 3, 1, 12), t(2026, 3, 4, 13), None) == t(2026, 3, 4, 12)
+
+
+def test_cron_and_at_in_a_time_zone() -> None:
+    from buses.schedules import next_in_zone, zone_valid
+
+    noon = schedule_parse("cron(0 12 * * ? *)")
+    # New York is UTC-5 in January and UTC-4 in July
+    assert next_in_zone(noon, t(2026, 1, 10, 0), "America/New_York") == t(2026, 1, 10, 17)
+    assert next_in_zone(noon, t(2026, 7, 10, 0), "America/New_York") == t(2026, 7, 10, 16)
+    assert next_in_zone(noon, t(2026, 7, 10, 16), "America/New_York") == t(2026, 7, 11, 16)
+    once = schedule_parse("at(2026-05-01T09:00:00)", allow_at=True)
+    assert next_in_zone(once, t(2026, 4, 1), "Europe/Paris") == t(2026, 5, 1, 7)
+    assert next_in_zone(schedule_parse("rate(1 hour)", anchor=t(2026, 1, 1)), t(2026, 1, 1, 0, 30), "Asia/Tokyo") == t(2026, 1, 1, 1)
+    assert zone_valid("Europe/Paris") and not zone_valid("Mars/Olympus")
