@@ -70,7 +70,9 @@ def _page(items: list[Any], params: dict[str, Any], key: Any) -> tuple[list[Any]
     if params.get("NextToken"):
         try:
             after = base64.urlsafe_b64decode(params["NextToken"].encode()).decode()
-        except (binascii.Error, UnicodeError):
+            if not after or base64.urlsafe_b64encode(after.encode()).decode() != params["NextToken"]:
+                raise ValueError(params["NextToken"])
+        except (binascii.Error, ValueError):
             raise AwsError("ValidationException", "The NextToken is not valid.") from None
     rest = [item for item in items if key(item) > after] if after else items
     size = limit or limits.LIST_LIMIT_MAX

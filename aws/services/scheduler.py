@@ -117,7 +117,9 @@ def list_schedules(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("NextToken"):
         try:
             after = base64.urlsafe_b64decode(params["NextToken"].encode()).decode()
-        except (binascii.Error, UnicodeError):
+            if not after or base64.urlsafe_b64encode(after.encode()).decode() != params["NextToken"]:
+                raise ValueError(params["NextToken"])
+        except (binascii.Error, ValueError):
             raise AwsError("ValidationException", "The NextToken is not valid.") from None
     found = [s for s in scheduler.schedule_list(group=params.get("GroupName"), prefix=params.get("NamePrefix") or "", state=params.get("State"))
              if s.name > after]

@@ -79,6 +79,9 @@ def test_rules(events: Any) -> None:
     assert [r["Name"] for r in page["Rules"]] == ["other"]
     page = events.list_rules(Limit=1, NextToken=page["NextToken"])
     assert [r["Name"] for r in page["Rules"]] == ["r1"]
+    with pytest.raises(ClientError) as info:
+        events.list_rules(NextToken="***")
+    assert _error(info)[0] == "ValidationException"
     # a custom bus, by name and by ARN
     bus_arn = events.create_event_bus(Name="custom")["EventBusArn"]
     custom_arn = events.put_rule(Name="c", EventPattern=pattern, EventBusName=bus_arn)["RuleArn"]
