@@ -43,6 +43,7 @@ class TargetInline(admin.TabularInline):
 class RuleAdmin(_ReadOnly):
     list_display = ["name", "bus", "state", "event_pattern", "schedule_expression", "next_fire_at"]
     list_filter = ["state", "bus"]
+    list_select_related = ["bus"]
     search_fields = ["name", "description"]
     fields = ["name", "bus", "arn", "state", "description", "event_pattern", "schedule_expression", "next_fire_at", "role_arn", "tags", "created_at",
               "updated_at"]
@@ -71,6 +72,7 @@ class DeliveryAdmin(_ReadOnly):
 @admin.register(ScheduleTick)
 class ScheduleTickAdmin(_ReadOnly):
     list_display = ["rule", "tick_at", "fired_at", "event_id"]
+    list_select_related = ["rule__bus"]
     fields = list_display
     readonly_fields = fields
 
