@@ -247,3 +247,37 @@ def test_iam_is_asked_per_bus_and_rule(make_client: Callable[..., Any], root: Ca
     with pytest.raises(ClientError) as info:
         client.describe_rule(Name="r")
     assert _error(info)[0] == "AccessDeniedException"
+
+
+def test_put_events_through_boto3_runs_a_function_and_fills_a_queue(events: Any, root: Callable[[str], Any], worker: Any) -> None:
+    """End to end over the wire: boto3's PutRule/PutTargets/PutEvents, a real function run, the SQS message read with boto3."""
+    import time
+
+    from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+
+    from functions.services import Code, FunctionConfig, function_create
+    from invoker.models import Invocation, InvocationStatus, Trigger
+
+    function = function_create(name="on-event", config=FunctionConfig(runtime="python3.11", handler="app.handler"),
+                               code=Code(files={"app.py": "def handler(event, context):\n    return event\n"}))
+    sqs = root("sqs")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    events.put_rule(Name="paid", EventPattern=json.dumps({"detail-type": [{"prefix": "Order"}], "detail": {"$or": [
+        {"total": [{"numeric": [">", 100]}]}, {"vip": [True]}]}}))
+    assert events.put_targets(Rule="paid", Targets=[
+        {"Id": "fn", "Arn": function.arn},
+        {"Id": "q", "Arn": QUEUE_ARN, "InputTransformer": {"InputPathsMap": {"id": "$.id", "total": "$.detail.total"},
+                                                           "InputTemplate": '{"event": "<id>", "total": <total>}'}}])["FailedEntryCount"] == 0
+    sent = events.put_events(Entries=[{"Source": "shop", "DetailType": "Order Paid", "Detail": json.dumps({"total": 5, "vip": True})},
+                                      {"Source": "shop", "DetailType": "Order Paid", "Detail": json.dumps({"total": 5})}])
+    assert sent["FailedEntryCount"] == 0
+    event_id = sent["Entries"][0]["EventId"]
+    deadline = time.time() + 60
+    while time.time() < deadline and not Invocation.objects.filter(trigger=Trigger.BUS, status=InvocationStatus.SUCCEEDED).exists():
+        time.sleep(0.2)
+    invocation = Invocation.objects.get(trigger=Trigger.BUS)
+    assert invocation.status == InvocationStatus.SUCCEEDED, invocation.logs
+    parsed = EventBridgeModel(**json.loads(invocation.result))
+    assert parsed.id == event_id and parsed.detail_type == "Order Paid" and parsed.detail == {"total": 5, "vip": True}
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"]
+    assert [json.loads(m["Body"]) for m in got] == [{"event": event_id, "total": 5}]
