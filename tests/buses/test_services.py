@@ -384,3 +384,22 @@ def test_a_tick_already_recorded_never_fires_again_even_if_next_fire_at_is_reset
     assert services.schedules_fire(now=tick) == 0
     assert ScheduleTick.objects.filter(rule=rule).count() == 1
 
+
+
+@pytest.mark.django_db
+def test_sweep_releases_stale_claims_and_requeues_lost_deliveries() -> None:
+    from buses.delivery import CLAIM_STALE_S, deliveries_sweep
+
+    rule = _rule("r", {"source": ["shop"]})
+    queue = queues.queue_create(name="q")
+    services.targets_put(rule=rule, targets=[{"Id": "q", "Arn": queue.arn}])
+    services.events_put([_entry()])
+    delivery = Delivery.objects.get()
+    Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.RUNNING, claimed_at=delivery.created_at)  # a worker died mid-way
+    later = delivery.created_at + datetime.timedelta(seconds=CLAIM_STALE_S + 1)
+    assert deliveries_sweep(now=later) == 0  # released, due now: not yet "lost"
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.PENDING
+    assert deliveries_sweep(now=later + datetime.timedelta(seconds=60)) == 1
+    assert delivery_run(str(delivery.pk), now=later + datetime.timedelta(seconds=60)) == DeliveryState.SUCCEEDED
+    assert Message.objects.filter(queue=queue).count() == 1
