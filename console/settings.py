@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "queues",
     "tables",
     "events",
+    "buses",
     "aws",
     "metrics",
     "console",
@@ -199,6 +200,9 @@ CELERY_BEAT_SCHEDULE = {
     "settle-event-source-mappings": {"task": "events.tasks.settle_mappings", "schedule": 30.0},
     "sweep-sqs-mappings": {"task": "events.tasks.sweep_sqs", "schedule": 30.0},
     "purge-expired-sessions": {"task": "iam.tasks.purge_sessions", "schedule": 3600.0},
+    # EventBridge schedules: one indexed query per second; each tick fires once (buses/services.py).
+    "fire-event-bus-schedules": {"task": "buses.tasks.fire_due_schedules", "schedule": 1.0},
+    "sweep-event-bus-deliveries": {"task": "buses.tasks.sweep_deliveries", "schedule": 30.0},
 }
 
 # --- Kiln -------------------------------------------------------------------------------------
