@@ -162,7 +162,7 @@ def _ordered(op: str, a: AttributeValue | None, b: AttributeValue | None) -> boo
     return {"<": order < 0, "<=": order <= 0, ">": order > 0, ">=": order >= 0}[op]
 
 
-def _begins_with(value: AttributeValue | None, prefix: AttributeValue | None) -> bool:
+def begins_with_value(value: AttributeValue | None, prefix: AttributeValue | None) -> bool:
     if value is None or prefix is None:
         return False
     kind = value_type(value)
@@ -173,7 +173,7 @@ def _begins_with(value: AttributeValue | None, prefix: AttributeValue | None) ->
     return binary_bytes(value["B"]).startswith(binary_bytes(prefix["B"]))
 
 
-def _contains(value: AttributeValue | None, member: AttributeValue | None) -> bool:
+def contains_value(value: AttributeValue | None, member: AttributeValue | None) -> bool:
     if value is None or member is None:
         return False
     kind = value_type(value)
@@ -226,8 +226,8 @@ def evaluate(node: Node, item: Item | None) -> bool:
         if node.name == "attribute_type":
             return first is not None and second is not None and value_type(first) == second.get("S")
         if node.name == "begins_with":
-            return _begins_with(first, second)
-        return _contains(first, second)
+            return begins_with_value(first, second)
+        return contains_value(first, second)
     raise TableValidation("Unsupported condition")
 
 
@@ -797,7 +797,9 @@ def key_conditions(conditions: Mapping[str, Any], key_schema: KeySchema) -> KeyC
 
 
 def attributes_to_get(names: list[str]) -> Projection:
-    return ProjectionPaths(tuple(Path((name,)) for name in dict.fromkeys(names)))
+    from tables.legacy import attributes_to_get as build
+
+    return build(names)
 
 
 __all__ = [
