@@ -8,6 +8,7 @@ Precedence, loosest first: ``OR``, ``AND``, ``NOT``, then comparisons, ``BETWEEN
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -188,6 +189,9 @@ class Parser:
     tokens: list[Token] = field(default_factory=list)
     position: int = 0
     grouped: set[int] = field(default_factory=set)  # nodes that are a parenthesised group, for ((x))
+    # the static checks of each comparison or function, run as it is parsed: DynamoDB reports the first problem
+    # in the order written, whether an undefined value or an operand of the wrong type
+    check: Callable[[Node], None] | None = None
 
     def __post_init__(self) -> None:
         if not self.text.strip():
@@ -331,6 +335,11 @@ class Parser:
             return Not(self.not_())
         return self.primary()
 
+    def checked(self, node: Node) -> Node:
+        if self.check is not None:
+            self.check(node)
+        return node
+
     def primary(self) -> Node:
         if self.is_op("("):
             self.advance()
@@ -345,7 +354,7 @@ class Parser:
             self.advance()
             args = self.arguments({"size": 1})
             self.check_arity(token.text, len(args), CONDITION_FUNCTIONS[token.text])
-            return Function(token.text, tuple(args))
+            return self.checked(Function(token.text, tuple(args)))
         if token.kind == "name" and self.is_op("(", self.peek()) and token.text not in ("size",):
             if token.text in UPDATE_FUNCTIONS:
                 raise self.error(f"The function is not allowed to be used this way in an expression; function: {token.text}")
@@ -353,14 +362,14 @@ class Parser:
         left = self.operand({"size": 1})
         if self.current.kind == "op" and self.current.text in COMPARATORS:
             op = self.advance().text
-            return Compare(op, left, self.operand({"size": 1}))
+            return self.checked(Compare(op, left, self.operand({"size": 1})))
         if self.is_keyword("BETWEEN"):
             self.advance()
             low = self.operand({"size": 1})
             if not self.is_keyword("AND"):
                 raise self.syntax_error()
             self.advance()
-            return Between(left, low, self.operand({"size": 1}))
+            return self.checked(Between(left, low, self.operand({"size": 1})))
         if self.is_keyword("IN"):
             self.advance()
             self.expect_op("(")
@@ -371,7 +380,7 @@ class Parser:
             self.expect_op(")")
             if len(options) > MAX_IN_OPERANDS:
                 raise self.error(f"The IN operator is provided with too many operands; number of operands: {len(options)}")
-            return In(left, tuple(options))
+            return self.checked(In(left, tuple(options)))
         raise self.syntax_error()
 
     # -- update

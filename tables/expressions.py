@@ -608,26 +608,25 @@ def _key_condition(node: Node, key_schema: KeySchema) -> KeyCondition:
     for part in parts:
         name, op, values = _key_part(part, kind)
         if name in conditions:
-            raise TableValidation("KeyConditionExpressions must only contain one condition per key")
-        if name not in key_schema:
-            raise TableValidation("Query condition missed key schema element: " + next(iter(key_schema)))
+            raise TableValidation(f"Invalid {kind}: KeyConditionExpressions must only contain one condition per key")
         conditions[name] = (op, values)
+    if len(parts) > len(key_schema):
+        raise TableValidation(f"The number of query conditions ({len(parts)}) exceeds the number of key attributes defined in the schema ({len(key_schema)})")
     names = list(key_schema)
     hash_name = names[0]
     range_name = names[1] if len(names) > 1 else None
+    for name in conditions:
+        if name not in key_schema:
+            raise TableValidation(f"Query condition missed key schema element: {range_name if hash_name in conditions and range_name else hash_name}")
     if hash_name not in conditions:
         raise TableValidation(f"Query condition missed key schema element: {hash_name}")
     hash_op, hash_values = conditions.pop(hash_name)
     if hash_op != "EQ":
         raise TableValidation("Query key condition not supported")
-    for name, (op, values) in [(hash_name, (hash_op, hash_values)), *conditions.items()]:
+    for name, (_op, values) in [(hash_name, (hash_op, hash_values)), *conditions.items()]:
         for value in values:
             if value_type(value) != key_schema[name]:
-                if op == "BEGINS_WITH" and key_schema[name] == "N":
-                    raise TableValidation(f"Invalid {kind}: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N")
                 raise TableValidation(INVALID + "Condition parameter type does not match schema type")
-        if op == "BEGINS_WITH" and key_schema[name] == "N":
-            raise TableValidation(f"Invalid {kind}: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N")
     if not conditions:
         return KeyCondition(hash_name, hash_values[0])
     name, (op, values) = next(iter(conditions.items()))
@@ -698,8 +697,7 @@ class ExpressionContext:
 
     def condition(self, text: str, kind: str = "ConditionExpression") -> Condition:
         """A condition; ``kind`` names the parameter in messages (``FilterExpression`` for a filter)."""
-        node = Parser(text, kind, self).condition_expression()
-        _Checker(kind).check(node)
+        node = Parser(text, kind, self, check=_Checker(kind).check).condition_expression()
         return ConditionTree(node)
 
     def filter(self, text: str) -> Condition:
@@ -721,7 +719,7 @@ class ExpressionContext:
 
     def key_condition(self, text: str, key_schema: KeySchema) -> KeyCondition:
         kind = "KeyConditionExpression"
-        node = Parser(text, kind, self).condition_expression()
+        node = Parser(text, kind, self, check=_Checker(kind).check).condition_expression()
         return _key_condition(node, key_schema)
 
     def finish(self) -> None:
