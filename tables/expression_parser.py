@@ -17,6 +17,7 @@ from tables.reserved import is_reserved
 from tables.values import AttributeValue
 
 MAX_IN_OPERANDS = 100
+MAX_EXPRESSION_BYTES = 4096  # the raw text as sent, before #aliases are substituted
 
 # ---- tokens --------------------------------------------------------------------------------------------------
 
@@ -196,6 +197,9 @@ class Parser:
     def __post_init__(self) -> None:
         if not self.text.strip():
             raise TableValidation(f"Invalid {self.kind}: The expression can not be empty;")
+        size = len(self.text.encode())
+        if size > MAX_EXPRESSION_BYTES:
+            raise TableValidation(f"Invalid {self.kind}: Expression size has exceeded the maximum allowed size; expression size: {size}")
         self.tokens = tokenize(self.text, self.kind)
 
     # -- helpers
