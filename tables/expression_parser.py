@@ -17,6 +17,7 @@ from tables.reserved import is_reserved
 from tables.values import AttributeValue
 
 MAX_IN_OPERANDS = 100
+MAX_OPERATORS = 300  # comparators, AND / OR / NOT, BETWEEN, IN, functions, + and -
 MAX_EXPRESSION_BYTES = 4096  # the raw text as sent, before #aliases are substituted
 
 # ---- tokens --------------------------------------------------------------------------------------------------
@@ -193,6 +194,7 @@ class Parser:
     # the static checks of each comparison or function, run as it is parsed: DynamoDB reports the first problem
     # in the order written, whether an undefined value or an operand of the wrong type
     check: Callable[[Node], None] | None = None
+    operators: int = 0
 
     def __post_init__(self) -> None:
         if not self.text.strip():
@@ -294,7 +296,10 @@ class Parser:
         if name not in functions:
             if self.kind == "UpdateExpression":
                 raise self.error(f"The function is not allowed in an update expression; function: {name}")
+            if name in UPDATE_FUNCTIONS:
+                raise self.error(f"The function is not allowed in a condition expression; function: {name}")
             raise self.error(f"The function is not allowed to be used this way in an expression; function: {name}")
+        self.count()
         args = self.arguments(functions)
         self.check_arity(name, len(args), functions[name])
         return Call(name, tuple(args))
@@ -323,6 +328,7 @@ class Parser:
         node = self.and_()
         while self.is_keyword("OR"):
             self.advance()
+            self.count()
             node = Or(node, self.and_())
         return node
 
@@ -330,14 +336,21 @@ class Parser:
         node = self.not_()
         while self.is_keyword("AND"):
             self.advance()
+            self.count()
             node = And(node, self.not_())
         return node
 
     def not_(self) -> Node:
         if self.is_keyword("NOT"):
             self.advance()
+            self.count()
             return Not(self.not_())
         return self.primary()
+
+    def count(self) -> None:
+        self.operators += 1
+        if self.operators > MAX_OPERATORS:
+            raise self.error(f"The expression contains too many operators; operator count: {MAX_OPERATORS + 1}")
 
     def checked(self, node: Node) -> Node:
         if self.check is not None:
@@ -356,19 +369,22 @@ class Parser:
         token = self.current
         if token.kind == "name" and token.text in CONDITION_FUNCTIONS and self.is_op("(", self.peek()):
             self.advance()
+            self.count()
             args = self.arguments({"size": 1})
             self.check_arity(token.text, len(args), CONDITION_FUNCTIONS[token.text])
             return self.checked(Function(token.text, tuple(args)))
         if token.kind == "name" and self.is_op("(", self.peek()) and token.text not in ("size",):
             if token.text in UPDATE_FUNCTIONS:
-                raise self.error(f"The function is not allowed to be used this way in an expression; function: {token.text}")
+                raise self.error(f"The function is not allowed in a condition expression; function: {token.text}")
             raise self.error(f"Invalid function name; function: {token.text}")
         left = self.operand({"size": 1})
         if self.current.kind == "op" and self.current.text in COMPARATORS:
             op = self.advance().text
+            self.count()
             return self.checked(Compare(op, left, self.operand({"size": 1})))
         if self.is_keyword("BETWEEN"):
             self.advance()
+            self.count()
             low = self.operand({"size": 1})
             if not self.is_keyword("AND"):
                 raise self.syntax_error()
@@ -376,6 +392,7 @@ class Parser:
             return self.checked(Between(left, low, self.operand({"size": 1})))
         if self.is_keyword("IN"):
             self.advance()
+            self.count()
             self.expect_op("(")
             options = [self.operand({"size": 1})]
             while self.is_op(","):
@@ -385,6 +402,8 @@ class Parser:
             if len(options) > MAX_IN_OPERANDS:
                 raise self.error(f"The IN operator is provided with too many operands; number of operands: {len(options)}")
             return self.checked(In(left, tuple(options)))
+        if isinstance(left, Call):
+            raise self.error(f"The function is not allowed to be used this way in an expression; function: {left.name}")
         raise self.syntax_error()
 
     # -- update
@@ -422,6 +441,7 @@ class Parser:
             value = self.operand(UPDATE_FUNCTIONS)
             if self.current.kind == "op" and self.current.text in "+-":
                 op = self.advance().text
+                self.count()
                 value = Arithmetic(op, value, self.operand(UPDATE_FUNCTIONS))
             return SetAction(path, value)
         token = self.current
