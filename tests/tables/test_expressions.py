@@ -590,6 +590,10 @@ def test_expected_errors() -> None:
     assert refused(expected_condition, {"a": {"Exists": True}}) == INVALID + "Value must be provided when Exists is true for Attribute: a"
     assert refused(expected_condition, {"a": {"Exists": False, "Value": N("1")}}) == INVALID + "Value cannot be used when Exists is false for Attribute: a"
     assert refused(expected_condition, {"a": {"ComparisonOperator": "EQ", "AttributeValueList": []}}) == (INVALID + "Invalid number of argument(s) for the EQ ComparisonOperator")
+    assert refused(expected_condition, {"a": {"ComparisonOperator": "EQ"}}) == (INVALID + "Value or AttributeValueList must be used with ComparisonOperator: EQ for Attribute: a")
+    assert refused(expected_condition, {"a": {"Value": N("1")}, "b": {"Exists": False}}, "XOR") == (
+        "1 validation error detected: Value 'XOR' at 'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value set: [OR, AND]"
+    )
     assert refused(expected_condition, {"a": {"ComparisonOperator": "EQ", "Value": N("1"), "AttributeValueList": [N("1")]}}) == (
         INVALID + "Value and AttributeValueList cannot be used together for Attribute: a"
     )
