@@ -307,6 +307,8 @@ def test_context_checks_its_maps() -> None:
     assert refused(ExpressionContext, None, {}) == "ExpressionAttributeValues must not be empty"
     assert refused(ExpressionContext, {}, None) == "ExpressionAttributeNames must not be empty"
     assert refused(ExpressionContext, {"a": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "a"'
+    assert refused(ExpressionContext, {"#": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "#"'
+    assert refused(ExpressionContext, {"#a-b": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "#a-b"'
     assert refused(ExpressionContext, None, {"v": N("1")}) == 'ExpressionAttributeValues contains invalid key: Syntax error; key: "v"'
     assert refused(ExpressionContext, None, {":v": {}}) == "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
     assert refused(ExpressionContext, None, {":v": {"SS": []}}) == "One or more parameter values were invalid: An string set  may not be empty"
@@ -392,6 +394,7 @@ SCHEMA_TYPE = "One or more parameter values were invalid: Condition parameter ty
         ("pk IN (:p)", {":p": S("q")}, HASH, "Invalid operator used in KeyConditionExpression: IN"),
         ("pk <> :p", {":p": S("q")}, HASH, "Invalid operator used in KeyConditionExpression: <>"),
         ("attribute_exists(pk)", None, HASH, "Invalid operator used in KeyConditionExpression: attribute_exists"),
+        ("pk = :p AND size(sk) > :v", {":p": S("q"), ":v": N("1")}, COMPOSITE, "Invalid operator used in KeyConditionExpression: size"),
         (
             "begins_with(sk, :n) AND pk = :missing",
             {":n": N("1")},
