@@ -89,6 +89,18 @@ class Update(Protocol):
         """The top-level attributes it writes (for ``ReturnValues: UPDATED_OLD / UPDATED_NEW``)."""
         ...
 
+    def check_keys(self, key_schema: KeySchema) -> None:
+        """``TableValidation`` if it writes a key attribute ("Cannot update attribute pk. ...")."""
+        ...
+
+    def updated_old(self, item: Item | None) -> Item:
+        """The parts of the old item it writes (``ReturnValues: UPDATED_OLD``), nested paths as nested parts."""
+        ...
+
+    def updated_new(self, item: Item | None) -> Item:
+        """The parts of the new item it wrote (``ReturnValues: UPDATED_NEW``)."""
+        ...
+
 
 class Projection(Protocol):
     def apply(self, item: Item) -> Item: ...
