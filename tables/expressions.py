@@ -698,6 +698,9 @@ class ExpressionContext:
     values: Mapping[str, AttributeValue] | None
     used_names: set[str] = field(default_factory=set)
     used_values: set[str] = field(default_factory=set)
+    # DynamoDB's older validation layer (BatchWriteItem, transactions, Scan): a bad value is reported as
+    # "ExpressionAttributeValues contains invalid value: <why> for key :v" in that layer's wording
+    older: bool = field(default=False, kw_only=True)
 
     def __post_init__(self) -> None:
         if self.names is not None:
@@ -712,7 +715,13 @@ class ExpressionContext:
             for key, value in self.values.items():
                 if not _VALUE_KEY.fullmatch(key):
                     raise TableValidation(f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"')
-                value_validate(value)
+                if self.older:
+                    try:
+                        value_validate(value, older=True)
+                    except TableValidation as exc:
+                        raise TableValidation(f"ExpressionAttributeValues contains invalid value: {exc.message} for key {key}") from None
+                else:
+                    value_validate(value)
 
     # Resolver
     def name(self, alias: str, kind: str) -> str:

@@ -314,6 +314,10 @@ def test_context_checks_its_maps() -> None:
     assert refused(ExpressionContext, None, {":v": {"SS": []}}) == "One or more parameter values were invalid: An string set  may not be empty"
 
 
+def test_older_layer_wraps_bad_values() -> None:
+    assert refused(lambda: ExpressionContext(None, {":v": N("")}, older=True)) == ("ExpressionAttributeValues contains invalid value: The parameter cannot be converted to a numeric value for key :v")
+
+
 def test_finish_refuses_unused() -> None:
     context = ctx({":a": N("1"), ":b": N("2"), ":c": N("3")})
     context.condition("x = :c")

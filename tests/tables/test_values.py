@@ -186,6 +186,26 @@ def deep(levels: int) -> dict:
     return value
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"N": "abc"}, "The parameter cannot be converted to a numeric value: abc"),
+        ({"N": ""}, "The parameter cannot be converted to a numeric value"),
+        ({"N": "1e126"}, OVERFLOW),
+        ({"N": "1e2147483647"}, UNDERFLOW),  # precision - scale wraps in 32 bits
+        ({"N": "1e99999999999"}, "The parameter cannot be converted to a numeric value: 1e99999999999"),
+        ({"N": "1e-2147483648"}, "The parameter cannot be converted to a numeric value: 1e-2147483648"),
+        ({"SS": ["b", "a", "b"]}, "One or more parameter values were invalid: Input collection [b, a, b] contains duplicates."),
+        ({"BS": ["/w==", "AA==", "AA=="]}, "One or more parameter values were invalid: Input collection [/w==, AA==, AA==]of type BS contains duplicates."),
+        ({"NS": ["2", "1", "2"]}, "Input collection contains duplicates"),
+    ],
+)
+def test_older_layer_wording(value: dict, message: str) -> None:
+    assert refused(value_validate, value, older=True) == message
+    value_validate({"N": "9.99e125"}, older=True)
+    value_validate({"N": "-1E-130"}, older=True)
+
+
 def test_nesting_32_levels() -> None:
     value_validate(deep(31))  # leaf at level 32
     nesting = "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
