@@ -438,17 +438,29 @@ class Parser:
             return path
         if word == "SET":
             self.expect_op("=")
-            value = self.operand(UPDATE_FUNCTIONS)
-            if self.current.kind == "op" and self.current.text in "+-":
-                op = self.advance().text
-                self.count()
-                value = Arithmetic(op, value, self.operand(UPDATE_FUNCTIONS))
-            return SetAction(path, value)
+            return SetAction(path, self.set_value())
         token = self.current
         if token.kind != "value":
             raise self.syntax_error()
         self.advance()
         return (path, Value(self.resolver.value(token.text, self.kind), token.text))
+
+    def set_value(self) -> Operand:
+        """``term``, ``term + term`` or ``term - term``; a term is an operand or a parenthesised value."""
+        value = self.set_term()
+        if self.current.kind == "op" and self.current.text in ("+", "-"):
+            op = self.advance().text
+            self.count()
+            value = Arithmetic(op, value, self.set_term())
+        return value
+
+    def set_term(self) -> Operand:
+        if self.is_op("("):
+            self.advance()
+            value = self.set_value()
+            self.expect_op(")")
+            return value
+        return self.operand(UPDATE_FUNCTIONS)
 
     # -- projection
 

@@ -53,6 +53,7 @@ UNDERFLOW = "Number underflow. Attempting to store a number with magnitude small
 TOO_PRECISE = "Attempting to store more than 38 significant digits in a Number"
 NESTING = "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
 ITEM_TOO_BIG = "Item size has exceeded the maximum allowed size"
+ITEM_TO_UPDATE_TOO_BIG = "Item size to update has exceeded the maximum allowed size"
 
 # Exact: every operand has at most 38 digits and exponents within a few hundred, so sums fit in far less.
 _CONTEXT = decimal.Context(prec=400, Emax=999_999, Emin=-999_999, traps=[decimal.InvalidOperation])
