@@ -201,7 +201,9 @@ class Parser:
             raise TableValidation(f"Invalid {self.kind}: The expression can not be empty;")
         size = len(self.text.encode())
         if size > MAX_EXPRESSION_BYTES:
-            raise TableValidation(f"Invalid {self.kind}: Expression size has exceeded the maximum allowed size; expression size: {size}")
+            # DynamoDB names the size for a condition, not for an update expression
+            detail = "" if self.kind == "UpdateExpression" else f" expression size: {size}"
+            raise TableValidation(f"Invalid {self.kind}: Expression size has exceeded the maximum allowed size;{detail}")
         self.tokens = tokenize(self.text, self.kind)
 
     # -- helpers

@@ -287,6 +287,8 @@ def key_lookup_validate(key: Any, key_schema: KeySchema, *, older: bool = False)
 def item_validate(item: Item, *, key_schema: KeySchema, older: bool = False) -> None:
     if not isinstance(item, dict):
         raise TableValidation("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
+    if "" in item:
+        raise TableValidation("Empty attribute name")
     for value in item.values():
         value_validate(value, older=older)
     key_validate(item, key_schema)

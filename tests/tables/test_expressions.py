@@ -291,6 +291,8 @@ def test_expression_size_limit() -> None:
     ctx().condition(text)
     over = "attribute_exists(" + "a" * (4097 - len("attribute_exists()")) + ")"
     assert refused(ctx().condition, over) == ("Invalid ConditionExpression: Expression size has exceeded the maximum allowed size; expression size: 4097")
+    long_update = "SET " + ", ".join(f"a{i} = :v" for i in range(500))
+    assert refused(ctx({":v": N("1")}).update, long_update) == "Invalid UpdateExpression: Expression size has exceeded the maximum allowed size;"
     # measured as sent: aliases are not substituted first
     names = {f"#a{i}": "n" * 250 + str(i) for i in range(30)}
     ctx(names=names).projection(", ".join(names))
@@ -607,6 +609,12 @@ def test_expected_errors() -> None:
     assert refused(expected_condition, {"a": {"Exists": False, "Value": N("1")}}) == INVALID + "Value cannot be used when Exists is false for Attribute: a"
     assert refused(expected_condition, {"a": {"ComparisonOperator": "EQ", "AttributeValueList": []}}) == (INVALID + "Invalid number of argument(s) for the EQ ComparisonOperator")
     assert refused(expected_condition, {"a": {"ComparisonOperator": "EQ"}}) == (INVALID + "Value or AttributeValueList must be used with ComparisonOperator: EQ for Attribute: a")
+    assert refused(expected_condition, {"a": {"Value": N("1")}}, "AND") == ("ConditionalOperator can only be used when Filter or Expected has two or more elements")
+    # the enum is checked ahead of the values
+    deep: dict = {"S": "x"}
+    for _ in range(40):
+        deep = {"M": {"n": deep}}
+    assert refused(expected_condition, {"a": {"Value": deep}, "b": {"Exists": False}}, "XOR").startswith("1 validation error detected: Value 'XOR'")
     assert refused(expected_condition, {"a": {"Value": N("1")}, "b": {"Exists": False}}, "XOR") == (
         "1 validation error detected: Value 'XOR' at 'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value set: [OR, AND]"
     )

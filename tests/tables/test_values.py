@@ -232,6 +232,10 @@ def test_key_refusals() -> None:
     )
 
 
+def test_empty_attribute_name_comes_first() -> None:
+    assert refused(item_validate, {"id": {"S": "a"}, "d": {"N": "x"}, "": {"S": "x"}}, key_schema=SCHEMA) == "Empty attribute name"
+
+
 def test_key_size_limits() -> None:
     key_validate({"id": {"S": "a" * 2048}}, SCHEMA)
     assert refused(key_validate, {"id": {"S": "a" * 2049}}, SCHEMA) == ("One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes")
