@@ -56,6 +56,7 @@ from tables.values import (
     number_add,
     number_subtract,
     set_member_keys,
+    set_sorted,
     value_size,
     value_type,
     value_validate,
@@ -471,13 +472,13 @@ def _set_add(existing: AttributeValue, change: AttributeValue, remove: bool) -> 
     if remove:
         gone = set_member_keys(change)
         kept = [m for m, k in zip(members, keys, strict=True) if k not in gone]
-        return {kind: kept} if kept else None
+        return {kind: set_sorted(kind, kept)} if kept else None
     for member in change[kind]:
         key = member_key(kind, member)
         if key not in keys:
             members.append(member)
             keys.append(key)
-    return {kind: members}
+    return {kind: set_sorted(kind, members)}
 
 
 def _element_bytes(element: str | int) -> int:

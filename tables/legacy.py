@@ -23,6 +23,7 @@ from tables.values import (
     member_key,
     number_add,
     set_member_keys,
+    set_sorted,
     value_type,
     value_validate,
     values_equal,
@@ -252,7 +253,7 @@ class AttributeUpdateActions:
                     gone = set_member_keys(value)
                     kept = [m for m in existing[kind] if member_key(kind, m) not in gone]
                     if kept:
-                        result[name] = {kind: kept}
+                        result[name] = {kind: set_sorted(kind, kept)}
                     else:
                         del result[name]
             else:  # ADD
@@ -273,7 +274,7 @@ class AttributeUpdateActions:
                         if member_key(kind, member) not in keys:
                             members.append(member)
                             keys.add(member_key(kind, member))
-                    result[name] = {kind: members}
+                    result[name] = {kind: set_sorted(kind, members)}
         return result
 
 

@@ -414,14 +414,22 @@ def member_key(kind: str, member: Any) -> Any:
     return next(iter(_set_keys(kind, [member])))
 
 
+def set_sorted(kind: str, members: Iterable[Any]) -> list[Any]:
+    """A set's members in DynamoDB's own order (what it returns, not as written): strings and binaries bytewise,
+    numbers by value."""
+    return sorted(members, key=lambda member: member_key(kind, member))
+
+
 def value_normalize(value: AttributeValue) -> AttributeValue:
-    """``value`` with every number in DynamoDB's canonical text (what it stores and returns)."""
+    """``value`` as DynamoDB stores and returns it: every number in its canonical text, set members in order."""
     kind = value_type(value)
     data = value[kind]
     if kind == "N":
         return {"N": number_normalize(data)}
     if kind == "NS":
-        return {"NS": [number_normalize(m) for m in data]}
+        return {"NS": set_sorted("NS", [number_normalize(m) for m in data])}
+    if kind in ("SS", "BS"):
+        return {kind: set_sorted(kind, data)}
     if kind == "L":
         return {"L": [value_normalize(v) for v in data]}
     if kind == "M":

@@ -374,6 +374,12 @@ def test_values_equal() -> None:
     assert not values_equal({"BOOL": True}, {"BOOL": False})
 
 
+def test_sets_come_back_in_dynamodb_order() -> None:
+    assert item_normalize({"s": {"SS": ["b", "", "a", "B"]}}) == {"s": {"SS": ["", "B", "a", "b"]}}
+    assert item_normalize({"n": {"NS": ["10", "9", "-1", "1e1"]}})["n"]["NS"][:3] == ["-1", "9", "10"]
+    assert item_normalize({"b": {"BS": ["/w==", "AA==", "AQ=="]}}) == {"b": {"BS": ["AA==", "AQ==", "/w=="]}}
+
+
 def test_item_normalize() -> None:
     item = {"n": {"N": "01.50"}, "ns": {"NS": ["1e2"]}, "m": {"M": {"l": {"L": [{"N": "-0"}]}}}}
     assert item_normalize(item) == {"n": {"N": "1.5"}, "ns": {"NS": ["100"]}, "m": {"M": {"l": {"L": [{"N": "0"}]}}}}
