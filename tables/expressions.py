@@ -686,17 +686,17 @@ def _key_condition(node: Node, key_schema: KeySchema) -> KeyCondition:
             flatten(current.left)
             flatten(current.right)
         elif isinstance(current, Or):
-            raise TableValidation(f"Invalid operator used in {kind}: OR")
+            raise TableValidation(f"Invalid {kind}: Invalid operator used in {kind}: OR")
         elif isinstance(current, Not):
-            raise TableValidation(f"Invalid operator used in {kind}: NOT")
+            raise TableValidation(f"Invalid {kind}: Invalid operator used in {kind}: NOT")
         elif isinstance(current, In):
-            raise TableValidation(f"Invalid operator used in {kind}: IN")
+            raise TableValidation(f"Invalid {kind}: Invalid operator used in {kind}: IN")
         elif isinstance(current, Compare) and current.op == "<>":
-            raise TableValidation(f"Invalid operator used in {kind}: <>")
+            raise TableValidation(f"Invalid {kind}: Invalid operator used in {kind}: <>")
         elif isinstance(current, Function) and current.name != "begins_with":
-            raise TableValidation(f"Invalid operator used in {kind}: {current.name}")
+            raise TableValidation(f"Invalid {kind}: Invalid operator used in {kind}: {current.name}")
         elif any(isinstance(operand, Call) for operand in _operands(current)):
-            raise TableValidation(f"Invalid operator used in {kind}: size")
+            raise TableValidation(f"Invalid {kind}: KeyConditionExpressions cannot contain nested operations")
         else:
             parts.append(current)
 
@@ -732,26 +732,27 @@ def _key_condition(node: Node, key_schema: KeySchema) -> KeyCondition:
 
 
 def _key_part(part: Node, kind: str) -> tuple[str, str, tuple[AttributeValue, ...]]:
-    def name_of(operand: Operand) -> str:
-        if not isinstance(operand, Path):
-            raise TableValidation(f"Invalid {kind}: Operator or function requires a document path")
-        if len(operand.elements) != 1:
-            raise TableValidation(f"Invalid {kind}: Key condition cannot contain nested attributes; path: {operand.show()}")
-        return str(operand.elements[0])
-
-    def value_of(operand: Operand) -> AttributeValue:
-        if not isinstance(operand, Value):
-            raise TableValidation(f"Invalid {kind}: Operator or function requires a constant value")
-        return operand.value
-
+    """One key condition: the key attribute it names, the operator (``Compare`` written value first is turned
+    round) and its values."""
+    operands = _operands(part)
+    paths = [operand for operand in operands if isinstance(operand, Path)]
+    invalid = f"Invalid {kind}: Invalid condition in {kind}: "
+    if len(paths) > 1:
+        raise TableValidation(invalid + "Multiple attribute names used in one condition")
+    if not paths:
+        raise TableValidation(invalid + "No key attribute specified")
+    path = paths[0]
+    if len(path.elements) != 1:
+        raise TableValidation(f"Invalid {kind}: KeyConditionExpressions cannot have conditions on nested attributes")
+    name = str(path.elements[0])
+    values = tuple(operand.value for operand in operands if isinstance(operand, Value))
     if isinstance(part, Compare):
-        if isinstance(part.left, Value) and isinstance(part.right, Path):
-            return name_of(part.right), _KEY_OPS[_FLIPPED[part.op]], (value_of(part.left),)
-        return name_of(part.left), _KEY_OPS[part.op], (value_of(part.right),)
-    if isinstance(part, Between):
-        return name_of(part.subject), "BETWEEN", (value_of(part.low), value_of(part.high))
-    assert isinstance(part, Function)
-    return name_of(part.args[0]), "BEGINS_WITH", (value_of(part.args[1]),)
+        op = part.op if part.left is path else _FLIPPED[part.op]
+        return name, _KEY_OPS[op], values
+    if operands[0] is not path:
+        what = "BETWEEN" if isinstance(part, Between) else "begins_with"
+        raise TableValidation(invalid + f"{what} operator must have the key attribute as its first operand")
+    return name, "BETWEEN" if isinstance(part, Between) else "BEGINS_WITH", values
 
 
 # ---- the request's context -----------------------------------------------------------------------------------
