@@ -834,33 +834,34 @@ class ExpressionContext:
         return _key_condition(node, key_schema)
 
     def finish(self) -> None:
-        if self.values:
-            unused = [key for key in self.values if key not in self.used_values]
-            if unused:
-                raise TableValidation("Value provided in ExpressionAttributeValues unused in expressions: keys: {" + ", ".join(unused) + "}")
+        """Names no expression used, then values no expression used (DynamoDB checks names first)."""
         if self.names:
             unused = [key for key in self.names if key not in self.used_names]
             if unused:
                 raise TableValidation("Value provided in ExpressionAttributeNames unused in expressions: keys: {" + ", ".join(unused) + "}")
+        if self.values:
+            unused = [key for key in self.values if key not in self.used_values]
+            if unused:
+                raise TableValidation("Value provided in ExpressionAttributeValues unused in expressions: keys: {" + ", ".join(unused) + "}")
 
 
 # ---- legacy parameters ---------------------------------------------------------------------------------------
 
+# in the order DynamoDB lists them in its message
 EXPRESSION_PARAMETERS = (
+    "UpdateExpression",
+    "ProjectionExpression",
     "ConditionExpression",
     "FilterExpression",
     "KeyConditionExpression",
-    "UpdateExpression",
-    "ProjectionExpression",
 )
 LEGACY_PARAMETERS = (
-    "Expected",
-    "ConditionalOperator",
-    "QueryFilter",
-    "ScanFilter",
-    "KeyConditions",
     "AttributeUpdates",
     "AttributesToGet",
+    "Expected",
+    "QueryFilter",
+    "ScanFilter",
+    "ConditionalOperator",
 )
 
 
@@ -869,15 +870,17 @@ def legacy_mix_check(params: Mapping[str, Any]) -> None:
     expression to use them."""
     legacy = [name for name in LEGACY_PARAMETERS if params.get(name) is not None]
     modern = [name for name in EXPRESSION_PARAMETERS if params.get(name) is not None]
+    if params.get("KeyConditionExpression") is not None and params.get("KeyConditions") is not None:
+        legacy.append("KeyConditions")  # KeyConditions only clashes with a KeyConditionExpression
     if legacy and modern:
         raise TableValidation(
             "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {" + ", ".join(legacy) + "} Expression parameters: {" + ", ".join(modern) + "}"
         )
     if not modern:
-        if params.get("ExpressionAttributeValues") is not None:
-            raise TableValidation("ExpressionAttributeValues can only be specified when using expressions")
         if params.get("ExpressionAttributeNames") is not None:
             raise TableValidation("ExpressionAttributeNames can only be specified when using expressions")
+        if params.get("ExpressionAttributeValues") is not None:
+            raise TableValidation("ExpressionAttributeValues can only be specified when using expressions")
 
 
 def expected_condition(expected: Mapping[str, Any], operator: str | None = None) -> Condition:

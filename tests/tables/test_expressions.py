@@ -328,6 +328,9 @@ def test_finish_refuses_unused() -> None:
     context = ctx({":v": N("1")}, {"#a": "a", "#b": "b"})
     context.condition("#b = :v")
     assert refused(context.finish) == "Value provided in ExpressionAttributeNames unused in expressions: keys: {#a}"
+    context = ctx({":v": N("1"), ":w": N("2")}, {"#a": "a", "#b": "b"})
+    context.condition("#b = :v")
+    assert refused(context.finish) == "Value provided in ExpressionAttributeNames unused in expressions: keys: {#a}"  # names first
     # names and values used by any expression of the request count
     context = ctx({":v": N("1"), ":w": N("2")}, {"#a": "a", "#p": "p"})
     context.condition("#a = :v")
@@ -749,6 +752,15 @@ def test_legacy_mix_check() -> None:
     )
     assert refused(legacy_mix_check, {"ExpressionAttributeValues": {":v": S("x")}}) == "ExpressionAttributeValues can only be specified when using expressions"
     assert refused(legacy_mix_check, {"ExpressionAttributeNames": {"#a": "a"}}) == "ExpressionAttributeNames can only be specified when using expressions"
+    assert refused(
+        legacy_mix_check,
+        {"ConditionalOperator": "AND", "Expected": {}, "AttributeUpdates": {}, "ConditionExpression": "x", "UpdateExpression": "SET a = :v"},
+    ) == (
+        "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: "
+        "{AttributeUpdates, Expected, ConditionalOperator} Expression parameters: {UpdateExpression, ConditionExpression}"
+    )
+    assert refused(legacy_mix_check, {"KeyConditions": {}, "KeyConditionExpression": "pk = :p"}).endswith("Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}")
+    legacy_mix_check({"KeyConditions": {}, "FilterExpression": "a = :v"})  # only a KeyConditionExpression clashes
     legacy_mix_check({"Expected": {}, "AttributeUpdates": {}})
     legacy_mix_check({"ConditionExpression": "x", "ExpressionAttributeNames": {"#a": "a"}})
 
