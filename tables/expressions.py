@@ -776,9 +776,11 @@ class ExpressionContext:
         if self.names is not None:
             if not self.names:
                 raise TableValidation("ExpressionAttributeNames must not be empty")
-            for key in self.names:
+            for key, name in self.names.items():
                 if not _NAME_KEY.fullmatch(key):
                     raise TableValidation(f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"')
+                if not isinstance(name, str) or not name:
+                    raise TableValidation(f"ExpressionAttributeNames contains invalid value: Empty attribute name for key {key}")
         if self.values is not None:
             if not self.values:
                 raise TableValidation("ExpressionAttributeValues must not be empty")

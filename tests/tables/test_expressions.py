@@ -298,6 +298,13 @@ def test_expression_size_limit() -> None:
     ctx(names=names).projection(", ".join(names))
 
 
+def test_document_path_depth() -> None:
+    ctx().condition("attribute_exists(" + ".".join(f"a{i}" for i in range(32)) + ")")
+    assert refused(ctx().condition, "attribute_exists(" + ".".join(f"a{i}" for i in range(33)) + ")") == (
+        "Invalid ConditionExpression: The document path has too many nesting levels; nesting levels: 33"
+    )
+
+
 def test_operator_limit() -> None:
     ctx().condition(" AND ".join(f"attribute_exists(a{i})" for i in range(150)))  # 150 functions + 149 ANDs
     assert refused(ctx().condition, " AND ".join(f"attribute_exists(a{i})" for i in range(151))) == ("Invalid ConditionExpression: The expression contains too many operators; operator count: 301")
@@ -312,6 +319,7 @@ def test_context_checks_its_maps() -> None:
     assert refused(ExpressionContext, {"a": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "a"'
     assert refused(ExpressionContext, {"#": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "#"'
     assert refused(ExpressionContext, {"#a-b": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "#a-b"'
+    assert refused(ExpressionContext, {"#a": ""}, None) == "ExpressionAttributeNames contains invalid value: Empty attribute name for key #a"
     assert refused(ExpressionContext, None, {"v": N("1")}) == 'ExpressionAttributeValues contains invalid key: Syntax error; key: "v"'
     assert refused(ExpressionContext, None, {":v": {}}) == "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
     assert refused(ExpressionContext, None, {":v": {"SS": []}}) == "One or more parameter values were invalid: An string set  may not be empty"
