@@ -8,7 +8,8 @@ used, as DynamoDB does. Every error is ``tables.errors.TableValidation`` with Dy
 
 Beyond the contract: ``Update.check_keys(key_schema)`` (a key attribute may not be updated),
 ``Update.updated_old(item)`` / ``updated_new(item)`` (the updated parts, for ``ReturnValues: UPDATED_*``),
-``legacy_mix_check(params)`` (expression and legacy parameters in one request), ``update_size_check`` (the
+``legacy_mix_check(params)`` (expression and legacy parameters in one request), ``filter_key_check`` (a Query
+filter may not read key attributes), ``update_size_check`` (the
 400 KB gate of an update, statement-sized for UpdateItem) and ``evaluate_operand``.
 The tokenizer, tree and parser live in ``tables.expression_parser``, document paths and projections in
 ``tables.documents``, update application in ``tables.updates``, the legacy translations in ``tables.legacy``;
@@ -18,7 +19,7 @@ this module holds the contract, condition evaluation, the static checks and key 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -278,6 +279,36 @@ class ConditionTree:
 
     def evaluate(self, item: Item | None) -> bool:
         return evaluate(self.node, item)
+
+    def top_level_names(self) -> set[str]:
+        """The top-level attributes the condition reads."""
+        return _names_read(self.node)
+
+
+def _operand_names(operand: Operand) -> set[str]:
+    if isinstance(operand, Path):
+        return {str(operand.elements[0])}
+    if isinstance(operand, Call):
+        return set().union(*(_operand_names(arg) for arg in operand.args))
+    return set()
+
+
+def _names_read(node: Node) -> set[str]:
+    if isinstance(node, And | Or):
+        return _names_read(node.left) | _names_read(node.right)
+    if isinstance(node, Not):
+        return _names_read(node.operand)
+    return set().union(*(_operand_names(operand) for operand in _operands(node)))
+
+
+def filter_key_check(condition: Condition, key_names: Iterable[str], *, legacy: bool = False) -> None:
+    """A Query's filter may not read a key attribute of the table or of the index queried (``key_names``, hash
+    key first): DynamoDB names the first one, as "Filter Expression" (or "QueryFilter" for the legacy filter)."""
+    read = condition.top_level_names() if hasattr(condition, "top_level_names") else set()
+    for name in key_names:
+        if name in read:
+            what = "QueryFilter" if legacy else "Filter Expression"
+            raise TableValidation(f"{what} can only contain non-primary key attributes: Primary key attribute: {name}")
 
 
 # ---- key conditions ------------------------------------------------------------------------------------------
@@ -555,6 +586,7 @@ __all__ = [
     "expected_condition",
     "filter_condition",
     "key_conditions",
+    "filter_key_check",
     "legacy_mix_check",
     "update_size_check",
     "path_get",

@@ -109,6 +109,9 @@ class LegacyConditions:
         results = (part.evaluate(item) for part in self.parts)
         return any(results) if self.operator == "OR" else all(results)
 
+    def top_level_names(self) -> set[str]:
+        return {part.name for part in self.parts}
+
 
 def _operator(operator: str | None) -> str:
     if operator is None:

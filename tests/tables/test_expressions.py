@@ -16,6 +16,7 @@ from tables.expressions import (
     attributes_to_get,
     expected_condition,
     filter_condition,
+    filter_key_check,
     key_conditions,
     legacy_mix_check,
 )
@@ -852,3 +853,12 @@ def item_size_of(item: dict) -> int:
     from tables.values import item_size
 
     return item_size(item)
+
+
+def test_query_filter_may_not_read_key_attributes() -> None:
+    keys = ["pk", "sk"]
+    filter_key_check(ctx({":v": N("1")}).filter("n = :v"), keys)
+    assert refused(filter_key_check, ctx({":v": N("1")}).filter("n = :v OR size(sk) > :v"), keys) == ("Filter Expression can only contain non-primary key attributes: Primary key attribute: sk")
+    assert refused(filter_key_check, ctx({":v": S("a")}).filter("sk = :v AND begins_with(pk, :v)"), keys).endswith("Primary key attribute: pk")
+    legacy = filter_condition({"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [S("a")]}})
+    assert refused(filter_key_check, legacy, keys, legacy=True) == ("QueryFilter can only contain non-primary key attributes: Primary key attribute: pk")
