@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import ValidationFailed
-from events.mappings import SourceKind, enabled_mapping_ids, source_kind_register
+from events.mappings import SourceKind, enabled_mapping_ids, mapping_filters, record_passes, source_kind_register
 from events.models import EventSourceMapping, MappingState
 from functions.versions import qualified_resolve
 from invoker.models import InvocationStatus, InvocationType, Trigger
@@ -150,6 +150,20 @@ def _gather(mapping: EventSourceMapping, queue: Queue) -> list[queue_messages.Re
     return batch
 
 
+def _filtered(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messages.Received]) -> list[queue_messages.Received]:
+    """The messages passing the mapping's ``FilterCriteria``; as Lambda does for SQS, the others are deleted."""
+    filters = mapping_filters(mapping)
+    if not filters:
+        return batch
+    passing = []
+    for item in batch:
+        if record_passes(filters, sqs_record(item, queue)):
+            passing.append(item)
+        else:
+            queue_messages.message_delete(queue=queue, receipt_handle=item.receipt_handle)
+    return passing
+
+
 def _failed_ids(result: str | None, ids: set[str]) -> set[str] | None:
     """The ``batchItemFailures`` of a ReportBatchItemFailures response; ``None``: the whole batch failed (an invalid response)."""
     if result in (None, "", "null"):
@@ -222,6 +236,9 @@ def sqs_poll(mapping_id: str) -> int:
             batch = _gather(mapping, queue)
             if not batch:
                 break
+            batch = _filtered(mapping, queue, batch)
+            if not batch:
+                continue  # every message filtered out (and deleted): gather again
             try:
                 _deliver(mapping, queue, batch)
             except Exception as exc:  # noqa: BLE001 - the batch comes back after the visibility timeout
