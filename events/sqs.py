@@ -43,6 +43,7 @@ PAYLOAD_MAX = 6 * 1024 * 1024  # a synchronous invoke's event
 POLL_BUDGET_S = 60.0  # one poll task's run before it hands over to a fresh one
 LOCK_S = 15 * 60 + 90  # longer than any function's timeout plus a batching window
 PENDING_S = 120
+DELETE_CHUNK = 500  # succeeded messages deleted per statement
 
 
 def _lock_key(mapping_id: Any) -> str:
@@ -204,9 +205,9 @@ def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messag
                                                else f"OK ({len(failed)} batch item failures)")
     else:
         failed, result = set(), "OK"
-    for item in batch:
-        if failed is not None and item.message.message_id not in failed:
-            queue_messages.message_delete(queue=queue, receipt_handle=item.receipt_handle)
+    done_handles = [item.receipt_handle for item in batch if failed is not None and item.message.message_id not in failed]
+    for start in range(0, len(done_handles), DELETE_CHUNK):  # one statement per chunk, not one per message
+        queue_messages.message_delete_batch(queue=queue, handles={str(i): h for i, h in enumerate(done_handles[start:start + DELETE_CHUNK])})
     EventSourceMapping.objects.filter(pk=mapping.pk).update(last_processing_result=result)
 
 

@@ -144,3 +144,22 @@ def test_filter_criteria_are_validated_like_lambda(db: None) -> None:
         mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(filter_criteria=six))
     five = {"Filters": [{"Pattern": '{"body": {"k": ["v"]}}'}] * 5}
     assert mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(filter_criteria=five)).filter_criteria == five
+
+
+COUNT = "def handler(event, context):\n    return [r['messageId'] for r in event['Records']]\n"
+
+
+def test_ten_thousand_messages_drain_through_a_mapping_with_none_lost_or_duplicated(worker) -> None:
+    function = function_create(name="drain", config=FunctionConfig(runtime="python3.11", handler="app.handler", timeout=60),
+                               code=Code(files={"app.py": COUNT}))
+    queue = services.queue_create(name="bulk", attributes={"VisibilityTimeout": "120"})
+    outgoing = messages.message_validate(queue=queue, body="m")
+    sent = {messages.message_send(queue=queue, outgoing=outgoing).message_id for _ in range(10_000)}
+    assert len(sent) == 10_000 and queue_counts(queue)["visible"] == 10_000
+    mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(batch_size=1000, batching_window_s=1))
+    _until(lambda: not Message.objects.filter(queue=queue).exists(), 240)
+    runs = list(Invocation.objects.filter(trigger=Trigger.QUEUE, function_name="drain"))
+    assert all(run.status == InvocationStatus.SUCCEEDED for run in runs)
+    delivered = [message_id for run in runs for message_id in json.loads(run.result)]
+    assert len(delivered) == 10_000 and set(delivered) == sent  # each exactly once
+    assert EventSourceMapping.objects.get(pk=mapping.pk).last_processing_result == "OK"
