@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "storage",
     "queues",
     "tables",
+    "logs",
     "events",
     "aws",
     "metrics",
@@ -179,6 +180,8 @@ CELERY_BEAT_SCHEDULE = {
     "prune-metrics": {"task": "metrics.tasks.prune", "schedule": 3600.0},
     "settle-event-source-mappings": {"task": "events.tasks.settle_mappings", "schedule": 30.0},
     "sweep-sqs-mappings": {"task": "events.tasks.sweep_sqs", "schedule": 30.0},
+    "logs-apply-retention": {"task": "logs.tasks.apply_retention", "schedule": 3600.0},
+    "logs-deliver-invocation-logs": {"task": "logs.tasks.deliver_invocation_logs", "schedule": 5.0},
 }
 
 # --- Kiln -------------------------------------------------------------------------------------
