@@ -17,9 +17,9 @@ from functions.models import Function
 from invoker.selectors import LogEvent as HistoryEvent
 from invoker.selectors import log_events, log_streams
 from logs import limits
-from logs.errors import no_group, no_stream
+from logs.errors import invalid, no_group, no_stream
 from logs.models import LAMBDA_PREFIX, LogEvent, LogGroup, LogStream, SubscriptionFilter
-from logs.patterns import Matcher, compile_pattern
+from logs.patterns import Matcher, PatternError, compile_pattern
 
 
 @dataclass(frozen=True)
@@ -208,5 +208,10 @@ def filters_list(*, group_name: str, prefix: str = "", offset: int = 0, limit: i
 
 
 def pattern_matcher(pattern: str | None) -> Matcher | None:
-    """``None`` for no pattern (every event), else the compiled pattern (``PatternError`` when it does not parse)."""
-    return None if not pattern or not pattern.strip() else compile_pattern(pattern)
+    """``None`` for no pattern (every event), else the compiled pattern (``InvalidParameterException`` when it does not parse)."""
+    if not pattern or not pattern.strip():
+        return None
+    try:
+        return compile_pattern(pattern)
+    except PatternError as error:
+        raise invalid(str(error)) from None
