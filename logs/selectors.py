@@ -8,6 +8,7 @@ name or last-event time, and for events the pair ``(history position, (timestamp
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,14 +77,13 @@ def groups_list(*, prefix: str = "", pattern: str = "", after: str = "", limit: 
     found: dict[str, GroupView] = {}
     for row in rows[:limit + 1]:
         found[row.name] = GroupView(row.name, _ms(row.created_at), row.retention_in_days, row.stored or 0, row.kms_key_id, row.log_group_class, row)
-    functions = Function.objects.order_by("name").values_list("name", "created_at")
-    for function, created in functions:
-        name = LAMBDA_PREFIX + function
-        if name in found or not name.startswith(prefix) or name <= after or (pattern and pattern.lower() not in name.lower()):
-            continue
-        if LogGroup.objects.filter(name=name).exists():  # a row after this page's rows
-            continue
-        found[name] = GroupView(name, _ms(created), None, 0, "", "STANDARD", None)
+    candidates = {LAMBDA_PREFIX + name: created for name, created in Function.objects.values_list("name", "created_at")}
+    candidates = {name: created for name, created in candidates.items()
+                  if name not in found and name.startswith(prefix) and name > after and (not pattern or pattern.lower() in name.lower())}
+    rowed = set(LogGroup.objects.filter(name__in=list(candidates)).values_list("name", flat=True))  # rows after this page's rows
+    for name, created in candidates.items():
+        if name not in rowed:
+            found[name] = GroupView(name, _ms(created), None, 0, "", "STANDARD", None)
     ordered = sorted(found.values(), key=lambda g: g.name)
     return ordered[:limit], (ordered[limit - 1].name if len(ordered) > limit else None)
 
@@ -109,6 +109,14 @@ def streams_list(*, group_name: str, prefix: str = "", order_by: str = "LogStrea
     return page, (offset + limit if len(chosen) > offset + limit else None)
 
 
+def _retained_from(row: LogGroup | None, start_ms: int | None) -> int | None:
+    """The earliest timestamp the group's retention still shows (the beat purges older events hourly)."""
+    if row is None or not row.retention_in_days:
+        return start_ms
+    cut = int(time.time() * 1000) - row.retention_in_days * 86_400_000
+    return cut if start_ms is None else max(start_ms, cut)
+
+
 def _history_view(event: HistoryEvent) -> EventView:
     return EventView(event.stream, event.timestamp, event.message, event.ingestion, event.event_id)
 
@@ -128,6 +136,7 @@ def events_filter(*, group_name: str, start_ms: int | None = None, end_ms: int |
     """FilterLogEvents: the group's events by timestamp, invocation lines and written rows interleaved; with
     ``(history position, history done, last row)`` to continue from, or ``None`` at the end."""
     row, function = group_lookup(group_name)
+    start_ms = _retained_from(row, start_ms)
     history: list[HistoryEvent] = []
     history_next: HistoryPosition = None
     if function is not None and not history_done:
@@ -180,6 +189,7 @@ def stream_events(*, group_name: str, stream_name: str, start_ms: int | None, en
     if stream is None:
         raise no_stream()
     query = LogEvent.objects.filter(stream=stream)
+    start_ms = _retained_from(row, start_ms)
     if start_ms is not None:
         query = query.filter(timestamp__gte=start_ms)
     if end_ms is not None:
