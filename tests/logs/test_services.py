@@ -186,3 +186,23 @@ def test_subscription_permission_needs_logs_principal(db: None) -> None:
     permission_add(function=target, statement_id="this-group", action="lambda:InvokeFunction", principal="logs.amazonaws.com",
                    source_arn="arn:aws:logs:us-east-1:000000000000:log-group:/p:*")
     services.subscription_filter_put(group_name="/p", filter_name="f", filter_pattern="", destination_arn=target.arn)
+
+
+def test_console_log_groups_page_and_detail(owner, db: None, django_assert_max_num_queries) -> None:
+    from django.test import Client
+
+    for i in range(5):
+        services.log_group_create(name=f"/console/g{i}")
+    services.log_stream_create(group_name="/console/g0", name="web")
+    services.log_events_put(group_name="/console/g0", stream_name="web", events=[{"timestamp": _now(), "message": "hello console"}])
+    client = Client()
+    client.force_login(owner)
+    with django_assert_max_num_queries(8):
+        listing = client.get("/console/logs/loggroup/")
+    assert listing.status_code == 200 and b"/console/g4" in listing.content
+    group = LogGroup.objects.get(name="/console/g0")
+    detail = client.get(f"/console/logs/loggroup/{group.pk}/change/")
+    assert detail.status_code == 200 and b"hello console" in detail.content and b"web" in detail.content
+    stream = group.streams.get()
+    assert b"hello console" in client.get(f"/console/logs/logstream/{stream.pk}/change/").content
+    assert b"/console/logs/loggroup/" in client.get("/console/").content
