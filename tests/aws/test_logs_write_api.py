@@ -341,3 +341,23 @@ def test_cli_put_and_filter(endpoint: str, root_key: tuple[str, str], transactio
     assert [e["message"] for e in found["events"]] == ["hello from the cli"]
     missing = _cli(endpoint, root_key, "logs", "create-log-group", "--log-group-name", "/cli/app", check=False)
     assert missing.returncode != 0 and "ResourceAlreadyExistsException" in missing.stderr
+
+
+def test_iam_decides_per_group_and_stream(logs: Any, make_client: Any) -> None:
+    from iam.credentials import access_key_create
+    from iam.users import user_create, user_policy_put
+
+    logs.create_log_group(logGroupName="/team/a")
+    logs.create_log_group(logGroupName="/team/b")
+    user = user_create(name="writer")
+    user_policy_put(user=user, name="write", document={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": ARN + "/team/a:*"}]})
+    issued = access_key_create(user=user)
+    client = make_client("logs", (issued.key.access_key_id, issued.secret))
+    client.create_log_stream(logGroupName="/team/a", logStreamName="s")
+    client.put_log_events(logGroupName="/team/a", logStreamName="s", logEvents=[{"timestamp": _now(), "message": "allowed"}])
+    for call in (lambda: client.create_log_stream(logGroupName="/team/b", logStreamName="s"),
+                 lambda: client.filter_log_events(logGroupName="/team/a"), lambda: client.delete_log_group(logGroupName="/team/a")):
+        with pytest.raises(ClientError) as denied:
+            call()
+        assert _code(denied)[0] == "AccessDeniedException" and denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
