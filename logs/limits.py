@@ -27,3 +27,4 @@ DELIVERY_BYTES_MAX = 256 * 1024  # raw message bytes per delivery, before gzip
 # committed a moment after a later one is not skipped by the checkpoint.
 SCAN_LAG_SECONDS = 2.0
 SCAN_BATCH = 500
+CHAIN_DEPTH_MAX = 16  # as bucket notifications (events/loops.py): a longer chain of deliveries is a loop

@@ -206,12 +206,14 @@ def _batch_check(events: list[dict[str, Any]]) -> None:
         raise invalid("Log events in a single PutLogEvents request must be in chronological order.")
 
 
-def log_events_put(*, group_name: str, stream_name: str, events: list[dict[str, Any]], now_ms: int | None = None) -> PutResult:
+def log_events_put(*, group_name: str, stream_name: str, events: list[dict[str, Any]], now_ms: int | None = None,
+                   caused_by: str | None = None) -> PutResult:
     """Append ``events`` (``{"timestamp": ms, "message": str}``, in chronological order) to the stream.
 
     Events more than 14 days old (or older than the group's retention) or more than 2 hours ahead are
     not stored and are named in the result, as AWS does; the batch's stored events must span at most
-    24 hours. Matching events go to the group's subscription filters in the same transaction."""
+    24 hours. Matching events go to the group's subscription filters in the same transaction, as children
+    of ``caused_by`` (the invocation whose function wrote them, if one did)."""
     _batch_check(events)
     now = now_ms if now_ms is not None else int(time.time() * 1000)
     group = LogGroup.objects.filter(name=group_name).first()
@@ -254,7 +256,7 @@ def log_events_put(*, group_name: str, stream_name: str, events: list[dict[str, 
         if rows:
             for subscription in SubscriptionFilter.objects.filter(group=group):
                 delivery.deliver(subscription, group_name=group.name, stream_name=stream.name,
-                                 events=[(row.event_id, row.timestamp, row.message) for row in rows])
+                                 events=[(row.event_id, row.timestamp, row.message) for row in rows], caused_by=caused_by)
     return PutResult(stream.upload_sequence_token, rejected)
 
 

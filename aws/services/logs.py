@@ -238,7 +238,8 @@ def _stream_out(group: str, stream: selectors.StreamView) -> dict[str, Any]:
 def put_log_events(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("logs:PutLogEvents", _stream_arn(params["logGroupName"], params["logStreamName"]))
     # sequenceToken is accepted and ignored, as AWS now does.
-    result = services.log_events_put(group_name=params["logGroupName"], stream_name=params["logStreamName"], events=params.get("logEvents") or [])
+    result = services.log_events_put(group_name=params["logGroupName"], stream_name=params["logStreamName"], events=params.get("logEvents") or [],
+                                      caused_by=ctx.principal.invocation_id or None)
     out: dict[str, Any] = {"nextSequenceToken": result.next_sequence_token}
     if result.rejected:
         out["rejectedLogEventsInfo"] = result.rejected

@@ -142,11 +142,13 @@ def test_invocation_logs_delivered_once_from_the_checkpoint(db: None) -> None:
     first = _ran(source, "START RequestId: a\nERROR one\nfine\nEND RequestId: a\nREPORT RequestId: a\n")
     # a retried asynchronous invocation: only its last attempt's lines
     retried = _ran(source, "ERROR attempt1\nREPORT RequestId: b\nERROR attempt2\nREPORT RequestId: b\n", attempt=2)
-    assert delivery.invocation_logs_deliver() == 1  # one delivery per stream
+    assert delivery.invocation_logs_deliver() == 2  # one per invocation that wrote the lines, its child
     sent = list(Invocation.objects.filter(function_name="target", trigger=Trigger.LOGS).order_by("queued_at"))
     messages = sorted(e["message"] for i in sent for e in _payload(i)["logEvents"])
     assert messages == ["ERROR attempt2\n", "ERROR one\n"]
     assert all(i.invocation_type == "Event" and i.trigger_detail["filter_name"] == "errs" for i in sent)
+    assert {str(i.parent_id) for i in sent} == {str(first.id), str(retried.id)}
+    assert {i.trigger_detail["chain_depth"] for i in sent} == {2}
     assert delivery.invocation_logs_deliver() == 0
     subscription = SubscriptionFilter.objects.get()
     assert subscription.scanned_id in (str(first.id), str(retried.id))
@@ -206,3 +208,15 @@ def test_console_log_groups_page_and_detail(owner, db: None, django_assert_max_n
     stream = group.streams.get()
     assert b"hello console" in client.get(f"/console/logs/logstream/{stream.pk}/change/").content
     assert b"/console/logs/loggroup/" in client.get("/console/").content
+
+
+def test_a_loop_through_two_groups_stops(db: None) -> None:
+    ping, pong = _function("ping"), _function("pong")
+    services.subscription_filter_put(group_name="/aws/lambda/ping", filter_name="to-pong", filter_pattern="", destination_arn=pong.arn)
+    SubscriptionFilter.objects.update(scanned_until=timezone.now() - datetime.timedelta(minutes=1))
+    deep = _ran(ping, "line\n")
+    Invocation.objects.filter(pk=deep.pk).update(trigger=Trigger.LOGS, trigger_detail={"chain_id": "c-1", "chain_depth": limits.CHAIN_DEPTH_MAX})
+    assert delivery.invocation_logs_deliver() == 1
+    stopped = Invocation.objects.get(function_name="pong")
+    assert stopped.status == InvocationStatus.FAILED and stopped.error["errorType"] == "RecursiveInvocationException"
+    assert stopped.trigger_detail["chain_depth"] == limits.CHAIN_DEPTH_MAX + 1 and stopped.trigger_detail["chain_id"] == "c-1"
