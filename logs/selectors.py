@@ -204,6 +204,15 @@ def stream_events(*, group_name: str, stream_name: str, start_ms: int | None, en
     return [_row_view(e, stream.name) for e in reversed(query.order_by("-timestamp", "-id")[:limit])]
 
 
+def history_stream_events(*, group_name: str, stream_name: str, start_ms: int | None, end_ms: int | None, limit: int,
+                          after: HistoryPosition) -> tuple[list[HistoryEvent], HistoryPosition]:
+    """GetLogEvents on an invocation-history stream of a function's group, forward from ``after``."""
+    row, function = group_lookup(group_name)
+    if function is None:
+        raise no_stream()
+    return log_events(function_name=function, start_ms=_retained_from(row, start_ms), end_ms=end_ms, after=after, limit=limit, streams=[stream_name])
+
+
 def stream_is_written(group_name: str, stream_name: str) -> bool:
     """Whether the stream is a ``LogStream`` row (else, in a function's group, an invocation-history stream)."""
     return LogStream.objects.filter(group__name=group_name, name=stream_name).exists()

@@ -21,7 +21,6 @@ from aws.errors import AwsError
 from aws.models import service_model
 from aws.protocols.awsjson import json_operation, json_parse, json_response
 from aws.registry import handler_for, operation
-from invoker.selectors import log_events
 from logs import limits, selectors, services
 from logs.models import SubscriptionFilter, group_arn
 
@@ -289,9 +288,6 @@ def get_log_events(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     limit = _limit(params)
     if selectors.stream_is_written(name, stream):
         return _get_written(name, stream, params, limit)
-    _row, function = selectors.group_lookup(name)
-    if function is None:
-        raise AwsError("ResourceNotFoundException", "The specified log stream does not exist.")
     # An invocation-history stream: forward from the position in the token (``f/<position>``).
     token = params.get("nextToken")
     encoded = token[2:] if token and token[:2] in ("f/", "b/") else token
@@ -300,8 +296,8 @@ def get_log_events(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         position = (str(raw[0]), str(raw[1]), int(raw[2])) if raw else None
     except (TypeError, ValueError, IndexError, KeyError):
         raise _invalid("The nextToken is not valid: use the one the previous page returned.") from None
-    events, after = log_events(function_name=function, start_ms=params.get("startTime"), end_ms=params.get("endTime"), after=position, limit=limit,
-                               streams=[stream])
+    events, after = selectors.history_stream_events(group_name=name, stream_name=stream, start_ms=params.get("startTime"), end_ms=params.get("endTime"),
+                                                    limit=limit, after=position)
     forward = f"f/{_token_out(after)}" if after else (f"f/{_token_out(position)}" if position else "f/")
     return {"events": [{"timestamp": e.timestamp, "message": e.message, "ingestionTime": e.ingestion} for e in events],
             "nextForwardToken": forward, "nextBackwardToken": "b/"}

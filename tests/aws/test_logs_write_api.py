@@ -326,6 +326,7 @@ def test_subscription_delivers_written_and_invocation_logs(root: Any, logs: Any,
     document = _decoded(delivered)
     assert document["logGroup"] == "/aws/lambda/payments" and document["logStream"].startswith(time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()))
     assert [e["message"] for e in document["logEvents"]] == ["PAYMENT FAILED order=17\n"]
+    assert str(delivered.parent_id) == str(Invocation.objects.get(function_name="payments").id)  # the console's causal chain
     CloudWatchLogsModel.model_validate(json.loads(delivered.payload))
     delivery.invocation_logs_deliver()  # nothing twice
     assert Invocation.objects.filter(function_name="collector", trigger_detail__filter_name="failures").count() == 1
