@@ -220,3 +220,18 @@ def test_a_loop_through_two_groups_stops(db: None) -> None:
     stopped = Invocation.objects.get(function_name="pong")
     assert stopped.status == InvocationStatus.FAILED and stopped.error["errorType"] == "RecursiveInvocationException"
     assert stopped.trigger_detail["chain_depth"] == limits.CHAIN_DEPTH_MAX + 1 and stopped.trigger_detail["chain_id"] == "c-1"
+
+
+def test_console_names_a_delivery_cause(owner, db: None) -> None:
+    from django.test import Client
+
+    target = _function("shown")
+    services.log_group_create(name="/shown")
+    services.log_stream_create(group_name="/shown", name="s")
+    services.subscription_filter_put(group_name="/shown", filter_name="all", filter_pattern="", destination_arn=target.arn)
+    services.log_events_put(group_name="/shown", stream_name="s", events=[{"timestamp": _now(), "message": "hi"}])
+    invocation = Invocation.objects.get(function_name="shown")
+    client = Client()
+    client.force_login(owner)
+    page = client.get(f"/console/invoker/invocation/{invocation.pk}/change/")
+    assert page.status_code == 200 and b"log group /shown, subscription filter all (1 events)" in page.content
