@@ -275,12 +275,13 @@ def _destination_function(destination_arn: str) -> Function:
 
 
 def _logs_may_invoke(function: Function, destination_arn: str, group_name: str) -> bool:
-    """Whether the function's resource policy lets ``logs.amazonaws.com`` invoke it for this group (as AWS checks)."""
+    """Whether the function's resource policy lets CloudWatch Logs (``logs.amazonaws.com``, or the older regional
+    ``logs.<region>.amazonaws.com``) invoke it for this group, as AWS checks when the filter is put."""
     if not function.policy_statements:
         return False
     context = {"aws:SourceArn": group_arn(group_name) + ":*", "aws:SourceAccount": settings.KILN_ACCOUNT_ID}
     return any(policy_evaluate([function_policy(function)], action="lambda:InvokeFunction", resource=resource, context=context,
-                               principal={"Service": ["logs.amazonaws.com"]}).allowed
+                               principal={"Service": ["logs.amazonaws.com", f"logs.{settings.KILN_REGION}.amazonaws.com"]}).allowed
                for resource in {destination_arn, function.arn})
 
 

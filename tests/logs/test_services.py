@@ -188,6 +188,9 @@ def test_subscription_permission_needs_logs_principal(db: None) -> None:
     permission_add(function=target, statement_id="this-group", action="lambda:InvokeFunction", principal="logs.amazonaws.com",
                    source_arn="arn:aws:logs:us-east-1:000000000000:log-group:/p:*")
     services.subscription_filter_put(group_name="/p", filter_name="f", filter_pattern="", destination_arn=target.arn)
+    regional = _function("regional", allow_logs=False)  # the older regional principal is CloudWatch Logs too
+    permission_add(function=regional, statement_id="old-style", action="lambda:InvokeFunction", principal="logs.us-east-1.amazonaws.com")
+    services.subscription_filter_put(group_name="/p", filter_name="g", filter_pattern="", destination_arn=regional.arn)
 
 
 def test_console_log_groups_page_and_detail(owner, db: None, django_assert_max_num_queries) -> None:
