@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "storage",
     "queues",
     "tables",
+    "logs",
     "events",
     "buses",
     "aws",
@@ -203,6 +204,8 @@ CELERY_BEAT_SCHEDULE = {
     # EventBridge schedules: one indexed query per second; each tick fires once (buses/services.py).
     "fire-event-bus-schedules": {"task": "buses.tasks.fire_due_schedules", "schedule": 1.0},
     "sweep-event-bus-deliveries": {"task": "buses.tasks.sweep_deliveries", "schedule": 30.0},
+    "logs-apply-retention": {"task": "logs.tasks.apply_retention", "schedule": 3600.0},
+    "logs-deliver-invocation-logs": {"task": "logs.tasks.deliver_invocation_logs", "schedule": 5.0},
 }
 
 # --- Kiln -------------------------------------------------------------------------------------
