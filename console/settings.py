@@ -85,8 +85,8 @@ MIDDLEWARE = [
     "console.security.ContentSecurityPolicyMiddleware",
 ]
 
-# The throttle first: it refuses sign-in for an account or address with too many recent failures (console/security.py).
-AUTHENTICATION_BACKENDS = ["console.security.ThrottledSignInBackend", "django.contrib.auth.backends.ModelBackend"]
+# Django's ModelBackend, refusing sign-in for an account or address with too many recent failures (console/security.py).
+AUTHENTICATION_BACKENDS = ["console.security.ThrottledModelBackend"]
 
 ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "console.wsgi.application"
