@@ -54,20 +54,13 @@ def scan_hash(hash_key: bytes) -> int:
 
 
 def _normalized(value: values.AttributeValue) -> values.AttributeValue:
-    if "N" in value:
-        return {"N": values.number_normalize(value["N"])}
-    if "NS" in value:
-        return {"NS": [values.number_normalize(n) for n in value["NS"]]}
-    if "M" in value:
-        return {"M": {k: _normalized(v) for k, v in value["M"].items()}}
-    if "L" in value:
-        return {"L": [_normalized(v) for v in value["L"]]}
-    return value
+    values.value_validate(value)
+    return values.value_normalize(value)
 
 
 def item_normalized(item: values.Item) -> values.Item:
     """The item with every number in its canonical text (as DynamoDB answers them)."""
-    return {k: _normalized(v) for k, v in item.items()}
+    return values.item_normalize(item)
 
 
 def _key_check(table: Table, key: Any, *, what: str = "The provided key element does not match the schema") -> tuple[values.Item, bytes, bytes]:
@@ -82,6 +75,9 @@ def _key_check(table: Table, key: Any, *, what: str = "The provided key element 
         if kind in ("S", "B") and value[kind] == "":
             raise TableValidation(f"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty "
                                   f"{'string' if kind == 'S' else 'binary'} value. Key: {name}")
+    for value in key.values():
+        values.value_validate(value)
+    values.key_validate(key, types)
     normal = item_normalized({name: key[name] for name in types})
     return normal, *_key_bytes(table, normal)
 

@@ -195,7 +195,14 @@ def _label(now: datetime.datetime) -> str:
 
 
 def _activate(table_pk: int) -> None:
-    Table.objects.filter(pk=table_pk, status__in=[TableStatus.CREATING, TableStatus.UPDATING]).update(status=TableStatus.ACTIVE)
+    """The table (and its new indexes) ready: run after the creating or updating transaction commits."""
+    with transaction.atomic():
+        table = Table.objects.select_for_update().filter(pk=table_pk, status__in=[TableStatus.CREATING, TableStatus.UPDATING]).first()
+        if table is None:
+            return
+        table.status = TableStatus.ACTIVE
+        table.global_indexes = [{**index, "IndexStatus": "ACTIVE"} for index in table.global_indexes]
+        table.save(update_fields=["status", "global_indexes", "updated_at"])
 
 
 def table_create(*, name: str, key_schema: Any, attribute_definitions: Any, billing_mode: str | None = None,
@@ -319,6 +326,7 @@ def table_update(*, name: str, billing_mode: str | None = None, provisioned_thro
                     if len(table.global_indexes) >= GSI_MAX:
                         raise LimitExceeded(f"Subscriber limit exceeded: The number of global secondary indexes exceeds the per-table limit of {GSI_MAX}")
                     index = _index_check(spec, table_schema=table.key_schema, local=False, billing=table.billing_mode)
+                    index["IndexStatus"] = "CREATING"
                     table.global_indexes = [*table.global_indexes, index]
                     backfill.append(index)
                 elif "Delete" in update:
