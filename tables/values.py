@@ -161,9 +161,7 @@ def value_validate(value: Any, depth: int = 1) -> None:
         raise TableValidation("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
     present = [k for k in value if k in TYPES and value[k] is not None]
     if len(present) > 1:
-        raise TableValidation(
-            "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
-        )
+        raise TableValidation("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")
     if not present:
         raise TableValidation("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
     kind = present[0]
@@ -241,10 +239,7 @@ def key_validate(item: Mapping[str, Any], key_schema: KeySchema) -> None:
         size = len(value["S"].encode()) if kind == "S" else len(binary_bytes(value["B"])) if kind == "B" else 0
         if kind in ("S", "B") and size == 0:
             what = "string" if kind == "S" else "binary"
-            raise TableValidation(
-                "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain "
-                f"an empty {what} value. Key: {name}"
-            )
+            raise TableValidation(f"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {what} value. Key: {name}")
         if position == 0 and size > MAX_HASH_KEY_BYTES:
             raise TableValidation(INVALID + "Size of hashkey has exceeded the maximum size limit of2048 bytes")
         if position > 0 and size > MAX_RANGE_KEY_BYTES:
