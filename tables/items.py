@@ -220,26 +220,13 @@ def _with_capacity(out: dict[str, Any], capacity: _Capacity, *, many: bool = Fal
 
 # --- expressions of one request --------------------------------------------------------------------------------------
 
-_EXPRESSIONS = ("ConditionExpression", "UpdateExpression", "ProjectionExpression", "FilterExpression", "KeyConditionExpression")
-_LEGACY = ("Expected", "AttributeUpdates", "AttributesToGet", "QueryFilter", "ScanFilter", "KeyConditions")
-
-
 def _context(request: Mapping[str, Any]) -> expressions.ExpressionContext:
     """One request's names and values; refuses mixing expressions with the legacy parameters."""
-    used = [k for k in _EXPRESSIONS if request.get(k) is not None]
-    legacy = [k for k in _LEGACY if request.get(k) is not None]
-    if used and legacy:
-        raise TableValidation("Can not use both expression and non-expression parameters in the same request: "
-                              f"Non-expression parameters: {{{', '.join(legacy)}}} Expression parameters: {{{', '.join(used)}}}")
-    names, vals = request.get("ExpressionAttributeNames"), request.get("ExpressionAttributeValues")
-    if not used:
-        if names is not None:
-            raise TableValidation("ExpressionAttributeNames can only be specified when using expressions")
-        if vals is not None:
-            raise TableValidation("ExpressionAttributeValues can only be specified when using expressions")
+    expressions.legacy_mix_check(request)
+    vals = request.get("ExpressionAttributeValues")
     if vals:
-        vals = {k: _normalized(v) if isinstance(v, dict) else v for k, v in vals.items()}
-    return expressions.ExpressionContext(names, vals)
+        vals = {k: _normalized(v) if isinstance(v, dict) and k.startswith(":") else v for k, v in vals.items()}
+    return expressions.ExpressionContext(request.get("ExpressionAttributeNames"), vals)
 
 
 def _condition(request: Mapping[str, Any], context: expressions.ExpressionContext) -> expressions.Condition | None:
@@ -484,6 +471,9 @@ def _update_of(table: Table, request: Mapping[str, Any], context: expressions.Ex
         update = expressions.attribute_updates(request["AttributeUpdates"])
     else:
         return None
+    check_keys = getattr(update, "check_keys", None)
+    if check_keys is not None:
+        check_keys(table_key_types(table))
     for name in table_key_types(table):
         if name in update.top_level_names():
             raise TableValidation(f"One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key")
@@ -537,6 +527,9 @@ def _returned(returns: str, old: values.Item | None, new: values.Item, update: e
         return {"Attributes": old} if old else {}
     if returns == "ALL_NEW":
         return {"Attributes": new}
+    if returns in ("UPDATED_OLD", "UPDATED_NEW") and hasattr(update, "updated_old"):
+        picked = update.updated_old(old) if returns == "UPDATED_OLD" else update.updated_new(new)  # type: ignore[union-attr]
+        return {"Attributes": picked} if picked else {}
     if returns in ("UPDATED_OLD", "UPDATED_NEW"):
         names = update.top_level_names() if update is not None else set()
         source = (old or {}) if returns == "UPDATED_OLD" else new
@@ -715,7 +708,7 @@ def _page(target: _Target, rows: Iterator[tuple[values.Item, int]], request: Map
 
 def _filter(request: Mapping[str, Any], context: expressions.ExpressionContext, legacy: str) -> expressions.Condition | None:
     if request.get("FilterExpression") is not None:
-        return context.condition(request["FilterExpression"])
+        return context.filter(request["FilterExpression"])
     if request.get(legacy) is not None:
         return expressions.filter_condition(request[legacy], request.get("ConditionalOperator"))
     return None

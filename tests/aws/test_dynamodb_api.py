@@ -160,3 +160,164 @@ def test_update_table_ttl_tags_protection(ddb: Any) -> None:
     limits = ddb.describe_limits()
     assert limits["TableMaxWriteCapacityUnits"] == 40000
     assert ddb.describe_endpoints()["Endpoints"][0]["CachePeriodInMinutes"] == 1440
+
+
+# --- items -----------------------------------------------------------------------------------------------------------
+
+def test_put_get_update_delete(ddb: Any) -> None:
+    _table(ddb)
+    item = {"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1.50"}, "b": {"B": b"\x00\xff"}, "ss": {"SS": ["x", "y"]},
+            "m": {"M": {"l": {"L": [{"NULL": True}, {"BOOL": False}, {"NS": ["1", "2"]}]}}}}
+    assert "Attributes" not in ddb.put_item(TableName="things", Item=item)
+    got = ddb.get_item(TableName="things", Key={"pk": {"S": "a"}, "sk": {"S": "1"}}, ConsistentRead=True)["Item"]
+    assert got == {**item, "n": {"N": "1.5"}}
+    assert ddb.get_item(TableName="things", Key={"pk": {"S": "a"}, "sk": {"S": "1"}}, ProjectionExpression="m.l[2], #n",
+                        ExpressionAttributeNames={"#n": "n"})["Item"] == {"n": {"N": "1.5"}, "m": {"M": {"l": {"L": [{"NS": ["1", "2"]}]}}}}
+    assert ddb.get_item(TableName="things", Key={"pk": {"S": "a"}, "sk": {"S": "1"}}, AttributesToGet=["b"])["Item"] == {"b": {"B": b"\x00\xff"}}
+    assert "Item" not in ddb.get_item(TableName="things", Key={"pk": {"S": "a"}, "sk": {"S": "2"}})
+    old = ddb.put_item(TableName="things", Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "v": {"N": "1"}}, ReturnValues="ALL_OLD")["Attributes"]
+    assert old["n"] == {"N": "1.5"}
+    out = ddb.update_item(TableName="things", Key={"pk": {"S": "a"}, "sk": {"S": "1"}}, UpdateExpression="SET v = v + :one, w = :w REMOVE x",
+                          ExpressionAttributeValues={":one": {"N": "1"}, ":w": {"S": "new"}}, ReturnValues="ALL_NEW")
+    assert out["Attributes"] == {"pk": {"S": "a"}, "sk": {"S": "1"}, "v": {"N": "2"}, "w": {"S": "new"}}
+    out = ddb.update_item(TableName="things", Key={"pk": {"S": "a"}, "sk": {"S": "1"}}, UpdateExpression="ADD v :one",
+                          ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="UPDATED_OLD")
+    assert out["Attributes"] == {"v": {"N": "2"}}
+    created = ddb.update_item(TableName="things", Key={"pk": {"S": "new"}, "sk": {"S": "1"}}, UpdateExpression="SET c = :c",
+                              ExpressionAttributeValues={":c": {"N": "7"}}, ReturnValues="UPDATED_NEW")
+    assert created["Attributes"] == {"c": {"N": "7"}}
+    assert ddb.get_item(TableName="things", Key={"pk": {"S": "new"}, "sk": {"S": "1"}})["Item"] == {"pk": {"S": "new"}, "sk": {"S": "1"}, "c": {"N": "7"}}
+    with pytest.raises(ClientError) as info:
+        ddb.update_item(TableName="things", Key={"pk": {"S": "new"}, "sk": {"S": "1"}}, UpdateExpression="SET pk = :c",
+                        ExpressionAttributeValues={":c": {"S": "x"}})
+    assert _code(info) == ("ValidationException", "One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key")
+    gone = ddb.delete_item(TableName="things", Key={"pk": {"S": "new"}, "sk": {"S": "1"}}, ReturnValues="ALL_OLD")["Attributes"]
+    assert gone["c"] == {"N": "7"}
+    assert "Attributes" not in ddb.delete_item(TableName="things", Key={"pk": {"S": "new"}, "sk": {"S": "1"}}, ReturnValues="ALL_OLD")
+    with pytest.raises(ClientError) as info:
+        ddb.put_item(TableName="things", Item={"pk": {"S": "a"}, "sk": {"S": "1"}}, ReturnValues="ALL_NEW")
+    assert _code(info)[0] == "ValidationException"
+    with pytest.raises(ClientError) as info:
+        ddb.get_item(TableName="things", Key={"pk": {"S": "a"}})
+    assert _code(info) == ("ValidationException", "The provided key element does not match the schema")
+    with pytest.raises(ClientError) as info:
+        ddb.get_item(TableName="nothing", Key={"pk": {"S": "a"}})
+    assert _code(info) == ("ResourceNotFoundException", "Requested resource not found")
+    table = ddb.describe_table(TableName="things")["Table"]
+    assert table["ItemCount"] == 1 and table["TableSizeBytes"] > 0
+
+
+def test_conditions_and_return_values_on_failure(ddb: Any) -> None:
+    _table(ddb)
+    key = {"pk": {"S": "c"}, "sk": {"S": "1"}}
+    ddb.put_item(TableName="things", Item={**key, "state": {"S": "open"}}, ConditionExpression="attribute_not_exists(pk)")
+    with pytest.raises(ClientError) as info:
+        ddb.put_item(TableName="things", Item={**key, "state": {"S": "x"}}, ConditionExpression="attribute_not_exists(pk)",
+                     ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    assert _code(info) == ("ConditionalCheckFailedException", "The conditional request failed")
+    assert info.value.response["Item"] == {**key, "state": {"S": "open"}}
+    assert info.value.__class__.__name__ == "ConditionalCheckFailedException"
+    with pytest.raises(ClientError) as info:
+        ddb.update_item(TableName="things", Key=key, UpdateExpression="SET state = :s", ConditionExpression="state = :closed",
+                        ExpressionAttributeValues={":s": {"S": "x"}, ":closed": {"S": "closed"}})
+    assert "Item" not in info.value.response
+    ddb.update_item(TableName="things", Key=key, UpdateExpression="SET #s = :s", ConditionExpression="#s IN (:o, :c) AND size(#s) > :two",
+                    ExpressionAttributeNames={"#s": "state"}, ExpressionAttributeValues={":s": {"S": "closed"}, ":o": {"S": "open"}, ":c": {"S": "c"}, ":two": {"N": "2"}})
+    with pytest.raises(ClientError) as info:
+        ddb.delete_item(TableName="things", Key=key, Expected={"state": {"Value": {"S": "open"}}})
+    assert _code(info)[0] == "ConditionalCheckFailedException"
+    ddb.delete_item(TableName="things", Key=key, Expected={"state": {"Value": {"S": "closed"}}})
+    with pytest.raises(ClientError) as info:
+        ddb.put_item(TableName="things", Item=key, ConditionExpression="attribute_exists(pk)", Expected={"pk": {"Exists": True}})
+    assert _code(info)[0] == "ValidationException" and "Can not use both expression and non-expression parameters" in _code(info)[1]
+    with pytest.raises(ClientError) as info:
+        ddb.put_item(TableName="things", Item=key, ExpressionAttributeValues={":x": {"S": "1"}})
+    assert _code(info) == ("ValidationException", "ExpressionAttributeValues can only be specified when using expressions")
+
+
+def test_resource_decimal_query_filters_and_batch_writer(resource: Any, ddb: Any) -> None:
+    _table(ddb, "orders", range_type="S")
+    table = resource.Table("orders")
+    table.put_item(Item={"pk": "user#1", "sk": "order#001", "total": Decimal("19.99"), "tags": {"a", "b"}, "paid": True})
+    with table.batch_writer() as batch:
+        for i in range(2, 40):
+            batch.put_item(Item={"pk": "user#1", "sk": f"order#{i:03d}", "total": Decimal(i), "paid": i % 2 == 0})
+        batch.put_item(Item={"pk": "user#1", "sk": "profile", "name": "Ann"})
+    assert table.get_item(Key={"pk": "user#1", "sk": "order#001"})["Item"] == {
+        "pk": "user#1", "sk": "order#001", "total": Decimal("19.99"), "tags": {"a", "b"}, "paid": True}
+    found = table.query(KeyConditionExpression=Key("pk").eq("user#1") & Key("sk").begins_with("order#"))
+    assert found["Count"] == 39 and [i["sk"] for i in found["Items"]][:2] == ["order#001", "order#002"]
+    paid = table.query(KeyConditionExpression=Key("pk").eq("user#1") & Key("sk").between("order#010", "order#019"), FilterExpression=Attr("paid").eq(True))
+    assert paid["Count"] == 5 and paid["ScannedCount"] == 10
+    back = table.query(KeyConditionExpression=Key("pk").eq("user#1"), ScanIndexForward=False, Limit=2)
+    assert [i["sk"] for i in back["Items"]] == ["profile", "order#039"] and back["LastEvaluatedKey"] == {"pk": "user#1", "sk": "order#039"}
+    big = table.scan(FilterExpression=Attr("total").gt(Decimal(30)))
+    assert big["Count"] == 9 and big["ScannedCount"] == 40
+    counted = table.query(KeyConditionExpression=Key("pk").eq("user#1"), Select="COUNT")
+    assert counted["Count"] == 40 and "Items" not in counted
+    table.update_item(Key={"pk": "user#1", "sk": "profile"}, UpdateExpression="SET visits = if_not_exists(visits, :zero) + :one, history = list_append(if_not_exists(history, :empty), :h)",
+                      ExpressionAttributeValues={":zero": 0, ":one": 1, ":empty": [], ":h": ["login"]})
+    assert table.get_item(Key={"pk": "user#1", "sk": "profile"})["Item"]["visits"] == 1
+
+
+def test_pagination_query_and_scan(ddb: Any) -> None:
+    _table(ddb, range_type="N")
+    for p in ("a", "b", "c"):
+        requests = [{"PutRequest": {"Item": {"pk": {"S": p}, "sk": {"N": str(i)}, "v": {"S": "x" * 10}}}} for i in range(25)]
+        ddb.batch_write_item(RequestItems={"things": requests})
+    seen, start, pages = [], None, 0
+    while True:
+        extra = {"ExclusiveStartKey": start} if start else {}
+        page = ddb.query(TableName="things", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "b"}}, Limit=7, **extra)
+        seen += [int(i["sk"]["N"]) for i in page["Items"]]
+        pages += 1
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert seen == list(range(25)) and pages == 4
+    scanned = [i for p in ddb.get_paginator("scan").paginate(TableName="things", PaginationConfig={"PageSize": 10}) for i in p["Items"]]
+    assert len(scanned) == 75 and len({(i["pk"]["S"], i["sk"]["N"]) for i in scanned}) == 75
+    segments = [ddb.scan(TableName="things", Segment=s, TotalSegments=3)["Items"] for s in range(3)]
+    assert sum(len(s) for s in segments) == 75
+    for s in segments:  # a partition lies in one segment
+        assert len({i["pk"]["S"] for i in s}) * 25 == len(s)
+    with pytest.raises(ClientError) as info:
+        ddb.scan(TableName="things", Segment=3, TotalSegments=3)
+    assert _code(info)[0] == "ValidationException"
+
+
+def test_one_megabyte_pages(ddb: Any) -> None:
+    _table(ddb, range_type="N")
+    blob = "x" * (400 * 1024 - 100)
+    for i in range(5):
+        ddb.put_item(TableName="things", Item={"pk": {"S": "big"}, "sk": {"N": str(i)}, "blob": {"S": blob}})
+    first = ddb.query(TableName="things", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "big"}})
+    assert first["Count"] == 3 and first["LastEvaluatedKey"] == {"pk": {"S": "big"}, "sk": {"N": "2"}}
+    rest = ddb.query(TableName="things", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "big"}}, ExclusiveStartKey=first["LastEvaluatedKey"])
+    assert rest["Count"] == 2 and "LastEvaluatedKey" not in rest
+    with pytest.raises(ClientError) as info:
+        ddb.put_item(TableName="things", Item={"pk": {"S": "big"}, "sk": {"N": "9"}, "blob": {"S": "x" * (400 * 1024)}})
+    assert _code(info) == ("ValidationException", "Item size has exceeded the maximum allowed size")
+    ok = "x" * (400 * 1024 - len("pk") - len("big") - len("sk") - 1 - len("blob") - 1)  # sk 9 costs 2 bytes
+    ddb.put_item(TableName="things", Item={"pk": {"S": "big"}, "sk": {"N": "9"}, "blob": {"S": ok}})
+
+
+def test_numbers_and_sort_order(ddb: Any) -> None:
+    _table(ddb, "nums", range_type="N")
+    exact = "1234567890123456789012345678901234567.8"
+    for n in ("-100", "-1.5", "-1", "0", "0.001", "2", "10", exact, "-9.9E-130", "1E+125"):
+        ddb.put_item(TableName="nums", Item={"pk": {"S": "n"}, "sk": {"N": n}})
+    got = ddb.query(TableName="nums", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "n"}})["Items"]
+    assert [Decimal(i["sk"]["N"]) for i in got] == [Decimal(n) for n in ("-100", "-1.5", "-1", "-9.9E-130", "0", "0.001", "2", "10", exact, "1E+125")]
+    assert got[8]["sk"]["N"] == exact
+    with pytest.raises(ClientError) as info:
+        ddb.put_item(TableName="nums", Item={"pk": {"S": "n"}, "sk": {"N": "1234567890123456789012345678901234567891"}})
+    assert _code(info) == ("ValidationException", "Attempting to store more than 38 significant digits in a Number")
+    _table(ddb, "strs")
+    for s in ("a", "Z", "é", "b", "aa"):
+        ddb.put_item(TableName="strs", Item={"pk": {"S": "s"}, "sk": {"S": s}})
+    got = ddb.query(TableName="strs", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "s"}})["Items"]
+    assert [i["sk"]["S"] for i in got] == ["Z", "a", "aa", "b", "é"]
+    ranged = ddb.query(TableName="nums", KeyConditionExpression="pk = :p AND sk BETWEEN :lo AND :hi",
+                       ExpressionAttributeValues={":p": {"S": "n"}, ":lo": {"N": "-1.5"}, ":hi": {"N": "2.0"}})["Items"]
+    assert [Decimal(i["sk"]["N"]) for i in ranged] == [Decimal(n) for n in ("-1.5", "-1", "-9.9E-130", "0", "0.001", "2")]
