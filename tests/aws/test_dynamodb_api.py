@@ -321,3 +321,174 @@ def test_numbers_and_sort_order(ddb: Any) -> None:
     ranged = ddb.query(TableName="nums", KeyConditionExpression="pk = :p AND sk BETWEEN :lo AND :hi",
                        ExpressionAttributeValues={":p": {"S": "n"}, ":lo": {"N": "-1.5"}, ":hi": {"N": "2.0"}})["Items"]
     assert [Decimal(i["sk"]["N"]) for i in ranged] == [Decimal(n) for n in ("-1.5", "-1", "-9.9E-130", "0", "0.001", "2")]
+
+
+def test_global_and_local_indexes(ddb: Any) -> None:
+    ddb.create_table(
+        TableName="people", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": t} for a, t in (("pk", "S"), ("sk", "S"), ("city", "S"), ("age", "N"))],
+        GlobalSecondaryIndexes=[{"IndexName": "by-city", "KeySchema": [{"AttributeName": "city", "KeyType": "HASH"}, {"AttributeName": "age", "KeyType": "RANGE"}],
+                                 "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["name"]}}],
+        LocalSecondaryIndexes=[{"IndexName": "by-age", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "age", "KeyType": "RANGE"}],
+                                "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    people = [("org", "p1", "Oslo", 40, "Ann"), ("org", "p2", "Oslo", 30, "Bob"), ("org", "p3", "Rome", 35, "Cid"), ("org2", "p4", "Oslo", 30, "Dee")]
+    for pk, sk, city, age, name in people:
+        ddb.put_item(TableName="people", Item={"pk": {"S": pk}, "sk": {"S": sk}, "city": {"S": city}, "age": {"N": str(age)}, "name": {"S": name}, "x": {"S": "hidden"}})
+    ddb.put_item(TableName="people", Item={"pk": {"S": "org"}, "sk": {"S": "p5"}, "name": {"S": "no city"}})
+    oslo = ddb.query(TableName="people", IndexName="by-city", KeyConditionExpression="city = :c", ExpressionAttributeValues={":c": {"S": "Oslo"}})
+    assert [(i["age"]["N"], i["sk"]["S"]) for i in oslo["Items"]] == [("30", "p2"), ("30", "p4"), ("40", "p1")]
+    assert set(oslo["Items"][0]) == {"pk", "sk", "city", "age", "name"}
+    page = ddb.query(TableName="people", IndexName="by-city", KeyConditionExpression="city = :c", ExpressionAttributeValues={":c": {"S": "Oslo"}}, Limit=1)
+    assert page["LastEvaluatedKey"] == {"pk": {"S": "org"}, "sk": {"S": "p2"}, "city": {"S": "Oslo"}, "age": {"N": "30"}}
+    after = ddb.query(TableName="people", IndexName="by-city", KeyConditionExpression="city = :c", ExpressionAttributeValues={":c": {"S": "Oslo"}},
+                      ExclusiveStartKey=page["LastEvaluatedKey"])
+    assert [i["sk"]["S"] for i in after["Items"]] == ["p4", "p1"]
+    with pytest.raises(ClientError) as info:
+        ddb.query(TableName="people", IndexName="by-city", KeyConditionExpression="city = :c", ExpressionAttributeValues={":c": {"S": "Oslo"}}, Select="ALL_ATTRIBUTES")
+    assert _code(info)[0] == "ValidationException"
+    with pytest.raises(ClientError) as info:
+        ddb.query(TableName="people", IndexName="by-city", KeyConditionExpression="city = :c", ExpressionAttributeValues={":c": {"S": "Oslo"}}, ConsistentRead=True)
+    assert _code(info) == ("ValidationException", "Consistent reads are not supported on global secondary indexes")
+    young = ddb.query(TableName="people", IndexName="by-age", KeyConditionExpression="pk = :p AND age < :a", ExpressionAttributeValues={":p": {"S": "org"}, ":a": {"N": "39"}})
+    assert young["Items"] == [{"pk": {"S": "org"}, "sk": {"S": "p2"}, "age": {"N": "30"}}, {"pk": {"S": "org"}, "sk": {"S": "p3"}, "age": {"N": "35"}}]
+    full = ddb.query(TableName="people", IndexName="by-age", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "org"}}, Select="ALL_ATTRIBUTES")
+    assert full["Items"][0]["x"] == {"S": "hidden"} and full["Count"] == 3
+    assert ddb.scan(TableName="people", IndexName="by-city")["Count"] == 4
+    with pytest.raises(ClientError) as info:
+        ddb.put_item(TableName="people", Item={"pk": {"S": "org"}, "sk": {"S": "p6"}, "age": {"S": "old"}})
+    assert _code(info) == ("ValidationException", "One or more parameter values were invalid: Type mismatch for Index Key age Expected: N Actual: S IndexName: by-age")
+    ddb.update_item(TableName="people", Key={"pk": {"S": "org"}, "sk": {"S": "p1"}}, UpdateExpression="SET city = :r", ExpressionAttributeValues={":r": {"S": "Rome"}})
+    rome = ddb.query(TableName="people", IndexName="by-city", KeyConditionExpression="city = :c", ExpressionAttributeValues={":c": {"S": "Rome"}})
+    assert [i["sk"]["S"] for i in rome["Items"]] == ["p3", "p1"]
+    # a new GSI is backfilled from the items already there
+    ddb.update_table(TableName="people", AttributeDefinitions=[{"AttributeName": "name", "AttributeType": "S"}],
+                     GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": "by-name", "KeySchema": [{"AttributeName": "name", "KeyType": "HASH"}],
+                                                              "Projection": {"ProjectionType": "ALL"}}}])
+    table = ddb.describe_table(TableName="people")["Table"]
+    by_name = next(i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == "by-name")
+    assert by_name["IndexStatus"] == "ACTIVE" and by_name["ItemCount"] == 5 and by_name["IndexArn"].endswith(":table/people/index/by-name")
+    assert ddb.query(TableName="people", IndexName="by-name", KeyConditionExpression="#n = :n", ExpressionAttributeNames={"#n": "name"},
+                     ExpressionAttributeValues={":n": {"S": "Cid"}})["Items"][0]["sk"] == {"S": "p3"}
+    ddb.update_table(TableName="people", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by-name"}}])
+    assert [i["IndexName"] for i in ddb.describe_table(TableName="people")["Table"]["GlobalSecondaryIndexes"]] == ["by-city"]
+
+
+def test_batch_limits(ddb: Any) -> None:
+    _table(ddb, range_type="N")
+    puts = [{"PutRequest": {"Item": {"pk": {"S": "b"}, "sk": {"N": str(i)}}}} for i in range(26)]
+    with pytest.raises(ClientError) as info:
+        ddb.batch_write_item(RequestItems={"things": puts})
+    assert _code(info)[0] == "ValidationException"
+    assert ddb.batch_write_item(RequestItems={"things": puts[:25]})["UnprocessedItems"] == {}
+    with pytest.raises(ClientError) as info:
+        ddb.batch_write_item(RequestItems={"things": [puts[0], {"DeleteRequest": {"Key": {"pk": {"S": "b"}, "sk": {"N": "0"}}}}]})
+    assert _code(info) == ("ValidationException", "Provided list of item keys contains duplicates")
+    keys = [{"pk": {"S": "b"}, "sk": {"N": str(i)}} for i in range(101)]
+    got = ddb.batch_get_item(RequestItems={"things": {"Keys": keys[:100]}}, ReturnConsumedCapacity="TOTAL")
+    assert len(got["Responses"]["things"]) == 25 and got["UnprocessedKeys"] == {}
+    assert got["ConsumedCapacity"] == [{"TableName": "things", "CapacityUnits": 50.0, "ReadCapacityUnits": 50.0}]
+    with pytest.raises(ClientError) as info:
+        ddb.batch_get_item(RequestItems={"things": {"Keys": keys}})
+    assert _code(info) == ("ValidationException", "Too many items requested for the BatchGetItem call")
+    with pytest.raises(ClientError) as info:
+        ddb.batch_get_item(RequestItems={"things": {"Keys": [keys[0], keys[0]]}})
+    assert _code(info) == ("ValidationException", "Provided list of item keys contains duplicates")
+    deleted = ddb.batch_write_item(RequestItems={"things": [{"DeleteRequest": {"Key": k}} for k in keys[:10]]}, ReturnConsumedCapacity="TOTAL")
+    assert deleted["ConsumedCapacity"][0]["CapacityUnits"] == 10.0
+    assert ddb.scan(TableName="things", Select="COUNT")["Count"] == 15
+
+
+def test_capacity(ddb: Any) -> None:
+    _table(ddb, GlobalSecondaryIndexes=[{"IndexName": "by-v", "KeySchema": [{"AttributeName": "v", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}],
+           definitions=[{"AttributeName": "v", "AttributeType": "S"}])
+    out = ddb.put_item(TableName="things", Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "v": {"S": "x" * 3000}}, ReturnConsumedCapacity="INDEXES")
+    assert out["ConsumedCapacity"] == {"TableName": "things", "CapacityUnits": 6.0, "WriteCapacityUnits": 6.0, "Table": {"CapacityUnits": 3.0},
+                                       "GlobalSecondaryIndexes": {"by-v": {"CapacityUnits": 3.0}}}
+    read = ddb.get_item(TableName="things", Key={"pk": {"S": "a"}, "sk": {"S": "1"}}, ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]
+    assert read["CapacityUnits"] == 0.5
+    read = ddb.get_item(TableName="things", Key={"pk": {"S": "a"}, "sk": {"S": "1"}}, ReturnConsumedCapacity="TOTAL", ConsistentRead=True)["ConsumedCapacity"]
+    assert read["CapacityUnits"] == 1.0
+    write = ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "things", "Item": {"pk": {"S": "b"}, "sk": {"S": "1"}}}}], ReturnConsumedCapacity="TOTAL")
+    assert write["ConsumedCapacity"] == [{"TableName": "things", "CapacityUnits": 2.0, "WriteCapacityUnits": 2.0}]
+
+
+def test_transactions(ddb: Any) -> None:
+    _table(ddb)
+    _table(ddb, "accounts", range_key=None)
+    ddb.put_item(TableName="accounts", Item={"pk": {"S": "alice"}, "balance": {"N": "100"}})
+    ddb.put_item(TableName="accounts", Item={"pk": {"S": "bob"}, "balance": {"N": "0"}})
+
+    def transfer(amount: int, **extra: Any) -> Any:
+        return ddb.transact_write_items(TransactItems=[
+            {"Update": {"TableName": "accounts", "Key": {"pk": {"S": "alice"}}, "UpdateExpression": "SET balance = balance - :a",
+                        "ConditionExpression": "balance >= :a", "ExpressionAttributeValues": {":a": {"N": str(amount)}}, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+            {"Update": {"TableName": "accounts", "Key": {"pk": {"S": "bob"}}, "UpdateExpression": "SET balance = balance + :a",
+                        "ExpressionAttributeValues": {":a": {"N": str(amount)}}}},
+            {"Put": {"TableName": "things", "Item": {"pk": {"S": "log"}, "sk": {"S": str(amount)}}}},
+        ], **extra)
+
+    transfer(60)
+    with pytest.raises(ClientError) as info:
+        transfer(50)
+    assert _code(info) == ("TransactionCanceledException", "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None, None]")
+    reasons = info.value.response["CancellationReasons"]
+    assert reasons[0] == {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed", "Item": {"pk": {"S": "alice"}, "balance": {"N": "40"}}}
+    assert reasons[1:] == [{"Code": "None"}, {"Code": "None"}]
+    balances = ddb.transact_get_items(TransactItems=[{"Get": {"TableName": "accounts", "Key": {"pk": {"S": n}}}} for n in ("alice", "bob", "carol")])["Responses"]
+    assert [r.get("Item", {}).get("balance") for r in balances] == [{"N": "40"}, {"N": "60"}, None]
+    assert "Item" not in ddb.get_item(TableName="things", Key={"pk": {"S": "log"}, "sk": {"S": "50"}})  # nothing of the failed one written
+    with pytest.raises(ClientError) as info:
+        ddb.transact_write_items(TransactItems=[
+            {"ConditionCheck": {"TableName": "accounts", "Key": {"pk": {"S": "bob"}}, "ConditionExpression": "attribute_exists(pk)"}},
+            {"Delete": {"TableName": "accounts", "Key": {"pk": {"S": "bob"}}}}])
+    assert _code(info) == ("ValidationException", "Transaction request cannot include multiple operations on one item")
+    transfer(10, ClientRequestToken="token-1")
+    transfer(10, ClientRequestToken="token-1")  # the same request again: done once
+    assert ddb.get_item(TableName="accounts", Key={"pk": {"S": "alice"}})["Item"]["balance"] == {"N": "30"}
+    with pytest.raises(ClientError) as info:
+        transfer(5, ClientRequestToken="token-1")
+    assert _code(info)[0] == "IdempotentParameterMismatchException"
+    with pytest.raises(ClientError) as info:
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "things", "Item": {"pk": {"S": "t"}, "sk": {"S": str(i)}}}} for i in range(101)])
+    assert _code(info)[0] == "ValidationException"
+    ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "things", "Item": {"pk": {"S": "t"}, "sk": {"S": str(i)}}}} for i in range(100)])
+    assert ddb.query(TableName="things", KeyConditionExpression="pk = :t", ExpressionAttributeValues={":t": {"S": "t"}}, Select="COUNT")["Count"] == 100
+
+
+def _user(root: Callable[[str], Any], make_client: Callable[..., Any], name: str, statements: list[dict[str, Any]]) -> Any:
+    iam = root("iam")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return make_client("dynamodb", (key["AccessKeyId"], key["SecretAccessKey"]))
+
+
+def test_iam_allow_and_deny(ddb: Any, root: Callable[[str], Any], make_client: Callable[..., Any]) -> None:
+    _table(ddb, "UserTable", range_key=None, GlobalSecondaryIndexes=[
+        {"IndexName": "by-name", "KeySchema": [{"AttributeName": "name", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}],
+        definitions=[{"AttributeName": "name", "AttributeType": "S"}])
+    _table(ddb, "Other", range_key=None)
+    arn = "arn:aws:dynamodb:us-east-1:000000000000:table/UserTable"
+    writer = _user(root, make_client, "writer", [{"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:BatchWriteItem"], "Resource": arn},
+                                                 {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": f"{arn}/index/*"}])
+    writer.put_item(TableName="UserTable", Item={"pk": {"S": "1"}, "name": {"S": "Ann"}})
+    assert writer.query(TableName="UserTable", IndexName="by-name", KeyConditionExpression="#n = :n", ExpressionAttributeNames={"#n": "name"},
+                        ExpressionAttributeValues={":n": {"S": "Ann"}})["Count"] == 1
+    with pytest.raises(ClientError) as info:
+        writer.get_item(TableName="UserTable", Key={"pk": {"S": "1"}})
+    assert _code(info) == ("AccessDeniedException", "User: arn:aws:iam::000000000000:user/writer is not authorized to perform: dynamodb:GetItem on resource: "
+                           f"{arn} because no identity-based policy allows the dynamodb:GetItem action")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as info:
+        writer.query(TableName="UserTable", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "1"}})
+    assert _code(info)[0] == "AccessDeniedException"
+    with pytest.raises(ClientError) as info:
+        writer.batch_write_item(RequestItems={"UserTable": [{"PutRequest": {"Item": {"pk": {"S": "2"}}}}], "Other": [{"PutRequest": {"Item": {"pk": {"S": "2"}}}}]})
+    assert _code(info)[0] == "AccessDeniedException" and "table/Other" in _code(info)[1]
+    writer.transact_write_items(TransactItems=[{"Put": {"TableName": "UserTable", "Item": {"pk": {"S": "3"}}}}])  # PutItem on the table
+    with pytest.raises(ClientError) as info:
+        writer.transact_write_items(TransactItems=[{"Put": {"TableName": "UserTable", "Item": {"pk": {"S": "4"}}}},
+                                                   {"ConditionCheck": {"TableName": "UserTable", "Key": {"pk": {"S": "3"}}, "ConditionExpression": "attribute_exists(pk)"}}])
+    assert _code(info)[0] == "AccessDeniedException" and "dynamodb:ConditionCheckItem" in _code(info)[1]
+    assert ddb.scan(TableName="UserTable", Select="COUNT")["Count"] == 2
