@@ -512,6 +512,9 @@ def item_update(request: Mapping[str, Any]) -> dict[str, Any]:
         if condition is not None and not condition.evaluate(old):
             raise _failed(old, on_failure)
         new = _updated(table, update, old, key)
+        if old is None and update is not None and new == key:
+            capacity.add(table, 1.0, read=False)
+            return {}  # only REMOVE or DELETE actions on a missing item: nothing is created
         old_size = row.size_bytes if row is not None else 0
         touched = _store(table, row, hash_key, range_key, new, stream)
         stream.flush()
@@ -688,7 +691,9 @@ def _page(target: _Target, rows: Iterator[tuple[values.Item, int]], request: Map
     for data, item_size in rows:
         scanned += 1
         size += item_size
-        visible = _index_projected(target, data) if target.index is not None and select != "ALL_ATTRIBUTES" else data
+        # a global index holds only its projection; a local one fetches the rest of the item from the table when asked
+        projected = target.index is not None and (target.is_global or select == "ALL_PROJECTED_ATTRIBUTES")
+        visible = _index_projected(target, data) if projected else data
         if filter_ is None or filter_.evaluate(visible):
             count += 1
             if select != "COUNT":
