@@ -659,9 +659,9 @@ def _range_filter(column: str, condition: expressions.KeyCondition) -> Q:
     raise TableValidation(f"Unsupported key condition operator {op}")
 
 
-def _rows(query: Any, columns: tuple[str, str]) -> Iterator[tuple[values.Item, int]]:
-    """``(data, size)`` of the rows of an ordered query, fetched in chunks."""
-    offset, chunk = 0, 100
+def _rows(query: Any, columns: tuple[str, str], limit: int | None = None) -> Iterator[tuple[values.Item, int]]:
+    """``(data, size)`` of the rows of an ordered query, fetched in growing chunks (the first no larger than ``limit``)."""
+    offset, chunk = 0, min(limit, 100) if limit else 100
     while True:
         batch = list(query.values_list(*columns)[offset:offset + chunk])
         yield from batch
@@ -755,14 +755,14 @@ def item_query(request: Mapping[str, Any]) -> dict[str, Any]:
         query = query.order_by("range_key" if forward else "-range_key")
         if start is not None:
             query = query.filter(_after(["range_key"], [start[1]], forward))
-        rows = _rows(query, ("data", "size_bytes"))
+        rows = _rows(query, ("data", "size_bytes"), _limit(request))
     else:
         query = IndexEntry.objects.filter(table=table, index_name=target.index["IndexName"], hash_key=hash_key).filter(_range_filter("range_key", condition))
         fields = ["range_key", "item__hash_key", "item__range_key"]
         query = query.order_by(*(f if forward else f"-{f}" for f in fields))
         if start is not None:
             query = query.filter(_after(fields, [start[1], start[2], start[3]], forward))
-        rows = _rows(query, ("item__data", "item__size_bytes"))
+        rows = _rows(query, ("item__data", "item__size_bytes"), _limit(request))
     out = _page(target, rows, request, select=select, projection=projection, filter_=filter_, consistent=consistent, capacity=capacity)
     return _with_capacity(out, capacity)
 
@@ -805,7 +805,7 @@ def item_scan(request: Mapping[str, Any]) -> dict[str, Any]:
         query = query.filter(scan_hash__gte=low, scan_hash__lt=high)
     if bounds:
         query = query.filter(_after(fields, bounds, True))
-    rows = _rows(query.order_by(*fields), columns)
+    rows = _rows(query.order_by(*fields), columns, _limit(request))
     out = _page(target, rows, request, select=select, projection=projection, filter_=filter_, consistent=consistent, capacity=capacity)
     return _with_capacity(out, capacity)
 
