@@ -8,7 +8,8 @@ used, as DynamoDB does. Every error is ``tables.errors.TableValidation`` with Dy
 
 Beyond the contract: ``Update.check_keys(key_schema)`` (a key attribute may not be updated),
 ``Update.updated(item)`` (the updated parts of an item, for ``ReturnValues: UPDATED_OLD / UPDATED_NEW``),
-``legacy_mix_check(params)`` (expression and legacy parameters in one request) and ``evaluate_operand``.
+``legacy_mix_check(params)`` (expression and legacy parameters in one request), ``update_size_check`` (the
+400 KB gate of an update, statement-sized for UpdateItem) and ``evaluate_operand``.
 The tokenizer, tree and parser live in ``tables.expression_parser``; the legacy translations in
 ``tables.legacy``.
 """
@@ -41,6 +42,8 @@ from tables.expression_parser import (
     Value,
 )
 from tables.values import (
+    ITEM_TO_UPDATE_TOO_BIG,
+    MAX_ITEM_BYTES,
     SCALAR_TYPES,
     SET_TYPES,
     AttributeValue,
@@ -48,10 +51,13 @@ from tables.values import (
     KeySchema,
     binary_bytes,
     compare,
+    item_size,
     member_key,
     number_add,
     number_subtract,
     set_member_keys,
+    set_sorted,
+    value_size,
     value_type,
     value_validate,
     values_equal,
@@ -144,7 +150,7 @@ def _size(value: AttributeValue | None) -> AttributeValue | None:
     kind = value_type(value)
     data = value[kind]
     if kind == "S":
-        return {"N": str(len(data))}
+        return {"N": str(len(data.encode("utf-16-le")) // 2)}  # UTF-16 code units, as DynamoDB counts them
     if kind == "B":
         return {"N": str(len(binary_bytes(data)))}
     if kind in SET_TYPES or kind in ("L", "M"):
@@ -466,13 +472,61 @@ def _set_add(existing: AttributeValue, change: AttributeValue, remove: bool) -> 
     if remove:
         gone = set_member_keys(change)
         kept = [m for m, k in zip(members, keys, strict=True) if k not in gone]
-        return {kind: kept} if kept else None
+        return {kind: set_sorted(kind, kept)} if kept else None
     for member in change[kind]:
         key = member_key(kind, member)
         if key not in keys:
             members.append(member)
             keys.append(key)
-    return {kind: members}
+    return {kind: set_sorted(kind, members)}
+
+
+def _element_bytes(element: str | int) -> int:
+    return len(str(element)) if isinstance(element, int) else len(element.encode())
+
+
+def _target_cost(path: Path) -> int:
+    """A written path: its first name, plus 4 and the element for each later step."""
+    first, *rest = path.elements
+    return _element_bytes(first) + sum(4 + _element_bytes(element) for element in rest)
+
+
+_CALL_COSTS = {"if_not_exists": 39, "list_append": 37}
+
+
+def _operand_cost(operand: Operand) -> int:
+    """A SET right-hand side: a value at its size (at every use), a path 1 plus 14 and the element per step
+    (the value it reads is free), ``+`` 34 / ``-`` 37 and the functions a fixed cost, plus their operands."""
+    if isinstance(operand, Value):
+        return value_size(operand.value)
+    if isinstance(operand, Path):
+        return 1 + sum(14 + _element_bytes(element) for element in operand.elements)
+    if isinstance(operand, Arithmetic):
+        return (34 if operand.op == "+" else 37) + _operand_cost(operand.left) + _operand_cost(operand.right)
+    assert isinstance(operand, Call)
+    return _CALL_COSTS.get(operand.name, 0) + sum(_operand_cost(arg) for arg in operand.args)
+
+
+def _added_cost(existing: AttributeValue | None, change: AttributeValue) -> int:
+    kind = value_type(change)
+    if kind not in SET_TYPES or existing is None or value_type(existing) != kind:
+        return value_size(change)
+    present = set_member_keys(existing)
+    added = [m for m in change[kind] if member_key(kind, m) not in present]
+    return value_size({kind: added}) if added else 0
+
+
+def update_size_check(update: Update, old: Item | None, new: Item, *, statement_sized: bool = True) -> None:
+    """The 400 KB gate of an update: the finished item, and for standalone UpdateItem with an UpdateExpression
+    (``statement_sized``) also what the statement writes plus its clause costs, so the key and untouched
+    attributes are out of that half of the figure (as DynamoDB measures it in most regions). Transacted updates
+    and ``AttributeUpdates`` measure the finished item only."""
+    size = item_size(new)
+    cost = getattr(update, "write_cost", None)
+    if statement_sized and cost is not None:
+        size = max(size, cost(old))
+    if size > MAX_ITEM_BYTES:
+        raise TableValidation(ITEM_TO_UPDATE_TOO_BIG)
 
 
 @dataclass(frozen=True)
@@ -502,6 +556,21 @@ class UpdateActions:
     def updated_new(self, item: Item | None) -> Item:
         """The parts of the new item this update wrote (``ReturnValues: UPDATED_NEW``); removed paths are gone."""
         return project(item or {}, [path for path in self.paths() if path not in self.tree.removes])
+
+    def write_cost(self, item: Item | None) -> int:
+        """What standalone UpdateItem charges this statement against the 400 KB gate, besides the finished item:
+        3, plus per clause what it writes and a fixed cost (see ``update_size_check``). ``item`` is the stored
+        item (an ADD to a set is charged only for the members it adds)."""
+        cost = 3
+        for action in self.tree.sets:
+            cost += 19 + _target_cost(action.path) + _operand_cost(action.value)
+        for path in self.tree.removes:
+            cost += 1 + _target_cost(path)
+        for path, change in self.tree.adds:
+            cost += 19 + _target_cost(path) + _added_cost(path_get(item, path.elements), change.value)
+        for path, _change in self.tree.deletes:
+            cost += 1 + _target_cost(path)
+        return cost
 
     def apply(self, item: Item) -> Item:
         original = item
@@ -698,6 +767,9 @@ class ExpressionContext:
     values: Mapping[str, AttributeValue] | None
     used_names: set[str] = field(default_factory=set)
     used_values: set[str] = field(default_factory=set)
+    # DynamoDB's older validation layer (BatchWriteItem, transactions, Scan): a bad value is reported as
+    # "ExpressionAttributeValues contains invalid value: <why> for key :v" in that layer's wording
+    older: bool = field(default=False, kw_only=True)
 
     def __post_init__(self) -> None:
         if self.names is not None:
@@ -712,7 +784,13 @@ class ExpressionContext:
             for key, value in self.values.items():
                 if not _VALUE_KEY.fullmatch(key):
                     raise TableValidation(f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"')
-                value_validate(value)
+                if self.older:
+                    try:
+                        value_validate(value, older=True)
+                    except TableValidation as exc:
+                        raise TableValidation(f"ExpressionAttributeValues contains invalid value: {exc.message} for key {key}") from None
+                else:
+                    value_validate(value)
 
     # Resolver
     def name(self, alias: str, kind: str) -> str:
@@ -850,6 +928,7 @@ __all__ = [
     "filter_condition",
     "key_conditions",
     "legacy_mix_check",
+    "update_size_check",
     "path_get",
     "project",
 ]

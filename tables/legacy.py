@@ -23,6 +23,7 @@ from tables.values import (
     member_key,
     number_add,
     set_member_keys,
+    set_sorted,
     value_type,
     value_validate,
     values_equal,
@@ -117,6 +118,12 @@ def _operator(operator: str | None) -> str:
     return operator
 
 
+def _two_or_more(conditional: str, given: str | None, parts: list[LegacyComparison]) -> str:
+    if given is not None and len(parts) < 2:
+        raise TableValidation("ConditionalOperator can only be used when Filter or Expected has two or more elements")
+    return conditional
+
+
 def _comparison(name: str, op: Any, values: Any) -> LegacyComparison:
     if op not in ARGUMENTS:
         raise TableValidation(f"{INVALID}Unsupported operator on ExpectedAttributeValue or Condition: {op}")
@@ -143,6 +150,7 @@ def _comparison(name: str, op: Any, values: Any) -> LegacyComparison:
 
 def expected_condition(expected: Mapping[str, Any], operator: str | None = None) -> LegacyConditions:
     """``Expected`` (``{"a": {"Value": ..., "Exists": ..., "ComparisonOperator": ..., "AttributeValueList": ...}}``)."""
+    conditional = _operator(operator)  # its enum is checked before any value
     parts: list[LegacyComparison] = []
     for name, spec in expected.items():
         spec = spec or {}
@@ -171,13 +179,14 @@ def expected_condition(expected: Mapping[str, Any], operator: str | None = None)
         else:
             value_validate(value)
             parts.append(LegacyComparison(name, "EQ", (value,)))
-    return LegacyConditions(tuple(parts), _operator(operator))
+    return LegacyConditions(tuple(parts), _two_or_more(conditional, operator, parts))
 
 
 def filter_condition(conditions: Mapping[str, Any], operator: str | None = None) -> LegacyConditions:
     """``QueryFilter`` / ``ScanFilter``."""
+    conditional = _operator(operator)
     parts = [_comparison(name, (spec or {}).get("ComparisonOperator"), (spec or {}).get("AttributeValueList")) for name, spec in conditions.items()]
-    return LegacyConditions(tuple(parts), _operator(operator))
+    return LegacyConditions(tuple(parts), _two_or_more(conditional, operator, parts))
 
 
 def key_conditions(conditions: Mapping[str, Any], key_schema: KeySchema) -> KeyCondition:
@@ -244,7 +253,7 @@ class AttributeUpdateActions:
                     gone = set_member_keys(value)
                     kept = [m for m in existing[kind] if member_key(kind, m) not in gone]
                     if kept:
-                        result[name] = {kind: kept}
+                        result[name] = {kind: set_sorted(kind, kept)}
                     else:
                         del result[name]
             else:  # ADD
@@ -265,7 +274,7 @@ class AttributeUpdateActions:
                         if member_key(kind, member) not in keys:
                             members.append(member)
                             keys.add(member_key(kind, member))
-                    result[name] = {kind: members}
+                    result[name] = {kind: set_sorted(kind, members)}
         return result
 
 
