@@ -545,3 +545,24 @@ def test_wire_shapes(endpoint: str, ddb: Any) -> None:
     with pytest.raises(ClientError) as info:
         ddb.put_item(TableName="things", Item={"pk": {"S": "w"}, "sk": {"S": "1"}, "s": {"SS": ["a", "a"]}})
     assert _code(info)[0] == "ValidationException"
+
+
+def test_legacy_parameters(ddb: Any) -> None:
+    _table(ddb, range_type="N")
+    for i in range(6):
+        ddb.put_item(TableName="things", Item={"pk": {"S": "l"}, "sk": {"N": str(i)}, "even": {"BOOL": i % 2 == 0}})
+    got = ddb.query(TableName="things", KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "l"}]},
+                                                      "sk": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "2"}]}},
+                    QueryFilter={"even": {"ComparisonOperator": "EQ", "AttributeValueList": [{"BOOL": True}]}}, AttributesToGet=["sk"])
+    assert got["Items"] == [{"sk": {"N": "2"}}, {"sk": {"N": "4"}}] and got["ScannedCount"] == 4
+    scanned = ddb.scan(TableName="things", ScanFilter={"sk": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "1"}, {"N": "3"}]}})
+    assert scanned["Count"] == 3
+    ddb.update_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "0"}}, AttributeUpdates={"n": {"Action": "ADD", "Value": {"N": "5"}}, "even": {"Action": "DELETE"}})
+    assert ddb.get_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "0"}})["Item"] == {"pk": {"S": "l"}, "sk": {"N": "0"}, "n": {"N": "5"}}
+    # deleting attributes of a missing item does not create it; an update with no actions does
+    ddb.update_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "99"}}, AttributeUpdates={"x": {"Action": "DELETE"}})
+    ddb.update_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "98"}}, UpdateExpression="REMOVE x")
+    assert "Item" not in ddb.get_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "99"}})
+    assert "Item" not in ddb.get_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "98"}})
+    ddb.update_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "97"}})
+    assert ddb.get_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "97"}})["Item"] == {"pk": {"S": "l"}, "sk": {"N": "97"}}
