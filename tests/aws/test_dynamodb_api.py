@@ -295,11 +295,14 @@ def test_one_megabyte_pages(ddb: Any) -> None:
     assert first["Count"] == 3 and first["LastEvaluatedKey"] == {"pk": {"S": "big"}, "sk": {"N": "2"}}
     rest = ddb.query(TableName="things", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "big"}}, ExclusiveStartKey=first["LastEvaluatedKey"])
     assert rest["Count"] == 2 and "LastEvaluatedKey" not in rest
+    ok = "x" * (400 * 1024 - len("pk") - len("big") - len("sk") - 2 - len("blob"))  # the number 9 costs 2 bytes
     with pytest.raises(ClientError) as info:
-        ddb.put_item(TableName="things", Item={"pk": {"S": "big"}, "sk": {"N": "9"}, "blob": {"S": "x" * (400 * 1024)}})
+        ddb.put_item(TableName="things", Item={"pk": {"S": "big"}, "sk": {"N": "9"}, "blob": {"S": ok + "x"}})
     assert _code(info) == ("ValidationException", "Item size has exceeded the maximum allowed size")
-    ok = "x" * (400 * 1024 - len("pk") - len("big") - len("sk") - 1 - len("blob") - 1)  # sk 9 costs 2 bytes
     ddb.put_item(TableName="things", Item={"pk": {"S": "big"}, "sk": {"N": "9"}, "blob": {"S": ok}})
+    with pytest.raises(ClientError) as info:
+        ddb.update_item(TableName="things", Key={"pk": {"S": "big"}, "sk": {"N": "9"}}, UpdateExpression="SET y = :y", ExpressionAttributeValues={":y": {"S": "y"}})
+    assert _code(info)[0] == "ValidationException"
 
 
 def test_numbers_and_sort_order(ddb: Any) -> None:
@@ -311,7 +314,7 @@ def test_numbers_and_sort_order(ddb: Any) -> None:
     assert [Decimal(i["sk"]["N"]) for i in got] == [Decimal(n) for n in ("-100", "-1.5", "-1", "-9.9E-130", "0", "0.001", "2", "10", exact, "1E+125")]
     assert got[8]["sk"]["N"] == exact
     with pytest.raises(ClientError) as info:
-        ddb.put_item(TableName="nums", Item={"pk": {"S": "n"}, "sk": {"N": "1234567890123456789012345678901234567891"}})
+        ddb.put_item(TableName="nums", Item={"pk": {"S": "n"}, "sk": {"N": "123456789012345678901234567890123456789"}})  # 39 digits
     assert _code(info) == ("ValidationException", "Attempting to store more than 38 significant digits in a Number")
     _table(ddb, "strs")
     for s in ("a", "Z", "é", "b", "aa"):
@@ -566,3 +569,6 @@ def test_legacy_parameters(ddb: Any) -> None:
     assert "Item" not in ddb.get_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "98"}})
     ddb.update_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "97"}})
     assert ddb.get_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "97"}})["Item"] == {"pk": {"S": "l"}, "sk": {"N": "97"}}
+    with pytest.raises(ClientError) as info:
+        ddb.query(TableName="things", KeyConditionExpression="pk = :p", FilterExpression="sk > :s", ExpressionAttributeValues={":p": {"S": "l"}, ":s": {"N": "1"}})
+    assert _code(info) == ("ValidationException", "Filter Expression can only contain non-primary key attributes: Primary key attribute: sk")
