@@ -572,3 +572,24 @@ def test_legacy_parameters(ddb: Any) -> None:
     with pytest.raises(ClientError) as info:
         ddb.query(TableName="things", KeyConditionExpression="pk = :p", FilterExpression="sk > :s", ExpressionAttributeValues={":p": {"S": "l"}, ":s": {"N": "1"}})
     assert _code(info) == ("ValidationException", "Filter Expression can only contain non-primary key attributes: Primary key attribute: sk")
+
+
+def test_key_operators_and_reverse_pages(ddb: Any) -> None:
+    _table(ddb, range_type="N", GlobalSecondaryIndexes=[{"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                                                         "Projection": {"ProjectionType": "KEYS_ONLY"}}], definitions=[{"AttributeName": "g", "AttributeType": "S"}])
+    ddb.batch_write_item(RequestItems={"things": [{"PutRequest": {"Item": {"pk": {"S": "k"}, "sk": {"N": str(i)}, "g": {"S": "all"}}}} for i in range(10)]})
+
+    def sks(expression: str, **values: str) -> list[int]:
+        found = ddb.query(TableName="things", KeyConditionExpression=f"pk = :p AND {expression}",
+                          ExpressionAttributeValues={":p": {"S": "k"}, **{f":{k}": {"N": v} for k, v in values.items()}})
+        return [int(i["sk"]["N"]) for i in found["Items"]]
+
+    assert sks("sk = :a", a="3") == [3] and sks("sk <= :a", a="2") == [0, 1, 2] and sks("sk >= :a", a="8") == [8, 9]
+    assert sks("sk > :a", a="7") == [8, 9] and sks("sk < :a", a="1") == [0]
+    for index in (None, "by-g"):
+        extra = {"IndexName": index, "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": "all"}}} if index else {
+            "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "k"}}}
+        pages = [p for p in ddb.get_paginator("query").paginate(TableName="things", ScanIndexForward=False, PaginationConfig={"PageSize": 3}, **extra)]
+        assert [int(i["sk"]["N"]) for p in pages for i in p["Items"]] == list(range(9, -1, -1))
+    scanned = [i for p in ddb.get_paginator("scan").paginate(TableName="things", IndexName="by-g", PaginationConfig={"PageSize": 4}) for i in p["Items"]]
+    assert sorted(int(i["sk"]["N"]) for i in scanned) == list(range(10))
