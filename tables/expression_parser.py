@@ -17,6 +17,7 @@ from tables.reserved import is_reserved
 from tables.values import AttributeValue
 
 MAX_IN_OPERANDS = 100
+MAX_PATH_DEPTH = 32  # names and indexes of one document path
 MAX_OPERATORS = 300  # comparators, AND / OR / NOT, BETWEEN, IN, functions, + and -
 MAX_EXPRESSION_BYTES = 4096  # the raw text as sent, before #aliases are substituted
 
@@ -265,6 +266,8 @@ class Parser:
                 self.expect_op("]")
                 elements.append(int(token.text))
             else:
+                if len(elements) > MAX_PATH_DEPTH:
+                    raise self.error(f"The document path has too many nesting levels; nesting levels: {len(elements)}")
                 return Path(tuple(elements))
 
     def path_name(self) -> str:

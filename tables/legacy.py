@@ -109,6 +109,9 @@ class LegacyConditions:
         results = (part.evaluate(item) for part in self.parts)
         return any(results) if self.operator == "OR" else all(results)
 
+    def top_level_names(self) -> set[str]:
+        return {part.name for part in self.parts}
+
 
 def _operator(operator: str | None) -> str:
     if operator is None:
@@ -158,24 +161,26 @@ def expected_condition(expected: Mapping[str, Any], operator: str | None = None)
         value = spec.get("Value")
         values = spec.get("AttributeValueList")
         exists = spec.get("Exists")
-        if op is not None:
-            if value is not None and values is not None:
-                raise TableValidation(f"{INVALID}Value and AttributeValueList cannot be used together for Attribute: {name}")
-            if exists is not None:
-                raise TableValidation(f"{INVALID}Exists and ComparisonOperator cannot be used together for Attribute: {name}")
-            if value is None and values is None and op in ARGUMENTS and ARGUMENTS[op][0] > 0:
-                raise TableValidation(f"{INVALID}Value or AttributeValueList must be used with ComparisonOperator: {op} for Attribute: {name}")
-            parts.append(_comparison(name, op, [value] if value is not None else values))
-            continue
-        if values is not None:
+        # DynamoDB's order of checks
+        if exists is not None and op is not None:
+            raise TableValidation(f"{INVALID}Exists and ComparisonOperator cannot be used together for Attribute: {name}")
+        if value is not None and values is not None:
+            raise TableValidation(f"{INVALID}Value and AttributeValueList cannot be used together for Attribute: {name}")
+        if op is None and values is not None:
             raise TableValidation(f"{INVALID}AttributeValueList can only be used with a ComparisonOperator for Attribute: {name}")
-        if exists is False:
-            if value is not None:
-                raise TableValidation(f"{INVALID}Value cannot be used when Exists is false for Attribute: {name}")
+        if exists is False and value is not None:
+            raise TableValidation(f"{INVALID}Value cannot be used when Exists is false for Attribute: {name}")
+        if value is None and values is None:
+            if op is not None and op not in ("NULL", "NOT_NULL"):
+                raise TableValidation(f"{INVALID}Value or AttributeValueList must be used with ComparisonOperator: {op} for Attribute: {name}")
+            if op is None and exists is None:
+                raise TableValidation(f"{INVALID}Value must be provided when Exists is null for Attribute: {name}")
+            if op is None and exists:
+                raise TableValidation(f"{INVALID}Value must be provided when Exists is true for Attribute: {name}")
+        if op is not None:
+            parts.append(_comparison(name, op, [value] if value is not None else values))
+        elif exists is False:
             parts.append(LegacyComparison(name, "NULL", ()))
-        elif value is None:
-            state = "true" if exists else "null"
-            raise TableValidation(f"{INVALID}Value must be provided when Exists is {state} for Attribute: {name}")
         else:
             value_validate(value)
             parts.append(LegacyComparison(name, "EQ", (value,)))

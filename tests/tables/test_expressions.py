@@ -16,6 +16,7 @@ from tables.expressions import (
     attributes_to_get,
     expected_condition,
     filter_condition,
+    filter_key_check,
     key_conditions,
     legacy_mix_check,
 )
@@ -298,6 +299,13 @@ def test_expression_size_limit() -> None:
     ctx(names=names).projection(", ".join(names))
 
 
+def test_document_path_depth() -> None:
+    ctx().condition("attribute_exists(" + ".".join(f"a{i}" for i in range(32)) + ")")
+    assert refused(ctx().condition, "attribute_exists(" + ".".join(f"a{i}" for i in range(33)) + ")") == (
+        "Invalid ConditionExpression: The document path has too many nesting levels; nesting levels: 33"
+    )
+
+
 def test_operator_limit() -> None:
     ctx().condition(" AND ".join(f"attribute_exists(a{i})" for i in range(150)))  # 150 functions + 149 ANDs
     assert refused(ctx().condition, " AND ".join(f"attribute_exists(a{i})" for i in range(151))) == ("Invalid ConditionExpression: The expression contains too many operators; operator count: 301")
@@ -312,6 +320,7 @@ def test_context_checks_its_maps() -> None:
     assert refused(ExpressionContext, {"a": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "a"'
     assert refused(ExpressionContext, {"#": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "#"'
     assert refused(ExpressionContext, {"#a-b": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "#a-b"'
+    assert refused(ExpressionContext, {"#a": ""}, None) == "ExpressionAttributeNames contains invalid value: Empty attribute name for key #a"
     assert refused(ExpressionContext, None, {"v": N("1")}) == 'ExpressionAttributeValues contains invalid key: Syntax error; key: "v"'
     assert refused(ExpressionContext, None, {":v": {}}) == "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
     assert refused(ExpressionContext, None, {":v": {"SS": []}}) == "One or more parameter values were invalid: An string set  may not be empty"
@@ -328,6 +337,9 @@ def test_finish_refuses_unused() -> None:
     context = ctx({":v": N("1")}, {"#a": "a", "#b": "b"})
     context.condition("#b = :v")
     assert refused(context.finish) == "Value provided in ExpressionAttributeNames unused in expressions: keys: {#a}"
+    context = ctx({":v": N("1"), ":w": N("2")}, {"#a": "a", "#b": "b"})
+    context.condition("#b = :v")
+    assert refused(context.finish) == "Value provided in ExpressionAttributeNames unused in expressions: keys: {#a}"  # names first
     # names and values used by any expression of the request count
     context = ctx({":v": N("1"), ":w": N("2")}, {"#a": "a", "#p": "p"})
     context.condition("#a = :v")
@@ -396,12 +408,22 @@ SCHEMA_TYPE = "One or more parameter values were invalid: Condition parameter ty
         ("sk = :v", {":v": N("1")}, COMPOSITE, "Query condition missed key schema element: pk"),
         ("pk = :p AND extra = :v", {":p": S("q"), ":v": N("1")}, COMPOSITE, "Query condition missed key schema element: sk"),
         ("pk > :p", {":p": S("q")}, HASH, "Query key condition not supported"),
-        ("pk = :p OR pk = :q", {":p": S("q"), ":q": S("r")}, HASH, "Invalid operator used in KeyConditionExpression: OR"),
-        ("NOT pk = :p", {":p": S("q")}, HASH, "Invalid operator used in KeyConditionExpression: NOT"),
-        ("pk IN (:p)", {":p": S("q")}, HASH, "Invalid operator used in KeyConditionExpression: IN"),
-        ("pk <> :p", {":p": S("q")}, HASH, "Invalid operator used in KeyConditionExpression: <>"),
-        ("attribute_exists(pk)", None, HASH, "Invalid operator used in KeyConditionExpression: attribute_exists"),
-        ("pk = :p AND size(sk) > :v", {":p": S("q"), ":v": N("1")}, COMPOSITE, "Invalid operator used in KeyConditionExpression: size"),
+        ("pk = :p OR pk = :q", {":p": S("q"), ":q": S("r")}, HASH, "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: OR"),
+        ("NOT pk = :p", {":p": S("q")}, HASH, "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: NOT"),
+        ("pk IN (:p)", {":p": S("q")}, HASH, "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: IN"),
+        ("pk <> :p", {":p": S("q")}, HASH, "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: <>"),
+        ("attribute_exists(pk)", None, HASH, "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: attribute_exists"),
+        ("pk = :p AND size(sk) > :v", {":p": S("q"), ":v": N("1")}, COMPOSITE, "Invalid KeyConditionExpression: KeyConditionExpressions cannot contain nested operations"),
+        ("pk = :p AND sk.x > :v", {":p": S("q"), ":v": N("1")}, COMPOSITE, "Invalid KeyConditionExpression: KeyConditionExpressions cannot have conditions on nested attributes"),
+        ("pk = :p AND sk[0] > :v", {":p": S("q"), ":v": N("1")}, COMPOSITE, "Invalid KeyConditionExpression: KeyConditionExpressions cannot have conditions on nested attributes"),
+        ("pk = sk", None, COMPOSITE, "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition"),
+        (":a = :b", {":a": S("q"), ":b": S("q")}, COMPOSITE, "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: No key attribute specified"),
+        (
+            "pk = :p AND :a BETWEEN sk AND :b",
+            {":p": S("q"), ":a": N("1"), ":b": N("2")},
+            COMPOSITE,
+            "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: BETWEEN operator must have the key attribute as its first operand",
+        ),
         (
             "begins_with(sk, :n) AND pk = :missing",
             {":n": N("1")},
@@ -739,6 +761,15 @@ def test_legacy_mix_check() -> None:
     )
     assert refused(legacy_mix_check, {"ExpressionAttributeValues": {":v": S("x")}}) == "ExpressionAttributeValues can only be specified when using expressions"
     assert refused(legacy_mix_check, {"ExpressionAttributeNames": {"#a": "a"}}) == "ExpressionAttributeNames can only be specified when using expressions"
+    assert refused(
+        legacy_mix_check,
+        {"ConditionalOperator": "AND", "Expected": {}, "AttributeUpdates": {}, "ConditionExpression": "x", "UpdateExpression": "SET a = :v"},
+    ) == (
+        "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: "
+        "{AttributeUpdates, Expected, ConditionalOperator} Expression parameters: {UpdateExpression, ConditionExpression}"
+    )
+    assert refused(legacy_mix_check, {"KeyConditions": {}, "KeyConditionExpression": "pk = :p"}).endswith("Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}")
+    legacy_mix_check({"KeyConditions": {}, "FilterExpression": "a = :v"})  # only a KeyConditionExpression clashes
     legacy_mix_check({"Expected": {}, "AttributeUpdates": {}})
     legacy_mix_check({"ConditionExpression": "x", "ExpressionAttributeNames": {"#a": "a"}})
 
@@ -822,3 +853,12 @@ def item_size_of(item: dict) -> int:
     from tables.values import item_size
 
     return item_size(item)
+
+
+def test_query_filter_may_not_read_key_attributes() -> None:
+    keys = ["pk", "sk"]
+    filter_key_check(ctx({":v": N("1")}).filter("n = :v"), keys)
+    assert refused(filter_key_check, ctx({":v": N("1")}).filter("n = :v OR size(sk) > :v"), keys) == ("Filter Expression can only contain non-primary key attributes: Primary key attribute: sk")
+    assert refused(filter_key_check, ctx({":v": S("a")}).filter("sk = :v AND begins_with(pk, :v)"), keys).endswith("Primary key attribute: pk")
+    legacy = filter_condition({"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [S("a")]}})
+    assert refused(filter_key_check, legacy, keys, legacy=True) == ("QueryFilter can only contain non-primary key attributes: Primary key attribute: pk")
