@@ -206,6 +206,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-event-bus-deliveries": {"task": "buses.tasks.sweep_deliveries", "schedule": 30.0},
     "logs-apply-retention": {"task": "logs.tasks.apply_retention", "schedule": 3600.0},
     "logs-deliver-invocation-logs": {"task": "logs.tasks.deliver_invocation_logs", "schedule": 5.0},
+    "expire-table-items": {"task": "tables.tasks.expire_items", "schedule": 30.0},
 }
 
 # --- Kiln -------------------------------------------------------------------------------------

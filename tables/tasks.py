@@ -1,0 +1,12 @@
+"""Beat's periodic work for tables: delete items whose time to live has passed (REMOVEs by the service)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from tables.items import items_expire
+
+
+@shared_task(name="tables.tasks.expire_items", ignore_result=True)
+def expire_items() -> int:
+    return items_expire()
