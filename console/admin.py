@@ -327,6 +327,9 @@ def _cause_text(obj: Invocation) -> str:
         return f"s3://{detail['bucket']}/{detail.get('key', '')} ({detail.get('event_name', obj.trigger)})"
     if detail.get("route_key"):
         return f"HTTP {detail['route_key']}"
+    if detail.get("stream_arn"):
+        table = detail["stream_arn"].split(":table/", 1)[-1].split("/stream/", 1)[0]
+        return f"DynamoDB stream of {table}: {detail.get('batch_size', '?')} records, {detail.get('first_sequence', '?')}–{detail.get('last_sequence', '?')}"
     if detail.get("user"):
         return f"{obj.get_trigger_display()} call by {detail['user']}"
     return obj.get_trigger_display()

@@ -69,6 +69,8 @@ class SourceKind:
     start: Callable[[EventSourceMapping], None] = lambda mapping: None
     stop: Callable[[EventSourceMapping], None] = lambda mapping: None
     response_types: frozenset[str] = field(default_factory=lambda: frozenset({"ReportBatchItemFailures"}))
+    starting_positions: tuple[str, ...] = ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")
+    check_options: Callable[[dict[str, Any]], None] = lambda options: None  # raises ValidationFailed for a bad kind-specific setting
 
 
 _KINDS: dict[str, SourceKind] = {}
@@ -128,7 +130,9 @@ def _checked(kind: SourceKind, data: MappingInput, mapping: EventSourceMapping) 
             raise ValidationFailed(f"FunctionResponseTypes may hold only {', '.join(sorted(kind.response_types))}.", details={"field": "FunctionResponseTypes"})
         mapping.function_response_types = list(data.function_response_types)
     if data.options is not None:
-        mapping.options = {**mapping.options, **data.options}
+        options = {**mapping.options, **data.options}
+        kind.check_options(options)
+        mapping.options = options
 
 
 def mapping_create(*, function: Function, qualifier: str, source_arn: str, data: MappingInput, starting_position: str = "",
@@ -137,8 +141,10 @@ def mapping_create(*, function: Function, qualifier: str, source_arn: str, data:
     kind = source_kind_for(source_arn)
     kind.check(source_arn)
     kind.check_function(source_arn, function)
-    if kind.needs_starting_position and starting_position not in ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"):
-        raise ValidationFailed(f"StartingPosition (TRIM_HORIZON, LATEST or AT_TIMESTAMP) is required for {kind.name} sources.", details={"field": "StartingPosition"})
+    if kind.needs_starting_position and starting_position not in kind.starting_positions:
+        positions = ", ".join(kind.starting_positions[:-1]) + f" or {kind.starting_positions[-1]}"
+        what = f"StartingPosition {starting_position} is not supported" if starting_position else "StartingPosition is required"
+        raise ValidationFailed(f"{what} for {kind.name} sources: use {positions}.", details={"field": "StartingPosition"})
     mapping = EventSourceMapping(function=function, qualifier=qualifier, event_source_arn=source_arn, kind=kind.name, batch_size=kind.batch_default,
                                  starting_position=starting_position, starting_position_timestamp=starting_position_timestamp)
     _checked(kind, data, mapping)
