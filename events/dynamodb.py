@@ -195,8 +195,9 @@ def dynamodb_event(records: list[StreamRecord], stream: streams.Stream) -> dict[
     return {"Records": [streams.record_wire(r, view_type=view_type, arn=stream.arn, lambda_event=True) for r in records]}
 
 
-def _batch(stream: streams.Stream, checkpoint: StreamCheckpoint, size: int) -> list[StreamRecord]:
-    """Up to ``size`` records of the checkpoint's partition after it, within Lambda's 6 MB payload (at least one)."""
+def _batch(stream: streams.Stream, checkpoint: StreamCheckpoint, size: int) -> tuple[list[StreamRecord], int]:
+    """Up to ``size`` records of the checkpoint's partition after it, within Lambda's 6 MB payload (at least one),
+    and the sequence read up to (every record of the partition up to it is in the batch)."""
     batch: list[StreamRecord] = []
     cursor, payload = checkpoint.after, 0
     while len(batch) < size:
@@ -205,15 +206,16 @@ def _batch(stream: streams.Stream, checkpoint: StreamCheckpoint, size: int) -> l
             break
         for record in chunk:
             if partition_of(record.keys, checkpoint.partitions) != checkpoint.partition:
+                cursor = record.sequence
                 continue
             payload += record.size_bytes + RECORD_OVERHEAD
             if batch and payload > PAYLOAD_MAX:
-                return batch
+                return batch, batch[-1].sequence
             batch.append(record)
+            cursor = record.sequence
             if len(batch) == size:
-                return batch
-        cursor = chunk[-1].sequence
-    return batch
+                return batch, cursor
+    return batch, cursor
 
 
 def _iso(moment: datetime.datetime) -> str:
@@ -278,8 +280,10 @@ def _result(mapping: EventSourceMapping, text: str) -> None:
 def _step(mapping: EventSourceMapping, stream: streams.Stream, checkpoint: StreamCheckpoint) -> float | None:
     """One batch. ``None``: go on with the next; ``0``: nothing to do; a positive number: poll again after that many seconds."""
     size = checkpoint.batch_cap or mapping.batch_size
-    batch = _batch(stream, checkpoint, size)
+    batch, scanned = _batch(stream, checkpoint, size)
     if not batch:
+        if scanned > checkpoint.after:  # only other partitions' records: this one is read up to them
+            _save(checkpoint, after=scanned)
         return 0
     if mapping.batching_window_s and len(batch) < mapping.batch_size and checkpoint.attempts == 0 and not checkpoint.batch_cap:
         waited = (timezone.now() - batch[0].created_at).total_seconds()
@@ -295,7 +299,7 @@ def _step(mapping: EventSourceMapping, stream: streams.Stream, checkpoint: Strea
         failed = set()
     if failed == set():
         _result(mapping, "OK")
-        return None if _save(checkpoint, after=batch[-1].sequence, attempts=0, batch_cap=0) else 0
+        return None if _save(checkpoint, after=scanned, attempts=0, batch_cap=0) else 0
     _result(mapping, "PROBLEM: Function call failed")
     retry_from, bisected = batch, False
     if failed:  # partial: the checkpoint moves to the lowest failed record; what follows it is retried

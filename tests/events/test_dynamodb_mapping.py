@@ -22,6 +22,7 @@ from queues import services as queue_services
 from queues.models import Message
 from tables import streams
 from tables.domain import StreamRecordsWritten
+from tests.aws.conftest import endpoint, make_client, root, root_key  # noqa: F401 - real boto3 clients against a live Kiln
 from tests.tables.test_streams import LABEL, make_table, write
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -172,7 +173,7 @@ def test_parallel_partitions_keep_each_keys_order(worker: Any) -> None:
     assert seen == order
 
 
-def test_partial_failures_checkpoint_at_the_lowest_failed_then_retries_run_out_to_the_queue(worker: Any, root: Any) -> None:
+def test_partial_failures_checkpoint_at_the_lowest_failed_then_retries_run_out_to_the_queue(worker: Any, root: Any) -> None:  # noqa: F811
     function = _function("reporter", REPORTER)
     table = make_table("Music")
     records = [write(table, "INSERT", key, new={"id": {"S": key}}) for key in ("a", "b", "bad", "c", "bad2")]
