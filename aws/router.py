@@ -37,10 +37,10 @@ from iam.credentials import Credential, Principal, access_key_note_use, credenti
 logger = logging.getLogger(__name__)
 
 ADAPTERS = {"s3": "aws.services.s3", "iam": "aws.services.iam", "sts": "aws.services.sts", "lambda": "aws.services.lambda_", "logs": "aws.services.logs", "sqs": "aws.services.sqs",
-            "dynamodbstreams": "aws.services.dynamodbstreams"}
+            "dynamodb": "aws.services.dynamodb", "dynamodbstreams": "aws.services.dynamodbstreams"}
 # The wire format of each service's answers (errors included); S3 streams its bodies, the others are read whole.
 # "json" families (rest-json and awsJson) share the authentication errors' codes.
-FAMILIES = {"s3": "s3", "lambda": "json", "logs": "json", "sqs": "json", "dynamodbstreams": "json"}
+FAMILIES = {"s3": "s3", "lambda": "json", "logs": "json", "sqs": "json", "dynamodb": "json", "dynamodbstreams": "json"}
 # Services signed under another's name (botocore's signingName), told apart by X-Amz-Target's prefix.
 TARGETS = {"dynamodb": {"DynamoDBStreams_20120810": "dynamodbstreams"}}
 QUERY_BODY_MAX = 1024 * 1024

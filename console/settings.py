@@ -179,6 +179,7 @@ CELERY_BEAT_SCHEDULE = {
     "prune-metrics": {"task": "metrics.tasks.prune", "schedule": 3600.0},
     "settle-event-source-mappings": {"task": "events.tasks.settle_mappings", "schedule": 30.0},
     "sweep-sqs-mappings": {"task": "events.tasks.sweep_sqs", "schedule": 30.0},
+    "expire-table-items": {"task": "tables.tasks.expire_items", "schedule": 30.0},
     "sweep-dynamodb-mappings": {"task": "events.tasks.sweep_dynamodb", "schedule": 30.0},
     "trim-table-streams": {"task": "tables.tasks.trim_streams", "schedule": 600.0},
 }
