@@ -167,3 +167,35 @@ def test_iam_actions_on_the_stream_arn(root: Any, make_client: Any) -> None:
         client.list_streams()
     assert _code(listing) == "AccessDeniedException"
     assert StreamRecord.objects.count() == 1 and Table.objects.count() == 1
+
+
+def test_end_to_end_with_the_dynamodb_client(root: Any) -> None:
+    """Items written through boto3's DynamoDB client appear in the stream, in order, as the view type keeps them."""
+    ddb, client = root("dynamodb"), root("dynamodbstreams")
+    created = ddb.create_table(TableName="Orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                               AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}],
+                               BillingMode="PAY_PER_REQUEST", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    arn = created["TableDescription"]["LatestStreamArn"]
+    ddb.get_waiter("table_exists").wait(TableName="Orders", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    assert [s["StreamArn"] for s in client.list_streams(TableName="Orders")["Streams"]] == [arn]
+    ddb.put_item(TableName="Orders", Item={"pk": {"S": "u1"}, "sk": {"N": "1"}, "amount": {"N": "10.50"}})
+    ddb.update_item(TableName="Orders", Key={"pk": {"S": "u1"}, "sk": {"N": "1"}}, UpdateExpression="SET amount = amount + :d",
+                    ExpressionAttributeValues={":d": {"N": "1"}})
+    ddb.delete_item(TableName="Orders", Key={"pk": {"S": "u1"}, "sk": {"N": "1"}})
+    description = client.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert description["StreamStatus"] == "ENABLED" and description["TableName"] == "Orders" and description["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    got = client.get_records(ShardIterator=_iterator(client, arn, "TRIM_HORIZON"))["Records"]
+    assert [r["eventName"] for r in got] == ["INSERT", "MODIFY", "REMOVE"]
+    assert all(r["dynamodb"]["Keys"] == {"pk": {"S": "u1"}, "sk": {"N": "1"}} for r in got)
+    assert got[0]["dynamodb"]["NewImage"]["amount"] == {"N": "10.5"} or got[0]["dynamodb"]["NewImage"]["amount"] == {"N": "10.50"}
+    assert got[1]["dynamodb"]["OldImage"]["amount"]["N"] in ("10.5", "10.50") and got[1]["dynamodb"]["NewImage"]["amount"] == {"N": "11.5"}
+    assert "NewImage" not in got[2]["dynamodb"] and got[2]["dynamodb"]["OldImage"]["amount"] == {"N": "11.5"}
+    sequences = [int(r["dynamodb"]["SequenceNumber"]) for r in got]
+    assert sequences == sorted(sequences)
+    # turning the stream off closes its shard; the old stream is still listed and readable
+    ddb.update_table(TableName="Orders", StreamSpecification={"StreamEnabled": False})
+    closed = client.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert closed["StreamStatus"] == "DISABLED" and closed["Shards"][0]["SequenceNumberRange"]["EndingSequenceNumber"] == got[-1]["dynamodb"]["SequenceNumber"]
+    after_end = _iterator(client, arn, "AFTER_SEQUENCE_NUMBER", got[-1]["dynamodb"]["SequenceNumber"])
+    page = client.get_records(ShardIterator=after_end)
+    assert page["Records"] == [] and "NextShardIterator" not in page
