@@ -7,7 +7,7 @@ and one poller at a time (a Redis lock), so two batches of one partition never r
 
 No busy loop: ``tables.domain.StreamRecordsWritten`` (after commit) marks each partition *pending* and
 enqueues one ``events.tasks.poll_dynamodb``; beat's sweep catches lost wake-ups. A poll reads the batch after
-the checkpoint (``BatchSize``, 6 MB, waiting out ``MaximumBatchingWindowInSeconds`` by a delayed poll, not a
+the checkpoint (records ``FilterCriteria`` drops are skipped; ``BatchSize``, 6 MB, waiting out ``MaximumBatchingWindowInSeconds`` by a delayed poll, not a
 sleep), invokes the function synchronously with ``{"Records": [...]}`` and moves the checkpoint:
 - success: past the batch;
 - ``ReportBatchItemFailures``: to the lowest failed sequence number (the next batch starts at it);
@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import ValidationFailed
+from events.filters import patterns_parse, record_passes
 from events.mappings import SourceKind, source_kind_register
 from events.models import EventSourceMapping, MappingState, StreamCheckpoint
 from events.sqs import _failed_ids, poller_slot
@@ -195,18 +196,20 @@ def dynamodb_event(records: list[StreamRecord], stream: streams.Stream) -> dict[
     return {"Records": [streams.record_wire(r, view_type=view_type, arn=stream.arn, lambda_event=True) for r in records]}
 
 
-def _batch(stream: streams.Stream, checkpoint: StreamCheckpoint, size: int) -> tuple[list[StreamRecord], int]:
-    """Up to ``size`` records of the checkpoint's partition after it, within Lambda's 6 MB payload (at least one),
-    and the sequence read up to (every record of the partition up to it is in the batch)."""
+def _batch(stream: streams.Stream, checkpoint: StreamCheckpoint, size: int, patterns: list[dict[str, Any]] | None = None) -> tuple[list[StreamRecord], int]:
+    """Up to ``size`` records of the checkpoint's partition after it that pass the mapping's filters, within Lambda's
+    6 MB payload (at least one), and the sequence read up to (every such record up to it is in the batch)."""
     batch: list[StreamRecord] = []
+    view_type = stream.view_type
     cursor, payload = checkpoint.after, 0
     while len(batch) < size:
         chunk = list(stream.records().filter(sequence__gt=cursor).order_by("sequence")[:SCAN_CHUNK])
         if not chunk:
             break
         for record in chunk:
-            if partition_of(record.keys, checkpoint.partitions) != checkpoint.partition:
-                cursor = record.sequence
+            if partition_of(record.keys, checkpoint.partitions) != checkpoint.partition or (
+                    patterns and not record_passes(patterns, streams.record_wire(record, view_type=view_type, arn=stream.arn, lambda_event=True))):
+                cursor = record.sequence  # another partition's, or filtered out: dropped, as Lambda drops it
                 continue
             payload += record.size_bytes + RECORD_OVERHEAD
             if batch and payload > PAYLOAD_MAX:
@@ -280,9 +283,9 @@ def _result(mapping: EventSourceMapping, text: str) -> None:
 def _step(mapping: EventSourceMapping, stream: streams.Stream, checkpoint: StreamCheckpoint) -> float | None:
     """One batch. ``None``: go on with the next; ``0``: nothing to do; a positive number: poll again after that many seconds."""
     size = checkpoint.batch_cap or mapping.batch_size
-    batch, scanned = _batch(stream, checkpoint, size)
+    batch, scanned = _batch(stream, checkpoint, size, patterns_parse(mapping.filter_criteria))
     if not batch:
-        if scanned > checkpoint.after:  # only other partitions' records: this one is read up to them
+        if scanned > checkpoint.after:  # only other partitions' (or filtered) records: this one is read up to them
             _save(checkpoint, after=scanned)
         return 0
     if mapping.batching_window_s and len(batch) < mapping.batch_size and checkpoint.attempts == 0 and not checkpoint.batch_cap:

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import Conflict, NotFound, ValidationFailed
+from events.filters import patterns_parse
 from events.models import EventSourceMapping, MappingState
 from functions.models import Function
 
@@ -123,6 +124,7 @@ def _checked(kind: SourceKind, data: MappingInput, mapping: EventSourceMapping) 
         filters = data.filter_criteria.get("Filters", []) if isinstance(data.filter_criteria, dict) else None
         if not isinstance(filters, list) or len(filters) > 5 or not all(isinstance(f, dict) and isinstance(f.get("Pattern"), str) for f in filters):
             raise ValidationFailed("FilterCriteria must be {\"Filters\": [{\"Pattern\": \"<JSON>\"}]} with at most 5 filters.", details={"field": "FilterCriteria"})
+        patterns_parse(data.filter_criteria)
         mapping.filter_criteria = data.filter_criteria
     if data.function_response_types is not None:
         unknown = set(data.function_response_types) - kind.response_types

@@ -105,6 +105,44 @@ def test_settings_are_checked_as_lambda_checks_them() -> None:
     assert mapping.kind == "dynamodb" and mapping.batch_size == 10_000 and mapping.options["ParallelizationFactor"] == 10
 
 
+def test_filter_patterns_match_as_lambdas_do() -> None:
+    from events.filters import patterns_parse, record_passes
+
+    record = {"eventName": "MODIFY", "dynamodb": {"Keys": {"id": {"S": "user#1"}}, "NewImage": {"n": {"N": "5"}, "ok": {"BOOL": True}}, "SizeBytes": 30}}
+
+    def passes(*patterns: dict[str, Any]) -> bool:
+        return record_passes(patterns_parse({"Filters": [{"Pattern": json.dumps(p)} for p in patterns]}), record)
+
+    assert passes() and passes({"eventName": ["MODIFY"]}) and not passes({"eventName": ["INSERT"]})
+    assert passes({"eventName": ["INSERT"]}, {"eventName": ["MODIFY"]})  # filters are ORed
+    assert passes({"dynamodb": {"Keys": {"id": {"S": [{"prefix": "user#"}]}}}}) and not passes({"dynamodb": {"Keys": {"id": {"S": [{"suffix": "#2"}]}}}})
+    assert passes({"dynamodb": {"NewImage": {"ok": {"BOOL": [True]}}}}) and not passes({"dynamodb": {"NewImage": {"ok": {"BOOL": [False]}}}})
+    assert passes({"dynamodb": {"SizeBytes": [{"numeric": [">", 10, "<=", 30]}]}}) and not passes({"dynamodb": {"SizeBytes": [{"numeric": [">", 30]}]}})
+    assert passes({"dynamodb": {"OldImage": [{"exists": False}]}}) and not passes({"dynamodb": {"NewImage": {"gone": {"S": [{"exists": True}]}}}})
+    assert passes({"eventName": [{"anything-but": ["REMOVE", "INSERT"]}]}) and not passes({"eventName": [{"anything-but": {"prefix": "MOD"}}]})
+    assert passes({"eventName": [{"equals-ignore-case": "modify"}], "dynamodb": {"NewImage": {"n": {"N": ["5"]}}}})  # keys ANDed
+    for bad in ("not json", json.dumps(["a"]), json.dumps({"eventName": "INSERT"}), json.dumps({"eventName": [{"numeric": ["~", 1]}]}),
+                json.dumps({"eventName": [{"wat": 1}]}), "x" * 4097):
+        with pytest.raises(ValidationFailed, match="Invalid filter pattern definition"):
+            patterns_parse({"Filters": [{"Pattern": bad}]})
+
+
+def test_filtered_records_are_dropped_from_batches() -> None:
+    function = _function("filtered", RECORDER)
+    table = make_table("Music")
+    for key in ("keep1", "drop1", "keep2", "drop2"):
+        write(table, "INSERT", key, new={"id": {"S": key}})
+    mapping = EventSourceMapping.objects.create(function=function, event_source_arn=ARN, kind="dynamodb", state=MappingState.DISABLED,
+                                                filter_criteria={"Filters": [{"Pattern": json.dumps({"dynamodb": {"Keys": {"id": {"S": [{"prefix": "keep"}]}}}})}]})
+    checkpoint = StreamCheckpoint.objects.create(mapping=mapping)
+    from tables.models import StreamRecord
+
+    batch, scanned = dynamodb._batch(streams.stream_get(ARN), checkpoint, 10, dynamodb.patterns_parse(mapping.filter_criteria))
+    assert [r.keys["id"]["S"] for r in batch] == ["keep1", "keep2"] and scanned == StreamRecord.objects.order_by("sequence").last().sequence
+    batch, scanned = dynamodb._batch(streams.stream_get(ARN), checkpoint, 1, dynamodb.patterns_parse(mapping.filter_criteria))
+    assert [r.keys["id"]["S"] for r in batch] == ["keep1"] and scanned == batch[0].sequence
+
+
 def test_the_event_and_the_on_failure_record_are_lambdas() -> None:
     function = _function("shapes", RECORDER)
     table = make_table("Music")
@@ -213,3 +251,30 @@ def test_bisect_isolates_the_failing_record(worker: Any) -> None:
     (message,) = Message.objects.filter(queue=queue)
     info = json.loads(message.body)["DDBStreamBatchInfo"]
     assert info["batchSize"] == 1 and json.loads(message.body)["responseContext"]["functionError"] == "Unhandled"
+
+
+def test_writes_through_the_dynamodb_api_trigger_the_function(worker: Any, root: Any) -> None:  # noqa: F811
+    """No hand-written rows: boto3's PutItem/UpdateItem/DeleteItem, the table service's records and its after-commit wake-up."""
+    function = _function("api-recorder", RECORDER)
+    ddb = root("dynamodb")
+    created = ddb.create_table(TableName="Users", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                               AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+                               StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    arn = created["TableDescription"]["LatestStreamArn"]
+    ddb.get_waiter("table_exists").wait(TableName="Users", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    mapping = root("lambda").create_event_source_mapping(FunctionName="api-recorder", EventSourceArn=arn, StartingPosition="LATEST", BatchSize=100)
+    _until(lambda: EventSourceMapping.objects.get(pk=mapping["UUID"]).state == MappingState.ENABLED, 15)
+    ddb.put_item(TableName="Users", Item={"id": {"S": "u1"}, "name": {"S": "Ann"}})
+    ddb.update_item(TableName="Users", Key={"id": {"S": "u1"}}, UpdateExpression="SET #n = :n", ExpressionAttributeNames={"#n": "name"},
+                    ExpressionAttributeValues={":n": {"S": "Bea"}})
+    ddb.delete_item(TableName="Users", Key={"id": {"S": "u1"}})
+
+    def seen() -> list[str]:
+        return [item[0] for run in Invocation.objects.filter(function=function, status=InvocationStatus.SUCCEEDED).order_by("queued_at")
+                for item in json.loads(run.result)["seen"]]
+
+    _until(lambda: len(seen()) >= 3, 60)
+    assert seen() == ["INSERT", "MODIFY", "REMOVE"]
+    first = json.loads(Invocation.objects.filter(function=function).order_by("queued_at").first().payload)
+    DynamoDBStreamModel.model_validate(first)
+    assert first["Records"][0]["eventSourceARN"] == arn and first["Records"][0]["dynamodb"]["NewImage"]["name"] == {"S": "Ann"}
