@@ -143,6 +143,19 @@ def test_filtered_records_are_dropped_from_batches() -> None:
     assert [r.keys["id"]["S"] for r in batch] == ["keep1"] and scanned == batch[0].sequence
 
 
+def test_a_new_parallelization_factor_recuts_the_partitions_at_the_slowest() -> None:
+    function = _function("recut", RECORDER)
+    make_table("Music")
+    mapping = EventSourceMapping.objects.create(function=function, event_source_arn=ARN, kind="dynamodb", state=MappingState.UPDATING,
+                                                starting_position="LATEST", options={"ParallelizationFactor": 3})
+    StreamCheckpoint.objects.bulk_create([StreamCheckpoint(mapping=mapping, partition=0, partitions=2, after=5),
+                                          StreamCheckpoint(mapping=mapping, partition=1, partitions=2, after=3)])
+    dynamodb._start(mapping)
+    assert sorted(StreamCheckpoint.objects.filter(mapping=mapping).values_list("partition", "partitions", "after")) == [(0, 3, 3), (1, 3, 3), (2, 3, 3)]
+    dynamodb._start(mapping)  # settled again: kept
+    assert StreamCheckpoint.objects.filter(mapping=mapping, after=3).count() == 3
+
+
 def test_the_event_and_the_on_failure_record_are_lambdas() -> None:
     function = _function("shapes", RECORDER)
     table = make_table("Music")
@@ -221,6 +234,7 @@ def test_partial_failures_checkpoint_at_the_lowest_failed_then_retries_run_out_t
                                               FunctionResponseTypes=["ReportBatchItemFailures"], MaximumRetryAttempts=1,
                                               DestinationConfig={"OnFailure": {"Destination": queue.arn}})
     assert created["MaximumRetryAttempts"] == 1 and created["DestinationConfig"]["OnFailure"]["Destination"] == queue.arn
+    assert created["ParallelizationFactor"] == 1 and created["BisectBatchOnFunctionError"] is False and created["MaximumRecordAgeInSeconds"] == -1
     _until(lambda: Message.objects.filter(queue=queue).exists())
     # first [a b bad c bad2] -> checkpoint at bad; its retry [bad c bad2] fails at bad again: retries are used up
     assert _batches(function) == [["a", "b", "bad", "c", "bad2"], ["bad", "c", "bad2"]]
