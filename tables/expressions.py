@@ -16,6 +16,7 @@ The tokenizer, tree and parser live in ``tables.expression_parser``; the legacy 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -86,6 +87,18 @@ class Update(Protocol):
 
     def top_level_names(self) -> set[str]:
         """The top-level attributes it writes (for ``ReturnValues: UPDATED_OLD / UPDATED_NEW``)."""
+        ...
+
+    def check_keys(self, key_schema: KeySchema) -> None:
+        """``TableValidation`` if it writes a key attribute ("Cannot update attribute pk. ...")."""
+        ...
+
+    def updated_old(self, item: Item | None) -> Item:
+        """The parts of the old item it writes (``ReturnValues: UPDATED_OLD``), nested paths as nested parts."""
+        ...
+
+    def updated_new(self, item: Item | None) -> Item:
+        """The parts of the new item it wrote (``ReturnValues: UPDATED_NEW``)."""
         ...
 
 
@@ -578,6 +591,19 @@ def _check_update(tree: UpdateTree, kind: str) -> None:
 
 # ---- key conditions ------------------------------------------------------------------------------------------
 
+
+def _operands(node: Node) -> tuple[Operand, ...]:
+    if isinstance(node, Compare):
+        return (node.left, node.right)
+    if isinstance(node, Between):
+        return (node.subject, node.low, node.high)
+    if isinstance(node, In):
+        return (node.subject, *node.options)
+    if isinstance(node, Function):
+        return node.args
+    return ()
+
+
 _KEY_OPS = {"=": "EQ", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE"}
 _FLIPPED = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
@@ -600,6 +626,8 @@ def _key_condition(node: Node, key_schema: KeySchema) -> KeyCondition:
             raise TableValidation(f"Invalid operator used in {kind}: <>")
         elif isinstance(current, Function) and current.name != "begins_with":
             raise TableValidation(f"Invalid operator used in {kind}: {current.name}")
+        elif any(isinstance(operand, Call) for operand in _operands(current)):
+            raise TableValidation(f"Invalid operator used in {kind}: size")
         else:
             parts.append(current)
 
@@ -660,6 +688,10 @@ def _key_part(part: Node, kind: str) -> tuple[str, str, tuple[AttributeValue, ..
 # ---- the request's context -----------------------------------------------------------------------------------
 
 
+_NAME_KEY = re.compile(r"#[A-Za-z0-9_]+")
+_VALUE_KEY = re.compile(r":[A-Za-z0-9_]+")
+
+
 @dataclass
 class ExpressionContext:
     names: Mapping[str, str] | None
@@ -672,13 +704,13 @@ class ExpressionContext:
             if not self.names:
                 raise TableValidation("ExpressionAttributeNames must not be empty")
             for key in self.names:
-                if not key.startswith("#"):
+                if not _NAME_KEY.fullmatch(key):
                     raise TableValidation(f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{key}"')
         if self.values is not None:
             if not self.values:
                 raise TableValidation("ExpressionAttributeValues must not be empty")
             for key, value in self.values.items():
-                if not key.startswith(":"):
+                if not _VALUE_KEY.fullmatch(key):
                     raise TableValidation(f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"')
                 value_validate(value)
 

@@ -406,9 +406,10 @@ def item_put(request: Mapping[str, Any]) -> dict[str, Any]:
         old = row.data if row is not None else None
         if condition is not None and not condition.evaluate(old):
             raise _failed(old, on_failure)
+        old_size = row.size_bytes if row is not None else 0
         touched = _store(table, row, hash_key, range_key, item, stream)
         stream.flush()
-        capacity.add(table, _write_units(max(values.item_size(item), row.size_bytes if row is not None else 0)), read=False, indexes=touched)
+        capacity.add(table, _write_units(max(values.item_size(item), old_size)), read=False, indexes=touched)
         out: dict[str, Any] = {}
         if returns == "ALL_OLD" and old is not None:
             out["Attributes"] = old
@@ -511,9 +512,13 @@ def item_update(request: Mapping[str, Any]) -> dict[str, Any]:
         if condition is not None and not condition.evaluate(old):
             raise _failed(old, on_failure)
         new = _updated(table, update, old, key)
+        if old is None and update is not None and new == key:
+            capacity.add(table, 1.0, read=False)
+            return {}  # only REMOVE or DELETE actions on a missing item: nothing is created
+        old_size = row.size_bytes if row is not None else 0
         touched = _store(table, row, hash_key, range_key, new, stream)
         stream.flush()
-        capacity.add(table, _write_units(max(values.item_size(new), row.size_bytes if row is not None else 0)), read=False, indexes=touched)
+        capacity.add(table, _write_units(max(values.item_size(new), old_size)), read=False, indexes=touched)
         return _returned(returns, old, new, update)
 
     out = _retrying(work)
@@ -686,7 +691,9 @@ def _page(target: _Target, rows: Iterator[tuple[values.Item, int]], request: Map
     for data, item_size in rows:
         scanned += 1
         size += item_size
-        visible = _index_projected(target, data) if target.index is not None and select != "ALL_ATTRIBUTES" else data
+        # a global index holds only its projection; a local one fetches the rest of the item from the table when asked
+        projected = target.index is not None and (target.is_global or select == "ALL_PROJECTED_ATTRIBUTES")
+        visible = _index_projected(target, data) if projected else data
         if filter_ is None or filter_.evaluate(visible):
             count += 1
             if select != "COUNT":
@@ -895,8 +902,9 @@ def item_batch_write(request: Mapping[str, Any]) -> dict[str, Any]:
         for i in order:
             table, _, hash_key, range_key, item = plan[i]
             row = _locked(table, hash_key, range_key)
+            old_size = row.size_bytes if row is not None else 0
             touched = _store(table, row, hash_key, range_key, item, stream)
-            capacity.add(table, _write_units(max(values.item_size(item) if item else 0, row.size_bytes if row is not None else 0)), read=False, indexes=touched)
+            capacity.add(table, _write_units(max(values.item_size(item) if item else 0, old_size)), read=False, indexes=touched)
         stream.flush()
         return {}
 

@@ -109,11 +109,11 @@ class LegacyConditions:
         return any(results) if self.operator == "OR" else all(results)
 
 
-def _operator(operator: str | None, count: int) -> str:
+def _operator(operator: str | None) -> str:
     if operator is None:
         return "AND"
     if operator not in ("AND", "OR"):
-        raise TableValidation(f"1 validation error detected: Value '{operator}' at 'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value set: [AND, OR]")
+        raise TableValidation(f"1 validation error detected: Value '{operator}' at 'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value set: [OR, AND]")
     return operator
 
 
@@ -155,6 +155,8 @@ def expected_condition(expected: Mapping[str, Any], operator: str | None = None)
                 raise TableValidation(f"{INVALID}Value and AttributeValueList cannot be used together for Attribute: {name}")
             if exists is not None:
                 raise TableValidation(f"{INVALID}Exists and ComparisonOperator cannot be used together for Attribute: {name}")
+            if value is None and values is None and op in ARGUMENTS and ARGUMENTS[op][0] > 0:
+                raise TableValidation(f"{INVALID}Value or AttributeValueList must be used with ComparisonOperator: {op} for Attribute: {name}")
             parts.append(_comparison(name, op, [value] if value is not None else values))
             continue
         if values is not None:
@@ -169,13 +171,13 @@ def expected_condition(expected: Mapping[str, Any], operator: str | None = None)
         else:
             value_validate(value)
             parts.append(LegacyComparison(name, "EQ", (value,)))
-    return LegacyConditions(tuple(parts), _operator(operator, len(parts)))
+    return LegacyConditions(tuple(parts), _operator(operator))
 
 
 def filter_condition(conditions: Mapping[str, Any], operator: str | None = None) -> LegacyConditions:
     """``QueryFilter`` / ``ScanFilter``."""
     parts = [_comparison(name, (spec or {}).get("ComparisonOperator"), (spec or {}).get("AttributeValueList")) for name, spec in conditions.items()]
-    return LegacyConditions(tuple(parts), _operator(operator, len(parts)))
+    return LegacyConditions(tuple(parts), _operator(operator))
 
 
 def key_conditions(conditions: Mapping[str, Any], key_schema: KeySchema) -> KeyCondition:

@@ -29,7 +29,7 @@ def table_get(name: str, *, lock: bool = False, arn: str | None = None) -> Table
     try:
         return query.get(name=name)
     except Table.DoesNotExist:
-        raise TableNotFound(f"Requested resource not found: ResourcearnName: {arn} not found" if arn
+        raise TableNotFound(f"Requested resource not found: ResourceArn: {arn} not found" if arn
                             else f"Requested resource not found: Table: {name} not found") from None
 
 

@@ -4,7 +4,8 @@ exact numbers, sizes and the byte order keys sort in. Pure: no Django models.
 Contract (used by ``tables.services``):
 - ``item_validate(item, *, key_schema)`` raises ``TableValidation`` for a bad value, type, set, depth, size or key.
 - ``value_validate(value)`` one value (an ``ExpressionAttributeValues`` entry, a legacy argument) on its own.
-- ``key_validate(item, key_schema)`` the key attributes alone (presence, type, empty, size).
+- ``key_validate(item, key_schema)`` an item's key attributes (presence, type, empty, size).
+- ``key_lookup_validate(key, key_schema)`` a ``Key`` parameter: exactly the key attributes, else DynamoDB's mismatch.
 - ``item_size(item)`` bytes as DynamoDB counts them (names + values).
 - ``number_normalize(text)`` the canonical text of a number (38 digits, 1E-130..9.99E+125), else ``TableValidation``.
 - ``number_add`` / ``number_subtract`` exact arithmetic under the same limits (``SET a = a + :n``, ``ADD``).
@@ -244,6 +245,19 @@ def key_validate(item: Mapping[str, Any], key_schema: KeySchema) -> None:
             raise TableValidation(INVALID + "Size of hashkey has exceeded the maximum size limit of2048 bytes")
         if position > 0 and size > MAX_RANGE_KEY_BYTES:
             raise TableValidation(INVALID + "Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
+
+
+def key_lookup_validate(key: Any, key_schema: KeySchema) -> None:
+    """A ``Key`` parameter (GetItem, DeleteItem, UpdateItem, batch and transaction keys, ExclusiveStartKey): valid
+    values naming exactly the key attributes, of their types; "The provided key element does not match the schema"
+    otherwise."""
+    if not isinstance(key, dict):
+        raise TableValidation("The provided key element does not match the schema")
+    for value in key.values():
+        value_validate(value)
+    if set(key) != set(key_schema) or any(value_type(key[name]) != kind for name, kind in key_schema.items()):
+        raise TableValidation("The provided key element does not match the schema")
+    key_validate(key, key_schema)
 
 
 def item_validate(item: Item, *, key_schema: KeySchema) -> None:

@@ -307,6 +307,8 @@ def test_context_checks_its_maps() -> None:
     assert refused(ExpressionContext, None, {}) == "ExpressionAttributeValues must not be empty"
     assert refused(ExpressionContext, {}, None) == "ExpressionAttributeNames must not be empty"
     assert refused(ExpressionContext, {"a": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "a"'
+    assert refused(ExpressionContext, {"#": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "#"'
+    assert refused(ExpressionContext, {"#a-b": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "#a-b"'
     assert refused(ExpressionContext, None, {"v": N("1")}) == 'ExpressionAttributeValues contains invalid key: Syntax error; key: "v"'
     assert refused(ExpressionContext, None, {":v": {}}) == "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
     assert refused(ExpressionContext, None, {":v": {"SS": []}}) == "One or more parameter values were invalid: An string set  may not be empty"
@@ -392,6 +394,7 @@ SCHEMA_TYPE = "One or more parameter values were invalid: Condition parameter ty
         ("pk IN (:p)", {":p": S("q")}, HASH, "Invalid operator used in KeyConditionExpression: IN"),
         ("pk <> :p", {":p": S("q")}, HASH, "Invalid operator used in KeyConditionExpression: <>"),
         ("attribute_exists(pk)", None, HASH, "Invalid operator used in KeyConditionExpression: attribute_exists"),
+        ("pk = :p AND size(sk) > :v", {":p": S("q"), ":v": N("1")}, COMPOSITE, "Invalid operator used in KeyConditionExpression: size"),
         (
             "begins_with(sk, :n) AND pk = :missing",
             {":n": N("1")},
@@ -590,6 +593,10 @@ def test_expected_errors() -> None:
     assert refused(expected_condition, {"a": {"Exists": True}}) == INVALID + "Value must be provided when Exists is true for Attribute: a"
     assert refused(expected_condition, {"a": {"Exists": False, "Value": N("1")}}) == INVALID + "Value cannot be used when Exists is false for Attribute: a"
     assert refused(expected_condition, {"a": {"ComparisonOperator": "EQ", "AttributeValueList": []}}) == (INVALID + "Invalid number of argument(s) for the EQ ComparisonOperator")
+    assert refused(expected_condition, {"a": {"ComparisonOperator": "EQ"}}) == (INVALID + "Value or AttributeValueList must be used with ComparisonOperator: EQ for Attribute: a")
+    assert refused(expected_condition, {"a": {"Value": N("1")}, "b": {"Exists": False}}, "XOR") == (
+        "1 validation error detected: Value 'XOR' at 'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value set: [OR, AND]"
+    )
     assert refused(expected_condition, {"a": {"ComparisonOperator": "EQ", "Value": N("1"), "AttributeValueList": [N("1")]}}) == (
         INVALID + "Value and AttributeValueList cannot be used together for Attribute: a"
     )

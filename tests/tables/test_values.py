@@ -14,6 +14,7 @@ from tables.values import (
     item_normalize,
     item_size,
     item_validate,
+    key_lookup_validate,
     key_validate,
     number_add,
     number_normalize,
@@ -222,6 +223,16 @@ def test_key_size_limits() -> None:
     assert refused(key_validate, {"id": {"S": "a"}, "sk": {"S": "b" * 1025}}, schema) == (
         "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes"
     )
+
+
+def test_key_lookup() -> None:
+    key_lookup_validate({"id": {"S": "a"}, "sk": {"N": "1"}}, COMPOSITE)
+    mismatch = "The provided key element does not match the schema"
+    assert refused(key_lookup_validate, {"id": {"S": "a"}}, COMPOSITE) == mismatch
+    assert refused(key_lookup_validate, {"id": {"S": "a"}, "sk": {"N": "1"}, "x": {"S": "b"}}, COMPOSITE) == mismatch
+    assert refused(key_lookup_validate, {"id": {"N": "1"}}, SCHEMA) == mismatch
+    assert refused(key_lookup_validate, {"id": {"N": "x"}}, SCHEMA) == "The parameter cannot be converted to a numeric value: x"
+    assert refused(key_lookup_validate, {"id": {"S": ""}}, SCHEMA).endswith("cannot contain an empty string value. Key: id")
 
 
 def padded(total: int, base: dict) -> dict:
