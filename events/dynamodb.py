@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -280,6 +281,16 @@ def _result(mapping: EventSourceMapping, text: str) -> None:
     EventSourceMapping.objects.filter(pk=mapping.pk).update(last_processing_result=text)
 
 
+def _give_up(mapping: EventSourceMapping, stream: streams.Stream, checkpoint: StreamCheckpoint, batch: list[StreamRecord], *, after: int,
+             condition: str, invocation: Invocation | None, attempts: int) -> float | None:
+    """Pass records Lambda stops retrying: their description to the OnFailure destination and the checkpoint past them, together."""
+    with transaction.atomic():
+        if not _save(checkpoint, after=after, attempts=0, batch_cap=0):
+            return 0
+        _send_on_failure(mapping, on_failure_record(mapping=mapping, stream=stream, batch=batch, condition=condition, invocation=invocation, attempts=attempts))
+    return None
+
+
 def _step(mapping: EventSourceMapping, stream: streams.Stream, checkpoint: StreamCheckpoint) -> float | None:
     """One batch. ``None``: go on with the next; ``0``: nothing to do; a positive number: poll again after that many seconds."""
     size = checkpoint.batch_cap or mapping.batch_size
@@ -292,6 +303,12 @@ def _step(mapping: EventSourceMapping, stream: streams.Stream, checkpoint: Strea
         waited = (timezone.now() - batch[0].created_at).total_seconds()
         if waited < mapping.batching_window_s:
             return max(mapping.batching_window_s - waited, 0.05)
+    max_age = int(_option(mapping, "MaximumRecordAgeInSeconds"))
+    now = timezone.now()
+    expired = list(itertools.takewhile(lambda r: max_age != -1 and (now - r.created_at).total_seconds() > max_age, batch))
+    if expired:  # too old to be sent at all: described to the OnFailure destination, and passed
+        return _give_up(mapping, stream, checkpoint, expired, after=expired[-1].sequence if len(expired) < len(batch) else scanned,
+                        condition="RecordAgeExceeded", invocation=None, attempts=checkpoint.attempts)
     invocation = _invoke(mapping, stream, batch)
     sequences = {streams.sequence_wire(r.sequence): r.sequence for r in batch}
     if invocation.status != InvocationStatus.SUCCEEDED:
@@ -316,13 +333,11 @@ def _step(mapping: EventSourceMapping, stream: streams.Stream, checkpoint: Strea
     else:
         done, attempts, cap = [], checkpoint.attempts + 1, checkpoint.batch_cap
     after = done[-1].sequence if done else checkpoint.after
-    retries, max_age = int(_option(mapping, "MaximumRetryAttempts")), int(_option(mapping, "MaximumRecordAgeInSeconds"))
+    retries = int(_option(mapping, "MaximumRetryAttempts"))
     too_old = max_age != -1 and (timezone.now() - retry_from[0].created_at).total_seconds() > max_age
     if too_old or (retries != -1 and attempts > retries):
-        condition = "RecordAgeExceeded" if too_old else "RetryAttemptsExhausted"
-        _send_on_failure(mapping, on_failure_record(mapping=mapping, stream=stream, batch=retry_from, condition=condition, invocation=invocation,
-                                                    attempts=attempts))
-        return None if _save(checkpoint, after=retry_from[-1].sequence, attempts=0, batch_cap=0) else 0
+        return _give_up(mapping, stream, checkpoint, retry_from, after=scanned, condition="RecordAgeExceeded" if too_old else "RetryAttemptsExhausted",
+                        invocation=invocation, attempts=attempts)
     if not _save(checkpoint, after=after, attempts=attempts, batch_cap=cap):
         return 0
     if bisected:

@@ -156,6 +156,27 @@ def test_a_new_parallelization_factor_recuts_the_partitions_at_the_slowest() -> 
     assert StreamCheckpoint.objects.filter(mapping=mapping, after=3).count() == 3
 
 
+def test_records_older_than_the_maximum_age_go_to_the_destination_unsent() -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    function = _function("aged", RECORDER)
+    table = make_table("Music")
+    queue = queue_services.queue_create(name="aged-failures")
+    old = [write(table, "INSERT", f"old{i}", new={"id": {"S": f"old{i}"}}, created_at=timezone.now() - datetime.timedelta(minutes=5)) for i in range(2)]
+    fresh = write(table, "INSERT", "fresh", new={"id": {"S": "fresh"}})
+    mapping = EventSourceMapping.objects.create(function=function, event_source_arn=ARN, kind="dynamodb", state=MappingState.DISABLED,
+                                                options={"MaximumRecordAgeInSeconds": 60, "DestinationConfig": {"OnFailure": {"Destination": queue.arn}}})
+    checkpoint = StreamCheckpoint.objects.create(mapping=mapping)
+    assert dynamodb._step(mapping, streams.stream_get(ARN), checkpoint) is None  # no invoke: passed at once
+    assert StreamCheckpoint.objects.get(pk=checkpoint.pk).after == old[-1].sequence < fresh.sequence
+    assert not Invocation.objects.filter(function=function).exists()
+    (message,) = Message.objects.filter(queue=queue)
+    failure = DynamoDBStreamLambdaOnFailureDestinationModel.model_validate_json(message.body)
+    assert failure.request_context.condition == "RecordAgeExceeded" and failure.ddb_stream_batch_info.batch_size == 2
+
+
 def test_the_event_and_the_on_failure_record_are_lambdas() -> None:
     function = _function("shapes", RECORDER)
     table = make_table("Music")
