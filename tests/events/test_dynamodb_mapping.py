@@ -177,6 +177,21 @@ def test_records_older_than_the_maximum_age_go_to_the_destination_unsent() -> No
     assert failure.request_context.condition == "RecordAgeExceeded" and failure.ddb_stream_batch_info.batch_size == 2
 
 
+def test_the_console_shows_mappings_and_their_partitions(owner: Any) -> None:
+    from django.test import Client
+
+    function = _function("shown", RECORDER)
+    make_table("Music")
+    mapping = EventSourceMapping.objects.create(function=function, event_source_arn=ARN, kind="dynamodb", state=MappingState.ENABLED)
+    StreamCheckpoint.objects.create(mapping=mapping, after=42)
+    console = Client()
+    console.force_login(owner)
+    listing = console.get("/console/events/eventsourcemapping/")
+    assert listing.status_code == 200 and ARN.encode() in listing.content
+    page = console.get(f"/console/events/eventsourcemapping/{mapping.pk}/change/")
+    assert page.status_code == 200 and b"Stream partitions" in page.content and b"42" in page.content
+
+
 def test_the_event_and_the_on_failure_record_are_lambdas() -> None:
     function = _function("shapes", RECORDER)
     table = make_table("Music")
