@@ -17,6 +17,7 @@ from tables.reserved import is_reserved
 from tables.values import AttributeValue
 
 MAX_IN_OPERANDS = 100
+MAX_PATH_DEPTH = 32  # names and indexes of one document path
 MAX_OPERATORS = 300  # comparators, AND / OR / NOT, BETWEEN, IN, functions, + and -
 MAX_EXPRESSION_BYTES = 4096  # the raw text as sent, before #aliases are substituted
 
@@ -201,7 +202,9 @@ class Parser:
             raise TableValidation(f"Invalid {self.kind}: The expression can not be empty;")
         size = len(self.text.encode())
         if size > MAX_EXPRESSION_BYTES:
-            raise TableValidation(f"Invalid {self.kind}: Expression size has exceeded the maximum allowed size; expression size: {size}")
+            # DynamoDB names the size for a condition, not for an update expression
+            detail = "" if self.kind == "UpdateExpression" else f" expression size: {size}"
+            raise TableValidation(f"Invalid {self.kind}: Expression size has exceeded the maximum allowed size;{detail}")
         self.tokens = tokenize(self.text, self.kind)
 
     # -- helpers
@@ -263,6 +266,8 @@ class Parser:
                 self.expect_op("]")
                 elements.append(int(token.text))
             else:
+                if len(elements) > MAX_PATH_DEPTH:
+                    raise self.error(f"The document path has too many nesting levels; nesting levels: {len(elements)}")
                 return Path(tuple(elements))
 
     def path_name(self) -> str:
@@ -438,17 +443,29 @@ class Parser:
             return path
         if word == "SET":
             self.expect_op("=")
-            value = self.operand(UPDATE_FUNCTIONS)
-            if self.current.kind == "op" and self.current.text in "+-":
-                op = self.advance().text
-                self.count()
-                value = Arithmetic(op, value, self.operand(UPDATE_FUNCTIONS))
-            return SetAction(path, value)
+            return SetAction(path, self.set_value())
         token = self.current
         if token.kind != "value":
             raise self.syntax_error()
         self.advance()
         return (path, Value(self.resolver.value(token.text, self.kind), token.text))
+
+    def set_value(self) -> Operand:
+        """``term``, ``term + term`` or ``term - term``; a term is an operand or a parenthesised value."""
+        value = self.set_term()
+        if self.current.kind == "op" and self.current.text in ("+", "-"):
+            op = self.advance().text
+            self.count()
+            value = Arithmetic(op, value, self.set_term())
+        return value
+
+    def set_term(self) -> Operand:
+        if self.is_op("("):
+            self.advance()
+            value = self.set_value()
+            self.expect_op(")")
+            return value
+        return self.operand(UPDATE_FUNCTIONS)
 
     # -- projection
 

@@ -14,6 +14,7 @@ transactions).
 
 from __future__ import annotations
 
+import dataclasses
 import decimal
 import hashlib
 import json
@@ -649,8 +650,9 @@ def _range_filter(column: str, condition: expressions.KeyCondition) -> Q:
     op = condition.range_op
     if op == "EQ":
         return Q(**{column: bounds[0]})
-    if op in ("LT", "LE", "GT", "GE"):
-        return Q(**{f"{column}__{op.lower()}": bounds[0]})
+    lookups = {"LT": "lt", "LE": "lte", "GT": "gt", "GE": "gte"}
+    if op in lookups:
+        return Q(**{f"{column}__{lookups[op]}": bounds[0]})
     if op == "BETWEEN":
         return Q(**{f"{column}__gte": bounds[0], f"{column}__lte": bounds[1]})
     if op == "BEGINS_WITH":
@@ -659,9 +661,9 @@ def _range_filter(column: str, condition: expressions.KeyCondition) -> Q:
     raise TableValidation(f"Unsupported key condition operator {op}")
 
 
-def _rows(query: Any, columns: tuple[str, str]) -> Iterator[tuple[values.Item, int]]:
-    """``(data, size)`` of the rows of an ordered query, fetched in chunks."""
-    offset, chunk = 0, 100
+def _rows(query: Any, columns: tuple[str, str], limit: int | None = None) -> Iterator[tuple[values.Item, int]]:
+    """``(data, size)`` of the rows of an ordered query, fetched in growing chunks (the first no larger than ``limit``)."""
+    offset, chunk = 0, min(limit, 100) if limit else 100
     while True:
         batch = list(query.values_list(*columns)[offset:offset + chunk])
         yield from batch
@@ -721,6 +723,29 @@ def _filter(request: Mapping[str, Any], context: expressions.ExpressionContext, 
     return None
 
 
+def _path_heads(node: Any) -> Iterator[str]:
+    """The top-level attribute names a compiled expression reads (its ``Path`` operands, anywhere in the tree)."""
+    if type(node).__name__ == "Path" and hasattr(node, "elements"):
+        if node.elements:
+            yield str(node.elements[0])
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            yield from _path_heads(getattr(node, f.name))
+    elif isinstance(node, tuple | list):
+        for member in node:
+            yield from _path_heads(member)
+
+
+def _filter_keys_check(filter_: expressions.Condition | None, target: _Target) -> None:
+    """A Query's filter may not read the queried keys, as DynamoDB refuses it."""
+    tree = getattr(filter_, "node", None)
+    if tree is None:
+        return
+    for name in _path_heads(tree):
+        if name in target.types:
+            raise TableValidation(f"Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}")
+
+
 def item_query(request: Mapping[str, Any]) -> dict[str, Any]:
     """Query a table or an index by its partition key (and a sort key condition)."""
     table = table_find(request.get("TableName") or "")
@@ -736,6 +761,8 @@ def item_query(request: Mapping[str, Any]) -> dict[str, Any]:
     filter_ = _filter(request, context, "QueryFilter")
     projection = _projection(request, context)
     context.finish()
+    if request.get("FilterExpression") is not None:
+        _filter_keys_check(filter_, target)
     select = _select(target, request, projection)
     forward = request.get("ScanIndexForward", True) is not False
     consistent = bool(request.get("ConsistentRead"))
@@ -755,14 +782,14 @@ def item_query(request: Mapping[str, Any]) -> dict[str, Any]:
         query = query.order_by("range_key" if forward else "-range_key")
         if start is not None:
             query = query.filter(_after(["range_key"], [start[1]], forward))
-        rows = _rows(query, ("data", "size_bytes"))
+        rows = _rows(query, ("data", "size_bytes"), _limit(request))
     else:
         query = IndexEntry.objects.filter(table=table, index_name=target.index["IndexName"], hash_key=hash_key).filter(_range_filter("range_key", condition))
         fields = ["range_key", "item__hash_key", "item__range_key"]
         query = query.order_by(*(f if forward else f"-{f}" for f in fields))
         if start is not None:
             query = query.filter(_after(fields, [start[1], start[2], start[3]], forward))
-        rows = _rows(query, ("item__data", "item__size_bytes"))
+        rows = _rows(query, ("item__data", "item__size_bytes"), _limit(request))
     out = _page(target, rows, request, select=select, projection=projection, filter_=filter_, consistent=consistent, capacity=capacity)
     return _with_capacity(out, capacity)
 
@@ -805,7 +832,7 @@ def item_scan(request: Mapping[str, Any]) -> dict[str, Any]:
         query = query.filter(scan_hash__gte=low, scan_hash__lt=high)
     if bounds:
         query = query.filter(_after(fields, bounds, True))
-    rows = _rows(query.order_by(*fields), columns)
+    rows = _rows(query.order_by(*fields), columns, _limit(request))
     out = _page(target, rows, request, select=select, projection=projection, filter_=filter_, consistent=consistent, capacity=capacity)
     return _with_capacity(out, capacity)
 

@@ -23,6 +23,7 @@ from tables.values import (
     member_key,
     number_add,
     set_member_keys,
+    set_sorted,
     value_type,
     value_validate,
     values_equal,
@@ -108,6 +109,9 @@ class LegacyConditions:
         results = (part.evaluate(item) for part in self.parts)
         return any(results) if self.operator == "OR" else all(results)
 
+    def top_level_names(self) -> set[str]:
+        return {part.name for part in self.parts}
+
 
 def _operator(operator: str | None) -> str:
     if operator is None:
@@ -115,6 +119,12 @@ def _operator(operator: str | None) -> str:
     if operator not in ("AND", "OR"):
         raise TableValidation(f"1 validation error detected: Value '{operator}' at 'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value set: [OR, AND]")
     return operator
+
+
+def _two_or_more(conditional: str, given: str | None, parts: list[LegacyComparison]) -> str:
+    if given is not None and len(parts) < 2:
+        raise TableValidation("ConditionalOperator can only be used when Filter or Expected has two or more elements")
+    return conditional
 
 
 def _comparison(name: str, op: Any, values: Any) -> LegacyComparison:
@@ -143,6 +153,7 @@ def _comparison(name: str, op: Any, values: Any) -> LegacyComparison:
 
 def expected_condition(expected: Mapping[str, Any], operator: str | None = None) -> LegacyConditions:
     """``Expected`` (``{"a": {"Value": ..., "Exists": ..., "ComparisonOperator": ..., "AttributeValueList": ...}}``)."""
+    conditional = _operator(operator)  # its enum is checked before any value
     parts: list[LegacyComparison] = []
     for name, spec in expected.items():
         spec = spec or {}
@@ -150,34 +161,37 @@ def expected_condition(expected: Mapping[str, Any], operator: str | None = None)
         value = spec.get("Value")
         values = spec.get("AttributeValueList")
         exists = spec.get("Exists")
-        if op is not None:
-            if value is not None and values is not None:
-                raise TableValidation(f"{INVALID}Value and AttributeValueList cannot be used together for Attribute: {name}")
-            if exists is not None:
-                raise TableValidation(f"{INVALID}Exists and ComparisonOperator cannot be used together for Attribute: {name}")
-            if value is None and values is None and op in ARGUMENTS and ARGUMENTS[op][0] > 0:
-                raise TableValidation(f"{INVALID}Value or AttributeValueList must be used with ComparisonOperator: {op} for Attribute: {name}")
-            parts.append(_comparison(name, op, [value] if value is not None else values))
-            continue
-        if values is not None:
+        # DynamoDB's order of checks
+        if exists is not None and op is not None:
+            raise TableValidation(f"{INVALID}Exists and ComparisonOperator cannot be used together for Attribute: {name}")
+        if value is not None and values is not None:
+            raise TableValidation(f"{INVALID}Value and AttributeValueList cannot be used together for Attribute: {name}")
+        if op is None and values is not None:
             raise TableValidation(f"{INVALID}AttributeValueList can only be used with a ComparisonOperator for Attribute: {name}")
-        if exists is False:
-            if value is not None:
-                raise TableValidation(f"{INVALID}Value cannot be used when Exists is false for Attribute: {name}")
+        if exists is False and value is not None:
+            raise TableValidation(f"{INVALID}Value cannot be used when Exists is false for Attribute: {name}")
+        if value is None and values is None:
+            if op is not None and op not in ("NULL", "NOT_NULL"):
+                raise TableValidation(f"{INVALID}Value or AttributeValueList must be used with ComparisonOperator: {op} for Attribute: {name}")
+            if op is None and exists is None:
+                raise TableValidation(f"{INVALID}Value must be provided when Exists is null for Attribute: {name}")
+            if op is None and exists:
+                raise TableValidation(f"{INVALID}Value must be provided when Exists is true for Attribute: {name}")
+        if op is not None:
+            parts.append(_comparison(name, op, [value] if value is not None else values))
+        elif exists is False:
             parts.append(LegacyComparison(name, "NULL", ()))
-        elif value is None:
-            state = "true" if exists else "null"
-            raise TableValidation(f"{INVALID}Value must be provided when Exists is {state} for Attribute: {name}")
         else:
             value_validate(value)
             parts.append(LegacyComparison(name, "EQ", (value,)))
-    return LegacyConditions(tuple(parts), _operator(operator))
+    return LegacyConditions(tuple(parts), _two_or_more(conditional, operator, parts))
 
 
 def filter_condition(conditions: Mapping[str, Any], operator: str | None = None) -> LegacyConditions:
     """``QueryFilter`` / ``ScanFilter``."""
+    conditional = _operator(operator)
     parts = [_comparison(name, (spec or {}).get("ComparisonOperator"), (spec or {}).get("AttributeValueList")) for name, spec in conditions.items()]
-    return LegacyConditions(tuple(parts), _operator(operator))
+    return LegacyConditions(tuple(parts), _two_or_more(conditional, operator, parts))
 
 
 def key_conditions(conditions: Mapping[str, Any], key_schema: KeySchema) -> KeyCondition:
@@ -244,7 +258,7 @@ class AttributeUpdateActions:
                     gone = set_member_keys(value)
                     kept = [m for m in existing[kind] if member_key(kind, m) not in gone]
                     if kept:
-                        result[name] = {kind: kept}
+                        result[name] = {kind: set_sorted(kind, kept)}
                     else:
                         del result[name]
             else:  # ADD
@@ -265,7 +279,7 @@ class AttributeUpdateActions:
                         if member_key(kind, member) not in keys:
                             members.append(member)
                             keys.add(member_key(kind, member))
-                    result[name] = {kind: members}
+                    result[name] = {kind: set_sorted(kind, members)}
         return result
 
 

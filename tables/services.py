@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from tables import selectors
 from tables.errors import LimitExceeded, TableInUse, TableNotFound, TableValidation
+from tables.items import expires_of, index_entry_for
 from tables.models import BillingMode, IndexEntry, Item, StreamViewType, Table, TableStatus
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9_.\-]+$")
@@ -381,8 +382,6 @@ def table_update(*, name: str, billing_mode: str | None = None, provisioned_thro
 
 
 def _backfill(table: Table, index: dict[str, Any]) -> None:
-    from tables.items import index_entry_for
-
     entries = []
     for item in Item.objects.filter(table=table).only("pk", "data", "scan_hash").iterator(chunk_size=500):
         entry = index_entry_for(table, index, item)
@@ -419,8 +418,6 @@ def table_ttl_update(*, name: str, attribute: Any, enabled: Any) -> Table:
 
 
 def _expires_recompute(table: Table, attribute: str) -> None:
-    from tables.items import expires_of
-
     changed = []
     for item in Item.objects.filter(table=table).only("pk", "data", "expires_at").iterator(chunk_size=500):
         expires = expires_of(item.data, attribute)

@@ -53,6 +53,7 @@ UNDERFLOW = "Number underflow. Attempting to store a number with magnitude small
 TOO_PRECISE = "Attempting to store more than 38 significant digits in a Number"
 NESTING = "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
 ITEM_TOO_BIG = "Item size has exceeded the maximum allowed size"
+ITEM_TO_UPDATE_TOO_BIG = "Item size to update has exceeded the maximum allowed size"
 
 # Exact: every operand has at most 38 digits and exponents within a few hundred, so sums fit in far less.
 _CONTEXT = decimal.Context(prec=400, Emax=999_999, Emin=-999_999, traps=[decimal.InvalidOperation])
@@ -62,19 +63,37 @@ _NUMBER_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 # ---- numbers -------------------------------------------------------------------------------------------------
 
 
-def number_parse(text: Any) -> Decimal:
-    """The exact value of a number's text, within DynamoDB's precision and range; ``TableValidation`` otherwise."""
+def number_parse(text: Any, *, older: bool = False) -> Decimal:
+    """The exact value of a number's text, within DynamoDB's precision and range; ``TableValidation`` otherwise.
+
+    ``older``: the wording of DynamoDB's older validation layer (BatchWriteItem, TransactWriteItems,
+    TransactGetItems, Scan), which reads the text as Java's BigDecimal does: an empty text gets the bare message,
+    a scale outside a 32-bit integer cannot be converted, and the magnitude is checked in 32-bit arithmetic."""
     if not isinstance(text, str) or not _NUMBER_RE.fullmatch(text):
-        raise TableValidation(f"{NOT_NUMERIC}: {text if isinstance(text, str) else ''}")
-    mantissa, _, exponent = text.lower().partition("e")
-    if exponent and abs(int(exponent)) > 100_000:
+        shown = text if isinstance(text, str) else ""
+        raise TableValidation(NOT_NUMERIC if older and not shown else f"{NOT_NUMERIC}: {shown}")
+    mantissa, _, exponent_text = text.lower().partition("e")
+    exponent = int(exponent_text) if exponent_text else 0
+    digits = mantissa.lstrip("+-").replace(".", "").lstrip("0")
+    if older:
+        scale = (len(mantissa.partition(".")[2])) - exponent
+        if not -(2**31) <= scale < 2**31:
+            raise TableValidation(f"{NOT_NUMERIC}: {text}")
+        if digits.strip("0"):
+            magnitude = (len(digits) - scale + 2**31) % 2**32 - 2**31  # precision - scale, wrapped as Java's int
+            if magnitude > MAX_EXPONENT + 1:
+                raise TableValidation(OVERFLOW)
+            if magnitude < MIN_EXPONENT + 1:
+                raise TableValidation(UNDERFLOW)
+    if abs(exponent) > 100_000:
         # Far outside any range: decide by the exponent's sign without building the number.
-        digits = mantissa.lstrip("+-").replace(".", "").strip("0")
-        if not digits:
+        if not digits.strip("0"):
             return Decimal(0)
-        raise TableValidation(OVERFLOW if int(exponent) > 0 else UNDERFLOW)
-    context = _CONTEXT if len(text) < 350 else _CONTEXT.copy()
-    context.prec = max(_CONTEXT.prec, len(text) + 10)
+        raise TableValidation(OVERFLOW if exponent > 0 else UNDERFLOW)
+    context = _CONTEXT
+    if len(text) > 350:
+        context = _CONTEXT.copy()
+        context.prec = len(text) + 10
     return number_check(context.create_decimal(text))
 
 
@@ -155,9 +174,10 @@ def value_type(value: AttributeValue) -> str:
     return next(iter(value))
 
 
-def value_validate(value: Any, depth: int = 1) -> None:
+def value_validate(value: Any, depth: int = 1, *, older: bool = False) -> None:
     """One attribute value, recursively: exactly one type, sets non-empty and without duplicates, numbers in range,
-    ``NULL`` true, at most 32 levels deep (``depth`` is the level of ``value``, the attribute being level 1)."""
+    ``NULL`` true, at most 32 levels deep (``depth`` is the level of ``value``, the attribute being level 1).
+    ``older``: the older layer's wording of a bad number or a duplicate member (see ``number_parse``)."""
     if not isinstance(value, dict) or not value:
         raise TableValidation("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
     present = [k for k in value if k in TYPES and value[k] is not None]
@@ -171,7 +191,7 @@ def value_validate(value: Any, depth: int = 1) -> None:
         if not isinstance(data, str):
             raise TableValidation("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
     elif kind == "N":
-        number_parse(data)
+        number_parse(data, older=older)
     elif kind == "B":
         binary_bytes(data)
     elif kind == "BOOL":
@@ -181,7 +201,7 @@ def value_validate(value: Any, depth: int = 1) -> None:
         if data is not True:
             raise TableValidation(INVALID + "Null attribute value types must have the value of true")
     elif kind in SET_TYPES:
-        _set_validate(kind, data)
+        _set_validate(kind, data, older)
     elif kind in ("M", "L"):
         if depth >= MAX_DEPTH:
             raise TableValidation(NESTING)
@@ -189,10 +209,10 @@ def value_validate(value: Any, depth: int = 1) -> None:
         if not isinstance(data, dict if kind == "M" else list):
             raise TableValidation("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
         for child in children:
-            value_validate(child, depth + 1)
+            value_validate(child, depth + 1, older=older)
 
 
-def _set_validate(kind: str, members: Any) -> None:
+def _set_validate(kind: str, members: Any, older: bool) -> None:
     if not isinstance(members, list) or not members:
         if kind == "BS":
             raise TableValidation(INVALID + "Binary sets should not be empty")
@@ -200,21 +220,25 @@ def _set_validate(kind: str, members: Any) -> None:
     if kind == "SS":
         if not all(isinstance(m, str) for m in members):
             raise TableValidation("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
-        _duplicates(kind, members, [m.encode() for m in members])
+        _duplicates(kind, members, [m.encode() for m in members], older)
     elif kind == "NS":
-        _duplicates(kind, members, [number_parse(m) for m in members])
+        _duplicates(kind, members, [number_parse(m, older=older) for m in members], older)
     else:
-        _duplicates(kind, members, [binary_bytes(m) for m in members])
+        _duplicates(kind, members, [binary_bytes(m) for m in members], older)
 
 
-def _duplicates(kind: str, members: list[Any], keys: list[Any]) -> None:
-    """DynamoDB's duplicate-member message: the members in order up to the first repeat, then the repeat, then
-    the rest as sent (a number set names none)."""
+def _duplicates(kind: str, members: list[Any], keys: list[Any], older: bool = False) -> None:
+    """DynamoDB's duplicate-member message. The current layer quotes the members in order up to the first repeat,
+    then the repeat, then the rest as sent, and names none of a number set; the older layer lists them as sent."""
     seen: list[tuple[Any, Any]] = []
     for index, key in enumerate(keys):
         if any(key == k for k, _ in seen):
             if kind == "NS":
-                raise TableValidation(INVALID + "Input collection contains duplicates.")
+                raise TableValidation("Input collection contains duplicates" if older else INVALID + "Input collection contains duplicates.")
+            if older:
+                listed = ", ".join(_b64(m) for m in members)
+                of_type = "of type BS " if kind == "BS" else " "
+                raise TableValidation(INVALID + f"Input collection [{listed}]{of_type}contains duplicates.")
             shown = [m for _, m in sorted(seen, key=lambda pair: pair[0])] + [members[index]] + members[index + 1 :]
             if kind == "SS":
                 listed = ", ".join(f'"{m}"' for m in shown)
@@ -247,24 +271,26 @@ def key_validate(item: Mapping[str, Any], key_schema: KeySchema) -> None:
             raise TableValidation(INVALID + "Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
 
 
-def key_lookup_validate(key: Any, key_schema: KeySchema) -> None:
+def key_lookup_validate(key: Any, key_schema: KeySchema, *, older: bool = False) -> None:
     """A ``Key`` parameter (GetItem, DeleteItem, UpdateItem, batch and transaction keys, ExclusiveStartKey): valid
     values naming exactly the key attributes, of their types; "The provided key element does not match the schema"
     otherwise."""
     if not isinstance(key, dict):
         raise TableValidation("The provided key element does not match the schema")
     for value in key.values():
-        value_validate(value)
+        value_validate(value, older=older)
     if set(key) != set(key_schema) or any(value_type(key[name]) != kind for name, kind in key_schema.items()):
         raise TableValidation("The provided key element does not match the schema")
     key_validate(key, key_schema)
 
 
-def item_validate(item: Item, *, key_schema: KeySchema) -> None:
+def item_validate(item: Item, *, key_schema: KeySchema, older: bool = False) -> None:
     if not isinstance(item, dict):
         raise TableValidation("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
+    if "" in item:
+        raise TableValidation("Empty attribute name")
     for value in item.values():
-        value_validate(value)
+        value_validate(value, older=older)
     key_validate(item, key_schema)
     if item_size(item) > MAX_ITEM_BYTES:
         raise TableValidation(ITEM_TOO_BIG)
@@ -388,14 +414,22 @@ def member_key(kind: str, member: Any) -> Any:
     return next(iter(_set_keys(kind, [member])))
 
 
+def set_sorted(kind: str, members: Iterable[Any]) -> list[Any]:
+    """A set's members in DynamoDB's own order (what it returns, not as written): strings and binaries bytewise,
+    numbers by value."""
+    return sorted(members, key=lambda member: member_key(kind, member))
+
+
 def value_normalize(value: AttributeValue) -> AttributeValue:
-    """``value`` with every number in DynamoDB's canonical text (what it stores and returns)."""
+    """``value`` as DynamoDB stores and returns it: every number in its canonical text, set members in order."""
     kind = value_type(value)
     data = value[kind]
     if kind == "N":
         return {"N": number_normalize(data)}
     if kind == "NS":
-        return {"NS": [number_normalize(m) for m in data]}
+        return {"NS": set_sorted("NS", [number_normalize(m) for m in data])}
+    if kind in ("SS", "BS"):
+        return {kind: set_sorted(kind, data)}
     if kind == "L":
         return {"L": [value_normalize(v) for v in data]}
     if kind == "M":

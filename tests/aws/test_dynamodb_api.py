@@ -295,11 +295,14 @@ def test_one_megabyte_pages(ddb: Any) -> None:
     assert first["Count"] == 3 and first["LastEvaluatedKey"] == {"pk": {"S": "big"}, "sk": {"N": "2"}}
     rest = ddb.query(TableName="things", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "big"}}, ExclusiveStartKey=first["LastEvaluatedKey"])
     assert rest["Count"] == 2 and "LastEvaluatedKey" not in rest
+    ok = "x" * (400 * 1024 - len("pk") - len("big") - len("sk") - 2 - len("blob"))  # the number 9 costs 2 bytes
     with pytest.raises(ClientError) as info:
-        ddb.put_item(TableName="things", Item={"pk": {"S": "big"}, "sk": {"N": "9"}, "blob": {"S": "x" * (400 * 1024)}})
+        ddb.put_item(TableName="things", Item={"pk": {"S": "big"}, "sk": {"N": "9"}, "blob": {"S": ok + "x"}})
     assert _code(info) == ("ValidationException", "Item size has exceeded the maximum allowed size")
-    ok = "x" * (400 * 1024 - len("pk") - len("big") - len("sk") - 1 - len("blob") - 1)  # sk 9 costs 2 bytes
     ddb.put_item(TableName="things", Item={"pk": {"S": "big"}, "sk": {"N": "9"}, "blob": {"S": ok}})
+    with pytest.raises(ClientError) as info:
+        ddb.update_item(TableName="things", Key={"pk": {"S": "big"}, "sk": {"N": "9"}}, UpdateExpression="SET y = :y", ExpressionAttributeValues={":y": {"S": "y"}})
+    assert _code(info)[0] == "ValidationException"
 
 
 def test_numbers_and_sort_order(ddb: Any) -> None:
@@ -311,7 +314,7 @@ def test_numbers_and_sort_order(ddb: Any) -> None:
     assert [Decimal(i["sk"]["N"]) for i in got] == [Decimal(n) for n in ("-100", "-1.5", "-1", "-9.9E-130", "0", "0.001", "2", "10", exact, "1E+125")]
     assert got[8]["sk"]["N"] == exact
     with pytest.raises(ClientError) as info:
-        ddb.put_item(TableName="nums", Item={"pk": {"S": "n"}, "sk": {"N": "1234567890123456789012345678901234567891"}})
+        ddb.put_item(TableName="nums", Item={"pk": {"S": "n"}, "sk": {"N": "123456789012345678901234567890123456789"}})  # 39 digits
     assert _code(info) == ("ValidationException", "Attempting to store more than 38 significant digits in a Number")
     _table(ddb, "strs")
     for s in ("a", "Z", "é", "b", "aa"):
@@ -545,3 +548,48 @@ def test_wire_shapes(endpoint: str, ddb: Any) -> None:
     with pytest.raises(ClientError) as info:
         ddb.put_item(TableName="things", Item={"pk": {"S": "w"}, "sk": {"S": "1"}, "s": {"SS": ["a", "a"]}})
     assert _code(info)[0] == "ValidationException"
+
+
+def test_legacy_parameters(ddb: Any) -> None:
+    _table(ddb, range_type="N")
+    for i in range(6):
+        ddb.put_item(TableName="things", Item={"pk": {"S": "l"}, "sk": {"N": str(i)}, "even": {"BOOL": i % 2 == 0}})
+    got = ddb.query(TableName="things", KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "l"}]},
+                                                      "sk": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "2"}]}},
+                    QueryFilter={"even": {"ComparisonOperator": "EQ", "AttributeValueList": [{"BOOL": True}]}}, AttributesToGet=["sk"])
+    assert got["Items"] == [{"sk": {"N": "2"}}, {"sk": {"N": "4"}}] and got["ScannedCount"] == 4
+    scanned = ddb.scan(TableName="things", ScanFilter={"sk": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "1"}, {"N": "3"}]}})
+    assert scanned["Count"] == 3
+    ddb.update_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "0"}}, AttributeUpdates={"n": {"Action": "ADD", "Value": {"N": "5"}}, "even": {"Action": "DELETE"}})
+    assert ddb.get_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "0"}})["Item"] == {"pk": {"S": "l"}, "sk": {"N": "0"}, "n": {"N": "5"}}
+    # deleting attributes of a missing item does not create it; an update with no actions does
+    ddb.update_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "99"}}, AttributeUpdates={"x": {"Action": "DELETE"}})
+    ddb.update_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "98"}}, UpdateExpression="REMOVE x")
+    assert "Item" not in ddb.get_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "99"}})
+    assert "Item" not in ddb.get_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "98"}})
+    ddb.update_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "97"}})
+    assert ddb.get_item(TableName="things", Key={"pk": {"S": "l"}, "sk": {"N": "97"}})["Item"] == {"pk": {"S": "l"}, "sk": {"N": "97"}}
+    with pytest.raises(ClientError) as info:
+        ddb.query(TableName="things", KeyConditionExpression="pk = :p", FilterExpression="sk > :s", ExpressionAttributeValues={":p": {"S": "l"}, ":s": {"N": "1"}})
+    assert _code(info) == ("ValidationException", "Filter Expression can only contain non-primary key attributes: Primary key attribute: sk")
+
+
+def test_key_operators_and_reverse_pages(ddb: Any) -> None:
+    _table(ddb, range_type="N", GlobalSecondaryIndexes=[{"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                                                         "Projection": {"ProjectionType": "KEYS_ONLY"}}], definitions=[{"AttributeName": "g", "AttributeType": "S"}])
+    ddb.batch_write_item(RequestItems={"things": [{"PutRequest": {"Item": {"pk": {"S": "k"}, "sk": {"N": str(i)}, "g": {"S": "all"}}}} for i in range(10)]})
+
+    def sks(expression: str, **values: str) -> list[int]:
+        found = ddb.query(TableName="things", KeyConditionExpression=f"pk = :p AND {expression}",
+                          ExpressionAttributeValues={":p": {"S": "k"}, **{f":{k}": {"N": v} for k, v in values.items()}})
+        return [int(i["sk"]["N"]) for i in found["Items"]]
+
+    assert sks("sk = :a", a="3") == [3] and sks("sk <= :a", a="2") == [0, 1, 2] and sks("sk >= :a", a="8") == [8, 9]
+    assert sks("sk > :a", a="7") == [8, 9] and sks("sk < :a", a="1") == [0]
+    for index in (None, "by-g"):
+        extra = {"IndexName": index, "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": "all"}}} if index else {
+            "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "k"}}}
+        pages = [p for p in ddb.get_paginator("query").paginate(TableName="things", ScanIndexForward=False, PaginationConfig={"PageSize": 3}, **extra)]
+        assert [int(i["sk"]["N"]) for p in pages for i in p["Items"]] == list(range(9, -1, -1))
+    scanned = [i for p in ddb.get_paginator("scan").paginate(TableName="things", IndexName="by-g", PaginationConfig={"PageSize": 4}) for i in p["Items"]]
+    assert sorted(int(i["sk"]["N"]) for i in scanned) == list(range(10))

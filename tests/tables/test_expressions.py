@@ -16,6 +16,7 @@ from tables.expressions import (
     attributes_to_get,
     expected_condition,
     filter_condition,
+    filter_key_check,
     key_conditions,
     legacy_mix_check,
 )
@@ -174,8 +175,9 @@ def test_functions(text: str, values: dict | None, expected: bool) -> None:
     assert holds(text, ITEM, values) is expected
 
 
-def test_size_of_a_multibyte_string() -> None:
+def test_size_of_a_string_counts_utf16_code_units() -> None:
     assert holds("size(s) = :v", {"s": S("é")}, {":v": N("1")})
+    assert holds("size(s) = :v", {"s": S("a\U0001f600")}, {":v": N("3")})  # an astral character is two units
 
 
 def test_in_with_100_operands_and_not_101() -> None:
@@ -290,9 +292,18 @@ def test_expression_size_limit() -> None:
     ctx().condition(text)
     over = "attribute_exists(" + "a" * (4097 - len("attribute_exists()")) + ")"
     assert refused(ctx().condition, over) == ("Invalid ConditionExpression: Expression size has exceeded the maximum allowed size; expression size: 4097")
+    long_update = "SET " + ", ".join(f"a{i} = :v" for i in range(500))
+    assert refused(ctx({":v": N("1")}).update, long_update) == "Invalid UpdateExpression: Expression size has exceeded the maximum allowed size;"
     # measured as sent: aliases are not substituted first
     names = {f"#a{i}": "n" * 250 + str(i) for i in range(30)}
     ctx(names=names).projection(", ".join(names))
+
+
+def test_document_path_depth() -> None:
+    ctx().condition("attribute_exists(" + ".".join(f"a{i}" for i in range(32)) + ")")
+    assert refused(ctx().condition, "attribute_exists(" + ".".join(f"a{i}" for i in range(33)) + ")") == (
+        "Invalid ConditionExpression: The document path has too many nesting levels; nesting levels: 33"
+    )
 
 
 def test_operator_limit() -> None:
@@ -309,9 +320,14 @@ def test_context_checks_its_maps() -> None:
     assert refused(ExpressionContext, {"a": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "a"'
     assert refused(ExpressionContext, {"#": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "#"'
     assert refused(ExpressionContext, {"#a-b": "x"}, None) == 'ExpressionAttributeNames contains invalid key: Syntax error; key: "#a-b"'
+    assert refused(ExpressionContext, {"#a": ""}, None) == "ExpressionAttributeNames contains invalid value: Empty attribute name for key #a"
     assert refused(ExpressionContext, None, {"v": N("1")}) == 'ExpressionAttributeValues contains invalid key: Syntax error; key: "v"'
     assert refused(ExpressionContext, None, {":v": {}}) == "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
     assert refused(ExpressionContext, None, {":v": {"SS": []}}) == "One or more parameter values were invalid: An string set  may not be empty"
+
+
+def test_older_layer_wraps_bad_values() -> None:
+    assert refused(lambda: ExpressionContext(None, {":v": N("")}, older=True)) == ("ExpressionAttributeValues contains invalid value: The parameter cannot be converted to a numeric value for key :v")
 
 
 def test_finish_refuses_unused() -> None:
@@ -321,6 +337,9 @@ def test_finish_refuses_unused() -> None:
     context = ctx({":v": N("1")}, {"#a": "a", "#b": "b"})
     context.condition("#b = :v")
     assert refused(context.finish) == "Value provided in ExpressionAttributeNames unused in expressions: keys: {#a}"
+    context = ctx({":v": N("1"), ":w": N("2")}, {"#a": "a", "#b": "b"})
+    context.condition("#b = :v")
+    assert refused(context.finish) == "Value provided in ExpressionAttributeNames unused in expressions: keys: {#a}"  # names first
     # names and values used by any expression of the request count
     context = ctx({":v": N("1"), ":w": N("2")}, {"#a": "a", "#p": "p"})
     context.condition("#a = :v")
@@ -389,12 +408,22 @@ SCHEMA_TYPE = "One or more parameter values were invalid: Condition parameter ty
         ("sk = :v", {":v": N("1")}, COMPOSITE, "Query condition missed key schema element: pk"),
         ("pk = :p AND extra = :v", {":p": S("q"), ":v": N("1")}, COMPOSITE, "Query condition missed key schema element: sk"),
         ("pk > :p", {":p": S("q")}, HASH, "Query key condition not supported"),
-        ("pk = :p OR pk = :q", {":p": S("q"), ":q": S("r")}, HASH, "Invalid operator used in KeyConditionExpression: OR"),
-        ("NOT pk = :p", {":p": S("q")}, HASH, "Invalid operator used in KeyConditionExpression: NOT"),
-        ("pk IN (:p)", {":p": S("q")}, HASH, "Invalid operator used in KeyConditionExpression: IN"),
-        ("pk <> :p", {":p": S("q")}, HASH, "Invalid operator used in KeyConditionExpression: <>"),
-        ("attribute_exists(pk)", None, HASH, "Invalid operator used in KeyConditionExpression: attribute_exists"),
-        ("pk = :p AND size(sk) > :v", {":p": S("q"), ":v": N("1")}, COMPOSITE, "Invalid operator used in KeyConditionExpression: size"),
+        ("pk = :p OR pk = :q", {":p": S("q"), ":q": S("r")}, HASH, "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: OR"),
+        ("NOT pk = :p", {":p": S("q")}, HASH, "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: NOT"),
+        ("pk IN (:p)", {":p": S("q")}, HASH, "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: IN"),
+        ("pk <> :p", {":p": S("q")}, HASH, "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: <>"),
+        ("attribute_exists(pk)", None, HASH, "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: attribute_exists"),
+        ("pk = :p AND size(sk) > :v", {":p": S("q"), ":v": N("1")}, COMPOSITE, "Invalid KeyConditionExpression: KeyConditionExpressions cannot contain nested operations"),
+        ("pk = :p AND sk.x > :v", {":p": S("q"), ":v": N("1")}, COMPOSITE, "Invalid KeyConditionExpression: KeyConditionExpressions cannot have conditions on nested attributes"),
+        ("pk = :p AND sk[0] > :v", {":p": S("q"), ":v": N("1")}, COMPOSITE, "Invalid KeyConditionExpression: KeyConditionExpressions cannot have conditions on nested attributes"),
+        ("pk = sk", None, COMPOSITE, "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition"),
+        (":a = :b", {":a": S("q"), ":b": S("q")}, COMPOSITE, "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: No key attribute specified"),
+        (
+            "pk = :p AND :a BETWEEN sk AND :b",
+            {":p": S("q"), ":a": N("1"), ":b": N("2")},
+            COMPOSITE,
+            "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: BETWEEN operator must have the key attribute as its first operand",
+        ),
         (
             "begins_with(sk, :n) AND pk = :missing",
             {":n": N("1")},
@@ -454,6 +483,14 @@ def test_set_arithmetic() -> None:
     assert refused(ctx({":s": S("a"), ":one": N("1")}).update, "SET x = :s + :one") == (
         "Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: +, operand type: STRING"
     )
+
+
+def test_set_parenthesised_arithmetic() -> None:
+    values = {":v": N("2"), ":d": N("10")}
+    assert update("SET c = (c - :v)", {"c": N("5")}, values)["c"] == N("3")
+    assert update("SET c = (c - :v) + :d", {"c": N("5")}, values)["c"] == N("13")
+    assert update("SET c = if_not_exists(c, :d) - :v", {}, values)["c"] == N("8")
+    assert refused(ctx(values).update, "SET c = c - :v - :v") == 'Invalid UpdateExpression: Syntax error; token: "-", near: ":v - :v"'
 
 
 def test_set_reads_the_item_as_it_was() -> None:
@@ -594,6 +631,12 @@ def test_expected_errors() -> None:
     assert refused(expected_condition, {"a": {"Exists": False, "Value": N("1")}}) == INVALID + "Value cannot be used when Exists is false for Attribute: a"
     assert refused(expected_condition, {"a": {"ComparisonOperator": "EQ", "AttributeValueList": []}}) == (INVALID + "Invalid number of argument(s) for the EQ ComparisonOperator")
     assert refused(expected_condition, {"a": {"ComparisonOperator": "EQ"}}) == (INVALID + "Value or AttributeValueList must be used with ComparisonOperator: EQ for Attribute: a")
+    assert refused(expected_condition, {"a": {"Value": N("1")}}, "AND") == ("ConditionalOperator can only be used when Filter or Expected has two or more elements")
+    # the enum is checked ahead of the values
+    deep: dict = {"S": "x"}
+    for _ in range(40):
+        deep = {"M": {"n": deep}}
+    assert refused(expected_condition, {"a": {"Value": deep}, "b": {"Exists": False}}, "XOR").startswith("1 validation error detected: Value 'XOR'")
     assert refused(expected_condition, {"a": {"Value": N("1")}, "b": {"Exists": False}}, "XOR") == (
         "1 validation error detected: Value 'XOR' at 'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value set: [OR, AND]"
     )
@@ -718,5 +761,104 @@ def test_legacy_mix_check() -> None:
     )
     assert refused(legacy_mix_check, {"ExpressionAttributeValues": {":v": S("x")}}) == "ExpressionAttributeValues can only be specified when using expressions"
     assert refused(legacy_mix_check, {"ExpressionAttributeNames": {"#a": "a"}}) == "ExpressionAttributeNames can only be specified when using expressions"
+    assert refused(
+        legacy_mix_check,
+        {"ConditionalOperator": "AND", "Expected": {}, "AttributeUpdates": {}, "ConditionExpression": "x", "UpdateExpression": "SET a = :v"},
+    ) == (
+        "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: "
+        "{AttributeUpdates, Expected, ConditionalOperator} Expression parameters: {UpdateExpression, ConditionExpression}"
+    )
+    assert refused(legacy_mix_check, {"KeyConditions": {}, "KeyConditionExpression": "pk = :p"}).endswith("Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}")
+    legacy_mix_check({"KeyConditions": {}, "FilterExpression": "a = :v"})  # only a KeyConditionExpression clashes
     legacy_mix_check({"Expected": {}, "AttributeUpdates": {}})
     legacy_mix_check({"ConditionExpression": "x", "ExpressionAttributeNames": {"#a": "a"}})
+
+
+# ---- the 400 KB gate of an update -------------------------------------------------------------------------------
+
+TEN = S("y" * 10)
+PAD_CLAUSE = 3 + 19 + 1  # the update, one SET and its target "b"
+
+
+@pytest.mark.parametrize(
+    ("clause", "values", "seed", "charge"),
+    [
+        ("SET c = abcdefghij", {}, {"abcdefghij": TEN}, 19 + 1 + (1 + 14 + 10)),
+        ("SET c = m.z", {}, {"m": {"M": {"z": TEN}}}, 19 + 1 + (1 + 15 + 15)),
+        ("SET c = m.a.z", {}, {"m": {"M": {"a": {"M": {"z": TEN}}}}}, 19 + 1 + (1 + 15 + 15 + 15)),
+        ("SET c = l[10]", {}, {"l": {"L": [S("e")] * 10 + [TEN]}}, 19 + 1 + (1 + 15 + 16)),
+        ("SET l = list_append(l, :new)", {":new": {"L": [TEN]}}, {"l": {"L": [S("e")]}}, 19 + 1 + 37 + 16 + (3 + 1 + 10)),
+        ("SET l = list_append(:a, :c)", {":a": {"L": [S("e")]}, ":c": {"L": [TEN]}}, {}, 19 + 1 + 37 + (3 + 1 + 1) + (3 + 1 + 10)),
+        ("SET c = if_not_exists(c, :m)", {":m": {"M": {"a": S("y" * 100)}}}, {"c": S("c")}, 19 + 1 + 39 + 16 + (3 + 1 + 1 + 100)),
+        ("SET n = n + :one", {":one": N("1")}, {"n": N("12345678901234567890")}, 19 + 1 + 34 + 16 + 2),
+        ("SET n = n - :one", {":one": N("1")}, {"n": N("1")}, 19 + 1 + 37 + 16 + 2),
+        ("ADD abcdefghij :one", {":one": N("1")}, {"abcdefghij": N("1")}, 19 + 10 + 2),
+        ("ADD ss :new", {":new": {"SS": ["s" * 500, "p" * 5]}}, {"ss": {"SS": ["p" * 5]}}, 19 + 2 + 500),  # only what it adds
+        ("REMOVE abcdefghij", {}, {"abcdefghij": S("r" * 5)}, 1 + 10),
+        ("REMOVE m.yyyyyyyyyy", {}, {"m": {"M": {"x": TEN, "yyyyyyyyyy": S("r")}}}, 1 + 1 + 4 + 10),
+        ("REMOVE abcdefghij[1]", {}, {"abcdefghij": {"L": [TEN, S("r")]}}, 1 + 10 + 4 + 1),
+        ("REMOVE l[10]", {}, {"l": {"L": [S("e")] * 11}}, 1 + 1 + 4 + 2),
+        ("DELETE abcdefghij :rm", {":rm": {"SS": ["q" * 20]}}, {"abcdefghij": {"SS": ["p" * 5, "q" * 20]}}, 1 + 10),
+    ],
+)
+def test_update_write_cost_per_clause(clause: str, values: dict, seed: dict, charge: int) -> None:
+    expression = f"SET b = :pad, {clause[4:]}" if clause.startswith("SET ") else f"SET b = :pad {clause}"
+    pad = 1000
+    actions = ctx({":pad": S("x" * pad), **values}).update(expression)
+    assert actions.write_cost({"pk": S("K"), **seed}) == PAD_CLAUSE + pad + charge
+
+
+def test_update_write_cost_counts_resolved_names_and_each_use() -> None:
+    plain = ctx({":pad": S("x")}).update("SET b = :pad").write_cost({})
+    aliased = ctx({":pad": S("x")}, {"#twelvechars": "b"}).update("SET #twelvechars = :pad").write_cost({})
+    assert plain == aliased == 3 + 19 + 1 + 1
+    twice = ctx({":s": S("s" * 100)}).update("SET c = if_not_exists(c, :s), d = if_not_exists(d, :s)").write_cost({})
+    assert twice == 3 + 2 * (19 + 1 + 39 + 16 + 100)
+    # a nested target costs what writing the whole document costs; a list index one byte more
+    whole_map = ctx({":w": {"M": {"leaf": S("x" * 50)}}}).update("SET d = :w").write_cost({})
+    nested = ctx({":p": S("x" * 50)}).update("SET d.leaf = :p").write_cost({})
+    assert whole_map == nested
+    whole_list = ctx({":w": {"L": [S("x" * 50)]}}).update("SET d = :w").write_cost({})
+    indexed = ctx({":p": S("x" * 50)}).update("SET d[0] = :p").write_cost({})
+    assert indexed == whole_list + 1
+
+
+def test_update_size_check() -> None:
+    from tables.expressions import update_size_check
+
+    wording = "Item size to update has exceeded the maximum allowed size"
+    key = {"pk": S("K")}  # 3 bytes: shorter than one SET costs, so the statement's half binds
+
+    def attempt(pad: int, **kwargs: Any) -> None:
+        actions = ctx({":pad": S("x" * pad)}).update("SET b = :pad")
+        update_size_check(actions, key, actions.apply(key), **kwargs)
+
+    ceiling = 409_600 - 19  # the finished item UpdateItem accepts at this key
+    attempt(ceiling - 4)
+    assert refused(attempt, ceiling - 3) == wording
+    attempt(409_600 - 4, statement_sized=False)  # transacted updates and AttributeUpdates measure flat
+    assert refused(attempt, 409_600 - 3, statement_sized=False) == wording
+    # past a 20-byte key the finished item binds, at exactly 409,600
+    long_key = {"pk": S("k" * 100)}
+    actions = ctx({":pad": S("x" * (409_600 - item_size_of(long_key) - 1))}).update("SET b = :pad")
+    update_size_check(actions, long_key, actions.apply(long_key))
+    actions = ctx({":pad": S("x" * (409_600 - item_size_of(long_key)))}).update("SET b = :pad")
+    assert refused(update_size_check, actions, long_key, actions.apply(long_key)) == wording
+    # legacy AttributeUpdates: the finished item only
+    legacy = attribute_updates({"b": {"Action": "PUT", "Value": S("x" * (409_600 - 4))}})
+    update_size_check(legacy, key, legacy.apply(key))
+
+
+def item_size_of(item: dict) -> int:
+    from tables.values import item_size
+
+    return item_size(item)
+
+
+def test_query_filter_may_not_read_key_attributes() -> None:
+    keys = ["pk", "sk"]
+    filter_key_check(ctx({":v": N("1")}).filter("n = :v"), keys)
+    assert refused(filter_key_check, ctx({":v": N("1")}).filter("n = :v OR size(sk) > :v"), keys) == ("Filter Expression can only contain non-primary key attributes: Primary key attribute: sk")
+    assert refused(filter_key_check, ctx({":v": S("a")}).filter("sk = :v AND begins_with(pk, :v)"), keys).endswith("Primary key attribute: pk")
+    legacy = filter_condition({"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [S("a")]}})
+    assert refused(filter_key_check, legacy, keys, legacy=True) == ("QueryFilter can only contain non-primary key attributes: Primary key attribute: pk")

@@ -186,6 +186,26 @@ def deep(levels: int) -> dict:
     return value
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"N": "abc"}, "The parameter cannot be converted to a numeric value: abc"),
+        ({"N": ""}, "The parameter cannot be converted to a numeric value"),
+        ({"N": "1e126"}, OVERFLOW),
+        ({"N": "1e2147483647"}, UNDERFLOW),  # precision - scale wraps in 32 bits
+        ({"N": "1e99999999999"}, "The parameter cannot be converted to a numeric value: 1e99999999999"),
+        ({"N": "1e-2147483648"}, "The parameter cannot be converted to a numeric value: 1e-2147483648"),
+        ({"SS": ["b", "a", "b"]}, "One or more parameter values were invalid: Input collection [b, a, b] contains duplicates."),
+        ({"BS": ["/w==", "AA==", "AA=="]}, "One or more parameter values were invalid: Input collection [/w==, AA==, AA==]of type BS contains duplicates."),
+        ({"NS": ["2", "1", "2"]}, "Input collection contains duplicates"),
+    ],
+)
+def test_older_layer_wording(value: dict, message: str) -> None:
+    assert refused(value_validate, value, older=True) == message
+    value_validate({"N": "9.99e125"}, older=True)
+    value_validate({"N": "-1E-130"}, older=True)
+
+
 def test_nesting_32_levels() -> None:
     value_validate(deep(31))  # leaf at level 32
     nesting = "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit"
@@ -210,6 +230,10 @@ def test_key_refusals() -> None:
     assert refused(item_validate, {"id": {"B": ""}}, key_schema=BINARY) == (
         "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty binary value. Key: id"
     )
+
+
+def test_empty_attribute_name_comes_first() -> None:
+    assert refused(item_validate, {"id": {"S": "a"}, "d": {"N": "x"}, "": {"S": "x"}}, key_schema=SCHEMA) == "Empty attribute name"
 
 
 def test_key_size_limits() -> None:
@@ -348,6 +372,12 @@ def test_values_equal() -> None:
     assert values_equal({"BS": [b64(b"a"), b64(b"b")]}, {"BS": [b64(b"b"), b64(b"a")]})
     assert values_equal({"NULL": True}, {"NULL": True})
     assert not values_equal({"BOOL": True}, {"BOOL": False})
+
+
+def test_sets_come_back_in_dynamodb_order() -> None:
+    assert item_normalize({"s": {"SS": ["b", "", "a", "B"]}}) == {"s": {"SS": ["", "B", "a", "b"]}}
+    assert item_normalize({"n": {"NS": ["10", "9", "-1", "1e1"]}})["n"]["NS"][:3] == ["-1", "9", "10"]
+    assert item_normalize({"b": {"BS": ["/w==", "AA==", "AQ=="]}}) == {"b": {"BS": ["AA==", "AQ==", "/w=="]}}
 
 
 def test_item_normalize() -> None:
