@@ -53,6 +53,10 @@ def test_list_and_describe(root: Any) -> None:
     assert description["CreationRequestDateTime"] == datetime.datetime(2026, 12, 1, 10, tzinfo=datetime.UTC)
     (shard,) = description["Shards"]
     assert shard["ShardId"].startswith("shardId-") and shard["SequenceNumberRange"] == {"StartingSequenceNumber": "000000000000000000001"}
+    assert client.describe_stream(StreamArn=listed[1]["StreamArn"], Limit=100, ExclusiveStartShardId=shard["ShardId"])["StreamDescription"]["Shards"] == []
+    with pytest.raises(ClientError) as over:
+        client.describe_stream(StreamArn=listed[1]["StreamArn"], Limit=101)
+    assert _code(over) == "ValidationException"
     gone = "arn:aws:dynamodb:us-east-1:000000000000:table/Nope/stream/2026-01-01T00:00:00.000"
     with pytest.raises(ClientError) as missing:
         client.describe_stream(StreamArn=gone)

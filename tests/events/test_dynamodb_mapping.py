@@ -192,6 +192,18 @@ def test_the_console_shows_mappings_and_their_partitions(owner: Any) -> None:
     assert page.status_code == 200 and b"Stream partitions" in page.content and b"42" in page.content
 
 
+def test_the_sweep_polls_only_partitions_behind() -> None:
+    function = _function("swept", RECORDER)
+    table = make_table("Music")
+    mapping = EventSourceMapping.objects.create(function=function, event_source_arn=ARN, kind="dynamodb", state=MappingState.ENABLED)
+    checkpoint = StreamCheckpoint.objects.create(mapping=mapping)
+    assert dynamodb.dynamodb_sweep() == 0
+    record = write(table, "INSERT", "a", new={"id": {"S": "a"}})  # written, its wake-up lost
+    assert dynamodb.dynamodb_sweep() == 1
+    StreamCheckpoint.objects.filter(pk=checkpoint.pk).update(after=record.sequence)
+    assert dynamodb.dynamodb_sweep() == 0
+
+
 def test_the_event_and_the_on_failure_record_are_lambdas() -> None:
     function = _function("shapes", RECORDER)
     table = make_table("Music")
