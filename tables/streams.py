@@ -258,8 +258,9 @@ def iterator_get(*, stream: Stream, shard_id: str, iterator_type: str, sequence_
     elif sequence_number is not None:
         raise TableError(f"SequenceNumber may only be given with ShardIteratorType AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER, not {iterator_type}")
     table_sequence = Table.objects.filter(pk=stream.table.pk).values_list("stream_sequence", flat=True).first() or 0
-    if iterator_type == "TRIM_HORIZON":
-        after = 0
+    if iterator_type == "TRIM_HORIZON":  # just before the oldest record kept (a later trim past it makes the iterator trimmed)
+        first = stream.records().aggregate(first=Min("sequence"))["first"]
+        after = first - 1 if first is not None else table_sequence
     elif iterator_type == "LATEST":
         after = table_sequence
     else:
@@ -320,6 +321,12 @@ def records_get(*, iterator: str, limit: int | None = None) -> tuple[Stream, lis
     stream = stream_get(position.arn)
     if position.shard_id != stream.shard_id:
         raise StreamNotFound(f"Requested resource not found: Shard does not exist: {position.shard_id} in stream {stream.arn}")
+    # A table's sequence numbers have no gaps (its counter moves in the writing transaction), so an iterator below the
+    # table's oldest kept record points at records trimmed since it was given.
+    oldest = StreamRecord.objects.filter(table=stream.table).aggregate(first=Min("sequence"))["first"]
+    if oldest is not None and position.after + 1 < oldest:
+        raise TrimmedDataAccess(f"The iterator's position (after {sequence_wire(position.after)}) is beyond the trim horizon of shard "
+                                f"{position.shard_id} in stream {stream.arn}: its records are older than the 24-hour retention. Start at TRIM_HORIZON.")
     page = records_page(stream.records().filter(sequence__gt=position.after).order_by("sequence"), limit=limit or GET_RECORDS_MAX)
     view_type = stream.view_type
     after = page[-1].sequence if page else position.after

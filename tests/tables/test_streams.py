@@ -81,6 +81,10 @@ def test_positions_and_trim() -> None:
     assert read("AFTER_SEQUENCE_NUMBER", fresh[1].sequence) == [fresh[2].sequence]
     with pytest.raises(streams.TrimmedDataAccess):
         read("AT_SEQUENCE_NUMBER", old[0].sequence)
+    # an iterator given before a trim, pointing at what the trim removed
+    stale = streams.iterator_encode(stream.arn, shard, old[0].sequence - 1)
+    with pytest.raises(streams.TrimmedDataAccess, match="beyond the trim horizon"):
+        streams.records_get(iterator=stale)
     for kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
         with pytest.raises(TableError, match=f"Must specify a SequenceNumber for ShardIteratorType {kind}"):
             streams.iterator_get(stream=stream, shard_id=shard, iterator_type=kind)
