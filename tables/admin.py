@@ -59,9 +59,26 @@ class TableAdmin(admin.ModelAdmin):
     def ttl(self, obj: Table) -> str:
         return f"on ({obj.ttl_attribute})" if obj.ttl_enabled else "off"
 
-    @admin.display(description=f"Items (first {ITEMS_SHOWN}, in key order)")
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Table | None:
+        table = super().get_object(request, object_id, from_field)
+        if table is not None:
+            try:
+                table.items_page_number = max(1, int(request.GET.get("items", "1")))  # type: ignore[attr-defined]
+            except ValueError:
+                table.items_page_number = 1  # type: ignore[attr-defined]
+        return table
+
+    @admin.display(description=f"Items ({ITEMS_SHOWN} a page, in key order)")
     def items_page(self, obj: Table) -> str:
-        rows = Item.objects.filter(table=obj).order_by("hash_key", "range_key").values_list("data", flat=True)[:ITEMS_SHOWN]
+        number = getattr(obj, "items_page_number", 1)
+        start = (number - 1) * ITEMS_SHOWN
+        rows = list(Item.objects.filter(table=obj).order_by("hash_key", "range_key").values_list("data", flat=True)[start:start + ITEMS_SHOWN + 1])
         if not rows:
             return "-"
-        return format_html("<div>{}</div>", format_html_join("", "<pre style='margin:0 0 6px'>{}</pre>", ((json.dumps(r, sort_keys=True),) for r in rows)))
+        links = []
+        if number > 1:
+            links.append(format_html("<a href='?items={}'>previous page</a>", number - 1))
+        if len(rows) > ITEMS_SHOWN:
+            links.append(format_html("<a href='?items={}'>next page</a>", number + 1))
+        shown = format_html_join("", "<pre style='margin:0 0 6px'>{}</pre>", ((json.dumps(r, sort_keys=True),) for r in rows[:ITEMS_SHOWN]))
+        return format_html("<div>{}<p>Page {} {}</p></div>", shown, number, format_html_join(" · ", "{}", ((link,) for link in links)))

@@ -11,7 +11,13 @@ Contract (used by ``tables.services``):
 - ``number_add`` / ``number_subtract`` exact arithmetic under the same limits (``SET a = a + :n``, ``ADD``).
 - ``sort_bytes(value)`` bytes that compare (memcmp) as DynamoDB orders keys of that type (S, N, B).
 - ``compare(a, b)`` / ``values_equal(a, b)`` what expressions compare with: same type only, N by value, S/B bytewise.
+- ``value_normalize`` / ``item_normalize`` what DynamoDB stores and returns: canonical numbers, set members in its
+  order (``set_sorted``: bytewise, numbers by value).
 - ``key_of(item, key_schema)`` the item's key attributes only.
+
+DynamoDB words a bad number or a duplicate set member in one of two ways depending on the operation: the current
+layer (PutItem, UpdateItem, DeleteItem, GetItem, BatchGetItem, Query) by default, the older one (BatchWriteItem,
+TransactWriteItems, TransactGetItems, Scan) with ``older=True`` on the validators.
 
 Numbers are ``decimal.Decimal`` under a context wide enough that nothing DynamoDB accepts is ever rounded.
 Binary values stay base64 text on the wire and in the item; they are decoded only to compare and to size.

@@ -593,3 +593,30 @@ def test_key_operators_and_reverse_pages(ddb: Any) -> None:
         assert [int(i["sk"]["N"]) for p in pages for i in p["Items"]] == list(range(9, -1, -1))
     scanned = [i for p in ddb.get_paginator("scan").paginate(TableName="things", IndexName="by-g", PaginationConfig={"PageSize": 4}) for i in p["Items"]]
     assert sorted(int(i["sk"]["N"]) for i in scanned) == list(range(10))
+
+
+def test_concurrent_updates_all_count(ddb: Any, make_client: Callable[..., Any], root_key: tuple[str, str]) -> None:
+    import threading
+
+    _table(ddb, "counters", range_key=None, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    errors: list[BaseException] = []
+
+    def bump() -> None:
+        client = make_client("dynamodb", root_key)
+        try:
+            for _ in range(5):
+                client.update_item(TableName="counters", Key={"pk": {"S": "hits"}}, UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": {"N": "1"}})
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=bump) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert ddb.get_item(TableName="counters", Key={"pk": {"S": "hits"}}, ConsistentRead=True)["Item"]["n"] == {"N": "30"}
+    from tables.models import StreamRecord
+
+    images = [r.new_image["n"]["N"] for r in StreamRecord.objects.filter(table__name="counters").order_by("sequence")]
+    assert images == [str(i) for i in range(1, 31)]  # sequence order is commit order

@@ -62,3 +62,37 @@ def test_document_client_put_behind_a_route(api, worker, root, aws_sdk_v2_layer,
     assert denied.status == InvocationStatus.FAILED and denied.error["errorType"] == "AccessDeniedException", denied.error
     assert "is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table/UserTable" in denied.error["errorMessage"]
     assert "Item" not in ddb.get_item(TableName="UserTable", Key={"id": {"S": "u2"}})
+
+
+HANDLER_V3 = """\
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, PutCommand, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+
+export const handler = async () => {
+  await doc.send(new PutCommand({ TableName: "Orders", Item: { pk: "u1", sk: "order#1", total: 19.99, tags: new Set(["a", "b"]) } }));
+  await doc.send(new UpdateCommand({ TableName: "Orders", Key: { pk: "u1", sk: "order#1" }, UpdateExpression: "ADD visits :one",
+                                     ExpressionAttributeValues: { ":one": 1 } }));
+  const got = await doc.send(new GetCommand({ TableName: "Orders", Key: { pk: "u1", sk: "order#1" } }));
+  const found = await doc.send(new QueryCommand({ TableName: "Orders", KeyConditionExpression: "pk = :p AND begins_with(sk, :o)",
+                                                  ExpressionAttributeValues: { ":p": "u1", ":o": "order#" } }));
+  return { total: got.Item.total, visits: got.Item.visits, tags: [...got.Item.tags].sort(), count: found.Count };
+};
+"""
+
+
+def test_sdk_v3_lib_dynamodb_from_the_runtime(api, worker, root, transactional_db) -> None:
+    ddb = root("dynamodb")
+    ddb.create_table(TableName="Orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    allow_role("orders-app", ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"],
+               "arn:aws:dynamodb:us-east-1:000000000000:table/Orders")
+    body = {"name": "orders-v3", "runtime": "nodejs20.x", "handler": "index.handler", "code": {"files": {"index.mjs": HANDLER_V3}},
+            "role": "orders-app", "timeout": 30, "memory_size": 256}
+    assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    answer = root("lambda").invoke(FunctionName="orders-v3", Payload=b"{}")
+    payload = json.loads(answer["Payload"].read())
+    assert "FunctionError" not in answer, payload
+    assert payload == {"total": 19.99, "visits": 1, "tags": ["a", "b"], "count": 1}
+    assert ddb.get_item(TableName="Orders", Key={"pk": {"S": "u1"}, "sk": {"S": "order#1"}})["Item"]["tags"] == {"SS": ["a", "b"]}

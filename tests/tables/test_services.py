@@ -151,3 +151,8 @@ def test_console_lists_tables_and_shows_items(owner: Any) -> None:
     assert listing.status_code == 200 and b"t-console" in listing.content and b"KEYS_ONLY" in listing.content
     detail = console.get(f"/console/tables/table/{table.pk}/change/")
     assert detail.status_code == 200 and b"shown" in detail.content
+    items.item_batch_write({"RequestItems": {table.name: [{"PutRequest": {"Item": {"pk": {"S": f"more-{i:02d}"}}}} for i in range(20)]}})
+    items.item_batch_write({"RequestItems": {table.name: [{"PutRequest": {"Item": {"pk": {"S": f"more-{i:02d}"}}}} for i in range(20, 45)]}})
+    items.item_batch_write({"RequestItems": {table.name: [{"PutRequest": {"Item": {"pk": {"S": f"more-{i:02d}"}}}} for i in range(45, 60)]}})
+    second = console.get(f"/console/tables/table/{table.pk}/change/?items=2")
+    assert second.status_code == 200 and b"previous page" in second.content and b"next page" not in second.content

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import decimal
 import random
 from decimal import Decimal
 
@@ -383,3 +384,33 @@ def test_sets_come_back_in_dynamodb_order() -> None:
 def test_item_normalize() -> None:
     item = {"n": {"N": "01.50"}, "ns": {"NS": ["1e2"]}, "m": {"M": {"l": {"L": [{"N": "-0"}]}}}}
     assert item_normalize(item) == {"n": {"N": "1.5"}, "ns": {"NS": ["100"]}, "m": {"M": {"l": {"L": [{"N": "0"}]}}}}
+
+
+def test_random_strings_and_binaries_order_as_bytes() -> None:
+    rng = random.Random(99)
+    alphabet = ["a", "b", "\x00", "\x7f", "é", "\u20ac", "\U0001f600", "Z"]
+    strings = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(500)]
+    by_bytes = sorted(strings, key=lambda s: s.encode())
+    assert sorted(strings, key=lambda s: sort_bytes({"S": s})) == by_bytes
+    for a, b in zip(by_bytes, by_bytes[1:], strict=False):
+        assert compare({"S": a}, {"S": b}) in (-1, 0)
+    blobs = [bytes(rng.randint(0, 255) for _ in range(rng.randint(0, 5))) for _ in range(500)]
+    assert sorted(blobs, key=lambda b: sort_bytes({"B": b64(b)})) == sorted(blobs)
+
+
+def test_random_arithmetic_is_exact_or_refused() -> None:
+    rng = random.Random(7)
+    for _ in range(500):
+        a, b = random_decimal(rng), random_decimal(rng)
+        # Python's default context would round: compare against a wide one
+        with decimal.localcontext(decimal.Context(prec=400)):
+            exact = a + b
+            digits = len(exact.normalize().as_tuple().digits) if exact else 0
+        try:
+            result = number_add(str(a), str(b))
+        except TableValidation as exc:
+            assert exc.message == OVERFLOW
+            assert digits > 38 or abs(exact.adjusted()) > 125
+            continue
+        with decimal.localcontext(decimal.Context(prec=400)):
+            assert Decimal(result) == exact
