@@ -207,6 +207,8 @@ CELERY_BEAT_SCHEDULE = {
     "logs-apply-retention": {"task": "logs.tasks.apply_retention", "schedule": 3600.0},
     "logs-deliver-invocation-logs": {"task": "logs.tasks.deliver_invocation_logs", "schedule": 5.0},
     "expire-table-items": {"task": "tables.tasks.expire_items", "schedule": 30.0},
+    "sweep-dynamodb-mappings": {"task": "events.tasks.sweep_dynamodb", "schedule": 30.0},
+    "trim-table-streams": {"task": "tables.tasks.trim_streams", "schedule": 600.0},
 }
 
 # --- Kiln -------------------------------------------------------------------------------------
