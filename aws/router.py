@@ -36,7 +36,7 @@ from iam.credentials import Credential, Principal, access_key_note_use, credenti
 
 logger = logging.getLogger(__name__)
 
-ADAPTERS = {"s3": "aws.services.s3", "iam": "aws.services.iam", "sts": "aws.services.sts", "lambda": "aws.services.lambda_", "logs": "aws.services.logs", "sqs": "aws.services.sqs"}
+ADAPTERS = {"s3": "aws.services.s3", "iam": "aws.services.iam", "sts": "aws.services.sts", "lambda": "aws.services.lambda_", "logs": "aws.services.logs", "sqs": "aws.services.sqs", "sns": "aws.services.sns"}
 # The wire format of each service's answers (errors included); S3 streams its bodies, the others are read whole.
 # "json" families (rest-json and awsJson) share the authentication errors' codes.
 FAMILIES = {"s3": "s3", "lambda": "json", "logs": "json", "sqs": "json"}

@@ -70,8 +70,8 @@ def subscription_list(*, topic: Topic | None = None, after: int = 0, limit: int 
 
 
 def subscription_counts(topic: Topic) -> dict[str, int]:
-    rows = Subscription.objects.filter(topic=topic).aggregate(confirmed=Count("id", filter=Q(confirmed=True)), pending=Count("id", filter=Q(confirmed=False)))
-    return {k: int(v or 0) for k, v in rows.items()}
+    rows = Subscription.objects.filter(topic=topic).aggregate(n_confirmed=Count("id", filter=Q(confirmed=True)), n_pending=Count("id", filter=Q(confirmed=False)))
+    return {"confirmed": int(rows["n_confirmed"] or 0), "pending": int(rows["n_pending"] or 0)}
 
 
 def deliveries_recent(topic: Topic, *, limit: int = 50) -> list[Delivery]:
