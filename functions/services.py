@@ -19,6 +19,7 @@ from django.utils import timezone
 from core.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from functions import limits
 from functions.code import CheckedZip, zip_check, zip_from_files, zip_store
+from functions.destinations import destination_kind_for
 from functions.models import Function, FunctionRevision, Layer, LayerVersion, RevisionLayer, Runtime, SavedTestEvent
 from functions.runtimes import runtime_problem
 from iam.models import Role
@@ -314,8 +315,13 @@ def _destination_checked(target: Any, field: str) -> str:
         return ""
     if not isinstance(target, str):
         raise ValidationFailed(f"{field} must be a function ARN or empty.", details={"field": field})
+    kind = destination_kind_for(target)
+    if kind is not None:
+        if not kind.check(target):
+            raise ValidationFailed(f"The destination ARN {target} is invalid: the {kind.name} resource does not exist.", details={"field": field})
+        return target
     if ":sqs:" in target or ":sns:" in target or ":events:" in target:
-        raise ValidationFailed(f"Kiln delivers {field} records to Lambda functions for now; {target} needs the queues/topics/bus service.", details={"field": field})
+        raise ValidationFailed(f"Kiln delivers {field} records to Lambda functions, SQS queues and SNS topics; {target} needs the event bus service.", details={"field": field})
     match = DESTINATION_ARN.match(target)
     if not match:
         raise ValidationFailed(f"The destination ARN {target} is invalid.", details={"field": field})

@@ -101,3 +101,19 @@ def lambda_event(message: Message, subscription: Subscription) -> dict[str, Any]
 
 def envelope_text(envelope: dict[str, Any]) -> str:
     return json.dumps(envelope, ensure_ascii=False)
+
+
+def sample_event() -> dict[str, Any]:
+    """A test event of the shape SNS delivers (the console's template), built by the code that builds the real ones."""
+    import uuid as _uuid
+
+    from django.utils import timezone
+
+    from topics.models import Topic
+
+    topic = Topic(name="example-topic")
+    subscription = Subscription(topic=topic, protocol="lambda", endpoint="arn:aws:lambda:us-east-1:000000000000:function:example",
+                                subscription_id=_uuid.UUID("2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"))
+    message = Message(topic=topic, id=1, message_id=_uuid.UUID("95df01b4-ee98-5cb9-9903-4c221d41eb5e"), subject="example subject",
+                      body="example message", attributes={"Test": {"DataType": "String", "StringValue": "TestString"}}, published_at=timezone.now())
+    return lambda_event(message, subscription)
