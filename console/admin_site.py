@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 # (app_label, model) in the order of the main navigation; "Workers" is a page of its own, appended.
-NAVIGATION = [("functions", "function"), ("functions", "layer"), ("iam", "role"), ("invoker", "invocation"), ("storage", "bucket"), ("queues", "queue"), ("httpapi", "httpapi")]
+NAVIGATION = [("functions", "function"), ("functions", "layer"), ("iam", "role"), ("invoker", "invocation"), ("storage", "bucket"), ("queues", "queue"), ("topics", "topic"), ("httpapi", "httpapi")]
 NAV_LABELS = {("httpapi", "httpapi"): "HTTP APIs"}
 
 

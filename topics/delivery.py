@@ -34,7 +34,7 @@ from queues.selectors import queue_by_arn
 from topics import envelope, limits
 from topics.attributes import effective_topic_policy, http_retry_policy
 from topics.dispatch import dispatch_delivery
-from topics.models import OPEN_STATUSES, Delivery, DeliveryKind, DeliveryStatus, Protocol, Subscription
+from topics.models import OPEN_STATUSES, Deduplication, Delivery, DeliveryKind, DeliveryStatus, Message, Protocol, Subscription
 
 log = logging.getLogger(__name__)
 _EARLY_S = 0.5  # a task may run this much before the row is due (clock skew between processes)
@@ -96,6 +96,7 @@ def _to_lambda(delivery: Delivery) -> None:
     try:
         invocation_submit(function=resolved.function, revision=resolved.revision, payload=payload, invocation_type=InvocationType.EVENT,
                           trigger=Trigger.TOPIC, qualifier=resolved.qualifier or "$LATEST", executed_version=resolved.version,
+                          parent_id=message.parent_invocation_id or None,
                           trigger_detail={"topic_arn": subscription.topic.arn, "message_id": str(message.message_id), "subscription_arn": subscription.arn})
     except KilnError as error:
         raise DeliveryFailed(error.code, error.message, client=error.status < 500) from None
@@ -245,6 +246,16 @@ def _failed(delivery: Delivery, failure: DeliveryFailed, *, internal: bool) -> s
             return None
         _next_in_group(delivery)
     return outcome.status
+
+
+def messages_prune(*, now: datetime.datetime | None = None) -> int:
+    """Delete messages older than ``MESSAGE_KEEP_SECONDS`` whose deliveries are all final (with them), and spent deduplication ids."""
+    now = now or timezone.now()
+    Deduplication.objects.filter(expires_at__lte=now).delete()
+    old = Message.objects.filter(published_at__lt=now - datetime.timedelta(seconds=limits.MESSAGE_KEEP_SECONDS)).exclude(
+        Exists(Delivery.objects.filter(message_id=OuterRef("pk"), status__in=OPEN_STATUSES)))
+    deleted, _ = Message.objects.filter(pk__in=list(old.values_list("pk", flat=True)[:10_000])).delete()
+    return deleted
 
 
 def deliveries_sweep(*, now: datetime.datetime | None = None) -> int:

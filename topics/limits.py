@@ -29,3 +29,5 @@ HTTP_RETRY_TOTAL_MAX = 3600
 HTTP_TIMEOUT_SECONDS = 15.0
 # A delivery still claimed after this is taken as lost (its worker died) and sent again by the sweep.
 CLAIM_STALE_SECONDS = 120
+# Published messages whose deliveries are all final are kept this long (the console's history), then pruned.
+MESSAGE_KEEP_SECONDS = 24 * 3600

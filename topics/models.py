@@ -89,9 +89,13 @@ class Message(models.Model):
     group_id = models.CharField(max_length=limits.GROUP_ID_MAX, blank=True, default="")
     deduplication_id = models.CharField(max_length=limits.DEDUP_ID_MAX, blank=True, default="")
     published_at = models.DateTimeField()
+    # The invocation whose function published it (signed with its environment's credentials): the parent of the
+    # invocations it causes, for the console's causal chain. No constraint: the id outlives the invocation's row.
+    parent_invocation_id = models.CharField(max_length=36, blank=True, default="")
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["published_at"], name="topics_message_published")]
 
     def __str__(self) -> str:
         return str(self.message_id)

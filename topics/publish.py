@@ -165,8 +165,10 @@ def _receivers(topic: Topic, message: Message) -> list[Subscription]:
     return chosen
 
 
-def message_publish(*, topic: Topic, outgoing: Outgoing) -> Published:
-    """Write one validated message and a delivery per matching subscription; each is sent after commit."""
+def message_publish(*, topic: Topic, outgoing: Outgoing, parent_invocation_id: str = "") -> Published:
+    """Write one validated message and a delivery per matching subscription; each is sent after commit.
+
+    ``parent_invocation_id``: the invocation whose function published it, recorded as the parent of the invocations it causes."""
     now = timezone.now()
     with transaction.atomic():
         if topic.fifo:
@@ -177,7 +179,7 @@ def message_publish(*, topic: Topic, outgoing: Outgoing) -> Published:
                 return Published(seen.message_id, seen.sequence_number)
         message = Message.objects.create(topic=topic, subject=outgoing.subject, body=outgoing.body, per_protocol=outgoing.per_protocol,
                                          attributes=outgoing.attributes, group_id=outgoing.group_id, deduplication_id=outgoing.deduplication_id,
-                                         published_at=now)
+                                         published_at=now, parent_invocation_id=parent_invocation_id or "")
         if topic.fifo:
             Deduplication.objects.create(topic=topic, deduplication_id=outgoing.deduplication_id, message_id=str(message.message_id),
                                          sequence_number=message.sequence_number, expires_at=now + datetime.timedelta(seconds=limits.DEDUP_WINDOW_SECONDS))

