@@ -3,7 +3,7 @@
 A request is the endpoint's when its ``Authorization`` header starts with ``AWS4-HMAC-SHA256`` (or ``AWS ``,
 S3's Signature V2), its query holds ``X-Amz-Algorithm`` (or ``AWSAccessKeyId``: presigned URLs), or its host
 is Kiln's S3 host (``s3.localhost``, ``<bucket>.s3.localhost``). The service in the credential scope (``s3``,
-``iam``, ``sts``, ``lambda``) picks the adapter; the key is resolved, the time checked, the signature recomputed
+``iam``, ``sts``, ``lambda``, ``logs``, ``sqs``, ``sns``) picks the adapter; the key is resolved, the time checked, the signature recomputed
 (``aws.sigv4``, ``aws.sigv2``) and session tokens checked before any handler runs. Every other request, and
 every request on an HTTP trigger's host, continues to the console, REST API and HTTP triggers unchanged.
 Failures answer in the service's own wire format.

@@ -172,6 +172,7 @@ CELERY_TASK_ROUTES = {
     "invoker.tasks.invoke": {"queue": "invoke"},
     "invoker.tasks.*": {"queue": "control"},
     "metrics.tasks.*": {"queue": "control"},
+    "topics.tasks.*": {"queue": "control"},  # SNS deliveries (an HTTP/S one may hold its thread up to 15 s)
 }
 CELERY_TASK_DEFAULT_QUEUE = "control"
 CELERY_BEAT_SCHEDULE = {
