@@ -5,7 +5,8 @@ queue, an SNS topic or an event bus. Functions are the invoker's own; the other 
 the apps that own those resources (``topics`` registers SNS and SQS from its ``AppConfig.ready``), so this
 layer and the invoker import none of them. ``check`` answers whether the resource exists (a destination is
 refused when it does not); ``deliver(arn, record, parent_id)`` hands the record over inside the caller's
-transaction (the invocation's finish), so it is sent exactly when the invocation is final.
+transaction (the invocation's finish), so it is sent exactly when the invocation is final. A kind with
+``dead_letter`` may also be a function's ``DeadLetterConfig`` target, which gets the failed event itself.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ class DestinationKind:
     arn: re.Pattern[str]
     check: Callable[[str], bool]
     deliver: Callable[[str, dict[str, Any], str], None]
+    # DeadLetterConfig: ``dead_letter(arn, event payload, message attributes, request id)``, in the caller's transaction.
+    dead_letter: Callable[[str, str, dict[str, dict[str, str]], str], None] | None = None
 
 
 _kinds: dict[str, DestinationKind] = {}

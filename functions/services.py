@@ -330,6 +330,25 @@ def _destination_checked(target: Any, field: str) -> str:
     return target
 
 
+def dead_letter_checked(target: Any) -> str:
+    """A ``DeadLetterConfig`` target: an existing SQS queue or SNS topic (a registered kind that takes dead letters), or "" for none."""
+    if target in (None, ""):
+        return ""
+    kind = destination_kind_for(target) if isinstance(target, str) else None
+    if kind is None or kind.dead_letter is None:
+        raise ValidationFailed(f"The provided DeadLetterConfig target {target} is invalid: it must be the ARN of an SQS queue or SNS topic.",
+                               details={"field": "DeadLetterConfig"})
+    if not kind.check(target):
+        raise ValidationFailed(f"The provided DeadLetterConfig target {target} does not exist.", details={"field": "DeadLetterConfig"})
+    return target
+
+
+def function_dead_letter_put(*, function: Function, target: str) -> Function:
+    function.dead_letter_target = dead_letter_checked(target)
+    function.save(update_fields=["dead_letter_target", "updated_at"])
+    return function
+
+
 _EVENT_CONFIG_KEYS = {"maximum_retry_attempts", "maximum_event_age_seconds", "on_success", "on_failure"}
 
 

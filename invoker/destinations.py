@@ -88,3 +88,24 @@ def destination_deliver(*, target: Function | KindTarget, record: dict[str, Any]
 
     invocation_submit(function=target, payload=json.dumps(record).encode(), invocation_type=InvocationType.EVENT, trigger=Trigger.AWS,
                       trigger_detail={"destination_of": parent_id, "condition": record["requestContext"]["condition"]}, parent_id=parent_id)
+
+
+def dead_letter_for(arn: str) -> KindTarget | None:
+    """The ``DeadLetterConfig`` target a failed event goes to (read by the claim), or ``None``."""
+    if not arn:
+        return None
+    kind = destination_kind_for(arn)
+    if kind is None or kind.dead_letter is None or not kind.check(arn):
+        log.warning("dead-letter target %s no longer exists; the event is dropped", arn)
+        return None
+    return KindTarget(kind, arn)
+
+
+def dead_letter_deliver(*, target: KindTarget, payload: str, request_id: str, error: dict[str, Any] | None) -> None:
+    """Send the failed event to the dead-letter queue or topic as Lambda does: the event as the body, with
+    ``RequestID``, ``ErrorCode`` and ``ErrorMessage`` message attributes (in the caller's transaction)."""
+    message = str((error or {}).get("errorMessage") or (error or {}).get("errorType") or "The function failed.")[:1000]
+    attributes = {"RequestID": {"DataType": "String", "StringValue": request_id}, "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                  "ErrorMessage": {"DataType": "String", "StringValue": message}}
+    assert target.kind.dead_letter is not None
+    target.kind.dead_letter(target.arn, payload or "{}", attributes, request_id)

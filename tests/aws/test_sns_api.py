@@ -522,3 +522,43 @@ def test_lambda_subscriber_gets_the_sns_event(api: Any, worker: Any, kiln_web: s
         time.sleep(0.1)
     else:
         raise AssertionError("the delivery was not finished")
+
+
+def test_lambda_dead_letter_config_to_a_queue_and_a_topic(worker: Any, root: Callable[[str], Any], sns: Any, sqs: Any) -> None:
+    """DeadLetterConfig: an event that failed for good goes to the queue (or topic) as Lambda sends it."""
+    import io
+    import zipfile
+
+    from iam.models import Role
+
+    Role.objects.create(name="dlq-role")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    raise ValueError('always fails')\n")
+    lam = root("lambda")
+    dlq_url, dlq_arn = _queue(sqs, "fn-dlq")
+    common = {"Runtime": "python3.11", "Role": "arn:aws:iam::000000000000:role/dlq-role", "Handler": "app.handler", "Code": {"ZipFile": buffer.getvalue()}}
+    with pytest.raises(ClientError) as info:
+        lam.create_function(FunctionName="doomed", DeadLetterConfig={"TargetArn": dlq_arn + "-missing"}, **common)
+    assert info.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert not lam.list_functions()["Functions"]  # nothing half-made
+    created = lam.create_function(FunctionName="doomed", DeadLetterConfig={"TargetArn": dlq_arn}, **common)
+    assert created["DeadLetterConfig"] == {"TargetArn": dlq_arn}
+    lam.put_function_event_invoke_config(FunctionName="doomed", MaximumRetryAttempts=0)
+    lam.invoke(FunctionName="doomed", InvocationType="Event", Payload=b'{"order": 7}')
+    got = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=20, MessageAttributeNames=["All"]).get("Messages", [])
+    assert got, "the failed event did not reach the dead-letter queue"
+    assert json.loads(got[0]["Body"]) == {"order": 7}
+    attributes = got[0]["MessageAttributes"]
+    from invoker.models import Invocation
+
+    assert attributes["RequestID"]["StringValue"] == str(Invocation.objects.get(function_name="doomed").id) and attributes["ErrorCode"] == {"DataType": "Number", "StringValue": "200"}
+    assert "always fails" in attributes["ErrorMessage"]["StringValue"]
+    topic_arn = sns.create_topic(Name="fn-dlq-topic")["TopicArn"]
+    fanned_url, fanned_arn = _queue(sqs, "fn-dlq-fanned")
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=fanned_arn, Attributes={"RawMessageDelivery": "true"})
+    updated = lam.update_function_configuration(FunctionName="doomed", DeadLetterConfig={"TargetArn": topic_arn})
+    assert updated["DeadLetterConfig"] == {"TargetArn": topic_arn}
+    lam.invoke(FunctionName="doomed", InvocationType="Event", Payload=b'{"order": 8}')
+    got = sqs.receive_message(QueueUrl=fanned_url, WaitTimeSeconds=20, MessageAttributeNames=["All"]).get("Messages", [])
+    assert got and json.loads(got[0]["Body"]) == {"order": 8} and "always fails" in got[0]["MessageAttributes"]["ErrorMessage"]["StringValue"]
