@@ -61,9 +61,12 @@ def _token(value: str | None) -> str:
     if not value:
         return ""
     try:
-        return base64.urlsafe_b64decode(value.encode()).decode()
+        decoded = base64.b64decode(value.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeError, ValueError):
         raise invalid("NextToken") from None
+    if not decoded:
+        raise invalid("NextToken")
+    return decoded
 
 
 def _next(value: str) -> str:

@@ -130,6 +130,18 @@ def test_list_topics_pages_of_100(sns: Any) -> None:
     second = sns.list_topics(NextToken=first["NextToken"])
     assert second["Topics"] == [{"TopicArn": ARN + "t100"}] and "NextToken" not in second
     assert [t["TopicArn"] for t in sns.get_paginator("list_topics").paginate().build_full_result()["Topics"]][-1] == ARN + "t100"
+    from topics.models import Subscription
+
+    topic = Topic.objects.get(name="t000")
+    Subscription.objects.bulk_create([Subscription(topic=topic, protocol="sqs", endpoint=f"arn:aws:sqs:us-east-1:000000000000:q{i}", confirmed=True) for i in range(101)])
+    for listing in (lambda **kw: sns.list_subscriptions(**kw), lambda **kw: sns.list_subscriptions_by_topic(TopicArn=topic.arn, **kw)):
+        page = listing()
+        assert len(page["Subscriptions"]) == 100 and page["NextToken"]
+        rest = listing(NextToken=page["NextToken"])
+        assert [s["Endpoint"] for s in rest["Subscriptions"]] == ["arn:aws:sqs:us-east-1:000000000000:q100"] and "NextToken" not in rest
+    with pytest.raises(ClientError) as info:
+        sns.list_subscriptions(NextToken="!!")
+    assert _error(info)[0] == "InvalidParameter"
 
 
 def test_tags(sns: Any) -> None:
