@@ -49,5 +49,5 @@ class AwsContext:
             message = f"User: {self.principal.arn} is not authorized to perform: {action} on resource: \"{resource}\" {why}"
             if self.principal.invocation_id:  # signed with an execution environment's credentials (invoker/credentials.py)
                 invocation_log_denial(invocation_id=self.principal.invocation_id, message=message)
-            raise AwsError("AccessDeniedException" if self.service == "lambda" else "AccessDenied", message, status=403)
+            raise AwsError("AccessDeniedException" if self.service in ("lambda", "logs") else "AccessDenied", message, status=403)
         return decision

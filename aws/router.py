@@ -36,10 +36,10 @@ from iam.credentials import Credential, Principal, access_key_note_use, credenti
 
 logger = logging.getLogger(__name__)
 
-ADAPTERS = {"s3": "aws.services.s3", "iam": "aws.services.iam", "sts": "aws.services.sts", "lambda": "aws.services.lambda_", "logs": "aws.services.logs", "sqs": "aws.services.sqs", "sns": "aws.services.sns"}
+ADAPTERS = {"s3": "aws.services.s3", "iam": "aws.services.iam", "sts": "aws.services.sts", "lambda": "aws.services.lambda_", "logs": "aws.services.logs", "sqs": "aws.services.sqs", "events": "aws.services.events", "scheduler": "aws.services.scheduler", "sns": "aws.services.sns"}
 # The wire format of each service's answers (errors included); S3 streams its bodies, the others are read whole.
 # "json" families (rest-json and awsJson) share the authentication errors' codes.
-FAMILIES = {"s3": "s3", "lambda": "json", "logs": "json", "sqs": "json"}
+FAMILIES = {"s3": "s3", "lambda": "json", "logs": "json", "sqs": "json", "events": "json", "scheduler": "json"}
 QUERY_BODY_MAX = 1024 * 1024
 # Lambda's largest request: CreateFunction with a 50 MB zip, base64 in JSON.
 JSON_BODY_MAX = 70 * 1024 * 1024

@@ -327,6 +327,8 @@ def _cause_text(obj: Invocation) -> str:
         return f"s3://{detail['bucket']}/{detail.get('key', '')} ({detail.get('event_name', obj.trigger)})"
     if detail.get("route_key"):
         return f"HTTP {detail['route_key']}"
+    if obj.trigger == Trigger.LOGS:
+        return f"log group {detail.get('log_group', '?')}, subscription filter {detail.get('filter_name', '?')} ({detail.get('events', 0)} events)"
     if detail.get("user"):
         return f"{obj.get_trigger_display()} call by {detail['user']}"
     return obj.get_trigger_display()

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 # (app_label, model) in the order of the main navigation; "Workers" is a page of its own, appended.
-NAVIGATION = [("functions", "function"), ("functions", "layer"), ("iam", "role"), ("invoker", "invocation"), ("storage", "bucket"), ("queues", "queue"), ("topics", "topic"), ("httpapi", "httpapi")]
+NAVIGATION = [("functions", "function"), ("functions", "layer"), ("iam", "role"), ("invoker", "invocation"), ("storage", "bucket"), ("queues", "queue"), ("topics", "topic"), ("logs", "loggroup"), ("httpapi", "httpapi")]
 NAV_LABELS = {("httpapi", "httpapi"): "HTTP APIs"}
 
 
@@ -27,6 +27,12 @@ class KilnAdminSite(admin.AdminSite):
     index_title = "Dashboard"
     enable_nav_sidebar = True
     index_template = "console/index.html"
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        from console.forms import ThrottledLoginForm  # forms import the auth models: not at app-loading time
+
+        self.login_form = ThrottledLoginForm
+        return super().login(request, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
         return [path("environments/", self.admin_view(self.environments_view), name="environments"),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import QueryDict
 
 from core.errors import KilnError
@@ -343,3 +344,15 @@ class RoleForm(forms.ModelForm):
         if not self.instance.pk and not ROLE_NAME.match(name or ""):
             raise forms.ValidationError("Role name must be 1-64 characters of letters, digits and +=,.@_-.", code="name")
         return name
+
+
+class ThrottledLoginForm(AdminAuthenticationForm):
+    """The admin login, saying so when sign-in is throttled (``console.security``) instead of "wrong password"."""
+
+    def clean(self) -> dict[str, Any]:
+        from console.security import THROTTLED_MESSAGE, login_throttled
+
+        username = self.cleaned_data.get("username")
+        if username and login_throttled(username, self.request):
+            raise forms.ValidationError(THROTTLED_MESSAGE, code="throttled")
+        return super().clean()

@@ -27,6 +27,21 @@ KILN_PORT = env_int("KILN_PORT", 8000, minimum=1, maximum=65535)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", ".localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# Served over HTTPS (behind a TLS-terminating proxy that sets X-Forwarded-Proto): secure cookies, HSTS, redirects.
+# Off by default: `make run` serves plain HTTP on 127.0.0.1, where HSTS would lock browsers out.
+KILN_HTTPS = env_bool("KILN_HTTPS", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if KILN_HTTPS else None
+SECURE_SSL_REDIRECT = KILN_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # probes from inside the deployment speak plain HTTP
+SESSION_COOKIE_SECURE = KILN_HTTPS
+CSRF_COOKIE_SECURE = KILN_HTTPS
+SECURE_HSTS_SECONDS = env_int("KILN_HSTS_SECONDS", 31536000 if KILN_HTTPS else 0, minimum=0, maximum=10 ** 9)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = KILN_HTTPS
+SECURE_HSTS_PRELOAD = env_bool("KILN_HSTS_PRELOAD", False)  # consent to browsers' preload lists: an operator's choice
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
 INSTALLED_APPS = [
     "console.admin_site.KilnAdminConfig",
     "django.contrib.auth",
@@ -47,7 +62,9 @@ INSTALLED_APPS = [
     "queues",
     "tables",
     "topics",
+    "logs",
     "events",
+    "buses",
     "aws",
     "metrics",
     "console",
@@ -66,7 +83,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "console.security.ContentSecurityPolicyMiddleware",
 ]
+
+# The throttle first: it refuses sign-in for an account or address with too many recent failures (console/security.py).
+AUTHENTICATION_BACKENDS = ["console.security.ThrottledSignInBackend", "django.contrib.auth.backends.ModelBackend"]
 
 ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "console.wsgi.application"
@@ -182,6 +203,12 @@ CELERY_BEAT_SCHEDULE = {
     "settle-event-source-mappings": {"task": "events.tasks.settle_mappings", "schedule": 30.0},
     "sweep-sqs-mappings": {"task": "events.tasks.sweep_sqs", "schedule": 30.0},
     "sweep-sns-deliveries": {"task": "topics.tasks.sweep", "schedule": 30.0},
+    "purge-expired-sessions": {"task": "iam.tasks.purge_sessions", "schedule": 3600.0},
+    # EventBridge schedules: one indexed query per second; each tick fires once (buses/services.py).
+    "fire-event-bus-schedules": {"task": "buses.tasks.fire_due_schedules", "schedule": 1.0},
+    "sweep-event-bus-deliveries": {"task": "buses.tasks.sweep_deliveries", "schedule": 30.0},
+    "logs-apply-retention": {"task": "logs.tasks.apply_retention", "schedule": 3600.0},
+    "logs-deliver-invocation-logs": {"task": "logs.tasks.deliver_invocation_logs", "schedule": 5.0},
 }
 
 # --- Kiln -------------------------------------------------------------------------------------

@@ -18,6 +18,14 @@ class EventsConfig(AppConfig):
         from queues.domain import MessagesAvailable
 
         sqs.register()
+
+        from django.db.models.signals import post_delete, post_save
+
+        from events.mappings import ENABLED_ON_SOURCE
+        from events.models import EventSourceMapping
+
+        post_save.connect(lambda **kwargs: ENABLED_ON_SOURCE.bump(), sender=EventSourceMapping, weak=False, dispatch_uid="mapping-states-save")
+        post_delete.connect(lambda **kwargs: ENABLED_ON_SOURCE.bump(), sender=EventSourceMapping, weak=False, dispatch_uid="mapping-states-delete")
         bus.subscribe(MessagesAvailable, sqs.messages_available)
 
         from events.s3 import sample_put_event

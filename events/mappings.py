@@ -24,6 +24,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.generations import GenerationCache
+from core.patterns import Pattern, PatternError, lambda_filter_record, pattern_compile
 from events.models import EventSourceMapping, MappingState
 from functions.models import Function
 
@@ -47,11 +49,42 @@ def transition_allowed(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
 
 
+# Which mappings are enabled on a source, asked on every send to a queue: cached per process, the generation
+# bumped by every state move, create and delete (events/apps.py).
+ENABLED_ON_SOURCE: GenerationCache[list[Any]] = GenerationCache("mapping-states", ttl_s=30.0)
+
+
+def enabled_mapping_ids(kind: str, source_arn: str) -> list[Any]:
+    """The primary keys of the ``Enabled`` mappings of ``kind`` reading ``source_arn``."""
+    return ENABLED_ON_SOURCE.get((kind, source_arn), lambda: list(
+        EventSourceMapping.objects.filter(kind=kind, event_source_arn=source_arn, state=MappingState.ENABLED).values_list("pk", flat=True)))
+
+
+FILTER_PATTERN_MAX = 4096
+
+
+def mapping_filters(mapping: EventSourceMapping) -> list[Pattern]:
+    """The mapping's ``FilterCriteria`` compiled (empty: every record passes)."""
+    criteria = mapping.filter_criteria if isinstance(mapping.filter_criteria, dict) else {}
+    return [pattern_compile(item["Pattern"], dialect="lambda_filter") for item in criteria.get("Filters", [])]
+
+
+def record_passes(filters: list[Pattern], record: dict[str, Any]) -> bool:
+    """Whether one record of the source's event passes the filters: any filter matching is enough (Lambda's OR)."""
+    if not filters:
+        return True
+    seen = lambda_filter_record(record)
+    return any(pattern.matches(seen) for pattern in filters)
+
+
 def _move(mapping_id: Any, current: str, target: str, **fields: Any) -> bool:
     """Move the mapping from ``current`` to ``target`` (one conditional update); ``False`` if it was not in ``current``."""
     if not transition_allowed(current, target):
         raise ValueError(f"an event source mapping cannot move from {current} to {target}")
-    return bool(EventSourceMapping.objects.filter(pk=mapping_id, state=current).update(state=target, last_modified=timezone.now(), **fields))
+    moved = bool(EventSourceMapping.objects.filter(pk=mapping_id, state=current).update(state=target, last_modified=timezone.now(), **fields))
+    if moved:
+        ENABLED_ON_SOURCE.bump()
+    return moved
 
 
 @dataclass(frozen=True)
@@ -121,6 +154,13 @@ def _checked(kind: SourceKind, data: MappingInput, mapping: EventSourceMapping) 
         filters = data.filter_criteria.get("Filters", []) if isinstance(data.filter_criteria, dict) else None
         if not isinstance(filters, list) or len(filters) > 5 or not all(isinstance(f, dict) and isinstance(f.get("Pattern"), str) for f in filters):
             raise ValidationFailed("FilterCriteria must be {\"Filters\": [{\"Pattern\": \"<JSON>\"}]} with at most 5 filters.", details={"field": "FilterCriteria"})
+        for index, item in enumerate(filters):
+            if len(item["Pattern"]) > FILTER_PATTERN_MAX:
+                raise ValidationFailed(f"FilterCriteria.Filters[{index}].Pattern is longer than {FILTER_PATTERN_MAX} characters.", details={"field": "FilterCriteria"})
+            try:
+                pattern_compile(item["Pattern"], dialect="lambda_filter")
+            except PatternError as error:
+                raise ValidationFailed(f"{error.message} (FilterCriteria.Filters[{index}])", details={"field": "FilterCriteria"}) from None
         mapping.filter_criteria = data.filter_criteria
     if data.function_response_types is not None:
         unknown = set(data.function_response_types) - kind.response_types

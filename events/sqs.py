@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import ValidationFailed
-from events.mappings import SourceKind, source_kind_register
+from events.mappings import SourceKind, enabled_mapping_ids, mapping_filters, record_passes, source_kind_register
 from events.models import EventSourceMapping, MappingState
 from functions.versions import qualified_resolve
 from invoker.models import InvocationStatus, InvocationType, Trigger
@@ -43,6 +43,7 @@ PAYLOAD_MAX = 6 * 1024 * 1024  # a synchronous invoke's event
 POLL_BUDGET_S = 60.0  # one poll task's run before it hands over to a fresh one
 LOCK_S = 15 * 60 + 90  # longer than any function's timeout plus a batching window
 PENDING_S = 120
+DELETE_CHUNK = 500  # succeeded messages deleted per statement
 
 
 def _lock_key(mapping_id: Any) -> str:
@@ -94,7 +95,7 @@ def _start(mapping: EventSourceMapping) -> None:
 
 def messages_available(event: MessagesAvailable) -> None:
     """A send to a queue: poll the enabled mappings reading it."""
-    for mapping_id in EventSourceMapping.objects.filter(kind="sqs", event_source_arn=event.queue_arn, state=MappingState.ENABLED).values_list("pk", flat=True):
+    for mapping_id in enabled_mapping_ids("sqs", event.queue_arn):
         poll_request(mapping_id)
 
 
@@ -150,6 +151,20 @@ def _gather(mapping: EventSourceMapping, queue: Queue) -> list[queue_messages.Re
     return batch
 
 
+def _filtered(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messages.Received]) -> list[queue_messages.Received]:
+    """The messages passing the mapping's ``FilterCriteria``; as Lambda does for SQS, the others are deleted."""
+    filters = mapping_filters(mapping)
+    if not filters:
+        return batch
+    passing = []
+    for item in batch:
+        if record_passes(filters, sqs_record(item, queue)):
+            passing.append(item)
+        else:
+            queue_messages.message_delete(queue=queue, receipt_handle=item.receipt_handle)
+    return passing
+
+
 def _failed_ids(result: str | None, ids: set[str]) -> set[str] | None:
     """The ``batchItemFailures`` of a ReportBatchItemFailures response; ``None``: the whole batch failed (an invalid response)."""
     if result in (None, "", "null"):
@@ -190,9 +205,9 @@ def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messag
                                                else f"OK ({len(failed)} batch item failures)")
     else:
         failed, result = set(), "OK"
-    for item in batch:
-        if failed is not None and item.message.message_id not in failed:
-            queue_messages.message_delete(queue=queue, receipt_handle=item.receipt_handle)
+    done_handles = [item.receipt_handle for item in batch if failed is not None and item.message.message_id not in failed]
+    for start in range(0, len(done_handles), DELETE_CHUNK):  # one statement per chunk, not one per message
+        queue_messages.message_delete_batch(queue=queue, handles={str(i): h for i, h in enumerate(done_handles[start:start + DELETE_CHUNK])})
     EventSourceMapping.objects.filter(pk=mapping.pk).update(last_processing_result=result)
 
 
@@ -222,6 +237,9 @@ def sqs_poll(mapping_id: str) -> int:
             batch = _gather(mapping, queue)
             if not batch:
                 break
+            batch = _filtered(mapping, queue, batch)
+            if not batch:
+                continue  # every message filtered out (and deleted): gather again
             try:
                 _deliver(mapping, queue, batch)
             except Exception as exc:  # noqa: BLE001 - the batch comes back after the visibility timeout

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.arns import assumed_role_arn, root_arn, user_arn
+from core.generations import GenerationCache
 from iam.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
 from iam.errors import EntityAlreadyExists, InvalidInput, LimitExceeded
 from iam.models import AccessKey, AccessKeyStatus, IamUser, Role, unique_id
@@ -175,9 +176,21 @@ def principal_of(key: AccessKey) -> Principal:
                      account=account, user_pk=user.pk)
 
 
+# Long-term keys and role sessions, resolved on every signed request, are cached per process; any write to a
+# key, IAM user, role or console login bumps the generation (iam/apps.py), so a revoked key stops at once.
+# Execution-environment keys are not cached: their principal names the invocation running (note_invocation).
+CREDENTIALS: GenerationCache[Credential | None] = GenerationCache("iam-credentials", ttl_s=30.0)
+_last_noted: dict[str, datetime.datetime] = {}
+
+
 def credential_resolve(access_key_id: str) -> Credential | None:
     """The active key ``access_key_id`` with its decrypted secret and principal; ``None`` if unknown or inactive,
     or if it belongs to the IAM user of a console login that is deactivated."""
+    return CREDENTIALS.get(access_key_id, lambda: _credential_load(access_key_id),
+                           cacheable=lambda found: found is not None and not found.principal.environment_id)
+
+
+def _credential_load(access_key_id: str) -> Credential | None:
     key = AccessKey.objects.select_related("user", "user__console_user", "role").filter(access_key_id=access_key_id, status=AccessKeyStatus.ACTIVE).first()
     if key is None:
         return None
@@ -199,6 +212,8 @@ def access_key_note_use(*, credential: Credential, service: str) -> None:
     if credential.session_token_sha256:
         return
     now = timezone.now()
-    if credential.last_used_at is not None and now - credential.last_used_at < LAST_USED_EVERY:
+    noted = max(filter(None, (credential.last_used_at, _last_noted.get(credential.access_key_id))), default=None)
+    if noted is not None and now - noted < LAST_USED_EVERY:
         return
+    _last_noted[credential.access_key_id] = now
     AccessKey.objects.filter(access_key_id=credential.access_key_id).update(last_used_at=now, last_used_service=service[:32])

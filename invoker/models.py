@@ -51,6 +51,7 @@ class Trigger(models.TextChoices):
     STREAM = "stream"
     BUS = "bus"
     AWS = "aws", "AWS API"
+    LOGS = "logs", "CloudWatch Logs"
     REPLAY = "replay"
 
 

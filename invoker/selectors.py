@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
-import shlex
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,6 +112,7 @@ class LogEvent:
     stream: str
     event_id: str
     ingestion: int
+    position: tuple[str, str, int] = ("", "", 0)  # (started_at, request id, line): where a read resumes at this event
 
 
 LOG_SCAN_BATCH = 200
@@ -132,38 +132,22 @@ def _ms(moment: datetime.datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _pattern_matcher(pattern: str | None) -> Callable[[str], bool]:
-    """CloudWatch Logs' term patterns: every term (or "quoted phrase") present, ``-term`` absent, one ``?term`` of several."""
-    if not pattern or not pattern.strip():
-        return lambda message: True
-    if pattern.strip().startswith(("{", "[")):
-        raise ValidationFailed("Kiln matches term patterns (error, \"quoted phrase\", -excluded, ?either); JSON and space-delimited patterns are not supported.")
-    try:
-        terms = shlex.split(pattern)
-    except ValueError:
-        raise ValidationFailed(f"Invalid filter pattern {pattern!r}: unbalanced quotes.") from None
-    required = [t for t in terms if not t.startswith(("-", "?"))]
-    excluded = [t[1:] for t in terms if t.startswith("-") and len(t) > 1]
-    either = [t[1:] for t in terms if t.startswith("?") and len(t) > 1]
-    return lambda m: all(t in m for t in required) and not any(t in m for t in excluded) and (not either or any(t in m for t in either))
-
-
 def _invocation_events(row: dict[str, Any]) -> list[LogEvent]:
     started, finished = row["started_at"], row["finished_at"] or row["started_at"]
     stream = log_stream_name(started, row["executed_version"], row["worker"])
     events = []
     for index, line in enumerate(row["logs"].splitlines()):
         stamp = _ms(finished) if line.startswith(("END RequestId", "REPORT RequestId")) else _ms(started)
-        events.append(LogEvent(stamp, line + "\n", stream, f"{row['id'].hex}{index:06d}", _ms(finished)))
+        events.append(LogEvent(stamp, line + "\n", stream, f"{row['id'].hex}{index:06d}", _ms(finished), (started.isoformat(), str(row["id"]), index)))
     return events
 
 
 def log_events(*, function_name: str, start_ms: int | None = None, end_ms: int | None = None, after: tuple[str, str, int] | None = None,
-               limit: int = 10_000, streams: list[str] | None = None, stream_prefix: str | None = None, pattern: str | None = None
-               ) -> tuple[list[LogEvent], tuple[str, str, int] | None]:
+               limit: int = 10_000, streams: list[str] | None = None, stream_prefix: str | None = None,
+               matches: Callable[[str], bool] | None = None) -> tuple[list[LogEvent], tuple[str, str, int] | None]:
     """The function's finished invocations' log lines as events, oldest first, from ``after`` (an opaque
-    ``(started_at, request id, line)`` position) on; with the position to continue from when ``limit`` is reached."""
-    matches = _pattern_matcher(pattern)
+    ``(started_at, request id, line)`` position) on; with the position to continue from when ``limit`` is reached.
+    ``matches`` keeps only the messages it accepts (the Logs app compiles CloudWatch filter patterns to it)."""
     query = Invocation.objects.filter(function_name=function_name, status__in=FINAL_STATUSES, started_at__isnull=False)
     if start_ms is not None:
         query = query.filter(started_at__gte=datetime.datetime.fromtimestamp(start_ms / 1000, datetime.UTC))
@@ -183,7 +167,7 @@ def log_events(*, function_name: str, start_ms: int | None = None, end_ms: int |
             for index, event in enumerate(_invocation_events(row)):
                 if index < skip:
                     continue
-                if (streams and event.stream not in streams) or (stream_prefix and not event.stream.startswith(stream_prefix)) or not matches(event.message):
+                if (streams and event.stream not in streams) or (stream_prefix and not event.stream.startswith(stream_prefix)) or (matches is not None and not matches(event.message)):
                     continue
                 if len(found) == limit:
                     return found, (row["started_at"].isoformat(), str(row["id"]), index)
@@ -204,6 +188,29 @@ def log_streams(*, function_name: str, limit: int = 50) -> list[tuple[str, int, 
         streams[name] = (min(first, _ms(started)), max(last, _ms(finished or started)))
     ordered = sorted(streams.items(), key=lambda item: -item[1][1])[:limit]
     return [(name, first, last) for name, (first, last) in ordered]
+
+
+def log_events_finished(*, function_name: str, after: tuple[datetime.datetime, str] | None, until: datetime.datetime,
+                        limit: int = 500) -> tuple[list[LogEvent], tuple[datetime.datetime, str] | None]:
+    """The log lines of the function's invocations finished after ``after`` (``(finished_at, request id)``)
+    and by ``until``, in finish order, with the checkpoint of the last one read (``None``: none found).
+
+    An asynchronous invocation's row keeps the lines of its earlier attempts; only its last attempt's (after
+    the previous attempt's ``REPORT`` line) are returned, as those were returned when that attempt finished."""
+    query = Invocation.objects.filter(function_name=function_name, status__in=FINAL_STATUSES, started_at__isnull=False,
+                                      finished_at__isnull=False, finished_at__lte=until)
+    if after is not None:
+        query = query.filter(Q(finished_at__gt=after[0]) | Q(finished_at=after[0], id__gt=uuid.UUID(after[1])))
+    rows = list(query.order_by("finished_at", "id").values("id", "started_at", "finished_at", "executed_version", "worker", "logs", "attempt")[:limit])
+    found: list[LogEvent] = []
+    for row in rows:
+        events = _invocation_events(row)
+        if row["attempt"] > 1:
+            reports = [i for i, e in enumerate(events) if e.message.startswith("REPORT RequestId")]
+            if len(reports) > 1:
+                events = events[reports[-2] + 1:]
+        found.extend(events)
+    return found, ((rows[-1]["finished_at"], str(rows[-1]["id"])) if rows else None)
 
 
 def worker_snapshots() -> list[dict[str, Any]]:

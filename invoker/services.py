@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -162,6 +162,15 @@ def invocation_record_stopped(*, function: Function, payload: bytes, trigger: st
                                      trigger=trigger, trigger_detail=trigger_detail, payload=payload.decode("utf-8", "replace"), status=InvocationStatus.FAILED,
                                      error=error, result=json.dumps(error), started_at=now, finished_at=now,
                                      memory_size=revision.memory_size if revision else 128, logs=f"[Kiln] {error['errorType']}: {error['errorMessage']}\n")
+
+
+def invocation_logs_purge(*, function_name: str, finished_before: datetime | None = None) -> int:
+    """Empty the log text of the function's finished invocations (all, or those finished before the given
+    time): CloudWatch Logs retention and DeleteLogGroup of ``/aws/lambda/<name>``. The rows stay history."""
+    query = Invocation.objects.filter(function_name=function_name, status__in=FINAL_STATUSES).exclude(logs="")
+    if finished_before is not None:
+        query = query.filter(finished_at__lt=finished_before)
+    return query.update(logs="")
 
 
 def invocation_wait(invocation: Invocation, *, timeout_s: float) -> Invocation:

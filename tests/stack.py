@@ -127,8 +127,9 @@ def start(redis_db: int) -> Stack:
             pass
         time.sleep(0.3)
     else:
+        tail = stack.log_tail()  # before stop(), which removes the data dir and its log
         stop(stack)
-        raise RuntimeError(f"Kiln did not become healthy within {START_SECONDS} s:\n" + stack.log_tail())
+        raise RuntimeError(f"Kiln did not become healthy within {START_SECONDS} s:\n" + tail)
     token = stack.request("POST", "/api/v1/auth/token/", {"username": "admin", "password": password}, auth=False)
     assert token.status == 200, token.body
     stack.token = token.json()["token"]

@@ -193,3 +193,20 @@ def subscription_delete(*, subscription: Subscription) -> None:
 
 def tags_of(topic: Topic) -> list[dict[str, Any]]:
     return [{"Key": k, "Value": v} for k, v in sorted(topic.tags.items())]
+
+
+def topic_publish_event(*, topic_arn: str, message: str, subject: str | None = None) -> str:
+    """Publish ``message`` to the topic (an EventBridge target's delivery, ``buses.targets``); its message id.
+
+    A missing topic is ``NotFound`` (404); a message SNS refuses is ``InvalidParameter``. A FIFO topic gets the
+    message group ``eventbridge`` and the body's SHA-256 as its deduplication id, unless content-based.
+    """
+    import hashlib
+
+    from topics.publish import message_publish, message_validate
+    from topics.selectors import topic_get
+
+    topic = topic_get(topic_arn)
+    dedup = hashlib.sha256(message.encode("utf-8")).hexdigest() if topic.fifo else None
+    outgoing = message_validate(topic=topic, message=message, subject=subject, group_id="eventbridge" if topic.fifo else None, deduplication_id=dedup)
+    return message_publish(topic=topic, outgoing=outgoing).message_id

@@ -134,7 +134,8 @@ def test_session_tokens(make_client, transactional_db) -> None:
     with pytest.raises(ClientError) as missing:
         make_client("sts", key[:2]).get_caller_identity()
     assert _code(missing) == ("InvalidClientTokenId", 403)
-    AccessKey.objects.filter(pk=issued.key.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    issued.key.expires_at = timezone.now() - datetime.timedelta(seconds=1)  # saved, so cached credentials are invalidated
+    issued.key.save(update_fields=["expires_at"])
     with pytest.raises(ClientError) as s3:
         make_client("s3", key).list_buckets()
     assert _code(s3) == ("ExpiredToken", 400)

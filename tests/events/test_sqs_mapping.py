@@ -101,3 +101,65 @@ def test_the_queue_visibility_timeout_must_cover_the_function_timeout(db: None) 
         mappings.mapping_create(function=function, qualifier="", source_arn="arn:aws:sqs:us-east-1:000000000000:missing", data=mappings.MappingInput())
     enough = services.queue_create(name="long-vis", attributes={"VisibilityTimeout": "60"})
     assert mappings.mapping_create(function=function, qualifier="", source_arn=enough.arn, data=mappings.MappingInput()).kind == "sqs"
+
+
+ECHO = "def handler(event, context):\n    return event\n"
+
+
+def test_filter_criteria_pass_only_matching_messages_and_delete_the_rest(worker) -> None:
+    from aws_lambda_powertools.utilities.parser.models import SqsModel
+
+    function = function_create(name="orders-only", config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": ECHO}))
+    queue = services.queue_create(name="mixed")
+    pattern = json.dumps({"body": {"kind": ["order"], "total": [{"numeric": [">", 10]}]}})
+    mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn,
+                                      data=mappings.MappingInput(batch_size=10, batching_window_s=1, filter_criteria={"Filters": [{"Pattern": pattern}]}))
+    _until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
+    wanted = _send(queue, json.dumps({"kind": "order", "total": 12}))
+    for body in (json.dumps({"kind": "order", "total": 5}), json.dumps({"kind": "refund", "total": 50}), "not json at all"):
+        _send(queue, body)
+    _until(lambda: not Message.objects.filter(queue=queue).exists())
+    runs = list(Invocation.objects.filter(trigger=Trigger.QUEUE, function_name="orders-only", status__in=FINAL_STATUSES))
+    delivered = [record["messageId"] for run in runs for record in json.loads(run.payload)["Records"]]
+    assert delivered == [wanted]  # the three others were deleted without a run
+    assert runs[0].status == InvocationStatus.SUCCEEDED
+    SqsModel.model_validate(json.loads(runs[0].result))  # the event as powertools' parser models it
+
+
+def test_filter_criteria_are_validated_like_lambda(db: None) -> None:
+    from core.errors import ValidationFailed
+
+    function = function_create(name="filtered", config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": ECHO}))
+    queue = services.queue_create(name="checked")
+    for bad in ('{"body": {"kind": "order"}}', '{"body": {"n": [{"numeric": [">"]}]}}', "[1]", "{" * 3):
+        with pytest.raises(ValidationFailed) as refused:
+            mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn,
+                                    data=mappings.MappingInput(filter_criteria={"Filters": [{"Pattern": bad}]}))
+        assert "Invalid filter pattern definition" in refused.value.message
+    too_long = json.dumps({"body": {"k": ["x" * 4100]}})
+    with pytest.raises(ValidationFailed):
+        mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(filter_criteria={"Filters": [{"Pattern": too_long}]}))
+    six = {"Filters": [{"Pattern": '{"body": {"k": ["v"]}}'}] * 6}
+    with pytest.raises(ValidationFailed):
+        mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(filter_criteria=six))
+    five = {"Filters": [{"Pattern": '{"body": {"k": ["v"]}}'}] * 5}
+    assert mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(filter_criteria=five)).filter_criteria == five
+
+
+COUNT = "def handler(event, context):\n    return [r['messageId'] for r in event['Records']]\n"
+
+
+def test_ten_thousand_messages_drain_through_a_mapping_with_none_lost_or_duplicated(worker) -> None:
+    function = function_create(name="drain", config=FunctionConfig(runtime="python3.11", handler="app.handler", timeout=60),
+                               code=Code(files={"app.py": COUNT}))
+    queue = services.queue_create(name="bulk", attributes={"VisibilityTimeout": "120"})
+    outgoing = messages.message_validate(queue=queue, body="m")
+    sent = {messages.message_send(queue=queue, outgoing=outgoing).message_id for _ in range(10_000)}
+    assert len(sent) == 10_000 and queue_counts(queue)["visible"] == 10_000
+    mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(batch_size=1000, batching_window_s=1))
+    _until(lambda: not Message.objects.filter(queue=queue).exists(), 240)
+    runs = list(Invocation.objects.filter(trigger=Trigger.QUEUE, function_name="drain"))
+    assert all(run.status == InvocationStatus.SUCCEEDED for run in runs)
+    delivered = [message_id for run in runs for message_id in json.loads(run.result)]
+    assert len(delivered) == 10_000 and set(delivered) == sent  # each exactly once
+    assert EventSourceMapping.objects.get(pk=mapping.pk).last_processing_result == "OK"

@@ -157,3 +157,26 @@ def test_old_messages_are_pruned_once_their_deliveries_are_final() -> None:
     later = timezone.now() + datetime.timedelta(days=2)
     assert deliveries.messages_prune(now=later) == 2  # the delivered message and its delivery
     assert list(topic.messages.values_list("body", flat=True)) == ["open"] and Delivery.objects.get().pk == open_row.pk
+
+
+def test_eventbridge_rule_targets_a_topic() -> None:
+    """buses' SNS target kind finds ``topic_publish_event``: a rule's event reaches the topic's subscribers."""
+    from buses import services as buses
+    from buses.delivery import delivery_run as bus_delivery_run
+    from buses.models import Delivery as BusDelivery
+    from buses.models import DeliveryState
+    from buses.selectors import bus_get
+
+    topic = services.topic_create(name="from-rules")
+    queue = queue_create(name="from-rules")
+    services.subscription_create(topic=topic, protocol="sqs", endpoint=queue.arn, attributes={"RawMessageDelivery": "true"})
+    rule = buses.rule_put(bus=bus_get("default"), data=buses.RuleInput(name="r", event_pattern=json.dumps({"source": ["shop"]}), schedule_expression=None))
+    buses.targets_put(rule=rule, targets=[{"Id": "t", "Arn": topic.arn}])
+    buses.events_put([{"Source": "shop", "DetailType": "Order Placed", "Detail": json.dumps({"total": 5})}])
+    assert bus_delivery_run(str(BusDelivery.objects.get().pk)) == DeliveryState.SUCCEEDED
+    drain()
+    [message] = queue.messages.all()
+    assert json.loads(message.body)["detail"] == {"total": 5}
+    with pytest.raises(KilnError) as info:
+        services.topic_publish_event(topic_arn=topic.arn + "-gone", message="x")
+    assert info.value.status == 404

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class BusesConfig(AppConfig):
+    name = "buses"
+    verbose_name = "Event buses"
+    default_auto_field = "django.db.models.BigAutoField"

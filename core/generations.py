@@ -1,0 +1,79 @@
+"""Per-process caches of hot database reads, invalidated across every process by a generation counter in Redis.
+
+A cache entry remembers the generation it was loaded under; a read first asks Redis for the current
+generation (one GET, ~0.1 ms, where the query it saves costs 1-3 ms) and reloads when it moved or the entry
+is older than ``ttl_s``. Writers call ``bump()`` inside their transaction: the counter moves after commit,
+so no process can cache what the transaction replaced. Without Redis every read goes to the database.
+Used for what the AWS endpoint resolves on every request: access keys (``iam.credentials``) and the queues
+that event source mappings read (``events.sqs``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_client: redis.Redis | None = None
+_client_lock = threading.Lock()
+
+
+def _redis() -> redis.Redis:
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+        return _client
+
+
+class GenerationCache(Generic[T]):
+    """``cache.get(key, load)``: ``load()``'s value, reused while the generation ``name`` holds still."""
+
+    def __init__(self, name: str, *, ttl_s: float = 30.0, max_entries: int = 10_000) -> None:
+        self.key = f"kiln:gen:{name}"
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[Hashable, tuple[bytes, float, T]] = {}
+
+    def _generation(self) -> bytes | None:
+        try:
+            return _redis().get(self.key) or b"0"
+        except redis.RedisError:
+            return None
+
+    def get(self, key: Hashable, load: Callable[[], T], *, cacheable: Callable[[T], bool] = lambda value: True) -> T:
+        generation = self._generation()
+        if generation is None:
+            return load()
+        now = time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] == generation and now - hit[1] < self.ttl_s:
+            return hit[2]
+        value = load()
+        if cacheable(value):
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (generation, now, value)
+        return value
+
+    def bump(self) -> None:
+        """Invalidate every process's entries once the current transaction commits (at once outside one)."""
+        transaction.on_commit(self._incr)
+
+    def _incr(self) -> None:
+        try:
+            _redis().incr(self.key)
+        except redis.RedisError:
+            # Entries then live out their TTL: say so, a revoked key may work for ttl_s more.
+            log.warning("could not invalidate cache %s (Redis unavailable); entries expire within %.0f s", self.key, self.ttl_s)
+
+    def clear_local(self) -> None:
+        self._entries.clear()
