@@ -3,7 +3,8 @@
 A request is the endpoint's when its ``Authorization`` header starts with ``AWS4-HMAC-SHA256`` (or ``AWS ``,
 S3's Signature V2), its query holds ``X-Amz-Algorithm`` (or ``AWSAccessKeyId``: presigned URLs), or its host
 is Kiln's S3 host (``s3.localhost``, ``<bucket>.s3.localhost``). The service in the credential scope (``s3``,
-``iam``, ``sts``, ``lambda``, ``logs``, ``sqs``, ``sns``) picks the adapter; the key is resolved, the time checked, the signature recomputed
+``iam``, ``sts``, ``lambda``, ``logs``, ``sqs``, ``sns``, ...) picks the adapter (``service_for``: DynamoDB Streams is signed as ``dynamodb`` and
+told apart by its ``X-Amz-Target`` prefix); the key is resolved, the time checked, the signature recomputed
 (``aws.sigv4``, ``aws.sigv2``) and session tokens checked before any handler runs. Every other request, and
 every request on an HTTP trigger's host, continues to the console, REST API and HTTP triggers unchanged.
 Failures answer in the service's own wire format.
@@ -36,13 +37,23 @@ from iam.credentials import Credential, Principal, access_key_note_use, credenti
 
 logger = logging.getLogger(__name__)
 
-ADAPTERS = {"s3": "aws.services.s3", "iam": "aws.services.iam", "sts": "aws.services.sts", "lambda": "aws.services.lambda_", "logs": "aws.services.logs", "sqs": "aws.services.sqs", "events": "aws.services.events", "scheduler": "aws.services.scheduler", "sns": "aws.services.sns"}
+ADAPTERS = {"s3": "aws.services.s3", "iam": "aws.services.iam", "sts": "aws.services.sts", "lambda": "aws.services.lambda_", "logs": "aws.services.logs", "sqs": "aws.services.sqs",
+            "events": "aws.services.events", "scheduler": "aws.services.scheduler", "dynamodb": "aws.services.dynamodb", "dynamodbstreams": "aws.services.dynamodbstreams",
+            "sns": "aws.services.sns"}
 # The wire format of each service's answers (errors included); S3 streams its bodies, the others are read whole.
 # "json" families (rest-json and awsJson) share the authentication errors' codes.
-FAMILIES = {"s3": "s3", "lambda": "json", "logs": "json", "sqs": "json", "events": "json", "scheduler": "json"}
+FAMILIES = {"s3": "s3", "lambda": "json", "logs": "json", "sqs": "json", "events": "json", "scheduler": "json", "dynamodb": "json", "dynamodbstreams": "json"}
+# Services signed under another's name (botocore's signingName), told apart by X-Amz-Target's prefix.
+TARGETS = {"dynamodb": {"DynamoDBStreams_20120810": "dynamodbstreams"}}
 QUERY_BODY_MAX = 1024 * 1024
 # Lambda's largest request: CreateFunction with a 50 MB zip, base64 in JSON.
 JSON_BODY_MAX = 70 * 1024 * 1024
+
+
+def service_for(scope_service: str, request: HttpRequest) -> str:
+    """The adapter's service for a request signed for ``scope_service`` (DynamoDB Streams is signed as ``dynamodb``)."""
+    prefix = request.headers.get("x-amz-target", "").partition(".")[0]
+    return TARGETS.get(scope_service, {}).get(prefix, scope_service)
 
 
 def _family(service: str) -> str:
@@ -106,7 +117,7 @@ def aws_dispatch(request: HttpRequest) -> HttpResponse:
     request_id = uuid.uuid4().hex[:16].upper()
     if not is_signed(request) and is_signed_v2(request):
         return _guarded("s3", _adapter("s3"), request, request_id, lambda: _run_v2(request, request_id))
-    service = service_hint(request) if is_signed(request) else "s3"
+    service = service_for(service_hint(request), request) if is_signed(request) else "s3"
     adapter = _adapter(service)
     return _guarded(service, adapter, request, request_id, lambda: _run_v4(request, request_id, service, adapter))
 

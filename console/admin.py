@@ -329,6 +329,9 @@ def _cause_text(obj: Invocation) -> str:
         return f"HTTP {detail['route_key']}"
     if obj.trigger == Trigger.LOGS:
         return f"log group {detail.get('log_group', '?')}, subscription filter {detail.get('filter_name', '?')} ({detail.get('events', 0)} events)"
+    if detail.get("stream_arn"):
+        table = detail["stream_arn"].split(":table/", 1)[-1].split("/stream/", 1)[0]
+        return f"DynamoDB stream of {table}: {detail.get('batch_size', '?')} records, {detail.get('first_sequence', '?')}–{detail.get('last_sequence', '?')}"
     if detail.get("user"):
         return f"{obj.get_trigger_display()} call by {detail['user']}"
     return obj.get_trigger_display()

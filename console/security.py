@@ -9,8 +9,8 @@ Django's own middleware adds ``X-Content-Type-Options: nosniff``, ``X-Frame-Opti
 
 Sign-ins (console login and ``/api/v1/auth/token/``) are throttled per account and per client address in
 Redis: after ``LOGIN_FAILURES_PER_ACCOUNT`` failures within ``LOGIN_WINDOW_S`` the account's sign-in is refused,
-even with the right password, until the window passes; a success clears the account's count. The check is an
-authentication backend (first in ``AUTHENTICATION_BACKENDS``), so every way of signing in passes through it.
+even with the right password, until the window passes; a success clears the account's count. The check is in
+the authentication backend (Django's ``ModelBackend``, extended), so every way of signing in passes through it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -74,16 +75,13 @@ THROTTLED_MESSAGE = (f"Too many failed sign-ins for this account or from this ad
                      f"{LOGIN_WINDOW_S // 60} minutes. Wait, or ask an administrator to reset the password.")
 
 
-class ThrottledSignInBackend:
-    """Refuses every backend's sign-in while throttled (Django stops at ``PermissionDenied``); authenticates nobody itself."""
+class ThrottledModelBackend(ModelBackend):
+    """Django's username/password backend, refusing sign-in while throttled (``PermissionDenied`` stops ``authenticate``)."""
 
-    def authenticate(self, request: HttpRequest | None, username: str | None = None, **kwargs: Any) -> None:
+    def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any) -> Any:
         if username and login_throttled(username, request):
             raise PermissionDenied(THROTTLED_MESSAGE)
-        return None
-
-    def get_user(self, user_id: Any) -> None:
-        return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 def _failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:

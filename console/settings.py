@@ -86,8 +86,8 @@ MIDDLEWARE = [
     "console.security.ContentSecurityPolicyMiddleware",
 ]
 
-# The throttle first: it refuses sign-in for an account or address with too many recent failures (console/security.py).
-AUTHENTICATION_BACKENDS = ["console.security.ThrottledSignInBackend", "django.contrib.auth.backends.ModelBackend"]
+# Django's ModelBackend, refusing sign-in for an account or address with too many recent failures (console/security.py).
+AUTHENTICATION_BACKENDS = ["console.security.ThrottledModelBackend"]
 
 ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "console.wsgi.application"
@@ -209,6 +209,9 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-event-bus-deliveries": {"task": "buses.tasks.sweep_deliveries", "schedule": 30.0},
     "logs-apply-retention": {"task": "logs.tasks.apply_retention", "schedule": 3600.0},
     "logs-deliver-invocation-logs": {"task": "logs.tasks.deliver_invocation_logs", "schedule": 5.0},
+    "expire-table-items": {"task": "tables.tasks.expire_items", "schedule": 30.0},
+    "sweep-dynamodb-mappings": {"task": "events.tasks.sweep_dynamodb", "schedule": 30.0},
+    "trim-table-streams": {"task": "tables.tasks.trim_streams", "schedule": 600.0},
 }
 
 # --- Kiln -------------------------------------------------------------------------------------

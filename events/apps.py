@@ -28,6 +28,12 @@ class EventsConfig(AppConfig):
         post_delete.connect(lambda **kwargs: ENABLED_ON_SOURCE.bump(), sender=EventSourceMapping, weak=False, dispatch_uid="mapping-states-delete")
         bus.subscribe(MessagesAvailable, sqs.messages_available)
 
+        from events import dynamodb
+        from tables.domain import StreamRecordsWritten
+
+        dynamodb.register()
+        bus.subscribe(StreamRecordsWritten, dynamodb.records_written)
+
         from events.s3 import sample_put_event
         from functions.event_templates import template_register
 

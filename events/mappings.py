@@ -63,6 +63,21 @@ def enabled_mapping_ids(kind: str, source_arn: str) -> list[Any]:
 FILTER_PATTERN_MAX = 4096
 
 
+def filter_criteria_check(criteria: Any) -> None:
+    """``FilterCriteria`` as Lambda accepts it: at most 5 filters, each a valid pattern of at most 4096 characters."""
+    filters = criteria.get("Filters", []) if isinstance(criteria, dict) else None
+    if not isinstance(filters, list) or len(filters) > 5 or not all(isinstance(f, dict) and isinstance(f.get("Pattern"), str) for f in filters):
+        raise ValidationFailed("FilterCriteria must be {\"Filters\": [{\"Pattern\": \"<JSON>\"}]} with at most 5 filters.", details={"field": "FilterCriteria"})
+    for index, item in enumerate(filters):
+        if len(item["Pattern"]) > FILTER_PATTERN_MAX:
+            raise ValidationFailed(f"Invalid filter pattern definition. Reason: FilterCriteria.Filters[{index}].Pattern is longer than "
+                                   f"{FILTER_PATTERN_MAX} characters.", details={"field": "FilterCriteria"})
+        try:
+            pattern_compile(item["Pattern"], dialect="lambda_filter")
+        except PatternError as error:
+            raise ValidationFailed(f"{error.message} (FilterCriteria.Filters[{index}])", details={"field": "FilterCriteria"}) from None
+
+
 def mapping_filters(mapping: EventSourceMapping) -> list[Pattern]:
     """The mapping's ``FilterCriteria`` compiled (empty: every record passes)."""
     criteria = mapping.filter_criteria if isinstance(mapping.filter_criteria, dict) else {}
@@ -102,6 +117,8 @@ class SourceKind:
     start: Callable[[EventSourceMapping], None] = lambda mapping: None
     stop: Callable[[EventSourceMapping], None] = lambda mapping: None
     response_types: frozenset[str] = field(default_factory=lambda: frozenset({"ReportBatchItemFailures"}))
+    starting_positions: tuple[str, ...] = ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")
+    check_options: Callable[[dict[str, Any]], None] = lambda options: None  # raises ValidationFailed for a bad kind-specific setting
 
 
 _KINDS: dict[str, SourceKind] = {}
@@ -151,16 +168,7 @@ def _checked(kind: SourceKind, data: MappingInput, mapping: EventSourceMapping) 
             raise ValidationFailed("ScalingConfig.MaximumConcurrency must be between 2 and 1000.", details={"field": "ScalingConfig"})
         mapping.maximum_concurrency = data.maximum_concurrency
     if data.filter_criteria is not None:
-        filters = data.filter_criteria.get("Filters", []) if isinstance(data.filter_criteria, dict) else None
-        if not isinstance(filters, list) or len(filters) > 5 or not all(isinstance(f, dict) and isinstance(f.get("Pattern"), str) for f in filters):
-            raise ValidationFailed("FilterCriteria must be {\"Filters\": [{\"Pattern\": \"<JSON>\"}]} with at most 5 filters.", details={"field": "FilterCriteria"})
-        for index, item in enumerate(filters):
-            if len(item["Pattern"]) > FILTER_PATTERN_MAX:
-                raise ValidationFailed(f"FilterCriteria.Filters[{index}].Pattern is longer than {FILTER_PATTERN_MAX} characters.", details={"field": "FilterCriteria"})
-            try:
-                pattern_compile(item["Pattern"], dialect="lambda_filter")
-            except PatternError as error:
-                raise ValidationFailed(f"{error.message} (FilterCriteria.Filters[{index}])", details={"field": "FilterCriteria"}) from None
+        filter_criteria_check(data.filter_criteria)
         mapping.filter_criteria = data.filter_criteria
     if data.function_response_types is not None:
         unknown = set(data.function_response_types) - kind.response_types
@@ -168,7 +176,9 @@ def _checked(kind: SourceKind, data: MappingInput, mapping: EventSourceMapping) 
             raise ValidationFailed(f"FunctionResponseTypes may hold only {', '.join(sorted(kind.response_types))}.", details={"field": "FunctionResponseTypes"})
         mapping.function_response_types = list(data.function_response_types)
     if data.options is not None:
-        mapping.options = {**mapping.options, **data.options}
+        options = {**mapping.options, **data.options}
+        kind.check_options(options)
+        mapping.options = options
 
 
 def mapping_create(*, function: Function, qualifier: str, source_arn: str, data: MappingInput, starting_position: str = "",
@@ -177,8 +187,10 @@ def mapping_create(*, function: Function, qualifier: str, source_arn: str, data:
     kind = source_kind_for(source_arn)
     kind.check(source_arn)
     kind.check_function(source_arn, function)
-    if kind.needs_starting_position and starting_position not in ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"):
-        raise ValidationFailed(f"StartingPosition (TRIM_HORIZON, LATEST or AT_TIMESTAMP) is required for {kind.name} sources.", details={"field": "StartingPosition"})
+    if kind.needs_starting_position and starting_position not in kind.starting_positions:
+        positions = ", ".join(kind.starting_positions[:-1]) + f" or {kind.starting_positions[-1]}"
+        what = f"StartingPosition {starting_position} is not supported" if starting_position else "StartingPosition is required"
+        raise ValidationFailed(f"{what} for {kind.name} sources: use {positions}.", details={"field": "StartingPosition"})
     mapping = EventSourceMapping(function=function, qualifier=qualifier, event_source_arn=source_arn, kind=kind.name, batch_size=kind.batch_default,
                                  starting_position=starting_position, starting_position_timestamp=starting_position_timestamp)
     _checked(kind, data, mapping)

@@ -71,3 +71,23 @@ class EventSourceMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_source_arn} -> {self.function_id}"
+
+
+class StreamCheckpoint(models.Model):
+    """Where a stream mapping's reading stands in one of its partitions (``ParallelizationFactor`` of them, records
+    split by a hash of their keys so one key's records stay in order): the last sequence done, and the state of
+    the batch after it (failed invokes, bisection's smaller batch). Written only by the partition's poller."""
+
+    mapping = models.ForeignKey(EventSourceMapping, on_delete=models.CASCADE, related_name="checkpoints")
+    partition = models.PositiveSmallIntegerField(default=0)
+    partitions = models.PositiveSmallIntegerField(default=1)  # the ParallelizationFactor the partitions were cut for
+    after = models.BigIntegerField(default=0)  # records with a higher sequence are still to do
+    attempts = models.PositiveIntegerField(default=0)  # failed invokes of the batch that starts after ``after``
+    batch_cap = models.PositiveIntegerField(default=0)  # a bisected batch's size; 0: the mapping's BatchSize
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mapping", "partition"], name="events_checkpoint_partition")]
+
+    def __str__(self) -> str:
+        return f"{self.mapping_id}#{self.partition} after {self.after}"

@@ -50,8 +50,8 @@ def _lock_key(mapping_id: Any) -> str:
     return f"kiln:esm:lock:{mapping_id}"
 
 
-def _slot(redis: Any) -> str | None:
-    """One of ``KILN_SQS_POLLERS_MAX`` poller slots (expiring keys, so a crashed worker's slot comes back), or ``None``."""
+def poller_slot(redis: Any) -> str | None:
+    """One of ``KILN_SQS_POLLERS_MAX`` poller slots (shared by the SQS and DynamoDB stream pollers) (expiring keys, so a crashed worker's slot comes back), or ``None``."""
     for index in range(settings.KILN_SQS_POLLERS_MAX):
         key = f"kiln:esm:slot:{index}"
         if redis.set(key, b"1", nx=True, ex=LOCK_S):
@@ -220,7 +220,7 @@ def sqs_poll(mapping_id: str) -> int:
     redis = get_redis()
     if not redis.set(_lock_key(mapping_id), b"1", nx=True, ex=LOCK_S):
         return 0  # another poll runs; it sees the pending mark before it stops
-    slot = _slot(redis)
+    slot = poller_slot(redis)
     if slot is None:  # every poller slot is busy: the worker's threads stay free for the functions; try again shortly
         redis.delete(_lock_key(mapping_id))
         poll_request(mapping_id, countdown=1.0)

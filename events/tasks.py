@@ -1,4 +1,4 @@
-"""Beat's periodic work for triggers: settle event source mappings a crashed process left half-way."""
+"""Beat's periodic work for triggers (settle event source mappings a crashed process left half-way, sweep for lost wake-ups) and the pollers' tasks."""
 
 from __future__ import annotations
 
@@ -24,3 +24,17 @@ def sweep_sqs() -> int:
     from events.sqs import sqs_sweep
 
     return sqs_sweep()
+
+
+@shared_task(name="events.tasks.poll_dynamodb", ignore_result=True, acks_late=True)
+def poll_dynamodb(mapping_id: str, partition: int = 0) -> int:
+    from events.dynamodb import dynamodb_poll
+
+    return dynamodb_poll(mapping_id, partition)
+
+
+@shared_task(name="events.tasks.sweep_dynamodb", ignore_result=True)
+def sweep_dynamodb() -> int:
+    from events.dynamodb import dynamodb_sweep
+
+    return dynamodb_sweep()

@@ -73,11 +73,14 @@ class Item(models.Model):
     data = models.JSONField()  # the whole item, wire form
     size_bytes = models.IntegerField()
     expires_at = models.BigIntegerField(null=True, blank=True, db_index=True)  # the TTL attribute's epoch seconds, when set
+    # A hash of hash_key in [0, 2**31): Scan's order and its parallel segments (tables.items.scan_hash)
+    scan_hash = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["table", "hash_key", "range_key"], name="tables_item_key")]
-        indexes = [models.Index(fields=["table", "hash_key", "range_key"], name="tables_item_order")]
+        indexes = [models.Index(fields=["table", "hash_key", "range_key"], name="tables_item_order"),
+                   models.Index(fields=["table", "scan_hash", "hash_key", "range_key"], name="tables_item_scan")]
 
 
 class IndexEntry(models.Model):
@@ -88,10 +91,12 @@ class IndexEntry(models.Model):
     index_name = models.CharField(max_length=255)
     hash_key = models.BinaryField()
     range_key = models.BinaryField(default=b"")
+    scan_hash = models.BigIntegerField(default=0)  # as Item.scan_hash, of this entry's hash_key
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "index_name"], name="tables_index_entry_item")]
-        indexes = [models.Index(fields=["table", "index_name", "hash_key", "range_key"], name="tables_index_order")]
+        indexes = [models.Index(fields=["table", "index_name", "hash_key", "range_key"], name="tables_index_order"),
+                   models.Index(fields=["table", "index_name", "scan_hash", "hash_key", "range_key"], name="tables_index_scan")]
 
 
 class StreamRecord(models.Model):

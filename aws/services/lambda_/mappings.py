@@ -16,6 +16,9 @@ from functions.versions import function_for, name_split
 # Settings a source kind interprets itself, kept as given.
 _OPTION_KEYS = ("DestinationConfig", "MaximumRecordAgeInSeconds", "BisectBatchOnFunctionError", "MaximumRetryAttempts", "ParallelizationFactor",
                 "TumblingWindowInSeconds")
+# What Lambda shows for a stream mapping's settings left out.
+_STREAM_DEFAULTS = {"ParallelizationFactor": 1, "MaximumRecordAgeInSeconds": -1, "BisectBatchOnFunctionError": False, "MaximumRetryAttempts": -1,
+                    "TumblingWindowInSeconds": 0, "DestinationConfig": {"OnFailure": {}}}
 
 
 def mapping_configuration(mapping: EventSourceMapping) -> dict[str, Any]:
@@ -35,6 +38,8 @@ def mapping_configuration(mapping: EventSourceMapping) -> dict[str, Any]:
         out["StartingPosition"] = mapping.starting_position
     if mapping.starting_position_timestamp:
         out["StartingPositionTimestamp"] = mapping.starting_position_timestamp
+    if mapping.kind == "dynamodb":
+        out.update(_STREAM_DEFAULTS)
     out.update({k: v for k, v in mapping.options.items() if k in _OPTION_KEYS})
     return out
 
