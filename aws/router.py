@@ -3,7 +3,7 @@
 A request is the endpoint's when its ``Authorization`` header starts with ``AWS4-HMAC-SHA256`` (or ``AWS ``,
 S3's Signature V2), its query holds ``X-Amz-Algorithm`` (or ``AWSAccessKeyId``: presigned URLs), or its host
 is Kiln's S3 host (``s3.localhost``, ``<bucket>.s3.localhost``). The service in the credential scope (``s3``,
-``iam``, ``sts``, ``lambda``) picks the adapter (``service_for``: DynamoDB Streams is signed as ``dynamodb`` and
+``iam``, ``sts``, ``lambda``, ``logs``, ``sqs``, ``sns``, ...) picks the adapter (``service_for``: DynamoDB Streams is signed as ``dynamodb`` and
 told apart by its ``X-Amz-Target`` prefix); the key is resolved, the time checked, the signature recomputed
 (``aws.sigv4``, ``aws.sigv2``) and session tokens checked before any handler runs. Every other request, and
 every request on an HTTP trigger's host, continues to the console, REST API and HTTP triggers unchanged.
@@ -38,7 +38,8 @@ from iam.credentials import Credential, Principal, access_key_note_use, credenti
 logger = logging.getLogger(__name__)
 
 ADAPTERS = {"s3": "aws.services.s3", "iam": "aws.services.iam", "sts": "aws.services.sts", "lambda": "aws.services.lambda_", "logs": "aws.services.logs", "sqs": "aws.services.sqs",
-            "events": "aws.services.events", "scheduler": "aws.services.scheduler", "dynamodb": "aws.services.dynamodb", "dynamodbstreams": "aws.services.dynamodbstreams"}
+            "events": "aws.services.events", "scheduler": "aws.services.scheduler", "dynamodb": "aws.services.dynamodb", "dynamodbstreams": "aws.services.dynamodbstreams",
+            "sns": "aws.services.sns"}
 # The wire format of each service's answers (errors included); S3 streams its bodies, the others are read whole.
 # "json" families (rest-json and awsJson) share the authentication errors' codes.
 FAMILIES = {"s3": "s3", "lambda": "json", "logs": "json", "sqs": "json", "events": "json", "scheduler": "json", "dynamodb": "json", "dynamodbstreams": "json"}

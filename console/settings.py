@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "storage",
     "queues",
     "tables",
+    "topics",
     "logs",
     "events",
     "buses",
@@ -192,6 +193,7 @@ CELERY_TASK_ROUTES = {
     "invoker.tasks.invoke": {"queue": "invoke"},
     "invoker.tasks.*": {"queue": "control"},
     "metrics.tasks.*": {"queue": "control"},
+    "topics.tasks.*": {"queue": "control"},  # SNS deliveries (an HTTP/S one may hold its thread up to 15 s)
 }
 CELERY_TASK_DEFAULT_QUEUE = "control"
 CELERY_BEAT_SCHEDULE = {
@@ -200,6 +202,7 @@ CELERY_BEAT_SCHEDULE = {
     "prune-metrics": {"task": "metrics.tasks.prune", "schedule": 3600.0},
     "settle-event-source-mappings": {"task": "events.tasks.settle_mappings", "schedule": 30.0},
     "sweep-sqs-mappings": {"task": "events.tasks.sweep_sqs", "schedule": 30.0},
+    "sweep-sns-deliveries": {"task": "topics.tasks.sweep", "schedule": 30.0},
     "purge-expired-sessions": {"task": "iam.tasks.purge_sessions", "schedule": 3600.0},
     # EventBridge schedules: one indexed query per second; each tick fires once (buses/services.py).
     "fire-event-bus-schedules": {"task": "buses.tasks.fire_due_schedules", "schedule": 1.0},
@@ -238,6 +241,8 @@ KILN_ACCOUNT_CONCURRENCY = env_int("KILN_ACCOUNT_CONCURRENCY", 1000, minimum=1)
 # SQS event source mapping polls running at once across the workers: each holds a worker thread while its batch runs,
 # so this stays below the worker threads that run the functions (events/sqs.py).
 KILN_SQS_POLLERS_MAX = env_int("KILN_SQS_POLLERS_MAX", 2, minimum=1)
+# Where clients reach Kiln: the base of SNS's SubscribeURL, UnsubscribeURL and SigningCertURL (topics/envelope.py).
+KILN_PUBLIC_URL = env_str("KILN_PUBLIC_URL", f"http://127.0.0.1:{KILN_PORT}")
 # Prices of usage (GET /api/v1/usage/), USD; defaults: AWS Lambda's published x86 prices.
 KILN_PRICE_PER_MILLION_REQUESTS = env_decimal("KILN_PRICE_PER_MILLION_REQUESTS", "0.20")
 KILN_PRICE_PER_GB_SECOND = env_decimal("KILN_PRICE_PER_GB_SECOND", "0.0000166667")

@@ -57,6 +57,8 @@ class Function(TimeStampedModel):
     async_on_success = models.CharField(max_length=256, blank=True, default="")
     async_on_failure = models.CharField(max_length=256, blank=True, default="")
     async_config_modified = models.DateTimeField(null=True, blank=True)  # set by PutFunctionEventInvokeConfig; None: none configured
+    # DeadLetterConfig.TargetArn: an SQS queue or SNS topic that gets the events of asynchronous invocations that failed for good.
+    dead_letter_target = models.CharField(max_length=256, blank=True, default="")
     tags = models.JSONField(default=dict, blank=True)
     # The resource-based policy's statements (AddPermission), each an IAM statement with its ``Sid``.
     policy_statements = models.JSONField(default=list, blank=True)

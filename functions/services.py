@@ -19,6 +19,7 @@ from django.utils import timezone
 from core.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from functions import limits
 from functions.code import CheckedZip, zip_check, zip_from_files, zip_store
+from functions.destinations import destination_kind_for
 from functions.models import Function, FunctionRevision, Layer, LayerVersion, RevisionLayer, Runtime, SavedTestEvent
 from functions.runtimes import runtime_problem
 from iam.models import Role
@@ -314,14 +315,38 @@ def _destination_checked(target: Any, field: str) -> str:
         return ""
     if not isinstance(target, str):
         raise ValidationFailed(f"{field} must be a function ARN or empty.", details={"field": field})
+    kind = destination_kind_for(target)
+    if kind is not None:
+        if not kind.check(target):
+            raise ValidationFailed(f"The destination ARN {target} is invalid: the {kind.name} resource does not exist.", details={"field": field})
+        return target
     if ":sqs:" in target or ":sns:" in target or ":events:" in target:
-        raise ValidationFailed(f"Kiln delivers {field} records to Lambda functions for now; {target} needs the queues/topics/bus service.", details={"field": field})
+        raise ValidationFailed(f"Kiln delivers {field} records to Lambda functions, SQS queues and SNS topics; {target} needs the event bus service.", details={"field": field})
     match = DESTINATION_ARN.match(target)
     if not match:
         raise ValidationFailed(f"The destination ARN {target} is invalid.", details={"field": field})
     if not Function.objects.filter(name=match.group(1)).exists():
         raise ValidationFailed(f"The destination ARN {target} is invalid: function {match.group(1)} does not exist.", details={"field": field})
     return target
+
+
+def dead_letter_checked(target: Any) -> str:
+    """A ``DeadLetterConfig`` target: an existing SQS queue or SNS topic (a registered kind that takes dead letters), or "" for none."""
+    if target in (None, ""):
+        return ""
+    kind = destination_kind_for(target) if isinstance(target, str) else None
+    if kind is None or kind.dead_letter is None:
+        raise ValidationFailed(f"The provided DeadLetterConfig target {target} is invalid: it must be the ARN of an SQS queue or SNS topic.",
+                               details={"field": "DeadLetterConfig"})
+    if not kind.check(target):
+        raise ValidationFailed(f"The provided DeadLetterConfig target {target} does not exist.", details={"field": "DeadLetterConfig"})
+    return target
+
+
+def function_dead_letter_put(*, function: Function, target: str) -> Function:
+    function.dead_letter_target = dead_letter_checked(target)
+    function.save(update_fields=["dead_letter_target", "updated_at"])
+    return function
 
 
 _EVENT_CONFIG_KEYS = {"maximum_retry_attempts", "maximum_event_age_seconds", "on_success", "on_failure"}

@@ -26,7 +26,7 @@ from invoker.models import Invocation, InvocationStatus
 
 CLAIM_COLUMNS = ("revision_id", "payload", "invocation_type", "function_id", "function_name", "attempt", "retries", "queued_at", "executed_version",
                  "client_context")
-FUNCTION_COLUMNS = ("reserved_concurrency", "async_max_retries", "async_max_event_age_s", "async_on_success", "async_on_failure")
+FUNCTION_COLUMNS = ("reserved_concurrency", "async_max_retries", "async_max_event_age_s", "async_on_success", "async_on_failure", "dead_letter_target")
 FINISH_RETURNING = ("function_name", "memory_size")
 FINISH_FIELDS = ("status", "result", "error", "finished_at", "duration_ms", "billed_duration_ms", "max_memory_used_mb", "init_duration_ms", "cold_start")
 

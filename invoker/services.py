@@ -477,21 +477,26 @@ def _settle(invocation_id: str, row: dict[str, Any], outcome: Outcome, memory_si
 
 
 def _finish_event(invocation_id: str, row: dict[str, Any], outcome: Outcome, failure_condition: str) -> None:
-    """Finish an asynchronous invocation and, in the same transaction, queue its record to the configured destination."""
+    """Finish an asynchronous invocation and, in the same transaction, queue its record to the configured destination
+    (and a failed event to the function's DeadLetterConfig target)."""
     succeeded = outcome.status == InvocationStatus.SUCCEEDED
     # The destinations came with the claim (no query on the hot path when none is configured).
     function = destinations.destination_for(row["function__async_on_success" if succeeded else "function__async_on_failure"])
-    if function is None:
+    dead_letter = None if succeeded else destinations.dead_letter_for(row.get("function__dead_letter_target") or "")
+    if function is None and dead_letter is None:
         invocation_finish(invocation_id, outcome, wake=False)
         return
     with transaction.atomic():
         if not invocation_finish(invocation_id, outcome, wake=False):
             return
-        record = destinations.destination_record(
-            request_id=invocation_id, function_arn=function_arn(row["function_name"]), version=row["executed_version"] or "$LATEST",
-            condition=destinations.SUCCESS if succeeded else failure_condition, invoke_count=row["attempt"], payload=row["payload"],
-            status=outcome.status, result=outcome.result)
-        destinations.destination_deliver(target=function, record=record, parent_id=invocation_id)
+        if function is not None:
+            record = destinations.destination_record(
+                request_id=invocation_id, function_arn=function_arn(row["function_name"]), version=row["executed_version"] or "$LATEST",
+                condition=destinations.SUCCESS if succeeded else failure_condition, invoke_count=row["attempt"], payload=row["payload"],
+                status=outcome.status, result=outcome.result)
+            destinations.destination_deliver(target=function, record=record, parent_id=invocation_id)
+        if dead_letter is not None:
+            destinations.dead_letter_deliver(target=dead_letter, payload=row["payload"], request_id=invocation_id, error=outcome.error)
 
 
 def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConfig, concurrency: tuple[int, int] | None = None) -> None:

@@ -60,9 +60,10 @@ def _parse(shape: Shape, form: Mapping[str, str], prefix: str) -> Any:
         return items or None
     if isinstance(shape, MapShape):
         base = prefix if shape.serialization.get("flattened") else f"{prefix}.entry"
+        key_name, value_name = shape.key.serialization.get("name", "key"), shape.value.serialization.get("name", "value")  # SNS: Name / Value
         out, index = {}, 1
-        while f"{base}.{index}.key" in form:
-            out[form[f"{base}.{index}.key"]] = _parse(shape.value, form, f"{base}.{index}.value")
+        while f"{base}.{index}.{key_name}" in form:
+            out[form[f"{base}.{index}.{key_name}"]] = _parse(shape.value, form, f"{base}.{index}.{value_name}")
             index += 1
         return out or None
     if prefix not in form:

@@ -60,6 +60,8 @@ def function_configuration(function: Function, revision: FunctionRevision, versi
         config["Environment"] = {"Variables": dict(revision.environment)}
     if layers:
         config["Layers"] = [{"Arn": lv.arn, "CodeSize": lv.size} for lv in layers]
+    if function.dead_letter_target:
+        config["DeadLetterConfig"] = {"TargetArn": function.dead_letter_target}
     return config
 
 

@@ -13,7 +13,7 @@ from aws.services.lambda_.common import authorized, code_from, config_changes, f
 from core.errors import PreconditionFailed
 from functions.code import code_url_token
 from functions.models import Function, FunctionVersion
-from functions.services import FunctionConfig, function_create, function_delete, function_update, validate_function_name
+from functions.services import FunctionConfig, dead_letter_checked, function_create, function_dead_letter_put, function_delete, function_update, validate_function_name
 from functions.versions import LATEST, function_for, function_tag, function_untag, name_split, qualified_resolve, version_delete, version_publish
 from iam.services import role_resolve
 
@@ -43,10 +43,13 @@ def create_function(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     _pass_role(ctx, changes.get("role"))
     if Function.objects.filter(name=name).exists():
         raise AwsError("ResourceConflictException", f"Function already exist: {name}", status=409)
+    dead_letter = dead_letter_checked((params.get("DeadLetterConfig") or {}).get("TargetArn"))  # checked before anything is written
     code = code_from(ctx, params.get("Code") or {})
     tags = params.get("Tags") or {}
     config = FunctionConfig(**changes)
     function = function_create(name=name, config=config, code=code, description=params.get("Description") or "")
+    if dead_letter:
+        function = function_dead_letter_put(function=function, target=dead_letter)
     if tags:
         function = function_tag(function=function, tags=tags)
     function.refresh_from_db()
@@ -135,7 +138,10 @@ def update_function_configuration(ctx: AwsContext, params: dict[str, Any]) -> di
     _revision_precondition(function, params.get("RevisionId"))
     changes = config_changes(params)
     _pass_role(ctx, changes.get("role"))
+    dead_letter = dead_letter_checked((params.get("DeadLetterConfig") or {}).get("TargetArn")) if "DeadLetterConfig" in params else None
     function = function_update(function=function, changes=changes, description=params.get("Description"))
+    if dead_letter is not None:
+        function = function_dead_letter_put(function=function, target=dead_letter)
     function.refresh_from_db()
     assert function.latest is not None
     return function_configuration(function, function.latest)
