@@ -139,9 +139,9 @@ def test_filtered_records_are_dropped_from_batches() -> None:
     checkpoint = StreamCheckpoint.objects.create(mapping=mapping)
     from tables.models import StreamRecord
 
-    batch, scanned = dynamodb._batch(streams.stream_get(ARN), checkpoint, 10, dynamodb.patterns_parse(mapping.filter_criteria))
+    batch, scanned = dynamodb._batch(streams.stream_get(ARN), checkpoint, 10, dynamodb.mapping_filters(mapping))
     assert [r.keys["id"]["S"] for r in batch] == ["keep1", "keep2"] and scanned == StreamRecord.objects.order_by("sequence").last().sequence
-    batch, scanned = dynamodb._batch(streams.stream_get(ARN), checkpoint, 1, dynamodb.patterns_parse(mapping.filter_criteria))
+    batch, scanned = dynamodb._batch(streams.stream_get(ARN), checkpoint, 1, dynamodb.mapping_filters(mapping))
     assert [r.keys["id"]["S"] for r in batch] == ["keep1"] and scanned == batch[0].sequence
 
 
