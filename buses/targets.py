@@ -6,14 +6,11 @@ message id); it raises ``TargetFailure(code, message, retryable=...)`` with Even
 are not retried, as EventBridge documents. A kind may be registered from elsewhere with
 ``target_kind_register``.
 
-SNS: ``topics`` sits below ``buses`` and cannot import it, so the SNS kind looks up
-``topics.services.topic_publish_event(topic_arn=..., message=..., subject=None) -> str`` (the message id)
-lazily, at delivery; without it, SNS targets fail with ``RESOURCE_NOT_FOUND`` (and go to their DLQ).
+SNS: ``topics`` sits below ``buses``, so the SNS kind calls ``topics.services.topic_publish_event``.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import uuid
@@ -26,9 +23,7 @@ from django.db import IntegrityError
 from buses.errors import TargetFailure
 from buses.models import Delivery
 from core.errors import KilnError
-
-SNS_PUBLISH_MODULE = "topics.services"
-SNS_PUBLISH_FUNCTION = "topic_publish_event"
+from topics.services import topic_publish_event
 
 
 @dataclass(frozen=True)
@@ -117,15 +112,11 @@ def _bus(delivery: Delivery) -> dict[str, Any]:
     return {"deliveries": len(created)}
 
 
-# --- SNS (provided by the topics app, when it has a publish service) -------------------------------------------------
+# --- SNS -------------------------------------------------------------------------------------------------------------
 
 def _sns(delivery: Delivery) -> dict[str, Any]:
     try:
-        publish = getattr(importlib.import_module(SNS_PUBLISH_MODULE), SNS_PUBLISH_FUNCTION)
-    except (ImportError, AttributeError):
-        raise TargetFailure("RESOURCE_NOT_FOUND", "SNS topics cannot receive events here: Kiln has no SNS publish service.", retryable=False) from None
-    try:
-        message_id = publish(topic_arn=delivery.target_arn, message=delivery.payload)
+        message_id = topic_publish_event(topic_arn=delivery.target_arn, message=delivery.payload)
     except KilnError as error:
         raise TargetFailure("RESOURCE_NOT_FOUND" if error.status == 404 else "SDK_CLIENT_ERROR", error.message, retryable=error.status >= 429) from None
     return {"message_id": str(message_id or uuid.uuid4())}
