@@ -8,7 +8,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from iam.credentials import access_key_create, credential_resolve, session_create
+from iam.credentials import CREDENTIALS, access_key_create, credential_resolve, session_create
 from iam.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
 from iam.models import AccessKey
 from iam.services import role_create
@@ -34,6 +34,7 @@ def test_resolve_user_key_and_unreadable_secret(settings) -> None:
     assert credential is not None and credential.secret == issued.secret and credential.principal.arn == "arn:aws:iam::000000000000:user/u1"
     assert issued.secret not in AccessKey.objects.get(pk=issued.key.pk).secret_encrypted
     settings.KILN_KMS_KEY = "rotated without re-issuing"
+    CREDENTIALS.clear_local()  # new key material means a restarted process: nothing cached
     assert credential_resolve(issued.key.access_key_id) is None
     assert credential_resolve("AKIANOSUCHKEY0000000") is None
 
