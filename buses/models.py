@@ -143,7 +143,8 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name_plural = "deliveries"
+        verbose_name = "event bus delivery"
+        verbose_name_plural = "event bus deliveries"
         indexes = [models.Index(fields=["state", "next_attempt_at"], name="buses_delivery_due")]
 
     def __str__(self) -> str:

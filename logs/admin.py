@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -19,6 +21,13 @@ class _ReadOnly(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         return False
 
+
+
+def _when(milliseconds: int | None) -> str:
+    """An event time (epoch milliseconds) as people read it, in UTC."""
+    if milliseconds is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(milliseconds / 1000, tz=datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
 
 @admin.register(LogGroup)
 class LogGroupAdmin(_ReadOnly):
@@ -41,7 +50,7 @@ class LogGroupAdmin(_ReadOnly):
     @admin.display(description="Streams")
     def streams_table(self, obj: LogGroup) -> str:
         rows = obj.streams.order_by("-last_event_timestamp")[:100]
-        return format_html_join("", "<div><code>{}</code> · last event {} · {} bytes</div>", ((s.name, s.last_event_timestamp or "-", s.stored_bytes) for s in rows)) or "-"
+        return format_html_join("", "<div><code>{}</code> · last event {} · {} bytes</div>", ((s.name, _when(s.last_event_timestamp), s.stored_bytes) for s in rows)) or "-"
 
     @admin.display(description="Subscription filters")
     def filters_table(self, obj: LogGroup) -> str:
@@ -52,7 +61,7 @@ class LogGroupAdmin(_ReadOnly):
     def recent_events(self, obj: LogGroup) -> str:
         events = LogEvent.objects.filter(group=obj).select_related("stream").order_by("-timestamp", "-id")[:RECENT_EVENTS]
         return format_html_join("", "<div><code>{}</code> {} <pre style='display:inline'>{}</pre></div>",
-                                ((e.timestamp, e.stream.name, e.message[:500]) for e in events)) or "-"
+                                ((_when(e.timestamp), e.stream.name, e.message[:500]) for e in events)) or "-"
 
 
 @admin.register(LogStream)
@@ -66,4 +75,4 @@ class LogStreamAdmin(_ReadOnly):
     @admin.display(description="Recent events")
     def recent_events(self, obj: LogStream) -> str:
         events = obj.events.order_by("-timestamp", "-id")[:RECENT_EVENTS]
-        return format_html_join("", "<div><code>{}</code> <pre style='display:inline'>{}</pre></div>", ((e.timestamp, e.message[:500]) for e in events)) or "-"
+        return format_html_join("", "<div><code>{}</code> <pre style='display:inline'>{}</pre></div>", ((_when(e.timestamp), e.message[:500]) for e in events)) or "-"

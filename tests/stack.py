@@ -53,6 +53,8 @@ class Stack:
     process: subprocess.Popen[bytes]
     log_path: Path
     token: str = ""
+    # The root access key the stack was started with (KILN_ROOT_ACCESS_KEY_ID / _SECRET_ACCESS_KEY), for boto3.
+    root_key: tuple[str, str] = ("", "")
     _names: set[str] = field(default_factory=set)
 
     def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None, headers: dict[str, str] | None = None, auth: bool = True) -> Response:
@@ -100,10 +102,12 @@ def start(redis_db: int) -> Stack:
     data_dir.chmod(0o711)  # the sandbox uid binds code from the work dir below it
     port = free_port()
     password = secrets.token_urlsafe(12)
+    root_key = ("AKIA" + secrets.token_hex(8).upper(), secrets.token_urlsafe(30))
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "KILN_", "DJANGO_", "PYTEST"))}
     env.update({
         "KILN_DATA_DIR": str(data_dir), "KILN_PORT": str(port), "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
         "KILN_ADMIN_USER": "admin", "KILN_ADMIN_PASSWORD": password, "KILN_WORKER_CONCURRENCY": "4",
+        "KILN_ROOT_ACCESS_KEY_ID": root_key[0], "KILN_ROOT_SECRET_ACCESS_KEY": root_key[1],
         # No veth pairs for this stack's sandboxes: a host interface appearing makes Chromium abort its
         # requests in flight (net::ERR_NETWORK_CHANGED). Egress itself is tested in tests/invoker.
         "KILN_SANDBOX_EGRESS": "deny",
@@ -114,7 +118,8 @@ def start(redis_db: int) -> Stack:
     log_path = data_dir / "run.log"
     log = open(log_path, "wb")
     process = subprocess.Popen(["bash", str(ROOT / "scripts" / "run.sh")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    stack = Stack(url=f"http://127.0.0.1:{port}", username="admin", password=password, data_dir=data_dir, process=process, log_path=log_path)
+    stack = Stack(url=f"http://127.0.0.1:{port}", username="admin", password=password, data_dir=data_dir, process=process, log_path=log_path,
+                  root_key=root_key)
     deadline = time.time() + START_SECONDS
     while time.time() < deadline:
         if process.poll() is not None:

@@ -148,7 +148,8 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["id"]
-        verbose_name_plural = "deliveries"
+        verbose_name = "topic delivery"
+        verbose_name_plural = "topic deliveries"
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="topics_delivery_due"),
                    models.Index(fields=["subscription", "group_id", "status"], name="topics_delivery_group")]
 
