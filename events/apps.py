@@ -22,8 +22,11 @@ class EventsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from events.mappings import ENABLED_ON_SOURCE
-        from events.models import EventSourceMapping
+        from events.models import BucketNotification, EventSourceMapping
+        from events.selectors import NOTIFIED_BUCKETS
 
+        post_save.connect(lambda **kwargs: NOTIFIED_BUCKETS.bump(), sender=BucketNotification, weak=False, dispatch_uid="notified-buckets-save")
+        post_delete.connect(lambda **kwargs: NOTIFIED_BUCKETS.bump(), sender=BucketNotification, weak=False, dispatch_uid="notified-buckets-delete")
         post_save.connect(lambda **kwargs: ENABLED_ON_SOURCE.bump(), sender=EventSourceMapping, weak=False, dispatch_uid="mapping-states-save")
         post_delete.connect(lambda **kwargs: ENABLED_ON_SOURCE.bump(), sender=EventSourceMapping, weak=False, dispatch_uid="mapping-states-delete")
         bus.subscribe(MessagesAvailable, sqs.messages_available)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from core.arns import function_arn
+from core.generations import GenerationCache
 from events.models import BucketNotification
 from functions.models import Function
 from invoker.models import Invocation, Trigger
@@ -25,9 +26,20 @@ def notification_function(arn: str) -> Function | None:
     return Function.objects.filter(name=name).first()
 
 
+# Which buckets have notifications at all, asked on every object write: cached per process, the generation bumped by
+# every notification saved or deleted (events/apps.py), so a write to a bucket without any costs no query.
+NOTIFIED_BUCKETS: GenerationCache[frozenset[str]] = GenerationCache("bucket-notifications", ttl_s=30.0)
+
+
+def _notified_buckets() -> frozenset[str]:
+    return NOTIFIED_BUCKETS.get("all", lambda: frozenset(BucketNotification.objects.values_list("bucket__name", flat=True).distinct()))
+
+
 def matching_notifications(bucket_name: str, key: str, event_name: str) -> list[BucketNotification]:
     from events.s3 import expand
 
+    if bucket_name not in _notified_buckets():
+        return []
     concrete = f"s3:{event_name}"
     found = []
     for config in BucketNotification.objects.filter(bucket__name=bucket_name).select_related("function", "function__latest").order_by("position"):

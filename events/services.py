@@ -11,6 +11,7 @@ from django.db import transaction
 from core.errors import ValidationFailed
 from events.models import NOTIFICATION_ID_MAX, BucketNotification
 from events.s3 import EVENT_TYPES, expand
+from events.selectors import NOTIFIED_BUCKETS
 from functions.selectors import access_function_by_name
 from storage.models import Bucket
 
@@ -94,4 +95,5 @@ def bucket_notifications_replace(*, bucket: Bucket, notifications: list[BucketNo
     with transaction.atomic():
         BucketNotification.objects.filter(bucket=bucket).delete()
         BucketNotification.objects.bulk_create(notifications)
+        NOTIFIED_BUCKETS.bump()  # bulk_create sends no post_save
     return notifications
