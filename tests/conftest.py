@@ -41,12 +41,8 @@ def _free_port() -> int:
 WORKER_KILN_PORT = _free_port()
 
 
-@pytest.fixture(scope="session")
-def worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
-    from invoker.redis_client import get_redis
-
-    redis = get_redis()
-    redis.flushdb()
+def process_env() -> dict[str, str]:
+    """The environment of a Kiln process the tests start: this session's test database and data dir."""
     env = dict(os.environ)
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
@@ -54,6 +50,16 @@ def worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Pope
     else:
         env["DATABASE_URL"] = f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env["KILN_DATA_DIR"] = str(settings.DATA_DIR)
+    return env
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
+    from invoker.redis_client import get_redis
+
+    redis = get_redis()
+    redis.flushdb()
+    env = process_env()
     env["KILN_PORT"] = str(WORKER_KILN_PORT)
     env["KILN_ASYNC_RETRY_DELAYS"] = "0.3,0.3"  # Lambda's 1 and 2 minutes, shortened for the tests
     log_path = Path(settings.DATA_DIR) / "worker.log"
