@@ -46,8 +46,30 @@ PENDING_S = 120
 DELETE_CHUNK = 500  # succeeded messages deleted per statement
 
 
-def _lock_key(mapping_id: Any) -> str:
-    return f"kiln:esm:lock:{mapping_id}"
+def _lock_key(mapping_id: Any, poller: int = 0) -> str:
+    return f"kiln:esm:lock:{mapping_id}" + (f":{poller}" if poller else "")
+
+
+def mapping_pollers(mapping: EventSourceMapping) -> int:
+    """How many batches of one mapping may run at once: ``ScalingConfig.MaximumConcurrency`` (2-1000), capped by
+    Kiln's poller slots (``KILN_SQS_POLLERS_MAX``); without it, as many as those slots allow, as Lambda scales."""
+    return max(1, min(mapping.maximum_concurrency or settings.KILN_SQS_POLLERS_MAX, settings.KILN_SQS_POLLERS_MAX))
+
+
+def _extra_lock(redis: Any, mapping_id: Any, pollers: int) -> int | None:
+    """One of the mapping's extra poller locks (1 .. pollers-1), or ``None`` when all are held."""
+    for poller in range(1, pollers):
+        if redis.set(_lock_key(mapping_id, poller), b"1", nx=True, ex=LOCK_S):
+            return poller
+    return None
+
+
+def _scale_out(redis: Any, mapping_id: Any, pollers: int) -> None:
+    """A full batch and room for another poller: start one (it drains beside this one while batches stay full)."""
+    from events.tasks import poll_sqs
+
+    if any(not redis.exists(_lock_key(mapping_id, poller)) for poller in range(1, pollers)):
+        poll_sqs.apply_async(args=[str(mapping_id)], kwargs={"extra": True})
 
 
 def poller_slot(redis: Any) -> str | None:
@@ -215,21 +237,32 @@ def _enabled(mapping_id: Any) -> EventSourceMapping | None:
     return EventSourceMapping.objects.select_related("function").filter(pk=mapping_id, kind="sqs", state=MappingState.ENABLED, enabled=True).first()
 
 
-def sqs_poll(mapping_id: str) -> int:
-    """One poller run for a mapping (the Celery task's body); how many messages it delivered."""
+def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
+    """One poller run for a mapping (the Celery task's body); how many messages it delivered.
+
+    The mapping's first poller (lock 0) is the one a send wakes; it hands over, re-polls when a send came while it
+    finished, and schedules the poll for messages becoming visible. While batches come full it starts extra pollers
+    (``extra``, locks 1 .. ``mapping_pollers - 1``) that drain beside it and stop at the first short batch."""
     redis = get_redis()
-    if not redis.set(_lock_key(mapping_id), b"1", nx=True, ex=LOCK_S):
-        return 0  # another poll runs; it sees the pending mark before it stops
+    mapping = _enabled(mapping_id)
+    if mapping is None:
+        return 0
+    pollers = mapping_pollers(mapping)
+    poller = _extra_lock(redis, mapping_id, pollers) if extra else (0 if redis.set(_lock_key(mapping_id), b"1", nx=True, ex=LOCK_S) else None)
+    if poller is None:
+        return 0  # another poll runs (the first one sees the pending mark before it stops), or no extra lock is free
     slot = poller_slot(redis)
     if slot is None:  # every poller slot is busy: the worker's threads stay free for the functions; try again shortly
-        redis.delete(_lock_key(mapping_id))
-        poll_request(mapping_id, countdown=1.0)
+        redis.delete(_lock_key(mapping_id, poller))
+        if not extra:
+            poll_request(mapping_id, countdown=1.0)
         return 0
     delivered, started, handover = 0, time.monotonic(), False
     queue: Queue | None = None
     try:
         while True:
-            redis.delete(_pending_key(mapping_id))
+            if not extra:
+                redis.delete(_pending_key(mapping_id))
             mapping = _enabled(mapping_id)
             queue = queue_by_arn(mapping.event_source_arn) if mapping else None
             if mapping is None or queue is None:
@@ -237,21 +270,27 @@ def sqs_poll(mapping_id: str) -> int:
             batch = _gather(mapping, queue)
             if not batch:
                 break
+            full = len(batch) >= mapping.batch_size
             batch = _filtered(mapping, queue, batch)
-            if not batch:
-                continue  # every message filtered out (and deleted): gather again
-            try:
-                _deliver(mapping, queue, batch)
-            except Exception as exc:  # noqa: BLE001 - the batch comes back after the visibility timeout
-                log.exception("event source mapping %s could not deliver a batch", mapping_id)
-                EventSourceMapping.objects.filter(pk=mapping_id).update(last_processing_result=f"PROBLEM: {exc}"[:256])
-                break
-            delivered += len(batch)
+            if batch:
+                if full and pollers > 1:
+                    _scale_out(redis, mapping_id, pollers)
+                try:
+                    _deliver(mapping, queue, batch)
+                except Exception as exc:  # noqa: BLE001 - the batch comes back after the visibility timeout
+                    log.exception("event source mapping %s could not deliver a batch", mapping_id)
+                    EventSourceMapping.objects.filter(pk=mapping_id).update(last_processing_result=f"PROBLEM: {exc}"[:256])
+                    break
+                delivered += len(batch)
+            if extra and not full:
+                break  # the queue no longer fills batches: the first poller carries on alone
             if time.monotonic() - started > POLL_BUDGET_S:
-                handover = True  # a fresh task continues, after this one's lock is gone
+                handover = not extra  # a fresh task continues, after this one's lock is gone
                 break
     finally:
-        redis.delete(_lock_key(mapping_id), slot)
+        redis.delete(_lock_key(mapping_id, poller), slot)
+    if extra:
+        return delivered
     if handover or redis.exists(_pending_key(mapping_id)):  # more to do, or a send came while this poll was finishing
         redis.delete(_pending_key(mapping_id))
         poll_request(mapping_id, countdown=0)

@@ -13,10 +13,10 @@ def settle_mappings() -> int:
 
 
 @shared_task(name="events.tasks.poll_sqs", ignore_result=True, acks_late=True)
-def poll_sqs(mapping_id: str) -> int:
+def poll_sqs(mapping_id: str, extra: bool = False) -> int:
     from events.sqs import sqs_poll
 
-    return sqs_poll(mapping_id)
+    return sqs_poll(mapping_id, extra=extra)
 
 
 @shared_task(name="events.tasks.sweep_sqs", ignore_result=True)

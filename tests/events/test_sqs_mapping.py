@@ -163,3 +163,31 @@ def test_ten_thousand_messages_drain_through_a_mapping_with_none_lost_or_duplica
     delivered = [message_id for run in runs for message_id in json.loads(run.result)]
     assert len(delivered) == 10_000 and set(delivered) == sent  # each exactly once
     assert EventSourceMapping.objects.get(pk=mapping.pk).last_processing_result == "OK"
+
+
+SLOW = "import time\n\ndef handler(event, context):\n    time.sleep(1.0)\n    return len(event['Records'])\n"
+
+
+def _most_at_once(runs: list[Invocation]) -> int:
+    moments = sorted([(run.started_at, 1) for run in runs] + [(run.finished_at, -1) for run in runs], key=lambda m: (m[0], m[1]))
+    running = most = 0
+    for _, step in moments:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def test_full_batches_scale_out_to_maximum_concurrency_and_no_further(worker, settings) -> None:
+    assert settings.KILN_SQS_POLLERS_MAX == 2  # the worker's setting: at most two pollers at once
+    function = function_create(name="slow-consumer", config=FunctionConfig(runtime="python3.11", handler="app.handler", timeout=30),
+                               code=Code(files={"app.py": SLOW}))
+    queue = services.queue_create(name="deep", attributes={"VisibilityTimeout": "60"})
+    for i in range(8):
+        _send(queue, f"m{i}")
+    mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn,
+                                      data=mappings.MappingInput(batch_size=1, maximum_concurrency=2))
+    _until(lambda: not Message.objects.filter(queue=queue).exists(), 60)
+    runs = list(Invocation.objects.filter(trigger=Trigger.QUEUE, function_name="slow-consumer", status=InvocationStatus.SUCCEEDED))
+    assert len(runs) == 8 and sum(int(run.result) for run in runs) == 8
+    assert _most_at_once(runs) == 2  # two batches ran side by side, never three
+    assert EventSourceMapping.objects.get(pk=mapping.pk).last_processing_result == "OK"
