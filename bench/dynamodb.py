@@ -31,7 +31,7 @@ def _client(url: str, key: tuple[str, str]) -> Any:
 def _item(pk: str, sk: int) -> dict[str, dict[str, Any]]:
     """A small item: the two keys and eight other attributes of the usual types."""
     return {"pk": {"S": pk}, "sk": {"N": str(sk)}, "name": {"S": f"user {sk}"}, "email": {"S": f"u{sk}@example.com"},
-            "age": {"N": str(20 + sk % 50)}, "active": {"BOOL": sk % 2 == 0}, "score": {"N": f"{sk * 1.5}"},
+            "age": {"N": str(20 + sk % 50)}, "active": {"BOOL": sk % 2 == 0}, "score": {"N": str(sk * 3 + 1)},
             "tags": {"SS": ["a", "b"]}, "city": {"S": "Lisbon"}, "meta": {"M": {"v": {"N": "1"}, "src": {"S": "bench"}}}}
 
 
