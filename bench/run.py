@@ -404,7 +404,7 @@ def run_only(procs, env: dict[str, str], results: dict) -> int:
         raise SystemExit(f"BENCH_ONLY: unknown section(s) {sorted(unknown)}")
     port = free_port()
     web = procs.start("gunicorn", [str(Path(sys.executable).parent / "gunicorn"), "console.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--log-level", "warning"], env)
-    wait_for(lambda: _answers(port), timeout_s=60, what="gunicorn", checks=[lambda: procs.check("gunicorn", web)])
+    wait_for(lambda: _answers(port), timeout_s=120, what="gunicorn", checks=[lambda: procs.check("gunicorn", web)])
     say("DynamoDB: PutItem/GetItem/Query ops/s beside moto's server")
     results["dynamodb"] = dynamodb.measure(port, procs, env)
     print()
