@@ -1,6 +1,9 @@
 """``make bench``: start PostgreSQL-backed Kiln (gunicorn + a Celery worker) on a private data dir and
 Redis DB, measure its figures and the floors they are judged against in the same run, print a table
 and append it to docs/benchmarks.md. Run through ``scripts/bench.sh``, which sets the environment.
+
+``BENCH_ONLY=dynamodb`` (a comma-separated list of sections; only ``dynamodb`` so far) starts gunicorn alone,
+runs only those sections and prints their rows without appending to docs/benchmarks.md: for iterating on one.
 """
 
 from __future__ import annotations
@@ -302,6 +305,9 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
     rows += s3api.rows(r)
     if r.get("sqs"):
         rows += sqs.rows(r)
+    from bench import dynamodb
+
+    rows += dynamodb.rows(r)
     return rows
 
 
@@ -374,6 +380,38 @@ def append_doc(markdown: str) -> None:
 
 
 # -- main ----------------------------------------------------------------------------------------
+ONLY = {name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()}
+
+
+def _answers(port: int) -> bool:
+    """Whether gunicorn answers at all (/healthz waits on a worker, which this mode does not start); a new
+    connection per try (``http.client`` refuses to reuse one whose connect failed)."""
+    from bench.client import Api
+
+    try:
+        return Api("127.0.0.1", port).request("GET", "/api/v1/functions/")[0] in (401, 403)
+    except OSError:
+        return False
+
+
+def run_only(procs, env: dict[str, str], results: dict) -> int:
+    """``BENCH_ONLY``: gunicorn alone, the selected sections, their rows printed (not appended to the doc)."""
+    from bench import dynamodb
+    from bench.procs import free_port, wait_for
+
+    unknown = ONLY - {"dynamodb"}
+    if unknown:
+        raise SystemExit(f"BENCH_ONLY: unknown section(s) {sorted(unknown)}")
+    port = free_port()
+    web = procs.start("gunicorn", [str(Path(sys.executable).parent / "gunicorn"), "console.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--log-level", "warning"], env)
+    wait_for(lambda: _answers(port), timeout_s=120, what="gunicorn", checks=[lambda: procs.check("gunicorn", web)])
+    say("DynamoDB: PutItem/GetItem/Query ops/s beside moto's server")
+    results["dynamodb"] = dynamodb.measure(port, procs, env)
+    print()
+    print(render_table(dynamodb.rows(results)))
+    return 0
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
@@ -399,6 +437,8 @@ def main() -> int:
         django.setup()
         from functions.runtimes import available_runtimes
 
+        if ONLY:
+            return run_only(procs, env, results)
         runtimes = available_runtimes()
         say("runtimes: " + ", ".join(f"{k}={v.executable or '-'}" for k, v in runtimes.items()))
 
@@ -472,6 +512,12 @@ def main() -> int:
 
         results["sqs"] = sqs.measure(port, procs, env)
         say("SQS msg/s Kiln / moto: " + ", ".join(f"{op} {results['sqs']['kiln'][op]:.0f} / {results['sqs']['moto'][op]:.0f}" for op in ("send", "receive", "delete")))
+
+        say("DynamoDB: PutItem/GetItem/Query ops/s beside moto's server")
+        from bench import dynamodb
+
+        results["dynamodb"] = dynamodb.measure(port, procs, env)
+        say("DynamoDB ops/s Kiln / moto: " + ", ".join(f"{op} {results['dynamodb']['kiln'][op]:.0f} / {results['dynamodb']['moto'][op]:.0f}" for op in ("put", "get", "query")))
 
         say("cold starts")
         results["cold_py_new"] = cold_starts(api, "bench-hello-py", new_kind=True)

@@ -75,6 +75,10 @@ class GenerationCache(Generic[T]):
         """Invalidate every process's entries once the current transaction commits (at once outside one)."""
         transaction.on_commit(self._incr)
 
+    def bump_now(self) -> None:
+        """Invalidate every process's entries now, inside a transaction too (pair it with ``bump()``)."""
+        self._incr()
+
     def _incr(self) -> None:
         try:
             _redis().incr(self.key)

@@ -7,8 +7,14 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Sum
 
+from core.generations import GenerationCache
 from tables.errors import TableNotFound
 from tables.models import IndexEntry, Item, Table
+
+# Every data-plane request resolves its table by name; the row changes only when the control plane saves or
+# deletes it (tables/apps.py bumps the generation then), so each process keeps the tables it has seen.
+# Callers treat the instance as read-only (the stream counter is updated and read with queries of its own).
+TABLES: GenerationCache[Table | None] = GenerationCache("tables", ttl_s=30.0)
 
 
 def table_arn_prefix() -> str:
@@ -35,10 +41,10 @@ def table_get(name: str, *, lock: bool = False, arn: str | None = None) -> Table
 
 def table_find(name: str) -> Table:
     """The table for a data-plane request (DynamoDB's shorter message)."""
-    try:
-        return Table.objects.get(name=name)
-    except Table.DoesNotExist:
-        raise TableNotFound("Requested resource not found") from None
+    table = TABLES.get(name, lambda: Table.objects.filter(name=name).first(), cacheable=lambda found: found is not None)
+    if table is None:
+        raise TableNotFound("Requested resource not found")
+    return table
 
 
 def table_names(*, after: str = "", limit: int = 100) -> list[str]:
