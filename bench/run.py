@@ -2,7 +2,7 @@
 Redis DB, measure its figures and the floors they are judged against in the same run, print a table
 and append it to docs/benchmarks.md. Run through ``scripts/bench.sh``, which sets the environment.
 
-``BENCH_ONLY=dynamodb`` (a comma-separated list of sections; only ``dynamodb`` so far) starts gunicorn alone,
+``BENCH_ONLY=dynamodb,s3api`` (a comma-separated list of sections that need no worker) starts gunicorn alone,
 runs only those sections and prints their rows without appending to docs/benchmarks.md: for iterating on one.
 """
 
@@ -396,19 +396,25 @@ def _answers(port: int) -> bool:
 
 def run_only(procs, env: dict[str, str], results: dict) -> int:
     """``BENCH_ONLY``: gunicorn alone, the selected sections, their rows printed (not appended to the doc)."""
-    from bench import dynamodb
+    from bench import dynamodb, s3api
     from bench.procs import free_port, wait_for
 
-    unknown = ONLY - {"dynamodb"}
+    sections = {"dynamodb": ("DynamoDB: PutItem/GetItem/Query ops/s beside moto's server", dynamodb),
+                "s3api": ("S3 API: PutObject/GetObject beside moto's server", s3api)}
+    unknown = ONLY - set(sections)
     if unknown:
-        raise SystemExit(f"BENCH_ONLY: unknown section(s) {sorted(unknown)}")
+        raise SystemExit(f"BENCH_ONLY: unknown section(s) {sorted(unknown)}; known: {', '.join(sorted(sections))}")
     port = free_port()
     web = procs.start("gunicorn", [str(Path(sys.executable).parent / "gunicorn"), "console.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--log-level", "warning"], env)
     wait_for(lambda: _answers(port), timeout_s=120, what="gunicorn", checks=[lambda: procs.check("gunicorn", web)])
-    say("DynamoDB: PutItem/GetItem/Query ops/s beside moto's server")
-    results["dynamodb"] = dynamodb.measure(port, procs, env)
+    rows = []
+    for name in sorted(ONLY):
+        title, module = sections[name]
+        say(title)
+        results[name] = module.measure(port, procs, env)
+        rows += module.rows(results)
     print()
-    print(render_table(dynamodb.rows(results)))
+    print(render_table(rows))
     return 0
 
 
