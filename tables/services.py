@@ -304,8 +304,19 @@ def table_update(*, name: str, billing_mode: str | None = None, provisioned_thro
             table.billing_mode = billing
             changed = True
         if provisioned_throughput:
-            table.provisioned_throughput = _throughput_check(provisioned_throughput, billing)
+            wanted = _throughput_check(provisioned_throughput, billing)
+            current = table.provisioned_throughput or {}
+            if billing == table.billing_mode == BillingMode.PROVISIONED and not gsi_updates and all(
+                    current.get(k) == wanted.get(k) for k in ("ReadCapacityUnits", "WriteCapacityUnits")):
+                raise TableValidation(
+                    "The provisioned throughput for the table will not change. The requested value equals the current value. "
+                    f"Current ReadCapacityUnitsForTable: {current.get('ReadCapacityUnits')}. Requested ReadCapacityUnitsForTable: {wanted.get('ReadCapacityUnits')}. "
+                    f"Current WriteCapacityUnitsForTable: {current.get('WriteCapacityUnits')}. Requested WriteCapacityUnitsForTable: {wanted.get('WriteCapacityUnits')}. "
+                    "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.")
+            table.provisioned_throughput = wanted
             changed = True
+        elif billing_mode == table.billing_mode == BillingMode.PAY_PER_REQUEST:
+            changed = True  # AWS accepts an on-demand -> on-demand request as a no-op
         elif billing == BillingMode.PAY_PER_REQUEST and billing_mode:
             table.provisioned_throughput = {}
         definitions = {d["AttributeName"]: d["AttributeType"] for d in table.attribute_definitions}
