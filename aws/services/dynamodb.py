@@ -248,6 +248,11 @@ def describe_time_to_live(ctx: AwsContext, params: dict[str, Any]) -> dict[str, 
 def _tagged(ctx: AwsContext, params: dict[str, Any], action: str) -> Table:
     arn = params.get("ResourceArn")
     _authorize(ctx, action, arn if isinstance(arn, str) else "*")
+    parts = arn.split(":", 5) if isinstance(arn, str) else []
+    if len(parts) == 6 and parts[:3] == ["arn", "aws", "dynamodb"] and parts[4] != settings.KILN_ACCOUNT_ID:
+        # another account's table: AWS answers as for a resource no resource-based policy shares with the caller
+        raise AwsError("AccessDeniedException", f"User: {ctx.principal.arn} is not authorized to perform: dynamodb:{action} on resource: {arn} "
+                                                f"because no resource-based policy allows the dynamodb:{action} action")
     return services.table_of_arn(arn)
 
 

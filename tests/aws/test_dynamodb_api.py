@@ -151,6 +151,13 @@ def test_update_table_ttl_tags_protection(ddb: Any) -> None:
     ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
     ddb.untag_resource(ResourceArn=arn, TagKeys=["a"])
     assert ddb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "b", "Value": "2"}]
+    with pytest.raises(ClientError) as info:
+        ddb.list_tags_of_resource(ResourceArn=arn.replace("tab1", "missing"))
+    assert _code(info)[0] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:  # another account's table: denied, as AWS does, whether it exists or not
+        ddb.list_tags_of_resource(ResourceArn=arn.replace(":000000000000:", ":111122223333:"))
+    assert _code(info)[0] == "AccessDeniedException" and "dynamodb:ListTagsOfResource" in _code(info)[1]
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     ddb.update_table(TableName="tab1", DeletionProtectionEnabled=True)
     with pytest.raises(ClientError) as info:
         ddb.delete_table(TableName="tab1")
