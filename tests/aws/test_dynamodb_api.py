@@ -384,6 +384,53 @@ def test_global_and_local_indexes(ddb: Any) -> None:
     assert [i["IndexName"] for i in ddb.describe_table(TableName="people")["Table"]["GlobalSecondaryIndexes"]] == ["by-city"]
 
 
+def test_multi_attribute_gsi_key(ddb: Any) -> None:
+    """A GSI keyed by one HASH and four RANGE attributes: items sort by the RANGE attributes in schema order, an item
+    lacking one is not indexed, a key condition gives equalities on a gapless prefix and any condition on the last."""
+    names = ["pk", "h", "a", "b", "c", "d"]
+    ddb.create_table(TableName="multi", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in names],
+                     GlobalSecondaryIndexes=[{"IndexName": "gsi", "Projection": {"ProjectionType": "ALL"},
+                                              "KeySchema": [{"AttributeName": "h", "KeyType": "HASH"}]
+                                              + [{"AttributeName": n, "KeyType": "RANGE"} for n in "abcd"]}])
+    rows = [("p1", "T", "live", "b", "r1"), ("p2", "T", "live", "a", "r2"), ("p3", "T", "live", "a", "r1"), ("p4", "T", "draft", "c", "r1"),
+            ("p5", "F", "live", "a", "r0"), ("p6", "T", "live", None, "r1"), ("p7", "T", "live", "a!", "r0")]
+    for pk, a, b, c, d in rows:
+        item = {"pk": pk, "h": "o1", "a": a, "b": b, "c": c, "d": d}
+        ddb.put_item(TableName="multi", Item={k: {"S": v} for k, v in item.items() if v is not None})
+    described = ddb.describe_table(TableName="multi")["Table"]["GlobalSecondaryIndexes"][0]["KeySchema"]
+    assert [e["AttributeName"] for e in described] == ["h", "a", "b", "c", "d"]
+    values = {":h": "o1", ":a": "T", ":b": "live", ":c": "a", ":d": "r", ":x": "r1", ":y": "r1"}
+
+    def query(condition: str, **extra: Any) -> Any:
+        used = {k: {"S": v} for k, v in values.items() if k in condition}
+        return ddb.query(TableName="multi", IndexName="gsi", KeyConditionExpression=condition, ExpressionAttributeValues=used, **extra)
+
+    def pks(condition: str, **extra: Any) -> list[str]:
+        return [i["pk"]["S"] for i in query(condition, **extra)["Items"]]
+
+    assert pks("h = :h") == ["p5", "p4", "p3", "p2", "p7", "p1"]  # "a" < "a!" < "b", attribute by attribute (raw joined bytes would put "a!r0" first)
+    assert pks("h = :h AND a = :a", ScanIndexForward=False) == ["p1", "p7", "p2", "p3", "p4"]
+    assert pks("b = :b AND h = :h AND a = :a") == ["p3", "p2", "p7", "p1"]
+    assert pks("h = :h AND a = :a AND b = :b AND c = :c") == ["p3", "p2"]
+    assert pks("h = :h AND a = :a AND b = :b AND c > :c") == ["p7", "p1"]
+    assert pks("h = :h AND a = :a AND b = :b AND c <= :c") == ["p3", "p2"]
+    assert pks("h = :h AND a = :a AND b = :b AND begins_with(c, :c)") == ["p3", "p2", "p7"]
+    assert pks("h = :h AND a = :a AND b = :b AND c = :c AND begins_with(d, :d)") == ["p3", "p2"]
+    assert pks("h = :h AND a = :a AND b = :b AND c = :c AND d BETWEEN :x AND :y") == ["p3"]
+    assert pks("h = :h AND a = :a AND b < :b") == ["p4"]
+    page = query("h = :h AND a = :a", Limit=2)
+    assert [i["pk"]["S"] for i in page["Items"]] == ["p4", "p3"] and sorted(page["LastEvaluatedKey"]) == ["a", "b", "c", "d", "h", "pk"]
+    rest = query("h = :h AND a = :a", ExclusiveStartKey=page["LastEvaluatedKey"])
+    assert [i["pk"]["S"] for i in rest["Items"]] == ["p2", "p7", "p1"]
+    for condition, missing, present in [("h = :h AND a = :a AND c = :c", "b", "c"), ("h = :h AND a = :a AND b > :b AND c = :c", "b", "c"),
+                                        ("h = :h AND b = :b", "a", "b")]:
+        with pytest.raises(ClientError) as info:
+            query(condition)
+        assert _code(info) == ("ValidationException", f"RANGE key attributes {missing} must have equality conditions specified in the query "
+                                                      f"because a condition is present on key attribute {present}")
+
+
 def test_batch_limits(ddb: Any) -> None:
     _table(ddb, range_type="N")
     puts = [{"PutRequest": {"Item": {"pk": {"S": "b"}, "sk": {"N": str(i)}}}} for i in range(26)]

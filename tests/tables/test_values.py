@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tables.errors import TableValidation
+from tables.items import range_bytes
 from tables.values import (
     compare,
     item_normalize,
@@ -414,3 +415,12 @@ def test_random_arithmetic_is_exact_or_refused() -> None:
             continue
         with decimal.localcontext(decimal.Context(prec=400)):
             assert Decimal(result) == exact
+
+
+def test_multi_attribute_range_bytes_sort_attribute_by_attribute() -> None:
+    """Joined RANGE components order as the tuples of their parts, NUL bytes and prefixes included."""
+    rng = random.Random(7)
+    alphabet = [b"", b"\x00", b"\x00\xff", b"\x01", b"a", b"a\x00", b"ab", b"\xff", b"\xff\x00"]
+    tuples = [tuple(rng.choice(alphabet) for _ in range(3)) for _ in range(300)]
+    assert sorted(tuples, key=lambda t: range_bytes(list(t))) == sorted(tuples)
+    assert range_bytes([b"abc"]) == b"abc" and range_bytes([]) == b""
