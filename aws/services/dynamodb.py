@@ -12,6 +12,7 @@ for a Query or Scan of one); batches and transactions ask for each table, transa
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from typing import Any
 
@@ -36,6 +37,7 @@ _NAMESPACES = {"ValidationException": "com.amazon.coral.validate", "Serializatio
                "UnrecognizedClientException": "com.amazon.coral.service", "IncompleteSignatureException": "com.amazon.coral.service",
                "MissingAuthenticationTokenException": "com.amazon.coral.service"}
 _STATUS = {"InternalServerError": 500}
+_TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]+")
 
 
 # --- the wire --------------------------------------------------------------------------------------------------------
@@ -148,11 +150,18 @@ def _authorize(ctx: AwsContext, action: str, resource: str) -> None:
 
 def _name(params: dict[str, Any]) -> str:
     name = params.get("TableName")
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str):
         raise AwsError("ValidationException", "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+    constraint = f"1 validation error detected: Value '{name}' at 'tableName' failed to satisfy constraint: Member must "
+    if not name:
+        raise AwsError("ValidationException", constraint + "have length greater than or equal to 1")
     if len(name) > 1024:
-        raise AwsError("ValidationException", f"1 validation error detected: Value '{name}' at 'tableName' failed to satisfy constraint: "
-                       "Member must have length less than or equal to 1024")
+        raise AwsError("ValidationException", constraint + "have length less than or equal to 1024")
+    if not name.startswith("arn:"):  # a name (not an ARN): DynamoDB checks its length and characters before looking it up
+        if len(name) > 255:
+            raise AwsError("ValidationException", constraint + "have length less than or equal to 255")
+        if not _TABLE_NAME.fullmatch(name):
+            raise AwsError("ValidationException", constraint + "satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
     # a table's ARN names it as well as its name does
     return name.split(":table/", 1)[1] if name.startswith("arn:aws:dynamodb:") and ":table/" in name else name
 

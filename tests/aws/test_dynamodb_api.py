@@ -431,6 +431,21 @@ def test_multi_attribute_gsi_key(ddb: Any) -> None:
                                                       f"because a condition is present on key attribute {present}")
 
 
+def test_data_plane_table_name_checked_before_lookup(endpoint: str, root_key: tuple[str, str]) -> None:
+    """A malformed table name is a ValidationException naming tableName, not a missing table."""
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=root_key[0], aws_secret_access_key=root_key[1],
+                       config=Config(retries={"max_attempts": 1}, parameter_validation=False))  # as SDKs that send "" do
+    prefix = "1 validation error detected: Value '{}' at 'tableName' failed to satisfy constraint: Member must "
+    for name, rule in [("", "have length greater than or equal to 1"), ("a" * 256, "have length less than or equal to 255"),
+                       ("bad table!@#", "satisfy regular expression pattern: [a-zA-Z0-9_.-]+")]:
+        with pytest.raises(ClientError) as info:
+            ddb.put_item(TableName=name, Item={"pk": {"S": "x"}})
+        assert _code(info) == ("ValidationException", prefix.format(name) + rule)
+    with pytest.raises(ClientError) as info:
+        ddb.get_item(TableName="ab", Key={"pk": {"S": "x"}})
+    assert _code(info)[0] == "ResourceNotFoundException"
+
+
 def test_batch_limits(ddb: Any) -> None:
     _table(ddb, range_type="N")
     puts = [{"PutRequest": {"Item": {"pk": {"S": "b"}, "sk": {"N": str(i)}}}} for i in range(26)]
