@@ -722,7 +722,7 @@ def _rows(query: Any, columns: tuple[str, str], limit: int | None = None) -> Ite
 def _limit(request: Mapping[str, Any]) -> int | None:
     limit = request.get("Limit")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        raise TableValidation(f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
+        raise TableValidation("1 validation error detected: Value at 'Limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
     return limit
 
 
@@ -896,7 +896,7 @@ def item_batch_get(request: Mapping[str, Any]) -> dict[str, Any]:
     """BatchGetItem: up to 100 keys over several tables; what would pass 16 MB comes back in ``UnprocessedKeys``."""
     asked = request.get("RequestItems")
     if not isinstance(asked, dict) or not asked:
-        raise TableValidation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
+        raise TableValidation("The requestItems parameter is required for BatchGetItem")
     total = sum(len(spec.get("Keys") or []) for spec in asked.values())
     if total > BATCH_GET_MAX:
         raise TableValidation("Too many items requested for the BatchGetItem call")
@@ -946,7 +946,7 @@ def item_batch_write(request: Mapping[str, Any]) -> dict[str, Any]:
     """BatchWriteItem: up to 25 puts and deletes over several tables; no key twice."""
     asked = request.get("RequestItems")
     if not isinstance(asked, dict) or not asked:
-        raise TableValidation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
+        raise TableValidation("The requestItems parameter is required for BatchWriteItem")
     total = sum(len(v or []) for v in asked.values())
     if total > BATCH_WRITE_MAX or any(not v for v in asked.values()):
         raise TableValidation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: "

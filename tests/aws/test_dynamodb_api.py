@@ -444,6 +444,15 @@ def test_data_plane_table_name_checked_before_lookup(endpoint: str, root_key: tu
     with pytest.raises(ClientError) as info:
         ddb.get_item(TableName="ab", Key={"pk": {"S": "x"}})
     assert _code(info)[0] == "ResourceNotFoundException"
+    for call, op in [(ddb.batch_get_item, "BatchGetItem"), (ddb.batch_write_item, "BatchWriteItem")]:
+        with pytest.raises(ClientError) as info:
+            call(RequestItems={})
+        assert _code(info) == ("ValidationException", f"The requestItems parameter is required for {op}")
+    _table(ddb, "limits", range_key=None)
+    with pytest.raises(ClientError) as info:
+        ddb.scan(TableName="limits", Limit=0)
+    assert _code(info) == ("ValidationException", "1 validation error detected: Value at 'Limit' failed to satisfy constraint: "
+                                                  "Member must have value greater than or equal to 1")
 
 
 def test_batch_limits(ddb: Any) -> None:
