@@ -455,6 +455,20 @@ def test_data_plane_table_name_checked_before_lookup(endpoint: str, root_key: tu
                                                   "Member must have value greater than or equal to 1")
 
 
+def test_strings_with_nul_characters(ddb: Any) -> None:
+    """U+0000 is a valid character in strings and names (PostgreSQL's jsonb cannot hold it: Kiln stores it escaped)."""
+    _table(ddb, "nul", range_type="S")
+    item = {"pk": {"S": "p"}, "sk": {"S": "a\x00b"}, "x\x00y": {"S": "\x00\ue000"}, "ss": {"SS": ["\x00", "a"]}}
+    ddb.put_item(TableName="nul", Item=item)
+    ddb.put_item(TableName="nul", Item={"pk": {"S": "p"}, "sk": {"S": "a"}})
+    assert ddb.get_item(TableName="nul", Key={"pk": {"S": "p"}, "sk": {"S": "a\x00b"}})["Item"] == item
+    got = ddb.query(TableName="nul", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}})["Items"]
+    assert [i["sk"]["S"] for i in got] == ["a", "a\x00b"]
+    updated = ddb.update_item(TableName="nul", Key={"pk": {"S": "p"}, "sk": {"S": "a"}}, UpdateExpression="SET #n = :v",
+                              ExpressionAttributeNames={"#n": "n\x00"}, ExpressionAttributeValues={":v": {"S": "\x00"}}, ReturnValues="ALL_NEW")
+    assert updated["Attributes"]["n\x00"] == {"S": "\x00"}
+
+
 def test_batch_limits(ddb: Any) -> None:
     _table(ddb, range_type="N")
     puts = [{"PutRequest": {"Item": {"pk": {"S": "b"}, "sk": {"N": str(i)}}}} for i in range(26)]
