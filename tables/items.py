@@ -719,10 +719,12 @@ def _rows(query: Any, columns: tuple[str, str], limit: int | None = None) -> Ite
         chunk = min(chunk * 2, 1000)
 
 
-def _limit(request: Mapping[str, Any]) -> int | None:
+def _limit(request: Mapping[str, Any], *, query: bool = False) -> int | None:
+    """``Limit``, at least 1 (AWS words the refusal differently for Query and Scan)."""
     limit = request.get("Limit")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        raise TableValidation("1 validation error detected: Value at 'Limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
+        where = "Value at 'Limit'" if query else f"Value '{limit}' at 'limit'"
+        raise TableValidation(f"1 validation error detected: {where} failed to satisfy constraint: Member must have value greater than or equal to 1")
     return limit
 
 
@@ -830,7 +832,7 @@ def item_query(request: Mapping[str, Any]) -> dict[str, Any]:
         query = query.order_by("range_key" if forward else "-range_key")
         if start is not None:
             query = query.filter(_after(["range_key"], [start[1]], forward))
-        rows = _rows(query, ("data", "size_bytes"), _limit(request))
+        rows = _rows(query, ("data", "size_bytes"), _limit(request, query=True))
     else:
         query = IndexEntry.objects.filter(table=table, index_name=target.index["IndexName"], hash_key=hash_key).filter(
             _range_filter("range_key", condition, composite=composite))
@@ -838,7 +840,7 @@ def item_query(request: Mapping[str, Any]) -> dict[str, Any]:
         query = query.order_by(*(f if forward else f"-{f}" for f in fields))
         if start is not None:
             query = query.filter(_after(fields, [start[1], start[2], start[3]], forward))
-        rows = _rows(query, ("item__data", "item__size_bytes"), _limit(request))
+        rows = _rows(query, ("item__data", "item__size_bytes"), _limit(request, query=True))
     out = _page(target, rows, request, select=select, projection=projection, filter_=filter_, consistent=consistent, capacity=capacity)
     return _with_capacity(out, capacity)
 

@@ -450,8 +450,12 @@ def test_data_plane_table_name_checked_before_lookup(endpoint: str, root_key: tu
         assert _code(info) == ("ValidationException", f"The requestItems parameter is required for {op}")
     _table(ddb, "limits", range_key=None)
     with pytest.raises(ClientError) as info:
-        ddb.scan(TableName="limits", Limit=0)
+        ddb.query(TableName="limits", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "x"}}, Limit=0)
     assert _code(info) == ("ValidationException", "1 validation error detected: Value at 'Limit' failed to satisfy constraint: "
+                                                  "Member must have value greater than or equal to 1")
+    with pytest.raises(ClientError) as info:
+        ddb.scan(TableName="limits", Limit=0)
+    assert _code(info) == ("ValidationException", "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: "
                                                   "Member must have value greater than or equal to 1")
 
 
