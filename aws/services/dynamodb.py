@@ -168,11 +168,27 @@ def _name(params: dict[str, Any]) -> str:
 
 def _table_request(ctx: AwsContext, params: dict[str, Any], action: str, *, index: bool = False) -> dict[str, Any]:
     name = _name(params)
+    _enums_check(params)
     resource = table_arn(name)
     if index and params.get("IndexName"):
         resource += f"/index/{params['IndexName']}"
     _authorize(ctx, action, resource)
     return {**params, "TableName": name}
+
+
+_ENUMS = {"ReturnValues": "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]", "ReturnConsumedCapacity": "[INDEXES, TOTAL, NONE]",
+          "ReturnItemCollectionMetrics": "[SIZE, NONE]"}
+_ENUM_VALUES = {"ReturnValues": {"ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"}, "ReturnConsumedCapacity": {"INDEXES", "TOTAL", "NONE"},
+                "ReturnItemCollectionMetrics": {"SIZE", "NONE"}}
+
+
+def _enums_check(params: dict[str, Any]) -> None:
+    """The request's Return* enums, all reported together, before the table is looked up (as DynamoDB does)."""
+    wrong = [f"Value '{params[k]}' at '{k[0].lower() + k[1:]}' failed to satisfy constraint: Member must satisfy enum value set: {allowed}"
+             for k, allowed in _ENUMS.items() if isinstance(params.get(k), str) and params[k] not in _ENUM_VALUES[k]]
+    if wrong:
+        count = f"{len(wrong)} validation error{'s' if len(wrong) > 1 else ''} detected: "
+        raise AwsError("ValidationException", count + "; ".join(wrong))
 
 
 # --- control plane ---------------------------------------------------------------------------------------------------

@@ -444,6 +444,11 @@ def test_data_plane_table_name_checked_before_lookup(endpoint: str, root_key: tu
     with pytest.raises(ClientError) as info:
         ddb.get_item(TableName="ab", Key={"pk": {"S": "x"}})
     assert _code(info)[0] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:  # the enums are checked before the (missing) table is looked up, all together
+        ddb.update_item(TableName="no-such-table", Key={"pk": {"S": "x"}}, ReturnValues="BAD", ReturnConsumedCapacity="WORSE")
+    assert _code(info) == ("ValidationException", "2 validation errors detected: Value 'BAD' at 'returnValues' failed to satisfy constraint: Member "
+                           "must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]; Value 'WORSE' at 'returnConsumedCapacity' "
+                           "failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]")
     for call, op in [(ddb.batch_get_item, "BatchGetItem"), (ddb.batch_write_item, "BatchWriteItem")]:
         with pytest.raises(ClientError) as info:
             call(RequestItems={})
