@@ -108,6 +108,7 @@ class KeyCondition:
     range_name: str | None = None
     range_op: str | None = None
     range_values: tuple[AttributeValue, ...] = ()
+    range_prefix: tuple[AttributeValue, ...] = ()  # a multi-attribute key: equalities on the RANGE attributes before range_name
 
 
 # ---- conditions ----------------------------------------------------------------------------------------------
@@ -379,6 +380,15 @@ def _key_condition(node: Node, key_schema: KeySchema) -> KeyCondition:
                 raise TableValidation(INVALID + "Condition parameter type does not match schema type")
     if not conditions:
         return KeyCondition(hash_name, hash_values[0])
+    if len(names) > 2:  # a multi-attribute key: equalities on a prefix of the RANGE attributes, any condition on the last
+        ranges = names[1:]
+        last = max(ranges.index(n) for n in conditions)
+        unequal = [n for n in ranges[:last] if conditions.get(n, ("",))[0] != "EQ"]
+        if unequal:
+            raise TableValidation(f"RANGE key attributes {', '.join(unequal)} must have equality conditions specified in the query because a "
+                                  f"condition is present on key attribute {ranges[last]}")
+        op, values = conditions[ranges[last]]
+        return KeyCondition(hash_name, hash_values[0], ranges[last], op, values, tuple(conditions[n][1][0] for n in ranges[:last]))
     name, (op, values) = next(iter(conditions.items()))
     assert name == range_name
     return KeyCondition(hash_name, hash_values[0], range_name, op, values)

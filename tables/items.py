@@ -123,7 +123,21 @@ def _index_key(table: Table, index: Mapping[str, Any], data: values.Item, *, str
                                       f"IndexKey: {name}")
             return None
         out.append(values.sort_bytes(value))
-    return out[0], out[1] if len(out) > 1 else b""
+    return out[0], range_bytes(out[1:])
+
+
+def _component(part: bytes) -> bytes:
+    """One RANGE attribute of a multi-attribute key: 0x00 escaped as 0x00 0xFF, then the 0x00 0x00 terminator, so
+    joined components sort as the attributes compared one after another."""
+    return part.replace(b"\x00", b"\x00\xff") + b"\x00\x00"
+
+
+def range_bytes(parts: list[bytes]) -> bytes:
+    """The stored range key of an index: the one RANGE attribute's bytes as they are, or the joined components of
+    several (a global index with a multi-attribute key)."""
+    if len(parts) <= 1:
+        return parts[0] if parts else b""
+    return b"".join(_component(p) for p in parts)
 
 
 def index_entry_for(table: Table, index: Mapping[str, Any], item: Item) -> IndexEntry | None:
@@ -623,7 +637,7 @@ def _start_key(target: _Target, start: Any) -> tuple[bytes, bytes, bytes, bytes]
         return table_hash, table_range, table_hash, table_range
     names = list(target.types)
     index_hash = values.sort_bytes(normal[names[0]])
-    index_range = values.sort_bytes(normal[names[1]]) if len(names) > 1 else b""
+    index_range = range_bytes([values.sort_bytes(normal[n]) for n in names[1:]])
     return index_hash, index_range, table_hash, table_range
 
 
@@ -643,7 +657,39 @@ def _next_prefix(prefix: bytes) -> bytes | None:
     return trimmed[:-1] + bytes([trimmed[-1] + 1])
 
 
-def _range_filter(column: str, condition: expressions.KeyCondition) -> Q:
+def _composite_filter(column: str, condition: expressions.KeyCondition) -> Q:
+    """A key condition on a multi-attribute key: equalities on the leading RANGE attributes and one condition on
+    the last one named, as bounds on the joined components."""
+    prefix = b"".join(_component(values.sort_bytes(v)) for v in condition.range_prefix)
+    end = _next_prefix(prefix) if prefix else None
+    op = condition.range_op
+    low, high = prefix, end  # [low, high)
+    if op is not None:
+        bounds = [prefix + _component(values.sort_bytes(v)) for v in condition.range_values]
+        if op == "EQ":
+            low, high = bounds[0], _next_prefix(bounds[0])
+        elif op == "GT":
+            low = _next_prefix(bounds[0]) or bounds[0]
+        elif op == "GE":
+            low = bounds[0]
+        elif op == "LT":
+            high = bounds[0]
+        elif op == "LE":
+            high = _next_prefix(bounds[0])
+        elif op == "BETWEEN":
+            low, high = bounds[0], _next_prefix(bounds[1])
+        elif op == "BEGINS_WITH":
+            start = prefix + values.sort_bytes(condition.range_values[0]).replace(b"\x00", b"\x00\xff")
+            low, high = start, _next_prefix(start)
+        else:
+            raise TableValidation(f"Unsupported key condition operator {op}")
+    q = Q(**{f"{column}__gte": low}) if low else Q()
+    return q & Q(**{f"{column}__lt": high}) if high is not None else q
+
+
+def _range_filter(column: str, condition: expressions.KeyCondition, *, composite: bool = False) -> Q:
+    if composite:
+        return _composite_filter(column, condition)
     if condition.range_op is None:
         return Q()
     bounds = [values.sort_bytes(v) for v in condition.range_values]
@@ -673,10 +719,12 @@ def _rows(query: Any, columns: tuple[str, str], limit: int | None = None) -> Ite
         chunk = min(chunk * 2, 1000)
 
 
-def _limit(request: Mapping[str, Any]) -> int | None:
+def _limit(request: Mapping[str, Any], *, query: bool = False) -> int | None:
+    """``Limit``, at least 1 (AWS words the refusal differently for Query and Scan)."""
     limit = request.get("Limit")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        raise TableValidation(f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
+        where = "Value at 'Limit'" if query else f"Value '{limit}' at 'limit'"
+        raise TableValidation(f"1 validation error detected: {where} failed to satisfy constraint: Member must have value greater than or equal to 1")
     return limit
 
 
@@ -776,20 +824,23 @@ def item_query(request: Mapping[str, Any]) -> dict[str, Any]:
     if start is not None and start[0] != hash_key:
         raise TableValidation("The provided starting key is outside query boundaries based on provided conditions")
     condition = type(key_condition)(key_condition.hash_name, key_condition.hash_value, key_condition.range_name, key_condition.range_op,
-                                    tuple(_normalized(v) for v in key_condition.range_values))
+                                    tuple(_normalized(v) for v in key_condition.range_values),
+                                    tuple(_normalized(v) for v in key_condition.range_prefix))
+    composite = len(target.types) > 2
     if target.index is None:
         query = Item.objects.filter(table=table, hash_key=hash_key).filter(_range_filter("range_key", condition))
         query = query.order_by("range_key" if forward else "-range_key")
         if start is not None:
             query = query.filter(_after(["range_key"], [start[1]], forward))
-        rows = _rows(query, ("data", "size_bytes"), _limit(request))
+        rows = _rows(query, ("data", "size_bytes"), _limit(request, query=True))
     else:
-        query = IndexEntry.objects.filter(table=table, index_name=target.index["IndexName"], hash_key=hash_key).filter(_range_filter("range_key", condition))
+        query = IndexEntry.objects.filter(table=table, index_name=target.index["IndexName"], hash_key=hash_key).filter(
+            _range_filter("range_key", condition, composite=composite))
         fields = ["range_key", "item__hash_key", "item__range_key"]
         query = query.order_by(*(f if forward else f"-{f}" for f in fields))
         if start is not None:
             query = query.filter(_after(fields, [start[1], start[2], start[3]], forward))
-        rows = _rows(query, ("item__data", "item__size_bytes"), _limit(request))
+        rows = _rows(query, ("item__data", "item__size_bytes"), _limit(request, query=True))
     out = _page(target, rows, request, select=select, projection=projection, filter_=filter_, consistent=consistent, capacity=capacity)
     return _with_capacity(out, capacity)
 
@@ -847,7 +898,7 @@ def item_batch_get(request: Mapping[str, Any]) -> dict[str, Any]:
     """BatchGetItem: up to 100 keys over several tables; what would pass 16 MB comes back in ``UnprocessedKeys``."""
     asked = request.get("RequestItems")
     if not isinstance(asked, dict) or not asked:
-        raise TableValidation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
+        raise TableValidation("The requestItems parameter is required for BatchGetItem")
     total = sum(len(spec.get("Keys") or []) for spec in asked.values())
     if total > BATCH_GET_MAX:
         raise TableValidation("Too many items requested for the BatchGetItem call")
@@ -897,7 +948,7 @@ def item_batch_write(request: Mapping[str, Any]) -> dict[str, Any]:
     """BatchWriteItem: up to 25 puts and deletes over several tables; no key twice."""
     asked = request.get("RequestItems")
     if not isinstance(asked, dict) or not asked:
-        raise TableValidation("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
+        raise TableValidation("The requestItems parameter is required for BatchWriteItem")
     total = sum(len(v or []) for v in asked.values())
     if total > BATCH_WRITE_MAX or any(not v for v in asked.values()):
         raise TableValidation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: "

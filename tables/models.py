@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from tables.jsonstore import ItemDecoder, ItemEncoder
+
 
 class TableStatus(models.TextChoices):
     CREATING = "CREATING"
@@ -70,7 +72,7 @@ class Item(models.Model):
     table = models.ForeignKey(Table, on_delete=models.CASCADE, related_name="items")
     hash_key = models.BinaryField()  # sort_bytes of the partition key's value
     range_key = models.BinaryField(default=b"")  # sort_bytes of the sort key's value; b"" without a sort key
-    data = models.JSONField()  # the whole item, wire form
+    data = models.JSONField(encoder=ItemEncoder, decoder=ItemDecoder)  # the whole item, wire form
     size_bytes = models.IntegerField()
     expires_at = models.BigIntegerField(null=True, blank=True, db_index=True)  # the TTL attribute's epoch seconds, when set
     # A hash of hash_key in [0, 2**31): Scan's order and its parallel segments (tables.items.scan_hash)
@@ -104,9 +106,9 @@ class StreamRecord(models.Model):
     stream_label = models.CharField(max_length=32)  # a stream turned off and on again is a new stream: a new label and ARN
     sequence = models.BigIntegerField()  # SequenceNumber on the wire: str(sequence).zfill(21)
     event_name = models.CharField(max_length=8, choices=StreamEvent.choices)
-    keys = models.JSONField()
-    new_image = models.JSONField(null=True, blank=True)  # kept as the StreamViewType asks
-    old_image = models.JSONField(null=True, blank=True)
+    keys = models.JSONField(encoder=ItemEncoder, decoder=ItemDecoder)
+    new_image = models.JSONField(null=True, blank=True, encoder=ItemEncoder, decoder=ItemDecoder)  # kept as the StreamViewType asks
+    old_image = models.JSONField(null=True, blank=True, encoder=ItemEncoder, decoder=ItemDecoder)
     size_bytes = models.IntegerField()
     # {"type": "Service", "principalId": "dynamodb.amazonaws.com"} for a TTL deletion, else null
     user_identity = models.JSONField(null=True, blank=True)

@@ -45,9 +45,21 @@ def _name_check(name: Any, what: str = "tableName") -> str:
     return name
 
 
-def _key_schema_check(schema: Any, where: str) -> list[dict[str, str]]:
+GSI_RANGE_MAX = 4  # a global index's key may have up to four RANGE attributes (multi-attribute keys)
+
+
+def _key_schema_check(schema: Any, where: str, *, multi: bool = False) -> list[dict[str, str]]:
+    """A key schema: HASH then an optional RANGE; a global index (``multi``) may list up to four RANGE attributes."""
     if not isinstance(schema, list) or not schema:
         raise TableValidation(f"1 validation error detected: Value null at '{where}' failed to satisfy constraint: Member must not be null")
+    if multi and 2 < len(schema) <= 1 + GSI_RANGE_MAX:
+        out = _key_schema_check(schema[:2], where)
+        for element in schema[2:]:
+            out.append(_key_schema_check([schema[0], element], where)[1])
+        names = [e["AttributeName"] for e in out]
+        if len(set(names)) != len(names):
+            raise TableValidation("Invalid KeySchema: Some index key attributes are defined more than once in the KeySchema")
+        return out
     if len(schema) > 2:
         raise TableValidation(f"1 validation error detected: Value '{schema}' at '{where}' failed to satisfy constraint: Member must have length less than or equal to 2")
     out = []
@@ -108,7 +120,7 @@ def _projection_check(projection: Any, index: str) -> dict[str, Any]:
 def _index_check(spec: Any, *, table_schema: list[dict[str, str]], local: bool, billing: str) -> dict[str, Any]:
     name = spec.get("IndexName") if isinstance(spec, dict) else None
     _name_check(name, "indexName")
-    schema = _key_schema_check(spec.get("KeySchema"), "keySchema")
+    schema = _key_schema_check(spec.get("KeySchema"), "keySchema", multi=not local)
     out: dict[str, Any] = {"IndexName": name, "KeySchema": schema, "Projection": _projection_check(spec.get("Projection"), name)}
     if local:
         if len(table_schema) < 2:
@@ -304,8 +316,19 @@ def table_update(*, name: str, billing_mode: str | None = None, provisioned_thro
             table.billing_mode = billing
             changed = True
         if provisioned_throughput:
-            table.provisioned_throughput = _throughput_check(provisioned_throughput, billing)
+            wanted = _throughput_check(provisioned_throughput, billing)
+            current = table.provisioned_throughput or {}
+            if billing == table.billing_mode == BillingMode.PROVISIONED and not gsi_updates and all(
+                    current.get(k) == wanted.get(k) for k in ("ReadCapacityUnits", "WriteCapacityUnits")):
+                raise TableValidation(
+                    "The provisioned throughput for the table will not change. The requested value equals the current value. "
+                    f"Current ReadCapacityUnitsForTable: {current.get('ReadCapacityUnits')}. Requested ReadCapacityUnitsForTable: {wanted.get('ReadCapacityUnits')}. "
+                    f"Current WriteCapacityUnitsForTable: {current.get('WriteCapacityUnits')}. Requested WriteCapacityUnitsForTable: {wanted.get('WriteCapacityUnits')}. "
+                    "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.")
+            table.provisioned_throughput = wanted
             changed = True
+        elif billing_mode == table.billing_mode == BillingMode.PAY_PER_REQUEST:
+            changed = True  # AWS accepts an on-demand -> on-demand request as a no-op
         elif billing == BillingMode.PAY_PER_REQUEST and billing_mode:
             table.provisioned_throughput = {}
         definitions = {d["AttributeName"]: d["AttributeType"] for d in table.attribute_definitions}

@@ -12,6 +12,7 @@ for a Query or Scan of one); batches and transactions ask for each table, transa
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from typing import Any
 
@@ -36,6 +37,7 @@ _NAMESPACES = {"ValidationException": "com.amazon.coral.validate", "Serializatio
                "UnrecognizedClientException": "com.amazon.coral.service", "IncompleteSignatureException": "com.amazon.coral.service",
                "MissingAuthenticationTokenException": "com.amazon.coral.service"}
 _STATUS = {"InternalServerError": 500}
+_TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]+")
 
 
 # --- the wire --------------------------------------------------------------------------------------------------------
@@ -148,22 +150,45 @@ def _authorize(ctx: AwsContext, action: str, resource: str) -> None:
 
 def _name(params: dict[str, Any]) -> str:
     name = params.get("TableName")
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str):
         raise AwsError("ValidationException", "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")
+    constraint = f"1 validation error detected: Value '{name}' at 'tableName' failed to satisfy constraint: Member must "
+    if not name:
+        raise AwsError("ValidationException", constraint + "have length greater than or equal to 1")
     if len(name) > 1024:
-        raise AwsError("ValidationException", f"1 validation error detected: Value '{name}' at 'tableName' failed to satisfy constraint: "
-                       "Member must have length less than or equal to 1024")
+        raise AwsError("ValidationException", constraint + "have length less than or equal to 1024")
+    if not name.startswith("arn:"):  # a name (not an ARN): DynamoDB checks its length and characters before looking it up
+        if len(name) > 255:
+            raise AwsError("ValidationException", constraint + "have length less than or equal to 255")
+        if not _TABLE_NAME.fullmatch(name):
+            raise AwsError("ValidationException", constraint + "satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
     # a table's ARN names it as well as its name does
     return name.split(":table/", 1)[1] if name.startswith("arn:aws:dynamodb:") and ":table/" in name else name
 
 
 def _table_request(ctx: AwsContext, params: dict[str, Any], action: str, *, index: bool = False) -> dict[str, Any]:
     name = _name(params)
+    _enums_check(params)
     resource = table_arn(name)
     if index and params.get("IndexName"):
         resource += f"/index/{params['IndexName']}"
     _authorize(ctx, action, resource)
     return {**params, "TableName": name}
+
+
+_ENUMS = {"ReturnValues": "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]", "ReturnConsumedCapacity": "[INDEXES, TOTAL, NONE]",
+          "ReturnItemCollectionMetrics": "[SIZE, NONE]"}
+_ENUM_VALUES = {"ReturnValues": {"ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"}, "ReturnConsumedCapacity": {"INDEXES", "TOTAL", "NONE"},
+                "ReturnItemCollectionMetrics": {"SIZE", "NONE"}}
+
+
+def _enums_check(params: dict[str, Any]) -> None:
+    """The request's Return* enums, all reported together, before the table is looked up (as DynamoDB does)."""
+    wrong = [f"Value '{params[k]}' at '{k[0].lower() + k[1:]}' failed to satisfy constraint: Member must satisfy enum value set: {allowed}"
+             for k, allowed in _ENUMS.items() if isinstance(params.get(k), str) and params[k] not in _ENUM_VALUES[k]]
+    if wrong:
+        count = f"{len(wrong)} validation error{'s' if len(wrong) > 1 else ''} detected: "
+        raise AwsError("ValidationException", count + "; ".join(wrong))
 
 
 # --- control plane ---------------------------------------------------------------------------------------------------
@@ -248,6 +273,11 @@ def describe_time_to_live(ctx: AwsContext, params: dict[str, Any]) -> dict[str, 
 def _tagged(ctx: AwsContext, params: dict[str, Any], action: str) -> Table:
     arn = params.get("ResourceArn")
     _authorize(ctx, action, arn if isinstance(arn, str) else "*")
+    parts = arn.split(":", 5) if isinstance(arn, str) else []
+    if len(parts) == 6 and parts[:3] == ["arn", "aws", "dynamodb"] and parts[4] != settings.KILN_ACCOUNT_ID:
+        # another account's table: AWS answers as for a resource no resource-based policy shares with the caller
+        raise AwsError("AccessDeniedException", f"User: {ctx.principal.arn} is not authorized to perform: dynamodb:{action} on resource: {arn} "
+                                                f"because no resource-based policy allows the dynamodb:{action} action")
     return services.table_of_arn(arn)
 
 

@@ -151,6 +151,13 @@ def test_update_table_ttl_tags_protection(ddb: Any) -> None:
     ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
     ddb.untag_resource(ResourceArn=arn, TagKeys=["a"])
     assert ddb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "b", "Value": "2"}]
+    with pytest.raises(ClientError) as info:
+        ddb.list_tags_of_resource(ResourceArn=arn.replace("tab1", "missing"))
+    assert _code(info)[0] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:  # another account's table: denied, as AWS does, whether it exists or not
+        ddb.list_tags_of_resource(ResourceArn=arn.replace(":000000000000:", ":111122223333:"))
+    assert _code(info)[0] == "AccessDeniedException" and "dynamodb:ListTagsOfResource" in _code(info)[1]
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     ddb.update_table(TableName="tab1", DeletionProtectionEnabled=True)
     with pytest.raises(ClientError) as info:
         ddb.delete_table(TableName="tab1")
@@ -375,6 +382,100 @@ def test_global_and_local_indexes(ddb: Any) -> None:
                      ExpressionAttributeValues={":n": {"S": "Cid"}})["Items"][0]["sk"] == {"S": "p3"}
     ddb.update_table(TableName="people", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by-name"}}])
     assert [i["IndexName"] for i in ddb.describe_table(TableName="people")["Table"]["GlobalSecondaryIndexes"]] == ["by-city"]
+
+
+def test_multi_attribute_gsi_key(ddb: Any) -> None:
+    """A GSI keyed by one HASH and four RANGE attributes: items sort by the RANGE attributes in schema order, an item
+    lacking one is not indexed, a key condition gives equalities on a gapless prefix and any condition on the last."""
+    names = ["pk", "h", "a", "b", "c", "d"]
+    ddb.create_table(TableName="multi", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in names],
+                     GlobalSecondaryIndexes=[{"IndexName": "gsi", "Projection": {"ProjectionType": "ALL"},
+                                              "KeySchema": [{"AttributeName": "h", "KeyType": "HASH"}]
+                                              + [{"AttributeName": n, "KeyType": "RANGE"} for n in "abcd"]}])
+    rows = [("p1", "T", "live", "b", "r1"), ("p2", "T", "live", "a", "r2"), ("p3", "T", "live", "a", "r1"), ("p4", "T", "draft", "c", "r1"),
+            ("p5", "F", "live", "a", "r0"), ("p6", "T", "live", None, "r1"), ("p7", "T", "live", "a!", "r0")]
+    for pk, a, b, c, d in rows:
+        item = {"pk": pk, "h": "o1", "a": a, "b": b, "c": c, "d": d}
+        ddb.put_item(TableName="multi", Item={k: {"S": v} for k, v in item.items() if v is not None})
+    described = ddb.describe_table(TableName="multi")["Table"]["GlobalSecondaryIndexes"][0]["KeySchema"]
+    assert [e["AttributeName"] for e in described] == ["h", "a", "b", "c", "d"]
+    values = {":h": "o1", ":a": "T", ":b": "live", ":c": "a", ":d": "r", ":x": "r1", ":y": "r1"}
+
+    def query(condition: str, **extra: Any) -> Any:
+        used = {k: {"S": v} for k, v in values.items() if k in condition}
+        return ddb.query(TableName="multi", IndexName="gsi", KeyConditionExpression=condition, ExpressionAttributeValues=used, **extra)
+
+    def pks(condition: str, **extra: Any) -> list[str]:
+        return [i["pk"]["S"] for i in query(condition, **extra)["Items"]]
+
+    assert pks("h = :h") == ["p5", "p4", "p3", "p2", "p7", "p1"]  # "a" < "a!" < "b", attribute by attribute (raw joined bytes would put "a!r0" first)
+    assert pks("h = :h AND a = :a", ScanIndexForward=False) == ["p1", "p7", "p2", "p3", "p4"]
+    assert pks("b = :b AND h = :h AND a = :a") == ["p3", "p2", "p7", "p1"]
+    assert pks("h = :h AND a = :a AND b = :b AND c = :c") == ["p3", "p2"]
+    assert pks("h = :h AND a = :a AND b = :b AND c > :c") == ["p7", "p1"]
+    assert pks("h = :h AND a = :a AND b = :b AND c <= :c") == ["p3", "p2"]
+    assert pks("h = :h AND a = :a AND b = :b AND begins_with(c, :c)") == ["p3", "p2", "p7"]
+    assert pks("h = :h AND a = :a AND b = :b AND c = :c AND begins_with(d, :d)") == ["p3", "p2"]
+    assert pks("h = :h AND a = :a AND b = :b AND c = :c AND d BETWEEN :x AND :y") == ["p3"]
+    assert pks("h = :h AND a = :a AND b < :b") == ["p4"]
+    page = query("h = :h AND a = :a", Limit=2)
+    assert [i["pk"]["S"] for i in page["Items"]] == ["p4", "p3"] and sorted(page["LastEvaluatedKey"]) == ["a", "b", "c", "d", "h", "pk"]
+    rest = query("h = :h AND a = :a", ExclusiveStartKey=page["LastEvaluatedKey"])
+    assert [i["pk"]["S"] for i in rest["Items"]] == ["p2", "p7", "p1"]
+    for condition, missing, present in [("h = :h AND a = :a AND c = :c", "b", "c"), ("h = :h AND a = :a AND b > :b AND c = :c", "b", "c"),
+                                        ("h = :h AND b = :b", "a", "b")]:
+        with pytest.raises(ClientError) as info:
+            query(condition)
+        assert _code(info) == ("ValidationException", f"RANGE key attributes {missing} must have equality conditions specified in the query "
+                                                      f"because a condition is present on key attribute {present}")
+
+
+def test_data_plane_table_name_checked_before_lookup(endpoint: str, root_key: tuple[str, str]) -> None:
+    """A malformed table name is a ValidationException naming tableName, not a missing table."""
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=root_key[0], aws_secret_access_key=root_key[1],
+                       config=Config(retries={"max_attempts": 1}, parameter_validation=False))  # as SDKs that send "" do
+    prefix = "1 validation error detected: Value '{}' at 'tableName' failed to satisfy constraint: Member must "
+    for name, rule in [("", "have length greater than or equal to 1"), ("a" * 256, "have length less than or equal to 255"),
+                       ("bad table!@#", "satisfy regular expression pattern: [a-zA-Z0-9_.-]+")]:
+        with pytest.raises(ClientError) as info:
+            ddb.put_item(TableName=name, Item={"pk": {"S": "x"}})
+        assert _code(info) == ("ValidationException", prefix.format(name) + rule)
+    with pytest.raises(ClientError) as info:
+        ddb.get_item(TableName="ab", Key={"pk": {"S": "x"}})
+    assert _code(info)[0] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:  # the enums are checked before the (missing) table is looked up, all together
+        ddb.update_item(TableName="no-such-table", Key={"pk": {"S": "x"}}, ReturnValues="BAD", ReturnConsumedCapacity="WORSE")
+    assert _code(info) == ("ValidationException", "2 validation errors detected: Value 'BAD' at 'returnValues' failed to satisfy constraint: Member "
+                           "must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]; Value 'WORSE' at 'returnConsumedCapacity' "
+                           "failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]")
+    for call, op in [(ddb.batch_get_item, "BatchGetItem"), (ddb.batch_write_item, "BatchWriteItem")]:
+        with pytest.raises(ClientError) as info:
+            call(RequestItems={})
+        assert _code(info) == ("ValidationException", f"The requestItems parameter is required for {op}")
+    _table(ddb, "limits", range_key=None)
+    with pytest.raises(ClientError) as info:
+        ddb.query(TableName="limits", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "x"}}, Limit=0)
+    assert _code(info) == ("ValidationException", "1 validation error detected: Value at 'Limit' failed to satisfy constraint: "
+                                                  "Member must have value greater than or equal to 1")
+    with pytest.raises(ClientError) as info:
+        ddb.scan(TableName="limits", Limit=0)
+    assert _code(info) == ("ValidationException", "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: "
+                                                  "Member must have value greater than or equal to 1")
+
+
+def test_strings_with_nul_characters(ddb: Any) -> None:
+    """U+0000 is a valid character in strings and names (PostgreSQL's jsonb cannot hold it: Kiln stores it escaped)."""
+    _table(ddb, "nul", range_type="S")
+    item = {"pk": {"S": "p"}, "sk": {"S": "a\x00b"}, "x\x00y": {"S": "\x00\ue000"}, "ss": {"SS": ["\x00", "a"]}}
+    ddb.put_item(TableName="nul", Item=item)
+    ddb.put_item(TableName="nul", Item={"pk": {"S": "p"}, "sk": {"S": "a"}})
+    assert ddb.get_item(TableName="nul", Key={"pk": {"S": "p"}, "sk": {"S": "a\x00b"}})["Item"] == item
+    got = ddb.query(TableName="nul", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}})["Items"]
+    assert [i["sk"]["S"] for i in got] == ["a", "a\x00b"]
+    updated = ddb.update_item(TableName="nul", Key={"pk": {"S": "p"}, "sk": {"S": "a"}}, UpdateExpression="SET #n = :v",
+                              ExpressionAttributeNames={"#n": "n\x00"}, ExpressionAttributeValues={":v": {"S": "\x00"}}, ReturnValues="ALL_NEW")
+    assert updated["Attributes"]["n\x00"] == {"S": "\x00"}
 
 
 def test_batch_limits(ddb: Any) -> None:

@@ -156,3 +156,16 @@ def test_console_lists_tables_and_shows_items(owner: Any) -> None:
     items.item_batch_write({"RequestItems": {table.name: [{"PutRequest": {"Item": {"pk": {"S": f"more-{i:02d}"}}}} for i in range(45, 60)]}})
     second = console.get(f"/console/tables/table/{table.pk}/change/?items=2")
     assert second.status_code == 200 and b"previous page" in second.content and b"next page" not in second.content
+
+
+def test_update_table_no_op_billing_and_unchanged_throughput() -> None:
+    """On-demand -> on-demand is accepted as a no-op; provisioned with the same throughput is refused (as AWS does)."""
+    table = _make("t-noop", view=None)
+    assert services.table_update(name=table.name, billing_mode="PAY_PER_REQUEST").billing_mode == "PAY_PER_REQUEST"
+    services.table_update(name=table.name, billing_mode="PROVISIONED", provisioned_throughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
+    with pytest.raises(TableValidation, match="The provisioned throughput for the table will not change"):
+        services.table_update(name=table.name, billing_mode="PROVISIONED", provisioned_throughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
+    with pytest.raises(TableValidation, match="Current ReadCapacityUnitsForTable: 5. Requested ReadCapacityUnitsForTable: 5"):
+        services.table_update(name=table.name, provisioned_throughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
+    assert services.table_update(name=table.name, provisioned_throughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 6}).provisioned_throughput[
+        "WriteCapacityUnits"] == 6

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import decimal
+import json
 import random
 from decimal import Decimal
 
 import pytest
 
 from tables.errors import TableValidation
+from tables.items import range_bytes
+from tables.jsonstore import ItemDecoder, ItemEncoder
 from tables.values import (
     compare,
     item_normalize,
@@ -414,3 +417,21 @@ def test_random_arithmetic_is_exact_or_refused() -> None:
             continue
         with decimal.localcontext(decimal.Context(prec=400)):
             assert Decimal(result) == exact
+
+
+def test_multi_attribute_range_bytes_sort_attribute_by_attribute() -> None:
+    """Joined RANGE components order as the tuples of their parts, NUL bytes and prefixes included."""
+    rng = random.Random(7)
+    alphabet = [b"", b"\x00", b"\x00\xff", b"\x01", b"a", b"a\x00", b"ab", b"\xff", b"\xff\x00"]
+    tuples = [tuple(rng.choice(alphabet) for _ in range(3)) for _ in range(300)]
+    assert sorted(tuples, key=lambda t: range_bytes(list(t))) == sorted(tuples)
+    assert range_bytes([b"abc"]) == b"abc" and range_bytes([]) == b""
+
+
+def test_json_store_keeps_nul_out_of_the_text_and_round_trips() -> None:
+    """jsonb refuses U+0000: stored text has none, and reads give back exactly what was written."""
+    item = {"a\x00b": {"S": "x\x00y\ue000z\ue000\ue002"}, "ss": {"SS": ["\x00", "\ue001", "plain"]}, "m": {"M": {"\ue000": {"L": [{"S": "\x00\x00"}]}}}}
+    text = json.dumps(item, cls=ItemEncoder)
+    assert "\\u0000" not in text and json.loads(text, cls=ItemDecoder) == item
+    plain = {"pk": {"S": "abc"}, "n": {"N": "1"}}
+    assert json.dumps(plain, cls=ItemEncoder) == json.dumps(plain) and json.loads(json.dumps(plain), cls=ItemDecoder) == plain
