@@ -2,7 +2,7 @@
 Redis DB, measure its figures and the floors they are judged against in the same run, print a table
 and append it to docs/benchmarks.md. Run through ``scripts/bench.sh``, which sets the environment.
 
-``BENCH_ONLY=dynamodb,s3api`` (a comma-separated list of sections that need no worker) starts gunicorn alone,
+``BENCH_ONLY=dynamodb,s3api,sqs`` (a comma-separated list of sections) starts gunicorn (and for ``sqs`` a worker) alone,
 runs only those sections and prints their rows without appending to docs/benchmarks.md: for iterating on one.
 """
 
@@ -396,17 +396,26 @@ def _answers(port: int) -> bool:
 
 def run_only(procs, env: dict[str, str], results: dict) -> int:
     """``BENCH_ONLY``: gunicorn alone, the selected sections, their rows printed (not appended to the doc)."""
-    from bench import dynamodb, s3api
+    from bench import dynamodb, s3api, sqs
     from bench.procs import free_port, wait_for
 
     sections = {"dynamodb": ("DynamoDB: PutItem/GetItem/Query ops/s beside moto's server", dynamodb),
-                "s3api": ("S3 API: PutObject/GetObject beside moto's server", s3api)}
+                "s3api": ("S3 API: PutObject/GetObject beside moto's server", s3api),
+                "sqs": ("SQS: send/receive/delete messages/s beside moto's server, and SendMessage to handler start", sqs)}
     unknown = ONLY - set(sections)
     if unknown:
         raise SystemExit(f"BENCH_ONLY: unknown section(s) {sorted(unknown)}; known: {', '.join(sorted(sections))}")
     port = free_port()
     web = procs.start("gunicorn", [str(Path(sys.executable).parent / "gunicorn"), "console.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--log-level", "warning"], env)
     wait_for(lambda: _answers(port), timeout_s=120, what="gunicorn", checks=[lambda: procs.check("gunicorn", web)])
+    if "sqs" in ONLY:  # its SendMessage-to-handler latency runs a function through a mapping: a worker too
+        import redis
+
+        worker = procs.start("kiln-worker", [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke,control", "--pool", "threads", "-c",
+                                             str(WORKER_THREADS), "-l", "warning", "-n", f"bench-{os.getpid()}@%h"], env)
+        r = redis.Redis.from_url(os.environ["REDIS_URL"])
+        wait_for(lambda: any(True for _ in r.scan_iter(match="kiln:worker:*")), timeout_s=60, what="Kiln's worker heartbeat",
+                 checks=[lambda: procs.check("kiln-worker", worker)])
     rows = []
     for name in sorted(ONLY):
         title, module = sections[name]
