@@ -1,14 +1,21 @@
-"""Console: the Tables page (keys, indexes, item counts, stream status) and a read-only table detail with a page of items."""
+"""Console: the Tables page (keys, indexes, item counts, stream status), a table's detail with a page of items, and
+its item browser (``tables/console.py``: scan, query and filter; create, edit and delete items)."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
+from core.errors import KilnError
+from tables import console
 from tables.models import Item, Table
 from tables.selectors import table_arn
 
@@ -21,7 +28,7 @@ class TableAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     list_filter = ["billing_mode", "stream_enabled"]
     fields = ["name", "arn", "status", "keys", "attribute_definitions", "billing_mode", "provisioned_throughput", "global_indexes",
-              "local_indexes", "stream", "ttl", "table_class", "deletion_protection", "tags", "created_at", "updated_at", "items_page"]
+              "local_indexes", "stream", "ttl", "table_class", "deletion_protection", "tags", "created_at", "updated_at", "browse", "items_page"]
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Table]:
@@ -32,6 +39,53 @@ class TableAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Table | None = None) -> bool:
         return False
+
+    def get_urls(self) -> list[URLPattern]:
+        return [path("<path:object_id>/items/", self.admin_site.admin_view(self.items_view), name="tables_table_items"), *super().get_urls()]
+
+    @admin.display(description="Item browser")
+    def browse(self, obj: Table) -> str:
+        return format_html("<a class='button' id='browse-items' href='{}'>Scan, query and edit items</a>", reverse("admin:tables_table_items", args=[obj.pk]))
+
+    def items_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Scan or query with a filter, a page of items; POST puts (create or edit) or deletes one item."""
+        table = get_object_or_404(Table, pk=object_id)
+        if not self.has_view_permission(request, table):
+            return HttpResponseRedirect(reverse("admin:index"))
+        can_write = request.user.is_superuser or request.user.has_perm("tables.change_table")
+        form = "dynamodb" if (request.POST.get("format") or request.GET.get("format")) == "dynamodb" else "plain"
+        editor_text, error = "", ""
+        if request.method == "POST" and can_write:
+            try:
+                if request.POST.get("action") == "delete":
+                    console.item_remove(table, request.POST.get("key", ""))
+                    messages.success(request, "Item deleted.")
+                else:
+                    console.item_save(table, request.POST.get("item", ""), form)
+                    messages.success(request, "Item saved.")
+                return HttpResponseRedirect(request.get_full_path())
+            except KilnError as failure:
+                error, editor_text = f"{failure.code}: {failure.message}", request.POST.get("item", "")
+        search = console.Search.of(request.GET)
+        try:
+            page = console.search_run(table, search)
+        except KilnError as failure:
+            page, error = {"Items": [], "next": "", "Count": 0, "ScannedCount": 0}, error or f"{failure.code}: {failure.message}"
+        base = {k: v for k, v in request.GET.items() if k not in ("start", "edit", "format")}
+        rows = []
+        for item in page["Items"]:
+            key = console.key_of(table, item)
+            text = console.plain(item) if form == "plain" else json.dumps(item, sort_keys=True, indent=1)
+            rows.append({"text": text, "key": json.dumps(key), "edit_query": urlencode({**base, "format": form, "edit": json.dumps(key)})})
+            if request.GET.get("edit") == json.dumps(key) and not editor_text:
+                editor_text = text
+        keys = {e["KeyType"]: e["AttributeName"] for e in table.key_schema}
+        context = {**self.admin_site.each_context(request), "title": f"Items of {table.name}", "table": table, "search": search, "page": page,
+                   "rows": rows, "form": form, "error": error, "editor_text": editor_text, "editing": bool(request.GET.get("edit")), "can_write": can_write,
+                   "hash_name": keys.get("HASH"), "range_name": keys.get("RANGE"), "range_operators": list(console.RANGE_OPERATORS),
+                   "filter_operators": console.FILTER_OPERATORS, "next_query": urlencode({**base, "format": form, "start": page["next"]}),
+                   "plain_query": urlencode({**base, "format": "plain"}), "dynamodb_query": urlencode({**base, "format": "dynamodb"})}
+        return TemplateResponse(request, "tables/items.html", context)
 
     @admin.display(description="ARN")
     def arn(self, obj: Table) -> str:

@@ -71,6 +71,18 @@ def test_tables_topics_rules_and_log_groups_pages_show_what_the_api_wrote(kiln_s
         body = page.inner_text("#content")
         assert "cleo" in body and "NEW_IMAGE" in body
         browser.screenshot("table-items", "#content")
+        page.click("#browse-items")  # the item browser: a new item typed as plain JSON, then found by a query
+        page.wait_for_selector("#item-editor")
+        page.fill("#item-text", json.dumps({"id": "dora", "score": 12.5, "tags": ["new"]}))
+        page.click("#item-save")
+        page.wait_for_selector("text=Item saved.")
+        page.check("input[name=mode][value=query]")
+        page.fill("#hash", "dora")
+        page.click("#item-search >> input[type=submit]")
+        page.wait_for_selector(".item-row")
+        assert page.locator(".item-row").count() == 1 and '"score": 12.5' in page.inner_text(".item-json")
+        browser.screenshot("table-browser", "#content")
+        assert ddb.get_item(TableName=table, Key={"id": {"S": "dora"}})["Item"]["score"] == {"N": "12.5"}
 
         browser.goto("/console/topics/topic/")
         page.click(f"#result_list >> text={topic.rsplit(':', 1)[1]}")
