@@ -1,9 +1,13 @@
 """Console: bucket notification configurations (also edited on the bucket browser page), and event source
-mappings, read-only (written through the Lambda API), with where a stream mapping's partitions stand."""
+mappings, read-only (written through the Lambda API), with where a stream mapping's partitions stand; and the
+panel on a table's page listing the mappings that read its stream."""
+
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html_join
 
 from events.models import BucketNotification, EventSourceMapping, StreamCheckpoint
 
@@ -45,3 +49,14 @@ class EventSourceMappingAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: EventSourceMapping | None = None) -> bool:
         return False
+
+
+def table_stream_mappings(table: Any) -> str:
+    """A table page's panel (tables.admin): the mappings reading the table's current stream."""
+    from tables.selectors import stream_arn
+
+    if not table.stream_label:
+        return ""
+    rows = EventSourceMapping.objects.filter(event_source_arn=stream_arn(table)).select_related("function")
+    return format_html_join("", "<div class='stream-mapping'>{} → {} ({}, batch {}, {})</div>",
+                            ((str(m.uuid), m.function.name, m.state, m.batch_size, m.last_processing_result) for m in rows))

@@ -7,6 +7,11 @@ class EventsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from events.admin import table_stream_mappings
+        from tables.admin import table_panel_register
+
+        table_panel_register(table_stream_mappings)
+
         from core import events as bus
         from events import subscribers
         from storage.domain import ObjectCreated, ObjectRemoved

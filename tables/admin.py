@@ -4,6 +4,7 @@ its item browser (``tables/console.py``: scan, query and filter; create, edit an
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -16,10 +17,18 @@ from django.utils.html import format_html, format_html_join
 
 from core.errors import KilnError
 from tables import console
-from tables.models import Item, Table
+from tables.models import Item, StreamRecord, Table
 from tables.selectors import table_arn
 
 ITEMS_SHOWN = 50
+RECORDS_SHOWN = 20
+# What apps above this one show on a table's page (events: the mappings reading its stream), from their ready().
+TABLE_PANELS: list[Callable[[Table], str]] = []
+
+
+def table_panel_register(render: Callable[[Table], str]) -> None:
+    if render not in TABLE_PANELS:
+        TABLE_PANELS.append(render)
 
 
 @admin.register(Table)
@@ -28,7 +37,8 @@ class TableAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     list_filter = ["billing_mode", "stream_enabled"]
     fields = ["name", "arn", "status", "keys", "attribute_definitions", "billing_mode", "provisioned_throughput", "global_indexes",
-              "local_indexes", "stream", "ttl", "table_class", "deletion_protection", "tags", "created_at", "updated_at", "browse", "items_page"]
+              "local_indexes", "stream", "ttl", "table_class", "deletion_protection", "tags", "created_at", "updated_at", "browse", "items_page",
+              "stream_records", "mappings"]
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Table]:
@@ -86,6 +96,18 @@ class TableAdmin(admin.ModelAdmin):
                    "filter_operators": console.FILTER_OPERATORS, "next_query": urlencode({**base, "format": form, "start": page["next"]}),
                    "plain_query": urlencode({**base, "format": "plain"}), "dynamodb_query": urlencode({**base, "format": "dynamodb"})}
         return TemplateResponse(request, "tables/items.html", context)
+
+    @admin.display(description=f"Stream's recent records (newest {RECORDS_SHOWN})")
+    def stream_records(self, obj: Table) -> str:
+        records = list(StreamRecord.objects.filter(table=obj, stream_label=obj.stream_label).order_by("-sequence")[:RECORDS_SHOWN])
+        if not records:
+            return "-"
+        return format_html_join("", "<div class='stream-record'><code>{}</code> {} <code>{}</code></div>",
+                                ((str(r.sequence).zfill(21), r.event_name, json.dumps(r.keys, sort_keys=True)) for r in records))
+
+    @admin.display(description="Event source mappings reading the stream")
+    def mappings(self, obj: Table) -> str:
+        return format_html_join("", "{}", ((render(obj),) for render in TABLE_PANELS)) or "-"
 
     @admin.display(description="ARN")
     def arn(self, obj: Table) -> str:

@@ -4,28 +4,18 @@ Lambda's "Function Invocation Result" event and the bus's rules route it (here t
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 
 from buses import services
 from buses.destinations import destination_event
-from queues.models import Queue
 from queues.services import queue_create
 from tests.conftest import invoke, wait_final
+from tests.waiting import queue_bodies
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def _bodies(queue: Queue, count: int, seconds: float = 30.0) -> list[str]:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        bodies = list(queue.messages.order_by("id").values_list("body", flat=True))
-        if len(bodies) >= count:
-            return bodies
-        time.sleep(0.2)
-    raise AssertionError(f"{queue.name} holds {queue.messages.count()} messages, wanted {count}")
 
 
 def test_the_destination_event_is_lambdas() -> None:
@@ -52,7 +42,7 @@ def test_failed_and_successful_records_reach_rules_on_an_event_bus(api: Any, mak
     assert wait_final(api, failed_id, 60)["status"] == "failed"
     ok_id = invoke(api, "bus-works", {"n": 1}, invocation_type="Event").json()["request_id"]
     assert wait_final(api, ok_id, 60)["status"] == "succeeded"
-    events = {json.loads(b)["detail"]["requestContext"]["requestId"]: json.loads(b) for b in _bodies(copies, 2)}
+    events = {json.loads(b)["detail"]["requestContext"]["requestId"]: json.loads(b) for b in queue_bodies(copies, 2)}
     assert events[failed_id]["detail-type"] == "Lambda Function Invocation Result - Failure" and events[failed_id]["source"] == "lambda"
     assert events[failed_id]["detail"]["requestPayload"] == {"why": "testing"}
     assert events[ok_id]["detail-type"] == "Lambda Function Invocation Result - Success" and events[ok_id]["detail"]["responsePayload"] == {"n": 1}

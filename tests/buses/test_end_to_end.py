@@ -16,19 +16,12 @@ from functions.services import Code, FunctionConfig, function_create
 from invoker.models import Invocation, InvocationStatus, Trigger
 from queues import services as queues
 from queues.models import Message
+from tests.waiting import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HANDLER = "import json\n\ndef handler(event, context):\n    print(json.dumps(event))\n    return event\n"
 
-
-def _until(check, seconds: float = 60.0) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def _final(filters: dict) -> Invocation:
@@ -38,7 +31,7 @@ def _final(filters: dict) -> Invocation:
         found[:] = [i for i in Invocation.objects.filter(**filters) if i.is_final]
         return bool(found)
 
-    _until(done)
+    until(done)
     return found[0]
 
 
@@ -67,9 +60,9 @@ def test_put_events_runs_a_function_and_fills_a_queue(worker) -> None:
     assert parsed.id == event_id and parsed.source == "shop" and parsed.detail_type == "Order Placed" and parsed.detail == {"total": 12}
     assert parsed.account == "000000000000" and parsed.region == "us-east-1" and parsed.resources == ["arn:aws:shop:us-east-1:000000000000:order/7"]
     assert event["version"] == "0"
-    _until(lambda: Message.objects.filter(queue=queue).exists())
+    until(lambda: Message.objects.filter(queue=queue).exists())
     assert json.loads(Message.objects.get(queue=queue).body) == {"total": 12, "line": "Order Placed of 12"}
-    _until(lambda: Delivery.objects.filter(state=DeliveryState.SUCCEEDED).count() == 2)
+    until(lambda: Delivery.objects.filter(state=DeliveryState.SUCCEEDED).count() == 2)
     assert Delivery.objects.count() == 2  # the small order made none
     assert Invocation.objects.filter(trigger=Trigger.BUS).count() == 1
 

@@ -5,7 +5,6 @@ batch failures checkpointing at the lowest failed sequence, bisection, retries t
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from tables import streams
 from tables.domain import StreamRecordsWritten
 from tests.aws.conftest import endpoint, make_client, root, root_key  # noqa: F401 - real boto3 clients against a live Kiln
 from tests.tables.test_streams import LABEL, make_table, write
+from tests.waiting import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,14 +49,6 @@ def _function(name: str, code: str) -> Any:
     return function_create(name=name, config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": code}))
 
 
-def _until(check: Any, seconds: float = 60.0) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
-
 
 def _written(table: Any) -> None:
     bus.publish(StreamRecordsWritten(table_id=table.pk, stream_arn=ARN))
@@ -66,7 +58,7 @@ def _mapping(function: Any, **data: Any) -> EventSourceMapping:
     options = data.pop("options", None)
     mapping = mappings.mapping_create(function=function, qualifier="", source_arn=ARN, starting_position=data.pop("starting_position", "TRIM_HORIZON"),
                                       data=mappings.MappingInput(options=options, **data))
-    _until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 15)
+    until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 15)
     return mapping
 
 
@@ -239,7 +231,7 @@ def test_changes_reach_the_function_in_order_and_once(worker: Any) -> None:
             record = write(table, event, key, new=new, old=old)
             expected.append([event, key, streams.sequence_wire(record.sequence)])
         _written(table)
-    _until(lambda: _caught_up(mapping, table))
+    until(lambda: _caught_up(mapping, table))
     runs = list(Invocation.objects.filter(function=function, trigger=Trigger.STREAM).order_by("queued_at"))
     assert all(r.status == InvocationStatus.SUCCEEDED for r in runs), [r.logs for r in runs]
     seen = [item for run in runs for item in json.loads(run.result)["seen"]]
@@ -252,7 +244,7 @@ def test_changes_reach_the_function_in_order_and_once(worker: Any) -> None:
     # idle, then woken again by a write
     late = write(table, "INSERT", "late", new={"id": {"S": "late"}})
     _written(table)
-    _until(lambda: StreamCheckpoint.objects.get(mapping=mapping).after == late.sequence, 30)
+    until(lambda: StreamCheckpoint.objects.get(mapping=mapping).after == late.sequence, 30)
 
 
 def test_parallel_partitions_keep_each_keys_order(worker: Any) -> None:
@@ -266,7 +258,7 @@ def test_parallel_partitions_keep_each_keys_order(worker: Any) -> None:
             record = write(table, "INSERT" if step == 0 else "MODIFY", f"k{i}", new={"id": {"S": f"k{i}"}, "step": {"N": str(step)}})
             order.setdefault(f"k{i}", []).append(streams.sequence_wire(record.sequence))
         _written(table)
-    _until(lambda: _caught_up(mapping, table))
+    until(lambda: _caught_up(mapping, table))
     seen: dict[str, list[str]] = {}
     for run in Invocation.objects.filter(function=function, trigger=Trigger.STREAM).order_by("queued_at"):
         for _, key, sequence in json.loads(run.result)["seen"]:
@@ -285,7 +277,7 @@ def test_partial_failures_checkpoint_at_the_lowest_failed_then_retries_run_out_t
                                               DestinationConfig={"OnFailure": {"Destination": queue.arn}})
     assert created["MaximumRetryAttempts"] == 1 and created["DestinationConfig"]["OnFailure"]["Destination"] == queue.arn
     assert created["ParallelizationFactor"] == 1 and created["BisectBatchOnFunctionError"] is False and created["MaximumRecordAgeInSeconds"] == -1
-    _until(lambda: Message.objects.filter(queue=queue).exists())
+    until(lambda: Message.objects.filter(queue=queue).exists())
     # first [a b bad c bad2] -> checkpoint at bad; its retry [bad c bad2] fails at bad again: retries are used up
     assert _batches(function) == [["a", "b", "bad", "c", "bad2"], ["bad", "c", "bad2"]]
     body = root("sqs").receive_message(QueueUrl=root("sqs").get_queue_url(QueueName="ddb-failures")["QueueUrl"])["Messages"][0]["Body"]
@@ -298,7 +290,7 @@ def test_partial_failures_checkpoint_at_the_lowest_failed_then_retries_run_out_t
     assert lam.get_event_source_mapping(UUID=created["UUID"])["LastProcessingResult"] == "PROBLEM: Function call failed"
     after = write(table, "INSERT", "d", new={"id": {"S": "d"}})
     _written(table)
-    _until(lambda: StreamCheckpoint.objects.get(mapping_id=created["UUID"]).after == after.sequence, 30)
+    until(lambda: StreamCheckpoint.objects.get(mapping_id=created["UUID"]).after == after.sequence, 30)
     assert _batches(function)[-1] == ["d"] and lam.get_event_source_mapping(UUID=created["UUID"])["LastProcessingResult"] == "OK"
 
 
@@ -310,7 +302,7 @@ def test_bisect_isolates_the_failing_record(worker: Any) -> None:
         write(table, "INSERT", key, new={"id": {"S": key}})
     mapping = _mapping(function, batch_size=10, options={"BisectBatchOnFunctionError": True, "MaximumRetryAttempts": 0,
                                                         "DestinationConfig": {"OnFailure": {"Destination": queue.arn}}})
-    _until(lambda: _caught_up(mapping, table))
+    until(lambda: _caught_up(mapping, table))
     assert _batches(function) == [["a", "b", "bad", "c"], ["a", "b"], ["bad", "c"], ["bad"], ["c"]]
     (message,) = Message.objects.filter(queue=queue)
     info = json.loads(message.body)["DDBStreamBatchInfo"]
@@ -327,7 +319,7 @@ def test_writes_through_the_dynamodb_api_trigger_the_function(worker: Any, root:
     arn = created["TableDescription"]["LatestStreamArn"]
     ddb.get_waiter("table_exists").wait(TableName="Users", WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
     mapping = root("lambda").create_event_source_mapping(FunctionName="api-recorder", EventSourceArn=arn, StartingPosition="LATEST", BatchSize=100)
-    _until(lambda: EventSourceMapping.objects.get(pk=mapping["UUID"]).state == MappingState.ENABLED, 15)
+    until(lambda: EventSourceMapping.objects.get(pk=mapping["UUID"]).state == MappingState.ENABLED, 15)
     ddb.put_item(TableName="Users", Item={"id": {"S": "u1"}, "name": {"S": "Ann"}})
     ddb.update_item(TableName="Users", Key={"id": {"S": "u1"}}, UpdateExpression="SET #n = :n", ExpressionAttributeNames={"#n": "name"},
                     ExpressionAttributeValues={":n": {"S": "Bea"}})
@@ -337,7 +329,7 @@ def test_writes_through_the_dynamodb_api_trigger_the_function(worker: Any, root:
         return [item[0] for run in Invocation.objects.filter(function=function, status=InvocationStatus.SUCCEEDED).order_by("queued_at")
                 for item in json.loads(run.result)["seen"]]
 
-    _until(lambda: len(seen()) >= 3, 60)
+    until(lambda: len(seen()) >= 3, 60)
     assert seen() == ["INSERT", "MODIFY", "REMOVE"]
     first = json.loads(Invocation.objects.filter(function=function).order_by("queued_at").first().payload)
     DynamoDBStreamModel.model_validate(first)

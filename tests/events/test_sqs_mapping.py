@@ -4,7 +4,6 @@ redrive to the dead-letter queue by the queue's policy, and a drained queue with
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -16,6 +15,7 @@ from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, Trigger
 from queues import messages, services
 from queues.models import Message
 from queues.selectors import queue_counts
+from tests.waiting import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,14 +29,6 @@ HANDLER = (
 def _send(queue, body: str, **kwargs) -> str:
     return messages.message_send(queue=queue, outgoing=messages.message_validate(queue=queue, body=body, **kwargs)).message_id
 
-
-def _until(check, seconds: float = 60.0) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def test_batch_item_failures_are_parsed_as_lambda_does() -> None:
@@ -67,11 +59,11 @@ def test_sqs_to_lambda_with_partial_failures_and_redrive(worker) -> None:
                                                            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 1})})
     mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn,
                                       data=mappings.MappingInput(batch_size=100, batching_window_s=1, function_response_types=["ReportBatchItemFailures"]))
-    _until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
+    until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
     sent = {_send(queue, f"ok {i}") for i in range(150)}
     poison = _send(queue, "fail me")
     # the good messages are deleted; the failed one comes back after 3 s and moves to the DLQ on its next receive
-    _until(lambda: not Message.objects.filter(queue=queue).exists() and Message.objects.filter(queue=dlq).exists())
+    until(lambda: not Message.objects.filter(queue=queue).exists() and Message.objects.filter(queue=dlq).exists())
     assert list(Message.objects.filter(queue=dlq).values_list("message_id", flat=True)) == [poison]
     runs = list(Invocation.objects.filter(trigger=Trigger.QUEUE).order_by("queued_at"))
     assert runs and all(r.status in FINAL_STATUSES for r in runs)
@@ -86,7 +78,7 @@ def test_sqs_to_lambda_with_partial_failures_and_redrive(worker) -> None:
     assert queue_counts(queue) == {"visible": 0, "not_visible": 0, "delayed": 0}
     # idle: a later send wakes the poller again
     late = _send(queue, "late")
-    _until(lambda: not Message.objects.filter(message_id=late).exists(), 30)
+    until(lambda: not Message.objects.filter(message_id=late).exists(), 30)
 
 
 def test_the_queue_visibility_timeout_must_cover_the_function_timeout(db: None) -> None:
@@ -114,11 +106,11 @@ def test_filter_criteria_pass_only_matching_messages_and_delete_the_rest(worker)
     pattern = json.dumps({"body": {"kind": ["order"], "total": [{"numeric": [">", 10]}]}})
     mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn,
                                       data=mappings.MappingInput(batch_size=10, batching_window_s=1, filter_criteria={"Filters": [{"Pattern": pattern}]}))
-    _until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
+    until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
     wanted = _send(queue, json.dumps({"kind": "order", "total": 12}))
     for body in (json.dumps({"kind": "order", "total": 5}), json.dumps({"kind": "refund", "total": 50}), "not json at all"):
         _send(queue, body)
-    _until(lambda: not Message.objects.filter(queue=queue).exists())
+    until(lambda: not Message.objects.filter(queue=queue).exists())
     runs = list(Invocation.objects.filter(trigger=Trigger.QUEUE, function_name="orders-only", status__in=FINAL_STATUSES))
     delivered = [record["messageId"] for run in runs for record in json.loads(run.payload)["Records"]]
     assert delivered == [wanted]  # the three others were deleted without a run
@@ -157,7 +149,7 @@ def test_ten_thousand_messages_drain_through_a_mapping_with_none_lost_or_duplica
     sent = {messages.message_send(queue=queue, outgoing=outgoing).message_id for _ in range(10_000)}
     assert len(sent) == 10_000 and queue_counts(queue)["visible"] == 10_000
     mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(batch_size=1000, batching_window_s=1))
-    _until(lambda: not Message.objects.filter(queue=queue).exists(), 240)
+    until(lambda: not Message.objects.filter(queue=queue).exists(), 240)
     runs = list(Invocation.objects.filter(trigger=Trigger.QUEUE, function_name="drain"))
     assert all(run.status == InvocationStatus.SUCCEEDED for run in runs)
     delivered = [message_id for run in runs for message_id in json.loads(run.result)]
@@ -186,7 +178,7 @@ def test_full_batches_scale_out_to_maximum_concurrency_and_no_further(worker, se
         _send(queue, f"m{i}")
     mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn,
                                       data=mappings.MappingInput(batch_size=1, maximum_concurrency=2))
-    _until(lambda: not Message.objects.filter(queue=queue).exists(), 60)
+    until(lambda: not Message.objects.filter(queue=queue).exists(), 60)
     runs = list(Invocation.objects.filter(trigger=Trigger.QUEUE, function_name="slow-consumer", status=InvocationStatus.SUCCEEDED))
     assert len(runs) == 8 and sum(int(run.result) for run in runs) == 8
     assert _most_at_once(runs) == 2  # two batches ran side by side, never three

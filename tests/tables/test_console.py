@@ -74,3 +74,25 @@ def test_viewers_cannot_write(browser_table: tuple[Client, str]) -> None:
     assert page.status_code == 200 and b"item-editor" not in page.content
     client.post(url, {"action": "put", "format": "plain", "item": json.dumps({"artist": "x", "song": "y"})})
     assert items.item_scan({"TableName": "Music"})["Count"] == 0
+
+
+def test_the_table_page_shows_its_streams_recent_records_and_the_mappings_reading_it(db: None) -> None:
+    from events.models import EventSourceMapping, MappingState
+    from functions.services import Code, FunctionConfig, function_create
+    from tables.models import Table
+    from tables.selectors import stream_arn
+
+    table_create(name="Feed", billing_mode="PAY_PER_REQUEST", attribute_definitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                 key_schema=[{"AttributeName": "id", "KeyType": "HASH"}], stream_specification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    items.item_put({"TableName": "Feed", "Item": {"id": {"S": "first"}}})
+    items.item_delete({"TableName": "Feed", "Key": {"id": {"S": "first"}}})
+    table = Table.objects.get(name="Feed")
+    function = function_create(name="feed-reader", config=FunctionConfig(runtime="python3.11", handler="app.handler"),
+                               code=Code(files={"app.py": "def handler(e, c):\n    return None\n"}))
+    mapping = EventSourceMapping.objects.create(function=function, event_source_arn=stream_arn(table), kind="dynamodb", state=MappingState.ENABLED,
+                                                starting_position="LATEST")
+    client = Client()
+    client.force_login(User.objects.create_user("feed-admin", password="x", is_staff=True, is_superuser=True))
+    page = client.get(f"/console/tables/table/{table.pk}/change/").content.decode()
+    assert page.count("class='stream-record'") == 2 and "REMOVE" in page and "INSERT" in page
+    assert str(mapping.uuid) in page and "feed-reader" in page and "Enabled" in page

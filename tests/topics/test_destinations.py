@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 
-from queues.models import Queue
 from queues.services import queue_create
 from tests.conftest import invoke, wait_final
+from tests.waiting import queue_bodies
 from topics import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def _bodies(queue: Queue, count: int, seconds: float = 30.0) -> list[str]:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        bodies = list(queue.messages.order_by("id").values_list("body", flat=True))
-        if len(bodies) >= count:
-            return bodies
-        time.sleep(0.2)
-    raise AssertionError(f"{queue.name} holds {queue.messages.count()} messages, wanted {count}")
 
 
 def test_records_go_to_a_queue_and_through_a_topic(api: Any, make_function: Any, worker: Any) -> None:
@@ -40,9 +30,9 @@ def test_records_go_to_a_queue_and_through_a_topic(api: Any, make_function: Any,
     failed_id = invoke(api, "fails", {"why": "testing"}, invocation_type="Event").json()["request_id"]
     ok_id = invoke(api, "works", {"n": 1}, invocation_type="Event").json()["request_id"]
     assert wait_final(api, failed_id, 60)["status"] == "failed" and wait_final(api, ok_id, 60)["status"] == "succeeded"
-    [failure] = [json.loads(b) for b in _bodies(failures, 1)]
+    [failure] = [json.loads(b) for b in queue_bodies(failures, 1)]
     assert failure["requestContext"]["requestId"] == failed_id and failure["requestContext"]["condition"] == "RetriesExhausted"
     assert failure["requestPayload"] == {"why": "testing"} and failure["responseContext"]["functionError"] == "Unhandled"
-    [success] = [json.loads(b) for b in _bodies(fanned, 1)]
+    [success] = [json.loads(b) for b in queue_bodies(fanned, 1)]
     assert success["requestContext"]["requestId"] == ok_id and success["requestContext"]["condition"] == "Success"
     assert success["responsePayload"] == {"n": 1}
