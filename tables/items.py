@@ -863,8 +863,8 @@ def item_scan(request: Mapping[str, Any]) -> dict[str, Any]:
     if segment is not None and segment < 0:
         raise TableValidation(f"1 validation error detected: Value '{segment}' at 'segment' failed to satisfy constraint: Member must have value greater than or equal to 0")
     if (segment is None) != (total is None):
-        raise TableValidation(f"The {'TotalSegments' if total is None else 'Segment'} parameter is required but was not present in the request when "
-                              f"{'Segment' if total is None else 'TotalSegments'} parameter is present")
+        raise TableValidation(f"The {'TotalSegments' if total is None else 'Segment'} parameter is required but was not present in the request "
+                              f"when parameter {'Segment' if total is None else 'TotalSegments'} is present")
     if segment is not None and total is not None and segment >= total:
         raise TableValidation(f"The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {segment} is not less than TotalSegments: {total}")
     start = _start_key(target, request.get("ExclusiveStartKey"))
@@ -894,11 +894,24 @@ def _key_identity(key: values.Item) -> str:
     return json.dumps(key, sort_keys=True)
 
 
+def java_dump(value: Any) -> str:
+    """A request member as DynamoDB's validation messages echo it (Java's ``toString``: ``{k=v, ...}``, ``[a, b]``)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={java_dump(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(java_dump(v) for v in value) + "]"
+    return str(value)
+
+
 def item_batch_get(request: Mapping[str, Any]) -> dict[str, Any]:
     """BatchGetItem: up to 100 keys over several tables; what would pass 16 MB comes back in ``UnprocessedKeys``."""
     asked = request.get("RequestItems")
     if not isinstance(asked, dict) or not asked:
         raise TableValidation("The requestItems parameter is required for BatchGetItem")
+    for name, spec in asked.items():
+        if isinstance(spec, dict) and len(spec.get("Keys") or []) > BATCH_GET_MAX:
+            raise TableValidation(f"1 validation error detected: Value at 'RequestItems.{name}.member.Keys' failed to satisfy constraint: "
+                                  f"Member must have length less than or equal to {BATCH_GET_MAX}")
     total = sum(len(spec.get("Keys") or []) for spec in asked.values())
     if total > BATCH_GET_MAX:
         raise TableValidation("Too many items requested for the BatchGetItem call")
@@ -951,7 +964,7 @@ def item_batch_write(request: Mapping[str, Any]) -> dict[str, Any]:
         raise TableValidation("The requestItems parameter is required for BatchWriteItem")
     total = sum(len(v or []) for v in asked.values())
     if total > BATCH_WRITE_MAX or any(not v for v in asked.values()):
-        raise TableValidation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: "
+        raise TableValidation(f"1 validation error detected: Value '{java_dump(asked)}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: "
                               "[Member must have length less than or equal to 25, Member must have length greater than or equal to 1]")
     capacity, metrics = _Capacity(_capacity_mode(request)), _metrics_mode(request)
     plan: list[tuple[Table, values.Item, bytes, bytes, values.Item | None]] = []
@@ -1003,8 +1016,8 @@ def item_transact_get(request: Mapping[str, Any]) -> dict[str, Any]:
     """TransactGetItems: up to 100 reads, one snapshot."""
     actions = request.get("TransactItems")
     if not isinstance(actions, list) or not actions or len(actions) > TRANSACT_MAX:
-        raise TableValidation(f"1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length "
-                              f"{'less than or equal to 100' if actions else 'greater than or equal to 1'}")
+        raise TableValidation(f"1 validation error detected: Value '{java_dump(actions if isinstance(actions, list) else [])}' at 'transactItems' failed to "
+                              f"satisfy constraint: Member must have length {'less than or equal to 100' if actions else 'greater than or equal to 1'}")
     capacity = _Capacity(_capacity_mode(request))
     plan = []
     seen: set[tuple[int, bytes, bytes]] = set()
@@ -1075,8 +1088,8 @@ def item_transact_write(request: Mapping[str, Any]) -> dict[str, Any]:
     """TransactWriteItems: up to 100 checks and writes, all applied in one database transaction or none."""
     entries = request.get("TransactItems")
     if not isinstance(entries, list) or not entries or len(entries) > TRANSACT_MAX:
-        raise TableValidation(f"1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length "
-                              f"{'less than or equal to 100' if entries else 'greater than or equal to 1'}")
+        raise TableValidation(f"1 validation error detected: Value '{java_dump(entries if isinstance(entries, list) else [])}' at 'transactItems' failed to "
+                              f"satisfy constraint: Member must have length {'less than or equal to 100' if entries else 'greater than or equal to 1'}")
     capacity, metrics = _Capacity(_capacity_mode(request)), _metrics_mode(request)
     token = request.get("ClientRequestToken")
     if token is not None and (not isinstance(token, str) or not 1 <= len(token) <= 36):

@@ -34,6 +34,8 @@ INVALID = "One or more parameter values were invalid: "
 
 
 def _name_check(name: Any, what: str = "tableName") -> str:
+    if name is None:
+        raise TableValidation(f"The parameter '{what[:1].upper()}{what[1:]}' is required but was not present in the request")
     if not isinstance(name, str):
         raise TableValidation(f"1 validation error detected: Value null at '{what}' failed to satisfy constraint: Member must not be null")
     if len(name) < 3:
@@ -61,16 +63,18 @@ def _key_schema_check(schema: Any, where: str, *, multi: bool = False) -> list[d
             raise TableValidation("Invalid KeySchema: Some index key attributes are defined more than once in the KeySchema")
         return out
     if len(schema) > 2:
-        raise TableValidation(f"1 validation error detected: Value '{schema}' at '{where}' failed to satisfy constraint: Member must have length less than or equal to 2")
+        shown = ", ".join(f"KeySchemaElement(attributeName={e.get('AttributeName')}, keyType={e.get('KeyType')})" if isinstance(e, dict) else str(e) for e in schema)
+        raise TableValidation(f"1 validation error detected: Value '[{shown}]' at '{where}' failed to satisfy constraint: Member must have length less than or equal to 2")
     out = []
-    for element in schema:
+    for position, element in enumerate(schema, start=1):
         name, kind = element.get("AttributeName"), element.get("KeyType")
         if not isinstance(name, str) or not name:
             raise TableValidation(f"1 validation error detected: Value null at '{where}.member.attributeName' failed to satisfy constraint: Member must not be null")
         if len(name) > 255:
             raise TableValidation(f"1 validation error detected: Value '{name}' at '{where}.member.attributeName' failed to satisfy constraint: Member must have length less than or equal to 255")
         if kind not in ("HASH", "RANGE"):
-            raise TableValidation(f"1 validation error detected: Value '{kind}' at '{where}.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]")
+            raise TableValidation(f"1 validation error detected: Value '{kind}' at '{where}.{position}.member.keyType' failed to satisfy constraint: "
+                                  "Member must satisfy enum value set: [HASH, RANGE]")
         out.append({"AttributeName": name, "KeyType": kind})
     if out[0]["KeyType"] != "HASH":
         raise TableValidation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
@@ -78,7 +82,8 @@ def _key_schema_check(schema: Any, where: str, *, multi: bool = False) -> list[d
         if out[1]["KeyType"] != "RANGE":
             raise TableValidation("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
         if out[0]["AttributeName"] == out[1]["AttributeName"]:
-            raise TableValidation("Invalid KeySchema: Both the Hash Key and the Range Key element in the KeySchema have the same name")
+            # AWS words a HASH and RANGE of one name this way (seen against DynamoDB, conformance suite captures)
+            raise TableValidation("Invalid KeySchema: Some index key attribute have no definition")
     return out
 
 
@@ -144,12 +149,12 @@ def _definitions_check(definitions: Any) -> dict[str, str]:
     if not isinstance(definitions, list) or not definitions:
         raise TableValidation("1 validation error detected: Value null at 'attributeDefinitions' failed to satisfy constraint: Member must not be null")
     out: dict[str, str] = {}
-    for definition in definitions:
+    for position, definition in enumerate(definitions, start=1):
         name, kind = definition.get("AttributeName"), definition.get("AttributeType")
         if not isinstance(name, str) or not name:
             raise TableValidation("1 validation error detected: Value null at 'attributeDefinitions.member.attributeName' failed to satisfy constraint: Member must not be null")
         if kind not in ("S", "N", "B"):
-            raise TableValidation(f"1 validation error detected: Value '{kind}' at 'attributeDefinitions.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]")
+            raise TableValidation(f"1 validation error detected: Value '{kind}' at 'attributeDefinitions.{position}.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]")
         if name in out:
             raise TableValidation("Cannot have two attributes with the same name")
         out[name] = kind

@@ -494,6 +494,10 @@ def test_batch_limits(ddb: Any) -> None:
     assert got["ConsumedCapacity"] == [{"TableName": "things", "CapacityUnits": 50.0, "ReadCapacityUnits": 50.0}]
     with pytest.raises(ClientError) as info:
         ddb.batch_get_item(RequestItems={"things": {"Keys": keys}})
+    assert _code(info) == ("ValidationException", "1 validation error detected: Value at 'RequestItems.things.member.Keys' failed to satisfy "
+                                                   "constraint: Member must have length less than or equal to 100")
+    with pytest.raises(ClientError) as info:  # 100 on each of two tables: too many in all
+        ddb.batch_get_item(RequestItems={"things": {"Keys": keys[:60]}, "missing-too": {"Keys": [{"pk": {"S": "x"}}] * 41}})
     assert _code(info) == ("ValidationException", "Too many items requested for the BatchGetItem call")
     with pytest.raises(ClientError) as info:
         ddb.batch_get_item(RequestItems={"things": {"Keys": [keys[0], keys[0]]}})
