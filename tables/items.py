@@ -863,8 +863,9 @@ def item_scan(request: Mapping[str, Any]) -> dict[str, Any]:
     if segment is not None and segment < 0:
         raise TableValidation(f"1 validation error detected: Value '{segment}' at 'segment' failed to satisfy constraint: Member must have value greater than or equal to 0")
     if (segment is None) != (total is None):
-        raise TableValidation(f"The {'TotalSegments' if total is None else 'Segment'} parameter is required but was not present in the request "
-                              f"when parameter {'Segment' if total is None else 'TotalSegments'} is present")
+        # DynamoDB words the two cases differently ("when Segment parameter" / "when parameter TotalSegments")
+        raise TableValidation("The TotalSegments parameter is required but was not present in the request when Segment parameter is present" if total is None
+                              else "The Segment parameter is required but was not present in the request when parameter TotalSegments is present")
     if segment is not None and total is not None and segment >= total:
         raise TableValidation(f"The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {segment} is not less than TotalSegments: {total}")
     start = _start_key(target, request.get("ExclusiveStartKey"))

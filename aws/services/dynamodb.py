@@ -114,6 +114,8 @@ def _params(op: OperationModel, body: bytes) -> dict[str, Any]:
     if op.input_shape is not None:
         _checked(op.input_shape, document, "")
         missing = [name for name in op.input_shape.required_members if document.get(name) is None]
+        if op.name == "CreateTable" and "TableName" in missing:  # CreateTable's own wording (the control plane's validator)
+            raise AwsError("ValidationException", "The parameter 'TableName' is required but was not present in the request")
         if missing:
             shown = "; ".join(f"Value null at '{n[:1].lower() + n[1:]}' failed to satisfy constraint: Member must not be null" for n in missing)
             raise AwsError("ValidationException", f"{len(missing)} validation error{'s' if len(missing) > 1 else ''} detected: {shown}")

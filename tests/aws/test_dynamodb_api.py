@@ -725,3 +725,14 @@ def test_concurrent_updates_all_count(ddb: Any, make_client: Callable[..., Any],
 
     images = [r.new_image["n"]["N"] for r in StreamRecord.objects.filter(table__name="counters").order_by("sequence")]
     assert images == [str(i) for i in range(1, 31)]  # sequence order is commit order
+
+
+def test_required_members_missing_on_the_wire_are_worded_per_operation(make_client: Callable[..., Any], root_key: tuple[str, str]) -> None:
+    raw = make_client("dynamodb", root_key, parameter_validation=False)  # what a client without boto3's own checks sends
+    with pytest.raises(ClientError) as create:
+        raw.create_table(AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         BillingMode="PAY_PER_REQUEST")
+    assert _code(create) == ("ValidationException", "The parameter 'TableName' is required but was not present in the request")
+    with pytest.raises(ClientError) as put:
+        raw.put_item(Item={"pk": {"S": "x"}})
+    assert _code(put) == ("ValidationException", "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null")

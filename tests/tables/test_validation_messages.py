@@ -60,3 +60,5 @@ def test_batch_transaction_and_segment_messages() -> None:
                         r"or equal to 100", _refused(items.item_transact_write, request={"TransactItems": many}), flags=re.S)
     assert _refused(items.item_scan, request={"TableName": "things", "TotalSegments": 4}) == (
         "The Segment parameter is required but was not present in the request when parameter TotalSegments is present")
+    assert _refused(items.item_scan, request={"TableName": "things", "Segment": 1}) == (
+        "The TotalSegments parameter is required but was not present in the request when Segment parameter is present")
