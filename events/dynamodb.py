@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from core.errors import ValidationFailed
 from core.patterns import Pattern
-from events.mappings import SourceKind, mapping_filters, record_passes, source_kind_register
+from events.mappings import SourceKind, enabled_mapping_ids, mapping_filters, record_passes, source_kind_register
 from events.models import EventSourceMapping, MappingState, StreamCheckpoint
 from events.sqs import _failed_ids, poller_slot
 from functions.versions import qualified_resolve
@@ -159,7 +159,10 @@ def poll_request(mapping_id: Any, partition: int, *, countdown: float | None = N
 
 def records_written(event: StreamRecordsWritten) -> None:
     """Records on a stream: poll every partition of the enabled mappings reading it."""
-    for mapping in EventSourceMapping.objects.filter(kind="dynamodb", event_source_arn=event.stream_arn, state=MappingState.ENABLED):
+    mapping_ids = enabled_mapping_ids("dynamodb", event.stream_arn)  # cached: a write to a stream nobody reads asks no query
+    if not mapping_ids:
+        return
+    for mapping in EventSourceMapping.objects.filter(pk__in=mapping_ids, state=MappingState.ENABLED):
         for partition in range(_factor(mapping)):
             poll_request(mapping.pk, partition)
 

@@ -257,13 +257,15 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
         if not extra:
             poll_request(mapping_id, countdown=1.0)
         return 0
-    delivered, started, handover = 0, time.monotonic(), False
+    delivered, started, handover, first = 0, time.monotonic(), False, True
     queue: Queue | None = None
     try:
         while True:
             if not extra:
                 redis.delete(_pending_key(mapping_id))
-            mapping = _enabled(mapping_id)
+            if not first:  # the mapping as read before the lock serves the first batch; each later one re-reads it
+                mapping = _enabled(mapping_id)
+            first = False
             queue = queue_by_arn(mapping.event_source_arn) if mapping else None
             if mapping is None or queue is None:
                 return delivered
@@ -304,7 +306,7 @@ def _poll_when_visible(queue: Queue) -> None:
     due = Message.objects.filter(queue=queue, visible_at__gt=timezone.now()).order_by("visible_at").values_list("visible_at", flat=True).first()
     if due is None:
         return
-    for mapping_id in EventSourceMapping.objects.filter(kind="sqs", event_source_arn=queue.arn, state=MappingState.ENABLED).values_list("pk", flat=True):
+    for mapping_id in enabled_mapping_ids("sqs", queue.arn):
         poll_request(mapping_id, countdown=max((due - timezone.now()).total_seconds(), 0) + 0.05)
 
 

@@ -128,6 +128,10 @@ def test_filter_criteria_are_validated_like_lambda(db: None) -> None:
             mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn,
                                     data=mappings.MappingInput(filter_criteria={"Filters": [{"Pattern": bad}]}))
         assert "Invalid filter pattern definition" in refused.value.message
+    edge = json.dumps({"body": {"k": ["x"]}})
+    edge = edge.replace('"x"', '"' + "x" * (4096 - len(edge) + 1) + '"')
+    assert len(edge) == 4096
+    mappings.filter_criteria_check({"Filters": [{"Pattern": edge}]})  # exactly at the limit: accepted
     too_long = json.dumps({"body": {"k": ["x" * 4100]}})
     with pytest.raises(ValidationFailed):
         mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(filter_criteria={"Filters": [{"Pattern": too_long}]}))
