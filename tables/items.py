@@ -404,6 +404,15 @@ def _failed(old: values.Item | None, on_failure: bool) -> ConditionFailed:
 
 # --- single-item operations ------------------------------------------------------------------------------------------
 
+def _locked_checked(table: Table, hash_key: bytes, range_key: bytes, condition: Any, on_failure: Any) -> tuple[Item | None, values.Item | None]:
+    """The stored item, locked, and its data, once the request's condition holds on it (else ConditionalCheckFailed)."""
+    row = _locked(table, hash_key, range_key)
+    old = row.data if row is not None else None
+    if condition is not None and not condition.evaluate(old):
+        raise _failed(old, on_failure)
+    return row, old
+
+
 def item_put(request: Mapping[str, Any]) -> dict[str, Any]:
     """PutItem."""
     table = table_find(request.get("TableName") or "")
@@ -417,10 +426,7 @@ def item_put(request: Mapping[str, Any]) -> dict[str, Any]:
 
     def work() -> dict[str, Any]:
         stream = _Stream()
-        row = _locked(table, hash_key, range_key)
-        old = row.data if row is not None else None
-        if condition is not None and not condition.evaluate(old):
-            raise _failed(old, on_failure)
+        row, old = _locked_checked(table, hash_key, range_key, condition, on_failure)
         old_size = row.size_bytes if row is not None else 0
         touched = _store(table, row, hash_key, range_key, item, stream)
         stream.flush()
@@ -465,10 +471,7 @@ def item_delete(request: Mapping[str, Any]) -> dict[str, Any]:
 
     def work() -> dict[str, Any]:
         stream = _Stream()
-        row = _locked(table, hash_key, range_key)
-        old = row.data if row is not None else None
-        if condition is not None and not condition.evaluate(old):
-            raise _failed(old, on_failure)
+        row, old = _locked_checked(table, hash_key, range_key, condition, on_failure)
         touched = _store(table, row, hash_key, range_key, None, stream)
         stream.flush()
         capacity.add(table, _write_units(row.size_bytes if row is not None else 0), read=False, indexes=touched)
@@ -522,10 +525,7 @@ def item_update(request: Mapping[str, Any]) -> dict[str, Any]:
 
     def work() -> dict[str, Any]:
         stream = _Stream()
-        row = _locked(table, hash_key, range_key)
-        old = row.data if row is not None else None
-        if condition is not None and not condition.evaluate(old):
-            raise _failed(old, on_failure)
+        row, old = _locked_checked(table, hash_key, range_key, condition, on_failure)
         new = _updated(table, update, old, key)
         if old is None and update is not None and new == key:
             capacity.add(table, 1.0, read=False)
