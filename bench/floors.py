@@ -90,18 +90,18 @@ def process_starts(runtimes: dict, runs: int) -> dict[str, float]:
             out["ruby_in_bwrap"] = _median_run(bwrap_argv([ruby.executable, "-e", ""], ruby.executable), runs)
     java = runtimes.get("java17")
     if java:
-        from invoker.javabuild import bootstrap_classes
+        from invoker.javabuild import INSIDE, JAR, bootstrap_classes
 
-        # A JVM doing nothing with Kiln's bootstrap classes on its class path (kiln.Noop).
+        # A JVM doing nothing with Kiln's bootstrap jar on its class path (kiln.Noop), the JDK's default flags.
         classes = str(bootstrap_classes(java.executable))
-        out["java"] = _median_run([java.executable, "-cp", classes, "kiln.Noop"], runs)
+        out["java"] = _median_run([java.executable, "-cp", f"{classes}/{JAR}", "kiln.Noop"], runs)
         if shutil.which("bwrap"):
-            out["java_in_bwrap"] = _median_run(_bwrap_with(classes, [java.executable, "-cp", "/var/lang/java", "kiln.Noop"]), runs)
+            out["java_in_bwrap"] = _median_run(_bwrap_with(classes, [java.executable, "-cp", f"{INSIDE}/{JAR}", "kiln.Noop"]), runs)
     return out
 
 
 def _bwrap_with(classes: str, inner: list[str]) -> list[str]:
-    """``bwrap_argv`` with Kiln's Java bootstrap classes bound where a Java sandbox has them."""
+    """``bwrap_argv`` with Kiln's Java bootstrap bound where a Java sandbox has them."""
     argv = bwrap_argv(inner)
     at = argv.index("--")
     return argv[:at] + ["--ro-bind", classes, "/var/lang/java"] + argv[at:]

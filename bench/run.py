@@ -99,13 +99,13 @@ def create_java_function(api, name: str, java: str) -> None:
     import tempfile
     import zipfile
 
-    from invoker.javabuild import bootstrap_classes
+    from invoker.javabuild import bootstrap_jar
 
     with tempfile.TemporaryDirectory() as root:
         source = Path(root) / "example" / "Hello.java"
         source.parent.mkdir()
         source.write_text(JAVA_HELLO)
-        subprocess.run([str(Path(java).with_name("javac")), "--release", "17", "-cp", str(bootstrap_classes(java)), "-d", f"{root}/classes", str(source)], check=True, capture_output=True)
+        subprocess.run([str(Path(java).with_name("javac")), "--release", "17", "-cp", str(bootstrap_jar(java)), "-d", f"{root}/classes", str(source)], check=True, capture_output=True)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             for path in Path(root, "classes").rglob("*.class"):
@@ -269,7 +269,7 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
     rows.append(("Warm sync invoke p50 (REST, python3.11 echo) / raw Celery apply_async().get() p50", fmt(warm["p50"]), fmt(rt["p50"]), f"{ratio:.2f}x", "<= 2x", "ok" if ratio <= 2 else "MISS"))
     rows.append(("Warm sync invoke p99 / raw Celery p99", fmt(warm["p99"]), fmt(rt["p99"]), f"{warm['p99'] / rt['p99']:.2f}x", "-", ""))
     bare = r["bare"]
-    bare_args = {"python": "-I -S -c pass", "ruby": "-e ''", "java": "-cp <bootstrap classes> kiln.Noop"}
+    bare_args = {"python": "-I -S -c pass", "ruby": "-e ''", "java": "-cp bootstrap.jar kiln.Noop"}
     for label, key, bare_key in (("Python (python3.11), first of its kind", "cold_py_new", "python"), ("Node.js (nodejs20.x), first of its kind", "cold_node_new", bare_key_node(r)),
                                  ("Ruby (ruby3.3 on the host's Ruby), first of its kind", "cold_ruby_new", "ruby"),
                                  ("Python (python3.11), prewarmed kind", "cold_py", "python"), ("Node.js (nodejs20.x), prewarmed kind", "cold_node", bare_key_node(r)),
@@ -357,7 +357,7 @@ What each row means:
   new environment); median of 10 (the first, which also unpacks the code, is left out). It runs from
   the sandbox spawn to the runtime's first `GET /runtime/invocation/next`. Floor: the bare interpreter
   start (`python3.11 -I -S -c pass`, `node -e 0`, `ruby -e ''` (RubyGems loaded, as Ruby and Kiln start
-  it), `java -cp <Kiln's bootstrap classes> kiln.Noop` (a JVM doing nothing), real binaries as Kiln
+  it), `java -cp bootstrap.jar kiln.Noop` (a JVM doing nothing, the JDK's default flags), real binaries as Kiln
   resolves them, median of 20) plus the sandbox set-up (`bwrap --unshare-all ... /bin/true`, median of
   20). Target: at most 1.5x. The reference row starts the same interpreter inside that bwrap in one go.
   The Java hello is a compiled class in a zip (not sources, which Kiln would compile at init).

@@ -29,7 +29,7 @@ from django.conf import settings
 from functions.limits import INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.runtimes import RuntimeInfo
 from invoker import codecache, credentials, javabuild, network, sandbox, tmpdisk
-from invoker.launchers import java_argv, ruby_paths
+from invoker.launchers import TRAINING_MEMORY_MB, java_argv, java_flags, ruby_paths
 from invoker.logs import LOG_CAP_BYTES, render_output
 from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work, initial_environment
 
@@ -164,8 +164,10 @@ class ExecutionEnvironment:
         if runtime.family == "ruby":
             return [runtime.executable, f"{layout.runtime}/ruby/kiln_bootstrap.rb", "--opt", layout.opt]
         if runtime.family == "java":
-            classes = javabuild.bootstrap_classes(runtime.executable)
-            return java_argv(runtime.executable, self.config.memory_size, "/var/lang/java" if sandbox.sandbox_mode() == "bwrap" else str(classes), layout.opt)
+            mode = sandbox.sandbox_mode()
+            jar = f"{javabuild.INSIDE}/{javabuild.JAR}" if mode == "bwrap" else str(javabuild.bootstrap_jar(runtime.executable))
+            archive = javabuild.class_data_archive(runtime.executable, mode, java_flags(TRAINING_MEMORY_MB), wait=False)
+            return java_argv(runtime.executable, self.config.memory_size, jar, layout.opt, archive)
         for base, inside in ((task_dir, layout.task), (opt_dir, layout.opt)):
             if (base / "bootstrap").is_file():
                 return [f"{inside}/bootstrap"]
@@ -224,7 +226,10 @@ class ExecutionEnvironment:
             argv = self._argv(layout, task_dir, opt_dir)
         except javabuild.JavaBuildFailed as exc:
             return self._unavailable(f"Kiln's Java bootstrap could not be built: {exc}")
-        return self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1"], initial_environment(self._lambda_environment(layout, issue_credentials=False)))
+        # A JVM also runs its warm-up while it waits (kiln.Warm): the code every first event goes through.
+        warm = ["--warm", "1"] if self.config.runtime.family == "java" else []
+        return self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1", *warm],
+                            initial_environment(self._lambda_environment(layout, issue_credentials=False)))
 
     def assign(self, config: EnvironmentConfig) -> RunResult | None:
         """Give a pre-started runtime its function: link the code in, send the configuration, await init."""

@@ -7,13 +7,24 @@ from invoker import sandbox
 JAVA_HEAP_PERCENT = 75  # of the function's memory; the rest is the JVM's metaspace, code cache, stacks
 
 
-def java_argv(java: str, memory_mb: int, classpath: str, opt: str) -> list[str]:
-    """The JVM of a Java runtime: sized to the function's memory (the sandbox has no /sys, so the JVM is
-    told it rather than reading its cgroup), tuned for start-up as Lambda's Java runtime is (serial GC,
-    C1 only, the JDK's class-data archive). ``JAVA_TOOL_OPTIONS`` in the environment applies on top.
-    ``java.lang`` is opened to Kiln's bootstrap so a prewarmed JVM can take its function's environment."""
-    return [java, f"-XX:MaxRAM={memory_mb}m", f"-XX:MaxRAMPercentage={JAVA_HEAP_PERCENT}", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-            "-XX:-UsePerfData", "-Xshare:auto", "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp", classpath, "kiln.Bootstrap", "--opt", opt]
+TRAINING_MEMORY_MB = 128  # the -XX:MaxRAM of the class-data archive's training run (any size maps it)
+
+
+def java_flags(memory_mb: int) -> list[str]:
+    """The JVM's flags: sized to the function's memory (the sandbox has no /sys, so the JVM is told it rather
+    than reading its cgroup), C1 only as Lambda's Java runtime starts it, and G1 named even for small heaps
+    (where the JVM would pick the serial collector): the JDK's archived module graph and heap objects map only
+    under G1 on JDK 17, and rebuilding them costs every start 15-40 ms (measured, docs/benchmarks.md)."""
+    return [f"-XX:MaxRAM={memory_mb}m", f"-XX:MaxRAMPercentage={JAVA_HEAP_PERCENT}", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1",
+            "-XX:-UsePerfData", "-Xshare:auto"]
+
+
+def java_argv(java: str, memory_mb: int, jar: str, opt: str, archive: str | None) -> list[str]:
+    """A Java runtime's command: Kiln's bootstrap jar (``invoker/javabuild.py``) with its class-data archive
+    when there is one (a JVM that cannot use it starts without it, silently: ``-Xlog:cds=off``).
+    ``JAVA_TOOL_OPTIONS`` in the environment applies on top."""
+    shared = [f"-XX:SharedArchiveFile={archive}", "-Xlog:cds=off,cds+dynamic=off"] if archive else []
+    return [java, *java_flags(memory_mb), *shared, "-jar", jar, "--opt", opt]
 
 
 def ruby_paths(version: str, layout: sandbox.Layout) -> dict[str, str]:

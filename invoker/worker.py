@@ -91,12 +91,14 @@ def _recycle_connections(**_: object) -> None:
 
 
 def _precompile_sdks() -> None:
-    """In the background: Kiln's Java bootstrap per JDK (invoker/javabuild.py), so the first Java cold start
-    does not wait for javac, and bytecode for the bundled SDK per Python runtime: `import boto3` in a
-    function would otherwise compile botocore on every cold start of runtimes other than Kiln's own."""
+    """In the background: Kiln's Java bootstrap and its class-data archive per JDK (invoker/javabuild.py), so the
+    first Java cold start does not wait for javac or the archive's training run, and bytecode for the bundled
+    SDK per Python runtime: `import boto3` in a function would otherwise compile botocore on every cold start
+    of runtimes other than Kiln's own."""
     from functions.runtimes import available_runtimes
-    from invoker.javabuild import JavaBuildFailed, bootstrap_classes
-    from invoker.sandbox import precompile
+    from invoker.javabuild import JavaBuildFailed, class_data_archive
+    from invoker.launchers import TRAINING_MEMORY_MB, java_flags
+    from invoker.sandbox import precompile, sandbox_mode
 
     pythons = [r.executable for r in available_runtimes().values() if r.family == "python"]
     javas = [r.executable for r in available_runtimes().values() if r.family == "java"]
@@ -104,8 +106,8 @@ def _precompile_sdks() -> None:
     def build() -> None:
         for java in javas:
             try:
-                bootstrap_classes(java)
-            except JavaBuildFailed:
+                class_data_archive(java, sandbox_mode(), java_flags(TRAINING_MEMORY_MB))  # builds the bootstrap first
+            except (JavaBuildFailed, RuntimeError):  # RuntimeError: KILN_SANDBOX=bwrap where bubblewrap fails
                 log.exception("could not build Kiln's Java bootstrap for %s", java)
         for python in pythons:
             precompile(python, sdk=True)

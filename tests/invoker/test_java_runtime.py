@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from functions.runtimes import runtime_info
-from invoker.javabuild import bootstrap_classes
+from invoker.javabuild import bootstrap_jar
 from tests.conftest import invoke
 from tests.handlers import JAVA
 
@@ -127,7 +127,7 @@ def _classes(directory: Path, prefix: str = "") -> dict[str, bytes]:
 def packages(tmp_path_factory) -> dict[str, str]:
     """Lambda-style packages, base64: classes at the root and a library jar under ``lib/``."""
     assert JAVA17 is not None
-    runtime = bootstrap_classes(JAVA17.executable)  # the interfaces, as aws-lambda-java-core provides them
+    runtime = bootstrap_jar(JAVA17.executable)  # the interfaces, as aws-lambda-java-core provides them
     library = _compile(tmp_path_factory.mktemp("lib"), {"greeting/Greeting.java": GREETING}, [])
     jar = _zip_tree({"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\r\n\r\n", **_classes(library)})
     handlers = _compile(tmp_path_factory.mktemp("fn"), {"example/Orders.java": POJO, "example/Upper.java": STREAM, "example/Plain.java": STATIC}, [runtime, library])

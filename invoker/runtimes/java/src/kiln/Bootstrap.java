@@ -46,6 +46,9 @@ public final class Bootstrap {
     private static final byte[] END_MARKER = "\u001e\u001fKILN-END\n".getBytes(StandardCharsets.ISO_8859_1);
     private static final String API = "/2018-06-01/runtime";
 
+    /** Set by {@link Train}: the end of the Runtime API exits the JVM normally instead of halting it. */
+    static volatile boolean training;
+
     private Bootstrap() {}
 
     /** An init failure with the error type Kiln reports for it. */
@@ -106,6 +109,7 @@ public final class Bootstrap {
         }
 
         private static void closed() {
+            if (training) System.exit(0); // Train's Runtime API is done: exit normally so the JVM writes its CDS archive
             Runtime.getRuntime().halt(1); // the worker closed the Runtime API: this environment is over
         }
     }
@@ -179,10 +183,19 @@ public final class Bootstrap {
         byte[] invoke(byte[] event, Context context) throws Throwable;
     }
 
+    // Anonymous classes, not lambdas, here and below (and string concatenation compiled inline, javabuild.py):
+    // a lambda's or an indy concatenation's first use spins method-handle classes, milliseconds of every cold start.
+    private static final java.io.FilenameFilter JARS = new java.io.FilenameFilter() {
+        @Override
+        public boolean accept(File dir, String name) {
+            return name.endsWith(".jar");
+        }
+    };
+
     static ClassLoader functionLoader(String taskRoot, String opt) throws Exception {
         List<File> jars = new ArrayList<>();
         for (String dir : new String[] {taskRoot + "/lib", opt + "/java/lib"}) {
-            File[] found = new File(dir).listFiles((d, name) -> name.endsWith(".jar"));
+            File[] found = new File(dir).listFiles(JARS);
             if (found == null) continue;
             Arrays.sort(found);
             jars.addAll(Arrays.asList(found));
@@ -246,17 +259,25 @@ public final class Bootstrap {
         if (methodName == null) {
             if (RequestStreamHandler.class.isAssignableFrom(cls)) {
                 RequestStreamHandler handler = (RequestStreamHandler) instance(cls);
-                return (event, context) -> {
-                    ByteArrayOutputStream out = new ByteArrayOutputStream();
-                    handler.handleRequest(new ByteArrayInputStream(event), out, context);
-                    return out.toByteArray();
+                return new Handler() {
+                    @Override
+                    public byte[] invoke(byte[] event, Context context) throws Throwable {
+                        ByteArrayOutputStream out = new ByteArrayOutputStream();
+                        handler.handleRequest(new ByteArrayInputStream(event), out, context);
+                        return out.toByteArray();
+                    }
                 };
             }
             if (RequestHandler.class.isAssignableFrom(cls)) {
                 @SuppressWarnings("unchecked")
                 RequestHandler<Object, Object> handler = (RequestHandler<Object, Object>) instance(cls);
                 Type input = inputType(cls);
-                return (event, context) -> output(handler.handleRequest(input(event, input), context));
+                return new Handler() {
+                    @Override
+                    public byte[] invoke(byte[] event, Context context) throws Throwable {
+                        return output(handler.handleRequest(input(event, input), context));
+                    }
+                };
             }
             throw new InitFailure("Runtime.HandlerNotFound", "Class " + className + " does not implement RequestHandler or RequestStreamHandler; name a method: " + className + "::handleRequest");
         }
@@ -269,7 +290,9 @@ public final class Bootstrap {
         Object target = Modifier.isStatic(method.getModifiers()) ? null : instance(cls);
         Class<?>[] types = method.getParameterTypes();
         boolean stream = types.length >= 2 && types[0] == InputStream.class && types[1] == OutputStream.class;
-        return (event, context) -> {
+        return new Handler() {
+          @Override
+          public byte[] invoke(byte[] event, Context context) throws Throwable {
             try {
                 if (stream) {
                     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -286,6 +309,7 @@ public final class Bootstrap {
             } catch (InvocationTargetException e) {
                 throw e.getCause();
             }
+          }
         };
     }
 
@@ -364,10 +388,15 @@ public final class Bootstrap {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("--train")) { // Kiln's build: the run that writes the class-data archive
+            Train.main(args);
+            return;
+        }
         Map<String, String> options = new HashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) options.put(args[i], args[i + 1]);
         RuntimeClient client = new RuntimeClient(System.getenv("AWS_LAMBDA_RUNTIME_API"));
         if (options.containsKey("--prewarmed")) { // started ahead of need: wait for the function's environment
+            if (options.containsKey("--warm")) Warm.run(); // meanwhile run once the code every first event goes through
             byte[] body = client.request("GET", API + "/kiln/configuration", new byte[0], Map.of());
             @SuppressWarnings("unchecked")
             Map<String, Object> configuration = (Map<String, Object>) Json.parse(new String(body, StandardCharsets.UTF_8));
