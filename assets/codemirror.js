@@ -17,7 +17,10 @@ import { python } from "@codemirror/lang-python";
 import { javascript } from "@codemirror/lang-javascript";
 import { json } from "@codemirror/lang-json";
 import { yaml } from "@codemirror/lang-yaml";
+import { java } from "@codemirror/lang-java";
 import { shell } from "@codemirror/legacy-modes/mode/shell";
+import { ruby } from "@codemirror/legacy-modes/mode/ruby";
+import { go } from "@codemirror/legacy-modes/mode/go";
 import { oneDark } from "@codemirror/theme-one-dark";
 
 const LANGUAGES = {
@@ -27,18 +30,23 @@ const LANGUAGES = {
   json: () => json(),
   yaml: () => yaml(),
   shell: () => StreamLanguage.define(shell),
+  java: () => java(),
+  ruby: () => StreamLanguage.define(ruby),
+  go: () => StreamLanguage.define(go),
 };
 
 const EXTENSIONS = {
   py: "python", js: "javascript", mjs: "javascript", cjs: "javascript", jsx: "javascript",
   ts: "typescript", mts: "typescript", cts: "typescript", tsx: "typescript",
   json: "json", yaml: "yaml", yml: "yaml", sh: "shell", bash: "shell",
+  java: "java", rb: "ruby", gemspec: "ruby", go: "go",
 };
 
 /** The language name for a file name ("" when none fits): by extension, and `bootstrap` is shell. */
 function languageName(filename) {
   const base = (filename || "").split("/").pop();
   if (base === "bootstrap") return "shell";
+  if (base === "Gemfile") return "ruby";
   const dot = base.lastIndexOf(".");
   return dot < 0 ? "" : EXTENSIONS[base.slice(dot + 1).toLowerCase()] || "";
 }

@@ -37,7 +37,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 ./node_modules/.bin/esbuild codemirror.js --bundle --minify --format=iife --target=es2020 \
   --legal-comments=none --log-level=warning --outfile="$TMP/$CM_FILE"
-{ printf '/* Kiln console: CodeMirror %s (MIT, https://codemirror.net) with its Python, JavaScript/TypeScript, JSON, YAML and shell modes; built by scripts/assets.sh from assets/. Licenses: LICENSES.txt */\n' "$CM_VERSION"; cat "$TMP/$CM_FILE"; } > "$TMP/cm.js"
+{ printf '/* Kiln console: CodeMirror %s (MIT, https://codemirror.net) with its Python, JavaScript/TypeScript, Java, Ruby, Go, JSON, YAML and shell modes; built by scripts/assets.sh from assets/. Licenses: LICENSES.txt */\n' "$CM_VERSION"; cat "$TMP/$CM_FILE"; } > "$TMP/cm.js"
 sed '/^\/\/# sourceMappingURL=/d' node_modules/chart.js/dist/chart.umd.min.js > "$TMP/chart.js"
 
 # Replace older versions only once the new files are built.

@@ -348,3 +348,18 @@ def test_role_policy_is_edited_as_json(page, kiln: Kiln) -> None:
     status, data = kiln.api("GET", "/api/v1/roles/reader/")
     assert status == 200 and data["policy_document"] == policy
     assert not page.errors, page.errors
+
+
+@pytest.mark.parametrize(("runtime", "file", "label"), [("java17", "example/Handler.java", "Java"), ("ruby3.3", "lambda_function.rb", "Ruby")])
+def test_java_and_ruby_starters_are_highlighted_as_their_language(page, kiln: Kiln, runtime: str, file: str, label: str) -> None:
+    if runtime not in kiln.runtimes():
+        pytest.skip(f"no {runtime} here")
+    page.goto(f"{kiln.url}/console/functions/function/add/")
+    page.wait_for_selector(EDITOR)
+    page.select_option("#id_runtime", runtime)
+    page.wait_for_selector(f".kiln-tree-item[data-name='{file}']")
+    assert page.inner_text(".kiln-pane-lang") == label
+    # The language's parser ran: keywords (public/class, def/end) are spans of their own with a highlight style.
+    keywords = page.eval_on_selector_all(f"{EDITOR} span", "spans => spans.filter(s => ['public', 'class', 'def', 'end'].includes(s.textContent)).length")
+    assert keywords >= 2, page.inner_html(EDITOR)[:2000]
+    assert not page.errors, page.errors

@@ -54,7 +54,7 @@
   document.addEventListener("click", onClick);
 
   // -- the function form's code editor ------------------------------------------------------------
-  var LANGUAGE_LABELS = { python: "Python", javascript: "JavaScript", typescript: "TypeScript", json: "JSON", yaml: "YAML", shell: "Shell" };
+  var LANGUAGE_LABELS = { python: "Python", javascript: "JavaScript", typescript: "TypeScript", json: "JSON", yaml: "YAML", shell: "Shell", java: "Java", ruby: "Ruby", go: "Go" };
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
