@@ -415,9 +415,21 @@ class InvocationAdmin(admin.ModelAdmin):
 
         cause = format_html("<li class=\"kiln-chain-cause\">{}</li>", _cause_text(obj))
         parts = [cause] + [a if isinstance(a, str) else item(a, "kiln-chain-parent") for a in reversed(ancestors)]
-        parts.append(format_html('<li class="kiln-chain-self"><strong>this invocation</strong> <code>{}</code></li>', str(obj.id)[:8]))
+        parts.append(format_html('<li class="kiln-chain-self"><strong>this invocation</strong> <code>{}</code>{}</li>', str(obj.id)[:8], self._hop(obj)))
         children = "".join(item(c, "kiln-chain-child") for c in caused) or format_html("<li>{}</li>", "nothing yet")
         return format_html('<ol class="kiln-chain">{}</ol><p class="kiln-chain-caused-label">Caused:</p><ul class="kiln-chain kiln-chain-children">{}</ul>', mark_safe("".join(parts)), mark_safe(children))
+
+    @staticmethod
+    def _hop(obj: Invocation) -> str:
+        """Where it stands in a chain of writes (events/loops.py), and whether Kiln stopped the chain here."""
+        detail = obj.trigger_detail or {}
+        if not detail.get("chain_id"):
+            return ""
+        hop = format_html(" · hop {} of chain <code>{}</code>", detail.get("chain_depth", "?"), str(detail["chain_id"])[:8])
+        if (obj.error or {}).get("errorType") == "RecursiveInvocationException":
+            hop += format_html(' <strong class="kiln-chain-stopped">stopped: a recursive loop (more than {} invocations in one chain), not run</strong>',
+                               CHAIN_DEPTH)
+        return hop
 
     @admin.display(description="Duration (ms)", ordering="duration_ms")
     def duration(self, obj: Invocation) -> str:

@@ -26,7 +26,7 @@ def object_event_notify(event: ObjectEvent) -> None:
                   "sequencer": event.sequencer, "configuration_id": config.config_id, **chain_detail(event.request)}
         if chain_too_long(detail):  # a recursive loop (events/loops.py): recorded, not run
             invocation_record_stopped(function=config.function, payload=payload, trigger=Trigger.S3, trigger_detail=detail,
-                                      error=loop_error(config.function.name, detail))
+                                      error=loop_error(config.function.name, detail), parent_id=event.request.invocation_id or None)
             continue
         invocation_submit(function=config.function, payload=payload, invocation_type=InvocationType.EVENT, trigger=Trigger.S3, trigger_detail=detail,
                           parent_id=event.request.invocation_id or None)

@@ -154,11 +154,14 @@ def invocation_replay(*, original: Invocation, qualifier: str, user: AbstractBas
                              executed_version=executed)
 
 
-def invocation_record_stopped(*, function: Function, payload: bytes, trigger: str, trigger_detail: dict[str, Any], error: dict[str, Any]) -> Invocation:
-    """Record an asynchronous invocation Kiln stopped before it ran (a recursive loop): final, ``failed``, never queued."""
+def invocation_record_stopped(*, function: Function, payload: bytes, trigger: str, trigger_detail: dict[str, Any], error: dict[str, Any],
+                              parent_id: str | None = None) -> Invocation:
+    """Record an asynchronous invocation Kiln stopped before it ran (a recursive loop): final, ``failed``, never
+    queued; ``parent_id`` is the invocation whose write caused it, so the console shows the loop's chain."""
     revision = function.latest
     now = timezone.now()
     return Invocation.objects.create(function=function, function_name=function.name, revision=revision, invocation_type=InvocationType.EVENT,
+                                     parent_id=_uuid_or_none(parent_id),
                                      trigger=trigger, trigger_detail=trigger_detail, payload=payload.decode("utf-8", "replace"), status=InvocationStatus.FAILED,
                                      error=error, result=json.dumps(error), started_at=now, finished_at=now,
                                      memory_size=revision.memory_size if revision else 128, logs=f"[Kiln] {error['errorType']}: {error['errorMessage']}\n")

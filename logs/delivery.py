@@ -90,7 +90,7 @@ def deliver(subscription: SubscriptionFilter, *, group_name: str, stream_name: s
             error = {"errorType": "RecursiveInvocationException", "stackTrace": [],
                      "errorMessage": f"Kiln stopped invocation {chain['chain_depth']} of chain {chain['chain_id']}: function {resolved.function.name} is part "
                                      f"of a recursive loop through subscription filters (more than {limits.CHAIN_DEPTH_MAX} invocations in a chain)."}
-            invocation_record_stopped(function=resolved.function, payload=payload, trigger=Trigger.LOGS, trigger_detail=detail, error=error)
+            invocation_record_stopped(function=resolved.function, payload=payload, trigger=Trigger.LOGS, trigger_detail=detail, error=error, parent_id=caused_by)
         else:
             invocation_submit(function=resolved.function, revision=resolved.revision, payload=payload, invocation_type=InvocationType.EVENT,
                               trigger=Trigger.LOGS, trigger_detail=detail, qualifier=resolved.qualifier or "$LATEST", executed_version=resolved.version,

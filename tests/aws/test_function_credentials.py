@@ -151,3 +151,16 @@ def test_a_function_triggering_itself_is_stopped_after_16_hops(api, worker, root
     # The console's causal chain: each hop's parent is the invocation whose write triggered it.
     assert first.parent_id is None
     assert [r.parent_id for r in runs[1:]] == [r.pk for r in runs[:-1]]
+    assert stopped.parent_id == runs[-1].pk
+    # ... and the stopped event's page shows that chain, back to the seed upload, and why it did not run.
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    console = Client()
+    console.force_login(User.objects.create_superuser("loop-admin", "loop@example.com", "pw-123456789"))
+    page = console.get(f"/console/invoker/invocation/{stopped.pk}/change/").content.decode()
+    assert page.count('class="kiln-chain-parent"') == 16
+    assert "s3://loop/seed" + ".x" * 16 in page  # the write that would have run it
+    assert f"hop 17 of chain <code>{str(first.pk)[:8]}</code>" in page
+    assert "stopped: a recursive loop (more than 16 invocations in one chain), not run" in page
+    assert str(runs[0].pk)[:8] in page and str(runs[-1].pk)[:8] in page
