@@ -19,6 +19,7 @@ from functions.code import code_token_revision
 from functions.event_templates import template_list
 from functions.models import Function, FunctionAlias, FunctionRevision, FunctionVersion, LayerVersion, SavedTestEvent
 from functions.runtimes import RuntimeStatus, known_runtimes
+from restapi.bodies import json_object
 
 
 def decode_zip_base64(value: Any, field: str) -> bytes:
@@ -98,10 +99,9 @@ class FunctionInput(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
 
 
-def _body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.data, dict):
-        raise ValidationFailed("The request body must be a JSON object.")
-    return dict(request.data)
+def _body(request: Request, *allowed: str) -> dict[str, Any]:
+    """The JSON object body with only the ``allowed`` fields (restapi/bodies.py)."""
+    return json_object(request.data, allowed=allowed)
 
 
 class FunctionListView(APIView):
@@ -111,10 +111,7 @@ class FunctionListView(APIView):
 
     @extend_schema(request=FunctionInput, responses={201: dict}, summary="Create a function")
     def post(self, request: Request) -> Response:
-        body = _body(request)
-        for required in ("name", "runtime", "handler", "code"):
-            if required not in body:
-                raise ValidationFailed(f"{required} is required.", details={"field": required})
+        body = json_object(request.data, allowed=(*_CONFIG_KEYS, "name", "code", "description"), required=("name", "runtime", "handler", "code"))
         config = services.FunctionConfig(runtime=body["runtime"], handler=body["handler"])
         for key in _CONFIG_KEYS[2:]:
             if key in body and body[key] is not None:
@@ -132,10 +129,7 @@ class FunctionDetailView(APIView):
     @extend_schema(request=FunctionInput, responses={200: dict}, summary="Update a function's code and/or configuration")
     def patch(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
-        body = _body(request)
-        unknown = set(body) - set(_CONFIG_KEYS) - {"code", "description", "name"}
-        if unknown:
-            raise ValidationFailed(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        body = _body(request, *_CONFIG_KEYS, "code", "description", "name")
         if "name" in body and body["name"] != function.name:
             raise ValidationFailed("A function cannot be renamed; create a new one.", details={"field": "name"})
         changes = {k: body[k] for k in _CONFIG_KEYS if k in body}
@@ -191,6 +185,7 @@ class LayerListView(APIView):
             zip_bytes = upload.read()
             runtimes = data.getlist("compatible_runtimes") if hasattr(data, "getlist") else data.get("compatible_runtimes", [])
         else:
+            data = json_object(data, allowed=("name", "zip_base64", "compatible_runtimes", "description"))
             if "zip_base64" not in data:
                 raise ValidationFailed("zip_base64 (or a multipart file named zip) is required.", details={"field": "zip_base64"})
             zip_bytes = decode_zip_base64(data["zip_base64"], "zip_base64")
@@ -224,7 +219,7 @@ class FunctionConcurrencyView(APIView):
     @extend_schema(request=dict, responses={200: dict}, summary='Set {"reserved": N|null} and/or {"provisioned": N}')
     def put(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
-        return Response(concurrency_data(services.function_concurrency_put(function=function, changes=_body(request))))
+        return Response(concurrency_data(services.function_concurrency_put(function=function, changes=_body(request, "reserved", "provisioned"))))
 
 
 def event_invoke_config_data(function: Function) -> dict[str, Any]:
@@ -240,7 +235,7 @@ class FunctionEventInvokeConfigView(APIView):
     @extend_schema(request=dict, responses={200: dict}, summary='Set {"maximum_retry_attempts": 0-2, "maximum_event_age_seconds": 60-21600, "on_success": ARN, "on_failure": ARN}')
     def put(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
-        return Response(event_invoke_config_data(services.function_event_invoke_config_put(function=function, changes=_body(request))))
+        return Response(event_invoke_config_data(services.function_event_invoke_config_put(function=function, changes=_body(request, *services.EVENT_CONFIG_KEYS))))
 
 
 def version_data(version: FunctionVersion) -> dict[str, Any]:
@@ -264,7 +259,7 @@ class FunctionVersionListView(APIView):
     @extend_schema(request=dict, responses={201: dict}, summary='Publish $LATEST as a new version: {"description": "..."}')
     def post(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
-        body = _body(request)
+        body = _body(request, "description", "revision_id")
         version = versions.version_publish(function=function, description=body.get("description") or "", revision_id=body.get("revision_id"))
         return Response(version_data(version), status=status.HTTP_201_CREATED)
 
@@ -278,7 +273,7 @@ class FunctionAliasListView(APIView):
     @extend_schema(request=dict, responses={201: dict}, summary='Create {"name", "function_version", "description", "routing": {"2": 0.1}}')
     def post(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
-        body = _body(request)
+        body = _body(request, "name", "function_version", "description", "routing")
         alias = versions.alias_create(function=function, name=body.get("name"), function_version=str(body.get("function_version") or ""),
                                       description=body.get("description") or "", routing=body.get("routing"))
         return Response(alias_data(alias), status=status.HTTP_201_CREATED)
@@ -292,7 +287,7 @@ class FunctionAliasDetailView(APIView):
     @extend_schema(request=dict, responses={200: dict}, summary='Change {"function_version", "description", "routing"} ({} clears routing)')
     def put(self, request: Request, name: str, alias: str) -> Response:
         found = versions.alias_get(selectors.access_function_by_name(request.user, name), alias)
-        body = _body(request)
+        body = _body(request, "function_version", "description", "routing", "revision_id")
         version = body.get("function_version")
         return Response(alias_data(versions.alias_update(alias=found, function_version=str(version) if version is not None else None,
                                                          description=body.get("description"), routing=body.get("routing"), revision_id=body.get("revision_id"))))
@@ -317,7 +312,7 @@ class TestEventListView(APIView):
     @extend_schema(request=dict, responses={201: dict}, summary='Save a test event {"name", "event", "shared"} (at most 10 per function)')
     def post(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
-        body = _body(request)
+        body = _body(request, "name", "event", "shared")
         if "event" not in body:
             raise ValidationFailed("event is required (any JSON value).", details={"field": "event"})
         saved = services.test_event_create(function=function, owner=request.user, name=body.get("name"), event=body["event"], shared=body.get("shared", False))
@@ -334,7 +329,7 @@ class TestEventDetailView(APIView):
     def put(self, request: Request, name: str, event_name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
         saved = selectors.access_test_event(request.user, function, event_name)
-        return Response(test_event_data(services.test_event_update(test_event=saved, changes=_body(request))))
+        return Response(test_event_data(services.test_event_update(test_event=saved, changes=_body(request, "name", "event", "shared"))))
 
     @extend_schema(responses={204: None}, summary="Delete a saved test event")
     def delete(self, request: Request, name: str, event_name: str) -> Response:

@@ -349,13 +349,13 @@ def function_dead_letter_put(*, function: Function, target: str) -> Function:
     return function
 
 
-_EVENT_CONFIG_KEYS = {"maximum_retry_attempts", "maximum_event_age_seconds", "on_success", "on_failure"}
+EVENT_CONFIG_KEYS = {"maximum_retry_attempts", "maximum_event_age_seconds", "on_success", "on_failure"}
 
 
 def function_event_invoke_config_put(*, function: Function, changes: dict[str, Any]) -> Function:
     """Set ``maximum_retry_attempts`` (0-2), ``maximum_event_age_seconds`` (60-21600) and the ``on_success`` /
     ``on_failure`` destinations (function ARNs, "" for none); every value is checked before any is saved."""
-    unknown = set(changes) - _EVENT_CONFIG_KEYS
+    unknown = set(changes) - EVENT_CONFIG_KEYS
     if unknown or not changes:
         raise ValidationFailed('Give "maximum_retry_attempts" (0-2), "maximum_event_age_seconds" (60-21600), "on_success" and/or "on_failure" (function ARNs).')
     retries = _bounded_int(changes["maximum_retry_attempts"], "maximum_retry_attempts", 0, limits.ASYNC_RETRIES_MAX, "retries") \

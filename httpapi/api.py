@@ -14,12 +14,12 @@ from core.errors import ValidationFailed
 from functions.selectors import access_function_by_name
 from httpapi import selectors, services
 from httpapi.models import DEFAULT_STAGE, FunctionUrl, HttpApi, Route, Stage
+from restapi.bodies import json_object
 
 
-def _body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.data, dict):
-        raise ValidationFailed("The request body must be a JSON object.")
-    return request.data
+def _body(request: Request, *allowed: str) -> dict[str, Any]:
+    """The JSON object body with only the ``allowed`` fields (restapi/bodies.py)."""
+    return json_object(request.data, allowed=allowed)
 
 
 def _port_suffix(request: Request) -> str:
@@ -92,7 +92,7 @@ class HttpApiListView(APIView):
 
     @extend_schema(request={"application/json": dict}, responses={201: dict}, summary="Create an HTTP API (with its $default stage)")
     def post(self, request: Request) -> Response:
-        body = _body(request)
+        body = _body(request, "name", "cors", "description")
         api = services.http_api_create(name=body.get("name"), cors=body.get("cors"), description=body.get("description") or "")
         return Response(http_api_data(request, selectors.access_http_api(request.user, api.id)), status=status.HTTP_201_CREATED)
 
@@ -105,7 +105,7 @@ class HttpApiDetailView(APIView):
     @extend_schema(request={"application/json": dict}, responses={200: dict}, summary="Change an HTTP API's name, description or CORS")
     def patch(self, request: Request, api_id: str) -> Response:
         api = selectors.access_http_api(request.user, api_id)
-        services.http_api_update(api=api, changes=_body(request))
+        services.http_api_update(api=api, changes=_body(request, "name", "cors", "description"))
         return Response(http_api_data(request, selectors.access_http_api(request.user, api_id)))
 
     @extend_schema(responses={204: None}, summary="Delete an HTTP API")
@@ -124,7 +124,7 @@ class RouteListView(APIView):
     @extend_schema(request={"application/json": dict}, responses={201: dict}, summary='Add a route: {"route_key": "GET /users/{id}", "function": NAME}')
     def post(self, request: Request, api_id: str) -> Response:
         api = selectors.access_http_api(request.user, api_id)
-        body = _body(request)
+        body = _body(request, "route_key", "function", "payload_format_version")
         if not isinstance(body.get("function"), str):
             raise ValidationFailed("function must be the name of a function.", details={"field": "function"})
         function = access_function_by_name(request.user, body["function"])
@@ -154,7 +154,7 @@ class StageListView(APIView):
     @extend_schema(request={"application/json": dict}, responses={201: dict}, summary='Add a stage: {"name", "variables"}')
     def post(self, request: Request, api_id: str) -> Response:
         api = selectors.access_http_api(request.user, api_id)
-        body = _body(request)
+        body = _body(request, "name", "variables")
         stage = services.stage_create(api=api, name=body.get("name"), variables=body.get("variables"))
         return Response(stage_data(request, api, stage), status=status.HTTP_201_CREATED)
 
@@ -168,7 +168,7 @@ class StageDetailView(APIView):
     @extend_schema(request={"application/json": dict}, responses={200: dict}, summary="Replace a stage's variables")
     def patch(self, request: Request, api_id: str, stage_name: str) -> Response:
         api = selectors.access_http_api(request.user, api_id)
-        stage = services.stage_update(stage=selectors.access_stage(request.user, api, stage_name), variables=_body(request).get("variables"))
+        stage = services.stage_update(stage=selectors.access_stage(request.user, api, stage_name), variables=_body(request, "variables").get("variables"))
         return Response(stage_data(request, api, stage))
 
     @extend_schema(responses={204: None}, summary="Delete a stage")
@@ -187,7 +187,7 @@ class FunctionUrlView(APIView):
     @extend_schema(request={"application/json": dict}, responses={200: dict, 201: dict}, summary='Create or replace a function\'s URL: {"auth_type", "cors"}')
     def put(self, request: Request, name: str) -> Response:
         function = access_function_by_name(request.user, name)
-        body = _body(request)
+        body = _body(request, "auth_type", "cors")
         url, created = services.function_url_put(function=function, auth_type=body.get("auth_type"), cors=body.get("cors"))
         return Response(function_url_data(request, url), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

@@ -9,9 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import NotFound, ValidationFailed
+from core.errors import NotFound
 from iam import services
 from iam.models import Role
+from restapi.bodies import json_object
 
 
 def role_data(role: Role) -> dict[str, Any]:
@@ -32,9 +33,7 @@ class RoleListView(APIView):
 
     @extend_schema(request=dict, responses={201: dict}, summary="Create a role")
     def post(self, request: Request) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
-        if "policy_document" not in data:
-            raise ValidationFailed("policy_document is required.", details={"field": "policy_document"})
+        data = json_object(request.data, allowed=("name", "policy_document", "description"), required=("policy_document",))
         role = services.role_create(name=data.get("name", ""), policy_document=data["policy_document"], description=data.get("description", "") or "")
         return Response(role_data(role), status=201)
 
@@ -46,7 +45,7 @@ class RoleDetailView(APIView):
 
     @extend_schema(request=dict, responses={200: dict}, summary="Update a role's policy or description")
     def patch(self, request: Request, name: str) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
+        data = json_object(request.data, allowed=("policy_document", "description"))
         role = services.role_update(role=_role(name), policy_document=data.get("policy_document"), description=data.get("description"))
         return Response(role_data(role))
 

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from restapi.bodies import json_object
 from restapi.errors import error_envelope
 from storage import limits, selectors, services
 from storage.blobs import blob_range
@@ -76,7 +77,7 @@ class BucketListView(APIView):
 
     @extend_schema(request=BucketCreate, responses={201: BucketSerializer}, summary="Create a bucket")
     def post(self, request: Request) -> Response:
-        data = BucketCreate(data=request.data)
+        data = BucketCreate(data=json_object(request.data, allowed=("name",)))
         data.is_valid(raise_exception=True)
         bucket = services.bucket_create(name=data.validated_data["name"], owner=request.user)
         return Response(BucketSerializer(bucket).data, status=201)
