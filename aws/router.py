@@ -33,6 +33,7 @@ from aws.protocols.restxml import s3_error
 from aws.sigv2 import is_signed_v2, request_time_check_v2, signature_verify_v2, signed_v2_parse
 from aws.sigv4 import is_signed, request_time_check, service_hint, signature_verify, signed_request_parse
 from core.errors import KilnError
+from core.generations import generations_read
 from iam.credentials import Credential, Principal, access_key_note_use, credential_resolve
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,15 @@ def _resolve(access_key_id: str, family: str) -> Credential:
 
 
 def aws_dispatch(request: HttpRequest) -> HttpResponse:
-    """Authenticate a signed request and run its operation; every failure in the service's format."""
+    """Authenticate a signed request and run its operation; every failure in the service's format.
+
+    The per-process caches it asks (keys, tables, queues, mappings) read their generations in one Redis
+    round trip for the whole request (``core.generations.generations_read``)."""
+    with generations_read():
+        return _dispatch(request)
+
+
+def _dispatch(request: HttpRequest) -> HttpResponse:
     request_id = uuid.uuid4().hex[:16].upper()
     if not is_signed(request) and is_signed_v2(request):
         return _guarded("s3", _adapter("s3"), request, request_id, lambda: _run_v2(request, request_id))

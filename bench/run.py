@@ -424,6 +424,7 @@ def run_only(procs, env: dict[str, str], results: dict) -> int:
         say(title)
         results[name] = module.measure(port, procs, env)
         rows += module.rows(results)
+        print(render_table(module.rows(results)), flush=True)  # each section as it ends: a later failure loses nothing
     print()
     print(render_table(rows))
     return 0

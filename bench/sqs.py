@@ -101,6 +101,7 @@ def measure(port: int, procs: Processes, env: dict[str, str]) -> dict:
         result = {"moto": _rates(other, "bench-sqs"), "kiln": _rates(kiln, "bench-sqs")}
     finally:
         procs.stop(moto)
+    print(f"[bench] SQS msg/s (before the latency part): {result}", flush=True)
     result["latency"] = _latency(kiln)
     return result
 

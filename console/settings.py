@@ -109,6 +109,10 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'kiln.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, health-checking a persistent connection at most once per grace period (core/db/postgresql).
+    DATABASES["default"]["ENGINE"] = "core.db.postgresql"
+KILN_DB_HEALTH_CHECK_GRACE_SECONDS = env_float("KILN_DB_HEALTH_CHECK_GRACE_SECONDS", 1.0, minimum=0.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share the file: WAL lets readers run beside the writer, IMMEDIATE
     # transactions take the write lock up front instead of failing on upgrade, and the timeout

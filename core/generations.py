@@ -4,16 +4,22 @@ A cache entry remembers the generation it was loaded under; a read first asks Re
 generation (one GET, ~0.1 ms, where the query it saves costs 1-3 ms) and reloads when it moved or the entry
 is older than ``ttl_s``. Writers call ``bump()`` inside their transaction: the counter moves after commit,
 so no process can cache what the transaction replaced. Without Redis every read goes to the database.
-Used for what the AWS endpoint resolves on every request: access keys (``iam.credentials``) and the queues
-that event source mappings read (``events.sqs``).
+Used for what the AWS endpoint resolves on every request: access keys (``iam.credentials``), tables
+(``tables.selectors``), queues (``queues.selectors``) and the queues that event source mappings read (``events.sqs``).
+
+``generations_read()`` (a context manager the AWS endpoint wraps each request in) reads every cache's generation
+in one ``MGET`` at the start of the request; the caches asked during it use those values instead of one GET
+each. A bump inside the request drops its cache's value from the snapshot, so what the request itself changed
+is read afresh.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Generic, TypeVar
 
 import redis
@@ -26,6 +32,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _client: redis.Redis | None = None
 _client_lock = threading.Lock()
+_KEYS: list[str] = []  # every cache's generation key, for generations_read()
+_snapshot = threading.local()  # .values: {key: generation} read at the start of this thread's request, else absent
 
 
 def connect(url: str) -> redis.Redis:
@@ -49,8 +57,13 @@ class GenerationCache(Generic[T]):
         self.ttl_s = ttl_s
         self.max_entries = max_entries
         self._entries: dict[Hashable, tuple[bytes, float, T]] = {}
+        if self.key not in _KEYS:
+            _KEYS.append(self.key)
 
     def _generation(self) -> bytes | None:
+        values: dict[str, bytes] | None = getattr(_snapshot, "values", None)
+        if values is not None and self.key in values:
+            return values[self.key]
         try:
             return _redis().get(self.key) or b"0"
         except redis.RedisError:
@@ -73,11 +86,18 @@ class GenerationCache(Generic[T]):
 
     def bump(self) -> None:
         """Invalidate every process's entries once the current transaction commits (at once outside one)."""
+        self._forget()
         transaction.on_commit(self._incr)
 
     def bump_now(self) -> None:
         """Invalidate every process's entries now, inside a transaction too (pair it with ``bump()``)."""
+        self._forget()
         self._incr()
+
+    def _forget(self) -> None:
+        values: dict[str, bytes] | None = getattr(_snapshot, "values", None)
+        if values is not None:
+            values.pop(self.key, None)
 
     def _incr(self) -> None:
         try:
@@ -88,3 +108,22 @@ class GenerationCache(Generic[T]):
 
     def clear_local(self) -> None:
         self._entries.clear()
+
+
+@contextlib.contextmanager
+def generations_read() -> Iterator[None]:
+    """Within the block, every cache reads the generation it had at the block's start (one ``MGET`` for all);
+    without Redis, or nested, each cache asks as usual."""
+    if getattr(_snapshot, "values", None) is not None or not _KEYS:
+        yield
+        return
+    try:
+        found = _redis().mget(_KEYS)
+    except redis.RedisError:
+        yield
+        return
+    _snapshot.values = {key: value or b"0" for key, value in zip(_KEYS, found, strict=True)}
+    try:
+        yield
+    finally:
+        _snapshot.values = None

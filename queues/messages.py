@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Min, Q
+from django.db.models import Min
 from django.utils import timezone
 
 from core import events as bus
@@ -175,24 +175,30 @@ def message_validate(*, queue: Queue, body: str | None, delay_seconds: int | Non
 
 
 def message_send(*, queue: Queue, outgoing: Outgoing, sender_id: str = "") -> Sent:
-    """Write one validated message (a FIFO duplicate within five minutes returns the first one's id instead)."""
+    """Write one validated message (a FIFO duplicate within five minutes returns the first one's id instead).
+
+    A standard queue's message is one ``INSERT`` (its own transaction, committed before this returns, or
+    part of the caller's); a FIFO one also checks and records its deduplication id in the same transaction."""
     now = timezone.now()
     body_md5, attributes_md5, system_md5 = md5_of_body(outgoing.body), md5_of_attributes(outgoing.attributes), md5_of_attributes(outgoing.system_attributes)
-    with transaction.atomic():
-        if queue.fifo:
-            Deduplication.objects.filter(queue=queue, expires_at__lte=now).delete()
-            seen = Deduplication.objects.select_for_update().filter(queue=queue, deduplication_id=outgoing.deduplication_id).first()
-            if seen is not None:
-                return Sent(seen.message_id, body_md5, attributes_md5, system_md5, seen.sequence_number)
-        message = Message.objects.create(
-            queue=queue, message_id=str(uuid.uuid4()), body=outgoing.body, body_md5=body_md5, attributes=outgoing.attributes, attributes_md5=attributes_md5,
-            system_attributes=outgoing.system_attributes, system_attributes_md5=system_md5, sender_id=sender_id, sent_at=now,
-            visible_at=now + datetime.timedelta(seconds=outgoing.delay), group_id=outgoing.group_id, deduplication_id=outgoing.deduplication_id, size=outgoing.size)
-        if queue.fifo:
-            Deduplication.objects.create(queue=queue, deduplication_id=outgoing.deduplication_id, message_id=message.message_id,
-                                         sequence_number=message.sequence_number, expires_at=now + datetime.timedelta(seconds=limits.DEDUP_WINDOW_SECONDS))
+    fields = {"queue": queue, "message_id": str(uuid.uuid4()), "body": outgoing.body, "body_md5": body_md5, "attributes": outgoing.attributes,
+              "attributes_md5": attributes_md5, "system_attributes": outgoing.system_attributes, "system_attributes_md5": system_md5, "sender_id": sender_id,
+              "sent_at": now, "visible_at": now + datetime.timedelta(seconds=outgoing.delay), "group_id": outgoing.group_id,
+              "deduplication_id": outgoing.deduplication_id, "size": outgoing.size}
+    if not queue.fifo:
+        message = Message.objects.create(**fields)
         transaction.on_commit(lambda: _available(queue))
-    return Sent(message.message_id, body_md5, attributes_md5, system_md5, message.sequence_number if queue.fifo else "")
+        return Sent(message.message_id, body_md5, attributes_md5, system_md5, "")
+    with transaction.atomic():
+        Deduplication.objects.filter(queue=queue, expires_at__lte=now).delete()
+        seen = Deduplication.objects.select_for_update().filter(queue=queue, deduplication_id=outgoing.deduplication_id).first()
+        if seen is not None:
+            return Sent(seen.message_id, body_md5, attributes_md5, system_md5, seen.sequence_number)
+        message = Message.objects.create(**fields)
+        Deduplication.objects.create(queue=queue, deduplication_id=outgoing.deduplication_id, message_id=message.message_id,
+                                     sequence_number=message.sequence_number, expires_at=now + datetime.timedelta(seconds=limits.DEDUP_WINDOW_SECONDS))
+        transaction.on_commit(lambda: _available(queue))
+    return Sent(message.message_id, body_md5, attributes_md5, system_md5, message.sequence_number)
 
 
 def batch_check(ids: list[str]) -> None:
@@ -318,21 +324,34 @@ def message_receive(*, queue: Queue, max_messages: int | None = None, visibility
 def message_delete(*, queue: Queue, receipt_handle: str) -> None:
     """Delete the message if ``receipt_handle`` is its latest; an older handle succeeds and deletes nothing (as AWS documents)."""
     pk, token = handle_parse(receipt_handle, queue)
-    Message.objects.filter(pk=pk, queue=queue, receipt_token=token).delete()
+    _delete_matching(queue, [(pk, token)])
+
+
+def _delete_matching(queue: Queue, pairs: list[tuple[int, str]]) -> int:
+    """One ``DELETE`` of the messages of ``queue`` whose ``(id, receipt_token)`` is among ``pairs`` (no ORM collector,
+    no transaction of its own: the statement is atomic); the number deleted."""
+    if not pairs:
+        return 0
+    table = connection.ops.quote_name(Message._meta.db_table)
+    rows = ", ".join(["(%s, %s)"] * len(pairs))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE queue_id = %s AND (id, receipt_token) IN (VALUES {rows})",
+                       [queue.pk, *(value for pair in pairs for value in pair)])
+        return cursor.rowcount
 
 
 def message_delete_batch(*, queue: Queue, handles: dict[str, str]) -> dict[str, QueueError]:
-    """Delete by ``{entry id: receipt handle}`` in one statement; the entries whose handle is not valid, with their error."""
+    """Delete by ``{entry id: receipt handle}`` in one statement, the handles matched in SQL; the entries whose
+    handle is not a receipt handle of this queue, with their ``ReceiptHandleIsInvalid`` error (an older handle of a
+    message received again succeeds and deletes nothing, as for DeleteMessage)."""
     failed: dict[str, QueueError] = {}
-    match = Q(pk__in=[])
+    pairs: list[tuple[int, str]] = []
     for entry_id, handle in handles.items():
         try:
-            pk, token = handle_parse(handle, queue)
+            pairs.append(handle_parse(handle, queue))
         except QueueError as error:
             failed[entry_id] = error
-            continue
-        match |= Q(pk=pk, receipt_token=token)
-    Message.objects.filter(match, queue=queue).delete()
+    _delete_matching(queue, pairs)
     return failed
 
 

@@ -1,23 +1,32 @@
-"""Reading queues and messages: lookups by name and ARN, listings, and the approximate counts."""
+"""Reading queues and messages: lookups by name and ARN, listings, and the approximate counts.
+
+``queue_get`` (what every SQS data-plane request asks first) keeps queues per process in ``QUEUES``, a
+generation cache bumped after any queue row is saved, updated or deleted (``queues.apps`` and
+``queues.services``), as ``tables.selectors.TABLES`` does for tables.
+"""
 
 from __future__ import annotations
 
+import copy
 import datetime
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from core.generations import GenerationCache
 from queues.errors import no_queue
 from queues.models import Message, Queue
 
+QUEUES: GenerationCache[Queue | None] = GenerationCache("queues", ttl_s=30.0)
+
 
 def queue_get(name: str) -> Queue:
-    """The queue called ``name``, or ``QueueDoesNotExist``."""
-    queue = Queue.objects.filter(name=name).first()
+    """The queue called ``name`` (a private copy of the cached row: callers may change it), or ``QueueDoesNotExist``."""
+    queue = QUEUES.get(name, lambda: Queue.objects.filter(name=name).first(), cacheable=lambda found: found is not None)
     if queue is None:
         raise no_queue()
-    return queue
+    return copy.copy(queue)
 
 
 def queue_by_arn(arn: str) -> Queue | None:

@@ -14,7 +14,7 @@ from queues import limits
 from queues.attributes import queue_attributes, queue_fields
 from queues.errors import QueueError, invalid
 from queues.models import Message, Queue
-from queues.selectors import queue_by_arn
+from queues.selectors import QUEUES, queue_by_arn
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _TAG_KEY_MAX, _TAG_VALUE_MAX = 128, 256
@@ -99,20 +99,29 @@ def queue_purge(*, queue: Queue) -> int:
     claimed = Queue.objects.filter(pk=queue.pk).exclude(purged_at__gt=now - datetime.timedelta(seconds=limits.PURGE_INTERVAL_SECONDS)).update(purged_at=now)
     if not claimed:
         raise QueueError(f"Only one PurgeQueue operation on {queue.name} is allowed every {limits.PURGE_INTERVAL_SECONDS} seconds.", code="PurgeQueueInProgress")
+    _changed()
     deleted, _ = Message.objects.filter(queue=queue, sent_at__lte=now).delete()
     return deleted
+
+
+def _changed() -> None:
+    """A queue row changed by ``update()`` (no signal): every process's cached queues are reloaded."""
+    QUEUES.bump_now()
+    QUEUES.bump()
 
 
 def queue_tag(*, queue: Queue, tags: dict[str, str]) -> None:
     merged = {**queue.tags, **tags}
     _tags_check(merged)
     Queue.objects.filter(pk=queue.pk).update(tags=merged)
+    _changed()
     queue.tags = merged
 
 
 def queue_untag(*, queue: Queue, keys: list[str]) -> None:
     remaining = {k: v for k, v in queue.tags.items() if k not in set(keys)}
     Queue.objects.filter(pk=queue.pk).update(tags=remaining)
+    _changed()
     queue.tags = remaining
 
 

@@ -2,7 +2,8 @@
 
 Every function takes the DynamoDB request document (wire names, ``{"S": ...}`` values) and returns the
 response members. A write locks the stored item (``select_for_update``) in a transaction that also keeps the
-secondary index entries and, when the table's stream is on, writes the stream record: its sequence number is
+secondary index entries and, when the table's stream is on, writes the stream record (a PutItem that needs
+nothing of the item it replaces, on a table without stream or indexes, is one upsert instead): its sequence number is
 taken from the table row's counter by a conditional update, so the row stays locked until commit and a
 table's records are numbered in commit order. ``StreamRecordsWritten`` is published after commit.
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -423,6 +424,13 @@ def item_put(request: Mapping[str, Any]) -> dict[str, Any]:
     context.finish()
     item = _item_check(table, request.get("Item"))
     hash_key, range_key = _key_bytes(table, item)
+    if condition is None and returns == "NONE" and capacity.mode == "NONE" and not table.stream_enabled and not _indexes(table):
+        # Nothing asks for the item this one replaces: one upsert, no lock taken first.
+        _upsert(table, hash_key, range_key, item)
+        out: dict[str, Any] = {}
+        if metrics and (m := _collection_metrics(table, item)):
+            out["ItemCollectionMetrics"] = m
+        return out
 
     def work() -> dict[str, Any]:
         stream = _Stream()
@@ -442,6 +450,23 @@ def item_put(request: Mapping[str, Any]) -> dict[str, Any]:
     return _with_capacity(out, capacity)
 
 
+def _upsert(table: Table, hash_key: bytes, range_key: bytes, item: values.Item) -> None:
+    """Write ``item`` over whatever has its key in one statement (``INSERT ... ON CONFLICT DO UPDATE``, atomic and,
+    outside a caller's transaction, committed before it returns): for a PutItem whose old item nobody needs (no
+    condition, no ``ReturnValues``, no capacity asked, no stream record, no index entries to replace)."""
+    fields = Item._meta
+    now = timezone.now()
+    row = [(name, fields.get_field(name).get_db_prep_save(value, connection)) for name, value in (
+        ("table", table.pk), ("hash_key", hash_key), ("range_key", range_key), ("data", item), ("size_bytes", values.item_size(item)),
+        ("expires_at", expires_of(item, table.ttl_attribute)), ("scan_hash", scan_hash(hash_key)), ("updated_at", now))]
+    quote = connection.ops.quote_name
+    columns = [quote(fields.get_field(name).column) for name, _ in row]
+    replaced = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[3:])
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(fields.db_table)} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(row))}) "
+                       f"ON CONFLICT ({', '.join(columns[:3])}) DO UPDATE SET {replaced}", [value for _, value in row])
+
+
 def item_get(request: Mapping[str, Any]) -> dict[str, Any]:
     """GetItem."""
     table = table_find(request.get("TableName") or "")
@@ -451,12 +476,27 @@ def item_get(request: Mapping[str, Any]) -> dict[str, Any]:
     context.finish()
     _, hash_key, range_key = _key_check(table, request.get("Key"))
     consistent = bool(request.get("ConsistentRead"))
-    row = Item.objects.filter(table=table, hash_key=hash_key, range_key=range_key).only("data", "size_bytes").first()
-    capacity.add(table, _read_units(row.size_bytes if row is not None else 0, consistent), read=True)
+    found = _read(table, hash_key, range_key)
+    capacity.add(table, _read_units(found[1] if found is not None else 0, consistent), read=True)
     out: dict[str, Any] = {}
-    if row is not None:
-        out["Item"] = projection.apply(row.data) if projection is not None else row.data
+    if found is not None:
+        out["Item"] = projection.apply(found[0]) if projection is not None else found[0]
     return _with_capacity(out, capacity)
+
+
+def _read(table: Table, hash_key: bytes, range_key: bytes) -> tuple[values.Item, int] | None:
+    """The stored item of a key and its size, in one statement written once (a GetItem's whole query)."""
+    fields = Item._meta
+    quote = connection.ops.quote_name
+    data = fields.get_field("data")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {quote(data.column)}, {quote('size_bytes')} FROM {quote(fields.db_table)} "
+                       f"WHERE {quote('table_id')} = %s AND {quote('hash_key')} = %s AND {quote('range_key')} = %s",
+                       [table.pk, *(fields.get_field(name).get_db_prep_value(value, connection) for name, value in (("hash_key", hash_key), ("range_key", range_key)))])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return data.from_db_value(row[0], None, connection), int(row[1])
 
 
 def item_delete(request: Mapping[str, Any]) -> dict[str, Any]:

@@ -68,3 +68,22 @@ def test_without_redis_every_read_loads(cache: GenerationCache[int], transaction
     assert cache.get("k", load) == 1 and cache.get("k", load) == 2
     cache.bump()  # logs, does not raise
     assert time.monotonic() - started < 2.0
+
+
+def test_one_read_per_request_and_own_bumps_seen(cache: GenerationCache[int], transactional_db: None) -> None:
+    loads, load = _counter()
+    cache.get("k", load)
+    with generations.generations_read():
+        generations._redis().incr(cache.key)  # another process bumps after this request read the generations
+        assert cache.get("k", load) == 1  # the request goes on with what it read at its start
+        cache.bump_now()  # this request's own change...
+        assert cache.get("k", load) == 2  # ...is read afresh within it
+    generations._redis().incr(cache.key)
+    assert cache.get("k", load) == 3 and len(loads) == 3  # outside a request: asked on every read again
+
+
+def test_request_read_without_redis_reads_through(cache: GenerationCache[int], transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    loads, load = _counter()
+    monkeypatch.setattr(generations, "_client", generations.connect("redis://127.0.0.1:1/0"))
+    with generations.generations_read():
+        assert cache.get("k", load) == 1 and cache.get("k", load) == 2

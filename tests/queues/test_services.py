@@ -123,3 +123,41 @@ def test_console_queues_page_and_detail(owner, db: None) -> None:
     assert client.get(f"/console/queues/message/?queue__id__exact={queue.pk}").status_code == 200
     home = client.get("/console/")
     assert b"/console/queues/queue/" in home.content
+
+
+def test_batch_delete_is_one_statement_with_per_entry_results(db: None, django_assert_num_queries) -> None:
+    queue, other = services.queue_create(name="batchdel"), services.queue_create(name="batchdel-other")
+    for i in range(3):
+        _send(queue, f"m{i}")
+    _send(other, "theirs")
+    stale = messages.message_receive(queue=queue, max_messages=3, visibility_timeout=0)
+    latest = messages.message_receive(queue=queue, max_messages=3, visibility_timeout=30)
+    by_id = {r.message.message_id: r.receipt_handle for r in latest}
+    theirs = messages.message_receive(queue=other)[0].receipt_handle
+    handles = {"fresh0": by_id[stale[0].message.message_id], "fresh1": by_id[stale[1].message.message_id],
+               "stale": stale[2].receipt_handle, "other-queue": theirs, "garbage": "not-a-handle"}
+    with django_assert_num_queries(1):
+        failed = messages.message_delete_batch(queue=queue, handles=handles)
+    assert sorted(failed) == ["garbage", "other-queue"] and {e.code for e in failed.values()} == {"ReceiptHandleIsInvalid"}
+    # the two latest handles deleted their messages; the older handle deleted nothing (as DeleteMessage does)
+    assert list(Message.objects.filter(queue=queue).values_list("message_id", flat=True)) == [stale[2].message.message_id]
+    assert Message.objects.filter(queue=other).count() == 1
+    with django_assert_num_queries(0):
+        assert messages.message_delete_batch(queue=queue, handles={"bad": "x"}).keys() == {"bad"}
+
+
+def test_queue_lookups_are_cached_until_the_queue_changes(db: None, django_assert_num_queries) -> None:
+    from queues.selectors import queue_get
+
+    services.queue_create(name="cached")
+    queue_get("cached")
+    with django_assert_num_queries(0):
+        queue = queue_get("cached")
+    services.queue_set_attributes(queue=queue, attributes={"MaximumMessageSize": "1024"})
+    assert queue_get("cached").maximum_message_size == 1024
+    services.queue_tag(queue=queue_get("cached"), tags={"team": "a"})
+    assert queue_get("cached").tags == {"team": "a"}
+    services.queue_delete(queue=queue_get("cached"))
+    with pytest.raises(KilnError) as gone:
+        queue_get("cached")
+    assert gone.value.code == "QueueDoesNotExist"

@@ -169,3 +169,29 @@ def test_update_table_no_op_billing_and_unchanged_throughput() -> None:
         services.table_update(name=table.name, provisioned_throughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
     assert services.table_update(name=table.name, provisioned_throughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 6}).provisioned_throughput[
         "WriteCapacityUnits"] == 6
+
+
+def test_put_without_stream_or_indexes_is_one_upsert_and_get_one_select(django_assert_num_queries: Any) -> None:
+    table = _make("t-plain", view=None)
+    table.ttl_attribute, table.ttl_enabled = "exp", True
+    table.save()  # bumps the tables cache: the next write sees the TTL attribute
+    first = {"pk": {"S": "a"}, "v": {"N": "1"}, "nul": {"S": "a\u0000b"}}
+    second = {"pk": {"S": "a"}, "w": {"SS": ["x", "y"]}, "exp": {"N": "2000000000"}}
+    assert items.item_get({"TableName": "t-plain", "Key": {"pk": {"S": "a"}}}) == {}  # loads the saved table into the cache
+    with django_assert_num_queries(1):
+        assert items.item_put({"TableName": "t-plain", "Item": first}) == {}
+    with django_assert_num_queries(1):
+        assert items.item_put({"TableName": "t-plain", "Item": second}) == {}  # replaces the whole item
+    row = Item.objects.get(table=table)
+    assert row.data == second and row.expires_at == 2000000000 and row.size_bytes == items.values.item_size(second)
+    with django_assert_num_queries(1):
+        assert items.item_get({"TableName": "t-plain", "Key": {"pk": {"S": "a"}}}) == {"Item": second}
+    assert items.item_get({"TableName": "t-plain", "Key": {"pk": {"S": "b"}}}) == {}
+    items.item_put({"TableName": "t-plain", "Item": first})
+    assert items.item_get({"TableName": "t-plain", "Key": {"pk": {"S": "a"}}}) == {"Item": first}  # U+0000 round-trips
+    # asking for the old item, the capacity or a condition takes the locked path, with its answers
+    assert items.item_put({"TableName": "t-plain", "Item": second, "ReturnValues": "ALL_OLD"})["Attributes"] == first
+    assert items.item_put({"TableName": "t-plain", "Item": first, "ReturnConsumedCapacity": "TOTAL"})["ConsumedCapacity"]["CapacityUnits"] == 1.0
+    with pytest.raises(ConditionFailed):
+        items.item_put({"TableName": "t-plain", "Item": second, "ConditionExpression": "attribute_not_exists(pk)"})
+    assert Item.objects.filter(table=table).count() == 1
