@@ -257,11 +257,31 @@ async function finish(requestId, ok, value) {
   await request("POST", `${API}/invocation/${requestId}/${route}`, body, headers);
 }
 
+// The clients Lambda's users reach for most; modules only: no client is made, nothing read from the environment.
+const PRELOADED_SDK = ["@aws-sdk/client-s3", "@aws-sdk/client-dynamodb", "@aws-sdk/lib-dynamodb", "@aws-sdk/client-sqs", "@aws-sdk/client-sns"];
+
+function preloadSdk() {
+  const loaded = [];
+  for (const name of PRELOADED_SDK) {
+    try {
+      require(name);
+      loaded.push(name);
+    } catch {
+      // not installed with this runtime: the function's own require reports it, as it would have
+    }
+  }
+  return loaded;
+}
+
 async function main() {
   patchConsole();
   if (process.argv.includes("--prewarmed")) {
-    // Started ahead of need: wait for the function's environment.
-    const configuration = await request("GET", `${API}/kiln/configuration`);
+    // Started ahead of need: wait for the function's environment. With --preload-sdk, first load the
+    // runtime's AWS SDK v3 clients (from NODE_PATH, as the function's require would find them), off the
+    // cold path: the function's require of the same files is then answered from require.cache, while
+    // its own copy (in its package or a layer) is another file and loads as usual.
+    const held = process.argv.includes("--preload-sdk") ? JSON.stringify({ preloaded: preloadSdk() }) : undefined;
+    const configuration = await request("GET", `${API}/kiln/configuration`, held);
     Object.assign(process.env, JSON.parse(configuration.body.toString("utf8")));
   }
   if (process.env.AWS_ENDPOINT_URL) require("./aws_sdk.cjs").pointSdkV2AtKiln(process.env.AWS_ENDPOINT_URL);
