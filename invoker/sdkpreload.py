@@ -2,7 +2,9 @@
 
 A Python spare (``KILN_PREWARM_SDK``, on by default) imports boto3 and parses botocore's models of the
 common services (runtimes/python/kiln_preload.py); a Node.js spare requires the v3 clients for S3,
-DynamoDB (and its document client), SQS and SNS from the runtime's SDK. Both then wait, as any spare
+DynamoDB (and its document client), SQS and SNS from the runtime's SDK and makes a throwaway client of
+each with explicit placeholders (runtimes/nodejs/bootstrap.cjs), so V8 has compiled what a constructor
+runs and no provider has read the environment or ~/.aws. Both then wait, as any spare
 does, on ``GET /runtime/kiln/configuration``, sending the names of what they loaded. A cold start then
 pays for the handler's own import and client construction only, not the SDK's load.
 
