@@ -28,9 +28,10 @@ BARE_RUNS = int(os.environ.get("BENCH_BARE_RUNS", "20"))
 ASYNC_TASKS = int(os.environ.get("BENCH_ASYNC_TASKS", "5000"))
 ASYNC_BATCH = 100
 WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "4"))
-# Idle time before each cold start of a prewarmed kind: the spare made after the previous one has started
-# and (Python, Node.js) loaded the AWS SDK, ~0.5-1 s of CPU here (invoker/sdkpreload.py).
-PREWARM_GAP_S = float(os.environ.get("BENCH_PREWARM_GAP", "1.5"))
+# Before each cold start of a prewarmed kind, the worker's heartbeat must list a spare of that runtime that
+# holds: the one made after the previous start, which (Python, Node.js) first loads the AWS SDK
+# (invoker/sdkpreload.py), ~0.5-1 s of CPU on a quiet machine and several times that on a busy one.
+SPARE_WAIT_S = float(os.environ.get("BENCH_SPARE_WAIT", "60"))
 
 PY_ECHO = "def handler(event, context):\n    return event\n"
 PY_HELLO = "def handler(event, context):\n    print('Event:', event)\n    return {'statusCode': 200, 'body': '{\"message\": \"Hello from Lambda!\"}'}\n"
@@ -137,13 +138,36 @@ def warm_latency(api, name: str) -> dict[str, float]:
     return {"p50": percentile(samples, 50), "p99": percentile(samples, 99), "n": len(samples)}
 
 
-def cold_starts(api, name: str, *, new_kind: bool = False, gap_s: float = 0.3) -> dict[str, object]:
+def wait_for_spare(function: dict) -> None:
+    """Until a heartbeat of the worker (every 5 s) written from now on lists a spare that holds of the kind
+    of ``function`` (its API data: runtime, ephemeral storage, network, and memory where the spare's is not
+    0, i.e. any) (``Prewarmer.spares``)."""
+    import redis
+
+    def fits(spare: dict) -> bool:
+        return (spare["holding"] and spare["runtime"] == function["runtime"] and spare["ephemeral_storage"] == function["ephemeral_storage"]
+                and spare["network"] == function["network"] and spare["memory_size"] in (0, function["memory_size"]))
+
+    r = redis.Redis.from_url(os.environ["REDIS_URL"])
+    since = time.time()
+    deadline = time.monotonic() + SPARE_WAIT_S
+    while time.monotonic() < deadline:
+        for key in r.scan_iter(match="kiln:worker:*"):
+            beat = json.loads(r.get(key) or b"{}")
+            if beat.get("at", 0) >= since and any(fits(spare) for spare in beat.get("spares", [])):
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"no spare for {function['name']} held within {SPARE_WAIT_S:.0f} s")
+
+
+def cold_starts(api, name: str, *, new_kind: bool = False, wait_spare: bool = False) -> dict[str, object]:
     """Force a new environment per call with a new revision, read init_duration_ms.
 
     By default the revision changes only the environment variables, so each cold start is of a kind the
     worker has seen (a prewarmed runtime may serve it); with ``new_kind`` each changes the ephemeral
     storage and the memory size too, a kind never seen, so every start is made on demand: cgroups,
-    sandbox, interpreter, init."""
+    sandbox, interpreter, init. ``wait_spare``: before each start, wait until the heartbeat lists a spare of
+    its kind that holds (the revision PATCHed first, so no start is made meanwhile)."""
     from bench.stats import median
 
     inits, walls, memory = [], [], []
@@ -153,7 +177,9 @@ def cold_starts(api, name: str, *, new_kind: bool = False, gap_s: float = 0.3) -
             change["memory_size"] = 1024 + 64 * i + (32 if "node" in name else 16 if "ruby" in name else 48 if "java" in name else 0)
             change["ephemeral_storage"] = 1024 + 16 * i + (8 if "node" in name else 4 if "ruby" in name else 12 if "java" in name else 0)
         api.json("PATCH", f"/api/v1/functions/{name}/", change)
-        time.sleep(gap_s)  # as between real cold starts: the worker is idle (its background refills done) before one
+        if wait_spare and i:  # not before the first, which makes the kind wanted again after other kinds' starts
+            wait_for_spare(api.json("GET", f"/api/v1/functions/{name}/"))
+        time.sleep(0.3)  # as between real cold starts: the worker is idle (its background refills done) before one
         started = time.perf_counter()
         status, headers, body = invoke(api, name, {"cold": i})
         wall = (time.perf_counter() - started) * 1000
@@ -551,9 +577,9 @@ def main() -> int:
             results["cold_node_new"] = cold_starts(api, "bench-hello-node", new_kind=True)
         if ruby_runtime:
             results["cold_ruby_new"] = cold_starts(api, "bench-hello-ruby", new_kind=True)
-        results["cold_py"] = cold_starts(api, "bench-hello-py", gap_s=PREWARM_GAP_S)
+        results["cold_py"] = cold_starts(api, "bench-hello-py", wait_spare=True)
         if node_runtime:
-            results["cold_node"] = cold_starts(api, "bench-hello-node", gap_s=PREWARM_GAP_S)
+            results["cold_node"] = cold_starts(api, "bench-hello-node", wait_spare=True)
         if ruby_runtime:
             results["cold_ruby"] = cold_starts(api, "bench-hello-ruby")
         if java_runtime:

@@ -8,8 +8,8 @@ boto3.client('s3')"`` and ``node -e "new (require('@aws-sdk/client-s3').S3Client
 binds into its sandboxes on their path and a function's variables (region, keys), median of
 ``BENCH_BARE_RUNS``. Targets: the prewarmed kind's Init Duration at most 0.1x of its floor. The same
 functions' first-of-their-kind starts (on demand: no spare, no preload) are shown for reference, and so
-is what preloading costs in memory: the resident set of runtimes started with ``--preload-sdk`` (spares
-and the environments they became) beside an on-demand runtime that loaded no SDK.
+is what preloading costs in memory: Max Memory Used of a handler that loads no SDK on a preloaded spare
+beside the same on demand, and the resident set of the runtimes started with ``--preload-sdk``.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def bare(runtimes: dict, runs: int = BARE_RUNS) -> dict[str, float]:
     return out
 
 
-def _rss_mb(root_pid: int, *markers: str, without: str = "") -> list[float]:
-    """RSS of the runtime processes under ``root_pid`` whose command line has every marker (and not ``without``)."""
+def _rss_mb(root_pid: int, *markers: str) -> list[float]:
+    """RSS of the runtime processes under ``root_pid`` whose command line has every marker."""
     from pathlib import Path
 
     children: dict[int, list[int]] = {}
@@ -75,7 +75,7 @@ def _rss_mb(root_pid: int, *markers: str, without: str = "") -> list[float]:
             try:
                 cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                 first = cmd.split(" ")[0]
-                if all(m in cmd for m in markers) and not (without and without in cmd) and not first.endswith(("bwrap", "sh", "setpriv")):
+                if all(m in cmd for m in markers) and not first.endswith(("bwrap", "sh", "setpriv")):
                     for line in Path(f"/proc/{child}/status").read_text().splitlines():
                         if line.startswith("VmRSS:"):
                             found.append(int(line.split()[1]) / 1024)
@@ -85,7 +85,7 @@ def _rss_mb(root_pid: int, *markers: str, without: str = "") -> list[float]:
 
 
 def measure_with(api: Any, worker_pid: int, runtimes: dict) -> dict[str, Any]:
-    from bench.run import PREWARM_GAP_S, cold_starts, create_function, invoke, say
+    from bench.run import cold_starts, create_function, invoke, say, wait_for_spare
 
     result: dict[str, Any] = {"bare": bare(runtimes)}
     say("SDK-warm cold starts: bare " + ", ".join(f"{k} {v:.0f} ms" for k, v in result["bare"].items()))
@@ -96,24 +96,29 @@ def measure_with(api: Any, worker_pid: int, runtimes: dict) -> dict[str, Any]:
         create_function(api, "bench-sdk-node", node, {"index.js": NODE_SDK})
         create_function(api, "bench-plain-node", node, {"index.js": NODE_PLAIN})
     result["py_new"] = cold_starts(api, "bench-sdk-py", new_kind=True)
-    result["py"] = cold_starts(api, "bench-sdk-py", gap_s=PREWARM_GAP_S)
+    result["py"] = cold_starts(api, "bench-sdk-py", wait_spare=True)
     say(f"python boto3 handler init: on demand {result['py_new']['init_ms']:.0f} ms, preloaded spare {result['py']['init_ms']:.1f} ms")
     if node:
         result["node_new"] = cold_starts(api, "bench-sdk-node", new_kind=True)
-        result["node"] = cold_starts(api, "bench-sdk-node", gap_s=PREWARM_GAP_S)
+        result["node"] = cold_starts(api, "bench-sdk-node", wait_spare=True)
         say(f"node S3Client handler init: on demand {result['node_new']['init_ms']:.0f} ms, preloaded spare {result['node']['init_ms']:.1f} ms")
-    # Memory: an on-demand runtime that loaded no SDK (a kind never seen: no spare) beside runtimes that preloaded it.
-    for name in ("bench-plain-py", *(["bench-plain-node"] if node else [])):
-        api.json("PATCH", f"/api/v1/functions/{name}/", {"memory_size": 1600, "ephemeral_storage": 1600})
-        status, _, body = invoke(api, name, {})
-        if status != 200:
-            raise RuntimeError(f"{name} answered {status}: {body[:300]!r}")
-    time.sleep(PREWARM_GAP_S)  # the spares of the kinds just used are made and loaded
-    result["rss"] = {"py_plain": _rss_mb(worker_pid, "kiln_bootstrap.main", without="--prewarmed"),
-                     "py_preloaded": _rss_mb(worker_pid, "kiln_bootstrap.main", "--preload-sdk")}
+    # Memory: a function that loads no SDK, on demand (a kind never seen: no spare) and then on a spare that
+    # preloaded it (its default kind again): Max Memory Used (the cgroup's peak) of each cold start.
+    result["mem"] = {}
+    for family, name in (("py", "bench-plain-py"), *([("node", "bench-plain-node")] if node else [])):
+        steps = (("plain", {"network": "none"}), ("again", {"network": "outbound"}), ("spare", {"environment": {"BENCH_COLD": str(time.time_ns())}}))
+        for where, change in steps:  # "again" makes its default kind wanted (other kinds' starts may have displaced it)
+            api.json("PATCH", f"/api/v1/functions/{name}/", change)
+            if where == "spare":
+                wait_for_spare(api.json("GET", f"/api/v1/functions/{name}/"))
+            status, headers, body = invoke(api, name, {})
+            record = api.json("GET", f"/api/v1/invocations/{headers['x-kiln-request-id']}/")
+            if status != 200 or not record["cold_start"]:
+                raise RuntimeError(f"{name} answered {status} (cold start: {record['cold_start']}): {body[:300]!r}")
+            result["mem"][f"{family}_{where}"] = record["max_memory_used_mb"]
+    result["rss"] = {"py_preloaded": _rss_mb(worker_pid, "kiln_bootstrap.main", "--preload-sdk")}
     if node:
-        result["rss"].update({"node_plain": _rss_mb(worker_pid, "bootstrap.cjs", without="--prewarmed"),
-                              "node_preloaded": _rss_mb(worker_pid, "bootstrap.cjs", "--preload-sdk")})
+        result["rss"]["node_preloaded"] = _rss_mb(worker_pid, "bootstrap.cjs", "--preload-sdk")
     return result
 
 
@@ -152,10 +157,14 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
                         f"{new['init_ms']:.0f} ms ({new['init_min']:.0f}-{new['init_max']:.0f})", f"{bare_ms:.0f} ms", f"{new['init_ms'] / bare_ms:.2f}x", "-", ""))
         out.append((f"  (Max Memory Used of those starts: prewarmed kind / first of its kind; end to end {cold['wall_ms']:.0f} ms / {new['wall_ms'] if new else float('nan'):.0f} ms)",
                     f"{cold['mem_mb']:.0f} MB", f"{new['mem_mb']:.0f} MB" if new else "-", "", "-", ""))
-    rss = s.get("rss", {})
+    mem, rss = s.get("mem", {}), s.get("rss", {})
     for family, label in (("py", "Python"), ("node", "Node.js")):
-        plain, preloaded = rss.get(f"{family}_plain"), rss.get(f"{family}_preloaded")
-        if plain and preloaded:
-            out.append((f"Memory of preloading, {label}: RSS median of runtimes started with `--preload-sdk` ({len(preloaded)}: spares and the environments they became) / an on-demand runtime that loaded no SDK",
-                        f"{median(preloaded):.0f} MB", f"{median(plain):.0f} MB", f"+{median(preloaded) - median(plain):.0f} MB", "-", ""))
+        plain, spare = mem.get(f"{family}_plain"), mem.get(f"{family}_spare")
+        if plain is not None and spare is not None:
+            out.append((f"Memory of preloading, {label}: Max Memory Used of a no-SDK handler's cold start on a spare that preloaded the SDK / on demand",
+                        f"{spare} MB", f"{plain} MB", f"{spare - plain:+d} MB", "-", ""))
+        preloaded = rss.get(f"{family}_preloaded")
+        if preloaded:
+            out.append((f"  (RSS median of the {len(preloaded)} {label} runtimes started with `--preload-sdk`: spares and the environments they became)",
+                        f"{median(preloaded):.0f} MB", "", "", "-", ""))
     return out

@@ -138,6 +138,13 @@ class Prewarmer:
             if surplus is not None:
                 surplus.stop()
 
+    def spares(self) -> list[dict[str, object]]:
+        """The runtimes started ahead of need, for the worker's heartbeat: their kind and whether they hold."""
+        with self._lock:
+            ready = list(self._ready.items())
+        return [{"runtime": kind[0], "memory_size": kind[1], "ephemeral_storage": kind[2], "network": kind[3],
+                 "holding": env.holding(), "preloads_sdk": env.preloads_sdk} for kind, env in ready]
+
     def ready_count(self) -> int:
         with self._lock:
             return len(self._ready)

@@ -284,6 +284,10 @@ function preloadSdk() {
   } finally {
     Object.defineProperty(process, "version", version);
   }
+  // The output streams too (made on first use: loading `net` for a pipe costs ~9 ms under the heap-size flag),
+  // which the SDK's first client writes its warning to, on Node.js before 22.
+  void process.stdout;
+  void process.stderr;
   return loaded;
 }
 
