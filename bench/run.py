@@ -391,6 +391,11 @@ What each row means:
   resolves them, median of 20) plus the sandbox set-up (`bwrap --unshare-all ... /bin/true`, median of
   20). Target: at most 1.5x. The reference row starts the same interpreter inside that bwrap in one go.
   The Java hello is a compiled class in a zip (not sources, which Kiln would compile at init).
+  Before each start of a prewarmed Python or Node.js kind the bench waits until the worker's heartbeat
+  lists a spare of that kind that holds (it loads the AWS SDK first, `invoker/sdkpreload.py`).
+- **SDK-warm cold start** (`bench/sdkcold.py`, `BENCH_ONLY=sdkcold`): a handler that imports boto3 and
+  builds `boto3.client('s3')` (Node.js: `@aws-sdk/client-s3`, `new S3Client({})`) at module level, Init
+  Duration on a spare that preloaded the SDK / the bare command doing the same. Target: at most 0.1x.
 - **Throughput**: 5,000 `Event` invocations of a no-op python3.11 function submitted in-process with
   `invoker.services.invocation_submit` (batches of 100 per transaction), from the first submit until
   every row is final; all 5,000 must have succeeded. Floor: 5,000 raw Celery no-ops published from one
