@@ -25,6 +25,10 @@ class Processes:
         self._running.append((name, process))
         return process
 
+    def pid_of(self, name: str) -> int:
+        """The pid of the running process started as ``name``."""
+        return next(p.pid for n, p in self._running if n == name)
+
     def log_tail(self, name: str, chars: int = 3000) -> str:
         try:
             return (self.log_dir / f"{name}.log").read_text(errors="replace")[-chars:]

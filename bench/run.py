@@ -2,7 +2,7 @@
 Redis DB, measure its figures and the floors they are judged against in the same run, print a table
 and append it to docs/benchmarks.md. Run through ``scripts/bench.sh``, which sets the environment.
 
-``BENCH_ONLY=dynamodb,s3api,sqs`` (a comma-separated list of sections) starts gunicorn (and for ``sqs`` a worker) alone,
+``BENCH_ONLY=dynamodb,s3api,sqs,sdkcold`` (a comma-separated list of sections) starts gunicorn (and for ``sqs`` a worker) alone,
 runs only those sections and prints their rows without appending to docs/benchmarks.md: for iterating on one.
 """
 
@@ -28,6 +28,10 @@ BARE_RUNS = int(os.environ.get("BENCH_BARE_RUNS", "20"))
 ASYNC_TASKS = int(os.environ.get("BENCH_ASYNC_TASKS", "5000"))
 ASYNC_BATCH = 100
 WORKER_THREADS = int(os.environ.get("BENCH_WORKER_THREADS", "4"))
+# Before each cold start of a prewarmed kind, the worker's heartbeat must list a spare of that runtime that
+# holds: the one made after the previous start, which (Python, Node.js) first loads the AWS SDK
+# (invoker/sdkpreload.py), ~0.5-1 s of CPU on a quiet machine and several times that on a busy one.
+SPARE_WAIT_S = float(os.environ.get("BENCH_SPARE_WAIT", "60"))
 
 PY_ECHO = "def handler(event, context):\n    return event\n"
 PY_HELLO = "def handler(event, context):\n    print('Event:', event)\n    return {'statusCode': 200, 'body': '{\"message\": \"Hello from Lambda!\"}'}\n"
@@ -134,13 +138,36 @@ def warm_latency(api, name: str) -> dict[str, float]:
     return {"p50": percentile(samples, 50), "p99": percentile(samples, 99), "n": len(samples)}
 
 
-def cold_starts(api, name: str, *, new_kind: bool = False) -> dict[str, object]:
+def wait_for_spare(function: dict) -> None:
+    """Until a heartbeat of the worker (every 5 s) written from now on lists a spare that holds of the kind
+    of ``function`` (its API data: runtime, ephemeral storage, network, and memory where the spare's is not
+    0, i.e. any) (``Prewarmer.spares``)."""
+    import redis
+
+    def fits(spare: dict) -> bool:
+        return (spare["holding"] and spare["runtime"] == function["runtime"] and spare["ephemeral_storage"] == function["ephemeral_storage"]
+                and spare["network"] == function["network"] and spare["memory_size"] in (0, function["memory_size"]))
+
+    r = redis.Redis.from_url(os.environ["REDIS_URL"])
+    since = time.time()
+    deadline = time.monotonic() + SPARE_WAIT_S
+    while time.monotonic() < deadline:
+        for key in r.scan_iter(match="kiln:worker:*"):
+            beat = json.loads(r.get(key) or b"{}")
+            if beat.get("at", 0) >= since and any(fits(spare) for spare in beat.get("spares", [])):
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"no spare for {function['name']} held within {SPARE_WAIT_S:.0f} s")
+
+
+def cold_starts(api, name: str, *, new_kind: bool = False, wait_spare: bool = False) -> dict[str, object]:
     """Force a new environment per call with a new revision, read init_duration_ms.
 
     By default the revision changes only the environment variables, so each cold start is of a kind the
     worker has seen (a prewarmed runtime may serve it); with ``new_kind`` each changes the ephemeral
     storage and the memory size too, a kind never seen, so every start is made on demand: cgroups,
-    sandbox, interpreter, init."""
+    sandbox, interpreter, init. ``wait_spare``: before each start, wait until the heartbeat lists a spare of
+    its kind that holds (the revision PATCHed first, so no start is made meanwhile)."""
     from bench.stats import median
 
     inits, walls, memory = [], [], []
@@ -150,6 +177,8 @@ def cold_starts(api, name: str, *, new_kind: bool = False) -> dict[str, object]:
             change["memory_size"] = 1024 + 64 * i + (32 if "node" in name else 16 if "ruby" in name else 48 if "java" in name else 0)
             change["ephemeral_storage"] = 1024 + 16 * i + (8 if "node" in name else 4 if "ruby" in name else 12 if "java" in name else 0)
         api.json("PATCH", f"/api/v1/functions/{name}/", change)
+        if wait_spare and i:  # not before the first, which makes the kind wanted again after other kinds' starts
+            wait_for_spare(api.json("GET", f"/api/v1/functions/{name}/"))
         time.sleep(0.3)  # as between real cold starts: the worker is idle (its background refills done) before one
         started = time.perf_counter()
         status, headers, body = invoke(api, name, {"cold": i})
@@ -164,7 +193,7 @@ def cold_starts(api, name: str, *, new_kind: bool = False) -> dict[str, object]:
         inits.append(record["init_duration_ms"])
         walls.append(wall)
         memory.append(record["max_memory_used_mb"])
-    return {"init_ms": median(inits), "init_min": min(inits), "init_max": max(inits), "wall_ms": median(walls), "n": len(inits)}
+    return {"init_ms": median(inits), "init_min": min(inits), "init_max": max(inits), "wall_ms": median(walls), "n": len(inits), "mem_mb": median(memory)}
 
 
 def idle_memory(api, name: str, worker_pid: int, marker: str) -> dict[str, float]:
@@ -298,8 +327,9 @@ def build_rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
         mem = r.get(key)
         if mem:
             rows.append((f"Idle warm environment memory, {label}: Max Memory Used (cgroup peak) / runtime RSS", f"{mem['max_memory_used_mb']} MB", f"RSS {fmt(mem['rss_mb'], 'MB')}", "", "-", ""))
-    from bench import httproute, netns, s3api, s3notify, sqs
+    from bench import httproute, netns, s3api, s3notify, sdkcold, sqs
 
+    rows += sdkcold.rows(r)
     rows += netns.rows(r)
     rows += httproute.rows(r)
     if r.get("s3"):
@@ -363,6 +393,11 @@ What each row means:
   resolves them, median of 20) plus the sandbox set-up (`bwrap --unshare-all ... /bin/true`, median of
   20). Target: at most 1.5x. The reference row starts the same interpreter inside that bwrap in one go.
   The Java hello is a compiled class in a zip (not sources, which Kiln would compile at init).
+  Before each start of a prewarmed Python or Node.js kind the bench waits until the worker's heartbeat
+  lists a spare of that kind that holds (it loads the AWS SDK first, `invoker/sdkpreload.py`).
+- **SDK-warm cold start** (`bench/sdkcold.py`, `BENCH_ONLY=sdkcold`): a handler that imports boto3 and
+  builds `boto3.client('s3')` (Node.js: `@aws-sdk/client-s3`, `new S3Client({})`) at module level, Init
+  Duration on a spare that preloaded the SDK / the bare command doing the same. Target: at most 0.1x.
 - **Throughput**: 5,000 `Event` invocations of a no-op python3.11 function submitted in-process with
   `invoker.services.invocation_submit` (batches of 100 per transaction), from the first submit until
   every row is final; all 5,000 must have succeeded. Floor: 5,000 raw Celery no-ops published from one
@@ -398,19 +433,23 @@ def _answers(port: int) -> bool:
 
 def run_only(procs, env: dict[str, str], results: dict) -> int:
     """``BENCH_ONLY``: gunicorn alone, the selected sections, their rows printed (not appended to the doc)."""
-    from bench import dynamodb, s3api, sqs
+    from bench import dynamodb, s3api, sdkcold, sqs
     from bench.procs import free_port, wait_for
 
     sections = {"dynamodb": ("DynamoDB: PutItem/GetItem/Query ops/s beside moto's server", dynamodb),
                 "s3api": ("S3 API: PutObject/GetObject beside moto's server", s3api),
-                "sqs": ("SQS: send/receive/delete messages/s beside moto's server, and SendMessage to handler start", sqs)}
+                "sqs": ("SQS: send/receive/delete messages/s beside moto's server, and SendMessage to handler start", sqs),
+                "sdkcold": ("SDK-warm cold starts: boto3 / v3 S3 client handlers on spares that preloaded the SDK, beside the bare commands", sdkcold)}
     unknown = ONLY - set(sections)
     if unknown:
         raise SystemExit(f"BENCH_ONLY: unknown section(s) {sorted(unknown)}; known: {', '.join(sorted(sections))}")
+    from console.staticfiles import ensure_collected
+
+    ensure_collected()  # here, not in gunicorn's first worker: on a busy machine collecting outlasts the wait below
     port = free_port()
     web = procs.start("gunicorn", [str(Path(sys.executable).parent / "gunicorn"), "console.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--log-level", "warning"], env)
     wait_for(lambda: _answers(port), timeout_s=120, what="gunicorn", checks=[lambda: procs.check("gunicorn", web)])
-    if "sqs" in ONLY:  # its SendMessage-to-handler latency runs a function through a mapping: a worker too
+    if ONLY & {"sqs", "sdkcold"}:  # functions run: SQS's SendMessage-to-handler latency through a mapping, the SDK cold starts
         import redis
 
         worker = procs.start("kiln-worker", [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke,control", "--pool", "threads", "-c",
@@ -476,6 +515,9 @@ def main() -> int:
         say("bare starts (median ms): " + ", ".join(f"{k} {v:.1f}" for k, v in results["bare"].items()))
 
         # 2. Kiln: worker and web.
+        from console.staticfiles import ensure_collected
+
+        ensure_collected()  # before gunicorn, whose first worker would otherwise collect while /healthz is awaited
         say("starting Kiln's Celery worker and gunicorn")
         worker = procs.start("kiln-worker", [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke,control", "--pool", "threads", "-c", str(WORKER_THREADS), "-l", "warning", "-n", f"bench-{os.getpid()}@%h"], env)
         port = free_port()
@@ -543,15 +585,18 @@ def main() -> int:
             results["cold_node_new"] = cold_starts(api, "bench-hello-node", new_kind=True)
         if ruby_runtime:
             results["cold_ruby_new"] = cold_starts(api, "bench-hello-ruby", new_kind=True)
-        results["cold_py"] = cold_starts(api, "bench-hello-py")
+        results["cold_py"] = cold_starts(api, "bench-hello-py", wait_spare=True)
         if node_runtime:
-            results["cold_node"] = cold_starts(api, "bench-hello-node")
+            results["cold_node"] = cold_starts(api, "bench-hello-node", wait_spare=True)
         if ruby_runtime:
             results["cold_ruby"] = cold_starts(api, "bench-hello-ruby")
         if java_runtime:
             results["cold_java_new"] = cold_starts(api, "bench-hello-java", new_kind=True)
             results["cold_java"] = cold_starts(api, "bench-hello-java")
         say(f"cold python init {results['cold_py']['init_ms']:.1f} ms" + (f", node init {results['cold_node']['init_ms']:.1f} ms" if node_runtime else ""))
+        from bench import sdkcold
+
+        results["sdkcold"] = sdkcold.measure_with(api, worker.pid, runtimes)
 
         if results["sandbox"] == "bwrap" and os.geteuid() == 0:
             say("network namespaces: on-demand cold starts and warm invokes in process, with and without")

@@ -28,7 +28,7 @@ from django.conf import settings
 
 from functions.limits import INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
 from functions.runtimes import RuntimeInfo
-from invoker import codecache, credentials, javabuild, network, sandbox, tmpdisk
+from invoker import codecache, credentials, javabuild, network, sandbox, sdkpreload, tmpdisk
 from invoker.launchers import TRAINING_MEMORY_MB, java_argv, java_flags, ruby_paths
 from invoker.logs import LOG_CAP_BYTES, render_output
 from invoker.runtime_api import RuntimeApiServer, RuntimeEvent, Work, initial_environment
@@ -112,6 +112,7 @@ class ExecutionEnvironment:
         self._net: network.SandboxNetwork | None = None  # its namespace and listeners (invoker/network.py)
         self._tmp: tmpdisk.TmpDisk | None = None  # its disk-backed /tmp (invoker/tmpdisk.py)
         self.has_credentials = False  # a role session was issued for it (revoked in ``stop``)
+        self.preloads_sdk = False  # a spare loading the AWS SDK while it waits (invoker/sdkpreload.py)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _lambda_environment(self, layout: sandbox.Layout, *, issue_credentials: bool = True) -> dict[str, str]:
@@ -226,10 +227,19 @@ class ExecutionEnvironment:
             argv = self._argv(layout, task_dir, opt_dir)
         except javabuild.JavaBuildFailed as exc:
             return self._unavailable(f"Kiln's Java bootstrap could not be built: {exc}")
-        # A JVM also runs its warm-up while it waits (kiln.Warm): the code every first event goes through.
-        warm = ["--warm", "1"] if self.config.runtime.family == "java" else []
-        return self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1", *warm],
-                            initial_environment(self._lambda_environment(layout, issue_credentials=False)))
+        self.preloads_sdk = sdkpreload.preloads(self.config.runtime)
+        flags = ["--prewarmed", "1", *(["--preload-sdk", "1"] if self.preloads_sdk else [])]
+        if self.config.runtime.family == "java":  # a JVM runs its warm-up while it waits (kiln.Warm): the code every first event goes through
+            flags += ["--warm", "1"]
+        return self._launch(task_dir, opt_dir, tmp_dir, [*argv, *flags], initial_environment(self._lambda_environment(layout, issue_credentials=False)))
+
+    def holding(self) -> bool:
+        """A pre-started runtime waiting for its function (its ``kiln/configuration`` request has arrived)."""
+        return self._api is not None and self._api.holding.is_set()
+
+    def preloaded(self) -> list[str]:
+        """What a pre-started runtime said it loaded while it waited (invoker/sdkpreload.py)."""
+        return sdkpreload.held_names(self._api.held_body) if self._api is not None else []
 
     def assign(self, config: EnvironmentConfig) -> RunResult | None:
         """Give a pre-started runtime its function: link the code in, send the configuration, await init."""

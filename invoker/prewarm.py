@@ -9,7 +9,9 @@ bound ``/var/task`` (and layers in ``/opt``), then its environment over the Runt
 handler and asks for its first event. A slot serves one environment only and is never shared between
 functions. Kinds not cold-started for ``KILN_ENV_IDLE_SECONDS`` are dropped. Only Kiln's Python,
 Node.js, Ruby and Java bootstraps take part (a JVM only without ``JAVA_TOOL_OPTIONS``, which must be
-there when it starts); ``provided`` runtimes start as before.
+there when it starts); ``provided`` runtimes start as before. Python and Node.js spares also load the
+AWS SDK while they wait (invoker/sdkpreload.py): such a spare is taken only once it holds, and not by a
+function that brings its own copy of what it loaded.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections import OrderedDict
 
 from django.conf import settings
 
+from invoker import sdkpreload
 from invoker.cgroups import cgroups_usable
 from invoker.environment import EnvironmentConfig, EnvState, ExecutionEnvironment, holdable
 
@@ -60,10 +63,14 @@ class Prewarmer:
         with self._lock:
             self._wanted[kind] = (config, time.monotonic())
             self._wanted.move_to_end(kind)
-            env = self._ready.pop(kind, None)
+            env = self._ready.get(kind)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._refill, name="kiln-prewarm", daemon=True)
                 self._thread.start()
+        if env is not None and env.preloads_sdk and not sdkpreload.serves(env, config):
+            return None  # still loading the SDK, or the function brings its own: it stays for the next cold start
+        with self._lock:
+            env = self._ready.pop(kind, None) if self._ready.get(kind) is env else None
         if env is not None and env.state == EnvState.STARTING and env._process and env._process.popen.poll() is None:
             return env
         if env is not None:
@@ -130,6 +137,13 @@ class Prewarmer:
                     self._ready[kind], surplus = env, None
             if surplus is not None:
                 surplus.stop()
+
+    def spares(self) -> list[dict[str, object]]:
+        """The runtimes started ahead of need, for the worker's heartbeat: their kind and whether they hold."""
+        with self._lock:
+            ready = list(self._ready.items())
+        return [{"runtime": kind[0], "memory_size": kind[1], "ephemeral_storage": kind[2], "network": kind[3],
+                 "holding": env.holding(), "preloads_sdk": env.preloads_sdk} for kind, env in ready]
 
     def ready_count(self) -> int:
         with self._lock:

@@ -51,7 +51,8 @@ class RuntimeEvent:
 
 def initial_environment(env: dict[str, str]) -> dict[str, str]:
     """What a runtime held for its ``kiln/configuration`` starts with (the rest comes over the API)."""
-    return {k: env[k] for k in ("AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG", "PATH", "LD_LIBRARY_PATH", "NODE_PATH") if k in env}
+    # HOME too: the SDK a spare preloads derives paths from it at import (botocore's ~/.aws/models).
+    return {k: env[k] for k in ("AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", "LANG", "PATH", "LD_LIBRARY_PATH", "NODE_PATH", "HOME") if k in env}
 
 
 def make_listener(port: int = 0) -> socket.socket:
@@ -72,6 +73,8 @@ class RuntimeApiServer:
         self.refused = 0
         self._work: Work | None = None
         self._configuration: bytes | None = None
+        self.holding = threading.Event()  # a pre-started runtime asked for its configuration: it is ready for a function
+        self.held_body = b""  # what it sent with that request (the SDK it preloaded, invoker/sdkpreload.py)
         self._work_ready = threading.Condition()
         self._closed = False
         self._connections: list[socket.socket] = []
@@ -203,6 +206,8 @@ class RuntimeApiServer:
             self._send(conn, 200, work.payload, extra)
             return True
         if method == "GET" and path == f"{PREFIX}/kiln/configuration":
+            self.held_body = body
+            self.holding.set()
             with self._work_ready:
                 while self._configuration is None and not self._closed:
                     self._work_ready.wait()

@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 import threading
+import time
 
 from celery.signals import task_prerun, worker_ready, worker_shutdown
 from django.conf import settings
@@ -73,7 +74,7 @@ def _beat() -> None:
             _provision(pool)
             get_redis().set(
                 f"kiln:worker:{WORKER_NAME}",
-                json.dumps({"name": WORKER_NAME, "sandbox": sandbox_status(), "environments": pool.snapshot()}),
+                json.dumps({"name": WORKER_NAME, "at": time.time(), "sandbox": sandbox_status(), "environments": pool.snapshot(), "spares": pool.prewarmer.spares()}),
                 ex=HEARTBEAT_S * 3,
             )
         except Exception as exc:  # noqa: BLE001 - keep beating through a Redis hiccup

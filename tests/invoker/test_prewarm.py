@@ -15,12 +15,24 @@ def environments(client) -> list[dict]:
     return [env for worker in client.get("/healthz").json()["checks"]["workers"].get("details", []) for env in worker["environments"]]
 
 
+def wait_for_held_spare(client, runtime: str, memory: int, seconds: float = 40) -> None:
+    """Until the workers' heartbeat lists a spare of this runtime (and memory, where its kind has one) that holds:
+    a Python or Node.js spare loads the AWS SDK before it does (invoker/sdkpreload.py), seconds on a busy machine."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        workers = client.get("/healthz").json()["checks"]["workers"].get("details", [])
+        if any(s["runtime"] == runtime and s["holding"] and s["memory_size"] in (0, memory) for w in workers for s in w.get("spares", [])):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no spare of {runtime} held within {seconds} s")
+
+
 @pytest.mark.parametrize("runtime,memory", [("python3.11", 384), ("nodejs20.x", 448)])
 def test_second_cold_start_of_a_kind_takes_a_prewarmed_runtime(api, make_function, runtime, memory):
     tag = runtime[:4]
     make_function(f"kind-a-{tag}", "echo", runtime=runtime, memory_size=memory)
     assert invoke(api, f"kind-a-{tag}", {"a": 1}).json() == {"a": 1}  # the first of its kind: started on demand
-    time.sleep(1.5)  # meanwhile the worker starts a runtime of this kind ahead of need
+    wait_for_held_spare(api, runtime, memory)  # meanwhile the worker starts a runtime of this kind ahead of need
     make_function(f"kind-b-{tag}", "env", runtime=runtime, memory_size=memory, environment={"ONLY_B": "yes"})
     response = invoke(api, f"kind-b-{tag}")
     env = response.json()

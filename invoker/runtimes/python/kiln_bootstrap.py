@@ -5,7 +5,9 @@ inside the sandbox (imported, not run as a script, so its bytecode is cached). I
 root, the layers and the runtime's bundled libraries (boto3) on ``sys.path`` as Lambda does, imports
 the handler (reporting ``/init/error`` on failure), then loops: ``GET next`` → call the handler →
 ``POST response`` or ``POST error``. After each invocation it writes an end marker to stdout, so
-the worker can attribute every printed line to the invocation that printed it.
+the worker can attribute every printed line to the invocation that printed it. A spare runtime
+(``--prewarmed``) waits for its function's environment on ``GET /runtime/kiln/configuration``; with
+``--preload-sdk`` it first loads boto3 (kiln_preload.py) and tells the worker what it loaded.
 Only the standard library is used, and only what starts fast.
 """
 
@@ -234,25 +236,33 @@ def load_handler(spec):
 
 def main():
     args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
-    runtime_dir = __file__.rpartition("/")[0]  # absolute: imported from an absolute sys.path entry
-    if runtime_dir in sys.path:  # Kiln's runtime is not the function's import path
-        sys.path.remove(runtime_dir)
     handed = posix.environ.pop(b"KILN_RUNTIME_FD", None)  # the connection Kiln opened, not the function's
     fd = None
     if handed is not None:
         posix.unsetenv(b"KILN_RUNTIME_FD")
         fd = int(handed)
         posix.set_inheritable(fd, False)  # nor for the processes the function starts
+    if args.get("--libs"):
+        sys.path.append(args["--libs"])
+    held = b""
+    if args.get("--prewarmed") and args.get("--preload-sdk"):
+        # A spare runtime: the SDK loaded now (kiln_preload.py), off the cold path; the worker learns what
+        # it loaded, so a function bringing its own copy of any of it is not given this runtime.
+        import kiln_preload
+
+        held = json_dumps({"preloaded": kiln_preload.preload()}).encode()
+        del sys.modules["kiln_preload"]  # the function's own module of that name, if any, is not shadowed
+    runtime_dir = __file__.rpartition("/")[0]  # absolute: imported from an absolute sys.path entry
+    if runtime_dir in sys.path:  # Kiln's runtime is not the function's import path
+        sys.path.remove(runtime_dir)
     api = RuntimeApi(getenv("AWS_LAMBDA_RUNTIME_API"), fd)
     if args.get("--prewarmed"):  # started ahead of need: wait for the function's environment
-        _, _, body = api.request("GET", f"{API}/kiln/configuration")
+        _, _, body = api.request("GET", f"{API}/kiln/configuration", held)
         setenv(json_loads(body))
     task_root = getenv("LAMBDA_TASK_ROOT", "/var/task")
     opt = args.get("--opt", "/opt")
     version = "python%d.%d" % sys.version_info[:2]
     sys.path[0:0] = [task_root, f"{opt}/python/lib/{version}/site-packages", f"{opt}/python"]
-    if args.get("--libs"):
-        sys.path.append(args["--libs"])
     posix.chdir(task_root)
     handler, init_error = load_handler(getenv("_HANDLER", ""))
     if init_error:
