@@ -24,3 +24,11 @@ def _publish(invocation_id: str, countdown: float | None = None) -> None:
 
 def dispatch_invocation(invocation_id: str, *, countdown: float | None = None) -> None:
     transaction.on_commit(lambda: _publish(invocation_id, countdown))
+
+
+def dispatch_redispatch_queued(before_iso: str) -> None:
+    """Enqueue the re-send of invocations queued before ``before_iso`` (the broker restarted); at once,
+    as it is enqueued from a worker's heartbeat, outside any transaction."""
+    from invoker.tasks import redispatch_queued
+
+    redispatch_queued.apply_async((before_iso,))
