@@ -1,5 +1,6 @@
 """The faults of a run, on a schedule relative to the start of the load: SIGKILL Kiln's Celery worker
-every few seconds (each time once its replacement has lived ``kill_every_s``), SIGKILL one gunicorn worker,
+every ``kill_every_s`` seconds (each time once its replacement is at work: its heartbeat sent, and at least
+3 s later), SIGKILL one gunicorn worker,
 crash and restart Redis, restart PostgreSQL. Each fault is logged with its time."""
 
 from __future__ import annotations
@@ -75,9 +76,10 @@ class Faults:
                     continue
                 if next_kill is not None and kills < self.plan.worker_kills:
                     pid = self.kiln.worker_pid()
-                    if pid is not None and (worker_seen is None or worker_seen[0] != pid):
-                        worker_seen = (pid, time.monotonic())
-                    if pid is not None and worker_seen is not None and elapsed >= next_kill and time.monotonic() - worker_seen[1] >= min(self.plan.kill_every_s, 3.0):
+                    if pid is not None and (worker_seen is None or worker_seen[0] != pid) and self.kiln.worker_ready(pid):
+                        worker_seen = (pid, time.monotonic())  # a worker at work (its heartbeat sent), not one starting up
+                    if (pid is not None and worker_seen is not None and worker_seen[0] == pid and elapsed >= next_kill
+                            and time.monotonic() - worker_seen[1] >= min(self.plan.kill_every_s, 3.0)):
                         self.kiln.kill(pid)
                         kills += 1
                         self._note(f"SIGKILL Celery worker pid {pid} ({kills}/{self.plan.worker_kills})")

@@ -73,6 +73,14 @@ class Kiln:
             raise RuntimeError(f"could not get a token: {status} {body[:500]!r}")
         self.token = json.loads(body)["token"]
 
+    def worker_ready(self, pid: int) -> bool:
+        """Whether the worker of ``pid`` has sent its heartbeat (it is consuming, not still starting)."""
+        try:
+            status, body = self.request("GET", "/healthz", auth=False, timeout=10)
+            return any(str(name).endswith(f":{pid}") for name in json.loads(body)["checks"]["workers"]["names"])
+        except (OSError, ValueError, KeyError, http.client.HTTPException):
+            return False
+
     def healthy(self) -> bool:
         try:
             status, body = self.request("GET", "/healthz", auth=False, timeout=10)

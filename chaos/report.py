@@ -3,6 +3,7 @@ function's own table (its runs), judged, and printed."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,16 +22,18 @@ class Rows:
     attempts: dict[str, int]
     retries: dict[str, int]
     reports: dict[str, int]  # REPORT lines in the row's log: one per finished attempt
+    results: dict[str, str]
 
 
 def read_rows(database_url: str) -> Rows:
     with psycopg.connect(database_url, autocommit=True) as conn:
         found = conn.execute(
             "SELECT id::text, status, coalesce(error->>'errorType', ''), attempt, retries, "
-            "(length(logs) - length(replace(logs, 'REPORT RequestId', ''))) / length('REPORT RequestId') "
+            "(length(logs) - length(replace(logs, 'REPORT RequestId', ''))) / length('REPORT RequestId'), coalesce(result, '') "
             "FROM invoker_invocation WHERE function_name = %s AND trigger = 'api'", [FUNCTION]).fetchall()
-    rows = Rows({}, {}, {}, {}, {})
-    for request_id, status, error_type, attempt, retries, reports in found:
+    rows = Rows({}, {}, {}, {}, {}, {})
+    for request_id, status, error_type, attempt, retries, reports, result in found:
+        rows.results[request_id] = result
         rows.status[request_id] = status
         rows.error_type[request_id] = error_type
         rows.attempts[request_id] = attempt
@@ -61,6 +64,8 @@ class Report:
     requeued: int = 0  # invocations Kiln sent back to the queue at least once (attempt > 1)
     recorded_twice: int = 0  # rows holding more finished results than attempts
     succeeded_unrun: int = 0  # succeeded rows whose function recorded no run
+    wrong_result: int = 0  # succeeded rows whose result is not the one their event asks for
+    runs_counted: bool = True
     sqs_sent: int = 0
     sqs_processed: int = 0
     sqs_lost: int = 0
@@ -76,7 +81,7 @@ class Report:
     @property
     def ok(self) -> bool:
         return (self.lost == 0 and self.drained and self.sqs_drained and self.sqs_lost == 0 and self.recorded_twice == 0 and self.succeeded_unrun == 0
-                and not self.fault_errors and self.accepted > 0)
+                and self.wrong_result == 0 and not self.fault_errors and self.accepted > 0)
 
     def render(self) -> str:
         lines = [
@@ -85,8 +90,10 @@ class Report:
             f"succeeded           {self.succeeded}",
             f"failed              {sum(self.failed.values())}  {dict(sorted(self.failed.items())) or ''}".rstrip(),
             f"lost                {self.lost}  (accepted but not final, or missing){'  e.g. ' + ', '.join(self.lost_ids[:5]) if self.lost_ids else ''}",
-            f"re-run after fault  {self.rerun}  (the function ran more than once; at most {self.runs_max} times); requeued by Kiln: {self.requeued}",
-            f"recorded twice      {self.recorded_twice}  (rows with more results than attempts); succeeded without a run: {self.succeeded_unrun}",
+            (f"re-run after fault  {self.rerun}  (the function ran more than once; at most {self.runs_max} times); requeued by Kiln: {self.requeued}"
+             if self.runs_counted else f"re-run after fault  not counted (--no-record); requeued by Kiln: {self.requeued}"),
+            f"recorded twice      {self.recorded_twice}  (rows with more results than attempts); succeeded without a run: {self.succeeded_unrun}; "
+            f"wrong result: {self.wrong_result}",
         ]
         if self.sqs_sent:
             lines.append(f"sqs messages        sent {self.sqs_sent}, processed {self.sqs_processed}, lost {self.sqs_lost}, processed more than once {self.sqs_rerun}")
@@ -101,15 +108,19 @@ class Report:
         return "\n".join(lines)
 
 
-def build(rows: Rows, runs: dict[str, int], submitted: Submitted) -> Report:
-    report = Report(accepted=len(submitted.accepted), refused=dict(submitted.refused), unanswered=submitted.unanswered)
+def build(rows: Rows, runs: dict[str, int] | None, submitted: Submitted) -> Report:
+    """Judge the rows (and the function's records of its runs; None: not recorded) against what was submitted."""
+    report = Report(accepted=len(submitted.accepted), refused=dict(submitted.refused), unanswered=submitted.unanswered, runs_counted=runs is not None)
+    events = {request_id: n for request_id, n in submitted.accepted.items()}
     report.unconfirmed_rows = sum(1 for request_id in rows.status if request_id not in submitted.accepted)
     failed: Counter[str] = Counter()
     for request_id, status in rows.status.items():
         if status == "succeeded":
             report.succeeded += 1
-            if runs.get(request_id, 0) == 0:
+            if runs is not None and runs.get(request_id, 0) == 0:
                 report.succeeded_unrun += 1
+            if request_id in events and _answer(rows.results[request_id]) != {"n": events[request_id]}:
+                report.wrong_result += 1
         elif status in FINAL:
             failed[rows.error_type[request_id] or status] += 1
         if rows.attempts[request_id] > 1:
@@ -125,19 +136,28 @@ def build(rows: Rows, runs: dict[str, int], submitted: Submitted) -> Report:
         if rows.status[request_id] not in FINAL and request_id not in submitted.accepted:
             report.lost += 1  # a row whose 202 was lost is Kiln's to finish all the same
             report.lost_ids.append(request_id)
+        if runs is None:
+            continue
         count = runs.get(request_id, 0)
         if count > 1 + rows.retries[request_id]:
             report.rerun += 1
         report.runs_max = max(report.runs_max, count)
     report.sqs_sent = len(submitted.sqs_sent)
-    for message_id in submitted.sqs_sent:
+    for message_id in submitted.sqs_sent if runs is not None else ():
         count = runs.get("sqs:" + message_id, 0)
         if count:
             report.sqs_processed += 1
         if count > 1:
             report.sqs_rerun += 1
-    report.sqs_lost = report.sqs_sent - report.sqs_processed
+    report.sqs_lost = report.sqs_sent - report.sqs_processed if runs is not None else 0
     return report
+
+
+def _answer(result: str) -> object:
+    try:
+        return json.loads(result)
+    except ValueError:
+        return None
 
 
 def wait_drained(database_url: str, accepted: set[str], deadline: float) -> float | None:

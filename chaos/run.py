@@ -42,6 +42,7 @@ class Options:
     worker_concurrency: int = 8
     keep: bool = False
     static_root: Path | None = None
+    record: bool = True  # the function records its runs in a table (re-runs counted); else it only answers
 
 
 def say(message: str) -> None:
@@ -69,7 +70,7 @@ def run(options: Options) -> reporting.Report:
         started = time.monotonic()
         kiln.start()
         say(f"Kiln healthy at {kiln.url} after {time.monotonic() - started:.1f} s")
-        queue_url = workload.setup(kiln.url, kiln.root_key, sqs=options.sqs_messages > 0)
+        queue_url = workload.setup(kiln.url, kiln.root_key, sqs=options.record and options.sqs_messages > 0, record=options.record)
         return _load_and_judge(options, kiln, redis, postgres, database_url, queue_url)
     finally:
         if kiln is not None:
@@ -123,7 +124,7 @@ def _load_and_judge(options: Options, kiln: Kiln, redis: PrivateRedis, postgres:
     drained_at = reporting.wait_drained(database_url, set(submitted.accepted), deadline)
     sqs_drained = True
     runs: dict[str, int] = {}
-    while True:  # the function's records of its runs (SQS messages may still be on their way)
+    while options.record:  # the function's records of its runs (SQS messages may still be on their way)
         try:
             runs = workload.recorded_runs(kiln.url, kiln.root_key)
         except Exception as exc:  # noqa: BLE001
@@ -134,7 +135,7 @@ def _load_and_judge(options: Options, kiln: Kiln, redis: PrivateRedis, postgres:
             sqs_drained = False
             break
         time.sleep(2)
-    result = reporting.build(reporting.read_rows(database_url), runs, submitted)
+    result = reporting.build(reporting.read_rows(database_url), runs if options.record else None, submitted)
     result.drained = drained_at is not None
     result.sqs_drained = sqs_drained
     result.submit_s = submitted.last_at - load_started
@@ -171,7 +172,8 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--postgres-server", default=None, help="make the database on this server instead of a private cluster (no PostgreSQL restart)")
     parser.add_argument("--database-name", default="kiln_chaos")
     parser.add_argument("--drain-timeout", type=float, default=120.0, help="seconds after the last fault within which every row must be final")
-    parser.add_argument("--short", action="store_true", help="the run of make test: 1,000 invocations, one worker kill, one Redis restart")
+    parser.add_argument("--no-record", action="store_true", help="the function only answers (no write per run): re-runs and SQS are not counted")
+    parser.add_argument("--short", action="store_true", help="the run of make test: 1,000 invocations, one worker kill, one Redis restart, --no-record")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (logs) and database")
     parser.add_argument("--static-root", type=Path, default=ROOT / "var" / "chaos-static",
                         help="where Kiln's collected static files are kept between runs (collected again only when they changed)")
@@ -186,7 +188,8 @@ def parse(argv: list[str]) -> Options:
                     postgres_restart_at_s=None if args.no_postgres_restart or args.postgres_server else 30.0)
         count, sqs = args.count or 10_000, 500 if args.sqs is None else args.sqs
     return Options(count=count, sqs_messages=sqs, threads=args.threads, plan=plan, postgres_server=args.postgres_server, database_name=args.database_name,
-                   redis_aof=args.redis_aof, drain_timeout_s=args.drain_timeout, keep=args.keep, static_root=args.static_root)
+                   redis_aof=args.redis_aof, drain_timeout_s=args.drain_timeout, keep=args.keep, static_root=args.static_root,
+                   record=not (args.no_record or args.short))
 
 
 def _terminate(signum: int, _frame: object) -> None:

@@ -32,3 +32,15 @@ def dispatch_redispatch_queued(before_iso: str) -> None:
     from invoker.tasks import redispatch_queued
 
     redispatch_queued.apply_async((before_iso,))
+
+
+def invoke_backlog() -> int | None:
+    """How many messages wait in the broker's ``invoke`` queue (None when the broker cannot say)."""
+    from celery import current_app
+
+    try:
+        with current_app.connection_for_read() as conn, conn.channel() as channel:
+            return int(channel.queue_declare(queue="invoke", passive=True).message_count)
+    except Exception as exc:  # noqa: BLE001 - the broker away: the caller decides without it
+        log.warning("could not read the invoke queue's length: %s", exc)
+        return None

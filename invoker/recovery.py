@@ -5,14 +5,15 @@ every message it held; the rows stay ``QUEUED`` and, left to the reaper, wait ``
 a reaper period (30-45 s). Instead every worker's heartbeat (every few seconds) compares the server's
 ``run_id`` (new at each start of ``redis-server``) with the one Kiln last saw, stored in Redis itself:
 the first worker to see a new server swaps the stored id (one atomic ``SET ... GET``) and enqueues
-``invoker.tasks.redispatch_queued``, which re-sends every invocation queued before that moment. A
-message that survived (Redis with AOF) is then sent twice, which costs a claim that finds nothing.
+``invoker.tasks.redispatch_queued``, which re-sends every invocation queued before the new server started
+(its ``uptime_in_seconds``): those queued later have their messages. A message that survived (Redis with
+AOF) is then sent twice, which costs a claim that finds nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -28,11 +29,14 @@ def broker_restart_check() -> bool:
     """Whether the broker is a server Kiln has not seen before (it restarted, or this is its first
     start); if so, and this caller is the first to notice, the re-send of queued invocations is enqueued."""
     redis = get_redis()
-    run_id = str(redis.info("server")["run_id"])
+    server = redis.info("server")
+    run_id = str(server["run_id"])
     previous = redis.set(SERVER_KEY, run_id, get=True)
     if previous is not None and previous.decode() == run_id:
         return False
-    before = timezone.now()
+    # What was queued before this server started lost its message (or never got one: the publish failed while
+    # Redis was away); what came after has one. A second of margin for the clocks of Redis and this host.
+    before = timezone.now() - timedelta(seconds=int(server.get("uptime_in_seconds", 0)) - 1)
     log.warning("the broker is a new server (run_id %s, was %s): re-sending the invocations queued before %s",
                 run_id, previous.decode() if previous else "none recorded", before.isoformat())
     dispatch_redispatch_queued(before.isoformat())

@@ -34,7 +34,7 @@ from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, INIT_TIMEOUT_S, SYNC_PAYLO
 from functions.models import Function, FunctionRevision
 from functions.runtimes import runtime_info
 from invoker import credentials, destinations, leases, logs, metering, rows, wakeup
-from invoker.dispatch import dispatch_invocation
+from invoker.dispatch import dispatch_invocation, invoke_backlog
 from invoker.environment import EnvironmentConfig, RunResult
 from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, InvocationType, Trigger
 from invoker.pool import get_pool
@@ -532,6 +532,7 @@ def invocation_log_denial(*, invocation_id: str, message: str) -> None:
 
 # -- reaping -------------------------------------------------------------------------------------
 REDISPATCH_AFTER_S = 30
+REDISPATCH_IN_BACKLOG_AFTER_S = 300
 MAX_ATTEMPTS = 3
 
 
@@ -545,7 +546,12 @@ def invocations_reap() -> dict[str, int]:
     """Re-send invocations whose message may be lost; requeue or fail those whose worker vanished."""
     now = timezone.now()
     counts = {"redispatched": 0, "requeued": 0, "failed": 0}
-    stale_queued = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=now - timedelta(seconds=REDISPATCH_AFTER_S)).values_list("id", flat=True)[:1000]
+    # While messages wait in the broker, a row queued 30 s ago is most likely one of them (a backlog after a
+    # worker restart): re-sending it would only add to the queue, so then only rows waiting far longer are re-sent.
+    # A broker that lost its messages is noticed by the workers' heartbeats instead (invoker/recovery.py).
+    backlog = invoke_backlog()
+    stale_after = REDISPATCH_AFTER_S if not backlog else REDISPATCH_IN_BACKLOG_AFTER_S
+    stale_queued = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=now - timedelta(seconds=stale_after)).values_list("id", flat=True)[:1000]
     for invocation_id in stale_queued:
         dispatch_invocation(str(invocation_id))
         counts["redispatched"] += 1
