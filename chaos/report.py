@@ -59,6 +59,7 @@ class Report:
     failed: dict[str, int] = field(default_factory=dict)  # by errorType (status when none)
     lost: int = 0
     lost_ids: list[str] = field(default_factory=list)
+    lost_by_status: dict[str, int] = field(default_factory=dict)  # what the lost ones were at the end (missing: no row)
     rerun: int = 0  # invocations the function ran more than once
     runs_max: int = 0
     requeued: int = 0  # invocations Kiln sent back to the queue at least once (attempt > 1)
@@ -89,7 +90,8 @@ class Report:
             f"rows without a 202  {self.unconfirmed_rows}  (submitted, answer lost; counted below like the rest)",
             f"succeeded           {self.succeeded}",
             f"failed              {sum(self.failed.values())}  {dict(sorted(self.failed.items())) or ''}".rstrip(),
-            f"lost                {self.lost}  (accepted but not final, or missing){'  e.g. ' + ', '.join(self.lost_ids[:5]) if self.lost_ids else ''}",
+            f"lost                {self.lost}  (accepted but not final at the deadline, or missing){'  ' + str(self.lost_by_status) if self.lost else ''}"
+            f"{'  e.g. ' + ', '.join(self.lost_ids[:3]) if self.lost_ids else ''}",
             (f"re-run after fault  {self.rerun}  (the function ran more than once; at most {self.runs_max} times); requeued by Kiln: {self.requeued}"
              if self.runs_counted else f"re-run after fault  not counted (--no-record); requeued by Kiln: {self.requeued}"),
             f"recorded twice      {self.recorded_twice}  (rows with more results than attempts); succeeded without a run: {self.succeeded_unrun}; "
@@ -128,20 +130,24 @@ def build(rows: Rows, runs: dict[str, int] | None, submitted: Submitted) -> Repo
         if status in FINAL and rows.reports[request_id] > rows.retries[request_id] + 1:
             report.recorded_twice += 1
     report.failed = dict(failed)
+    lost_by: Counter[str] = Counter()
     for request_id in submitted.accepted:
         if rows.status.get(request_id) not in FINAL:
             report.lost += 1
             report.lost_ids.append(request_id)
+            lost_by[rows.status.get(request_id, "missing")] += 1
     for request_id in rows.status:
         if rows.status[request_id] not in FINAL and request_id not in submitted.accepted:
             report.lost += 1  # a row whose 202 was lost is Kiln's to finish all the same
             report.lost_ids.append(request_id)
+            lost_by[rows.status[request_id]] += 1
         if runs is None:
             continue
         count = runs.get(request_id, 0)
         if count > 1 + rows.retries[request_id]:
             report.rerun += 1
         report.runs_max = max(report.runs_max, count)
+    report.lost_by_status = dict(lost_by)
     report.sqs_sent = len(submitted.sqs_sent)
     for message_id in submitted.sqs_sent if runs is not None else ():
         count = runs.get("sqs:" + message_id, 0)

@@ -122,6 +122,7 @@ def _load_and_judge(options: Options, kiln: Kiln, redis: PrivateRedis, postgres:
     deadline = quiet_from + options.drain_timeout_s
     say(f"faults done; waiting up to {deadline - time.monotonic():.0f} s for the drain")
     drained_at = reporting.wait_drained(database_url, set(submitted.accepted), deadline)
+    rows = reporting.read_rows(database_url)  # before the function's records: a row final now has its record already
     sqs_drained = True
     runs: dict[str, int] = {}
     while options.record:  # the function's records of its runs (SQS messages may still be on their way)
@@ -135,7 +136,7 @@ def _load_and_judge(options: Options, kiln: Kiln, redis: PrivateRedis, postgres:
             sqs_drained = False
             break
         time.sleep(2)
-    result = reporting.build(reporting.read_rows(database_url), runs if options.record else None, submitted)
+    result = reporting.build(rows, runs if options.record else None, submitted)
     result.drained = drained_at is not None
     result.sqs_drained = sqs_drained
     result.submit_s = submitted.last_at - load_started

@@ -276,6 +276,8 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
     redis = get_redis()
     mapping = _enabled(mapping_id)
     if mapping is None:
+        if not extra:  # not enabled yet (still Creating) or any more: a later send must be able to wake a poll again
+            redis.delete(_pending_key(mapping_id))
         return 0
     pollers = mapping_pollers(mapping)
     poller = _extra_lock(redis, mapping_id, pollers) if extra else (0 if _acquire(redis, _lock_key(mapping_id)) else None)

@@ -34,13 +34,13 @@ def dispatch_redispatch_queued(before_iso: str) -> None:
     redispatch_queued.apply_async((before_iso,))
 
 
-def invoke_backlog() -> int | None:
+def invoke_backlog(queue: str = "invoke") -> int | None:
     """How many messages wait in the broker's ``invoke`` queue (None when the broker cannot say)."""
     from celery import current_app
 
     try:
         with current_app.connection_for_read() as conn, conn.channel() as channel:
-            return int(channel.queue_declare(queue="invoke", passive=True).message_count)
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
     except Exception as exc:  # noqa: BLE001 - the broker away: the caller decides without it
         log.warning("could not read the invoke queue's length: %s", exc)
         return None

@@ -542,6 +542,11 @@ def worker_alive(name: str) -> bool:
     return bool(name) and get_redis().exists(f"kiln:worker:{name}") == 1
 
 
+def redispatch_after_s(backlog: int | None) -> int:
+    """How old a queued row must be for the reaper to send it again, given the messages waiting in the broker."""
+    return REDISPATCH_IN_BACKLOG_AFTER_S if backlog else REDISPATCH_AFTER_S
+
+
 def invocations_reap() -> dict[str, int]:
     """Re-send invocations whose message may be lost; requeue or fail those whose worker vanished."""
     now = timezone.now()
@@ -549,8 +554,7 @@ def invocations_reap() -> dict[str, int]:
     # While messages wait in the broker, a row queued 30 s ago is most likely one of them (a backlog after a
     # worker restart): re-sending it would only add to the queue, so then only rows waiting far longer are re-sent.
     # A broker that lost its messages is noticed by the workers' heartbeats instead (invoker/recovery.py).
-    backlog = invoke_backlog()
-    stale_after = REDISPATCH_AFTER_S if not backlog else REDISPATCH_IN_BACKLOG_AFTER_S
+    stale_after = redispatch_after_s(invoke_backlog())
     stale_queued = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=now - timedelta(seconds=stale_after)).values_list("id", flat=True)[:1000]
     for invocation_id in stale_queued:
         dispatch_invocation(str(invocation_id))
@@ -558,9 +562,12 @@ def invocations_reap() -> dict[str, int]:
     running = Invocation.objects.filter(status=InvocationStatus.RUNNING, started_at__lt=now - timedelta(seconds=15)).values("id", "worker", "attempt", "started_at", "revision__timeout")[:1000]
     for row in running:
         overdue = row["started_at"] < now - timedelta(seconds=(row["revision__timeout"] or 900) + 60)
-        if worker_alive(row["worker"]) and not overdue:
+        alive = worker_alive(row["worker"])
+        if alive and not overdue:
             continue
-        if row["attempt"] < MAX_ATTEMPTS and not overdue:
+        # A dead worker's invocation goes back to the queue however long ago it started (the reaper may come late:
+        # no worker ran it meanwhile); one a live worker holds past its deadline is stuck there and fails.
+        if row["attempt"] < MAX_ATTEMPTS and not alive:
             with transaction.atomic():
                 if Invocation.objects.filter(id=row["id"], status=InvocationStatus.RUNNING, worker=row["worker"]).update(status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, started_at=None, worker=""):
                     dispatch_invocation(str(row["id"]))

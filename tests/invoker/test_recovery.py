@@ -66,3 +66,56 @@ def test_only_invocations_queued_before_the_restart_are_sent_again(make_function
     time.sleep(1)
     assert Invocation.objects.get(pk=new.pk).status == InvocationStatus.QUEUED  # its message (sent at submit) is not Kiln's to repeat
     Invocation.objects.filter(pk=new.pk).update(status=InvocationStatus.FAILED)  # not left for a later test's recovery
+
+
+def test_the_reaper_waits_longer_while_messages_wait_in_the_broker(transactional_db) -> None:
+    """Found by make chaos: after a worker restart with 2,000 rows waiting, every reap re-sent 1,000 rows that still had
+    their messages (10,000 duplicates). A backlog in the broker now makes the reaper wait 300 s instead of 30 s."""
+    import secrets
+
+    from celery import current_app
+
+    from invoker.dispatch import invoke_backlog
+    from invoker.services import REDISPATCH_AFTER_S, REDISPATCH_IN_BACKLOG_AFTER_S, redispatch_after_s
+
+    name = f"test-backlog-{secrets.token_hex(4)}"  # a queue of its own: no worker consumes it
+    with current_app.connection_for_write() as conn:
+        queue = conn.SimpleQueue(name)
+        try:
+            assert invoke_backlog(name) == 0
+            queue.put({"n": 1})
+            queue.put({"n": 2})
+            assert invoke_backlog(name) == 2
+        finally:
+            queue.clear()
+            queue.close()
+    assert redispatch_after_s(0) == REDISPATCH_AFTER_S == 30
+    assert redispatch_after_s(None) == REDISPATCH_AFTER_S  # the broker cannot say: as before
+    assert redispatch_after_s(2) == REDISPATCH_IN_BACKLOG_AFTER_S == 300
+
+
+def test_a_dead_workers_invocation_is_requeued_however_late_the_reaper_comes(make_function, transactional_db) -> None:
+    """Found by make chaos: with the worker restarting for minutes, the reaper came after the function's timeout + 60 s
+    and failed the killed worker's invocations as ``Kiln.WorkerLost`` after 1 attempt. A dead worker's invocation is
+    requeued; only one a live worker holds past its deadline fails."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from invoker.services import invocations_reap
+
+    function = make_function("reap-late")
+    dead, stuck = _queued_without_messages(function["name"], 2)
+    long_ago = timezone.now() - timedelta(seconds=3 + 60 + 120)  # past the function's timeout (3 s) + 60 s
+    Invocation.objects.filter(pk=dead.pk).update(status=InvocationStatus.RUNNING, worker="gone-host:1", started_at=long_ago)
+    Invocation.objects.filter(pk=stuck.pk).update(status=InvocationStatus.RUNNING, worker="live-host:1", started_at=long_ago)
+    redis = get_redis()
+    redis.set("kiln:worker:live-host:1", "{}", ex=30)
+    try:
+        counts = invocations_reap()
+    finally:
+        redis.delete("kiln:worker:live-host:1")
+    assert counts["requeued"] >= 1 and counts["failed"] >= 1
+    dead_row, stuck_row = Invocation.objects.get(pk=dead.pk), Invocation.objects.get(pk=stuck.pk)
+    assert dead_row.status in (InvocationStatus.QUEUED, InvocationStatus.RUNNING, InvocationStatus.SUCCEEDED) and dead_row.attempt == 2
+    assert stuck_row.status == InvocationStatus.FAILED and stuck_row.error["errorType"] == "Kiln.WorkerLost"
