@@ -42,5 +42,7 @@ def invoke_backlog(queue: str = "invoke") -> int | None:
         with current_app.connection_for_read() as conn, conn.channel() as channel:
             return int(channel.queue_declare(queue=queue, passive=True).message_count)
     except Exception as exc:  # noqa: BLE001 - the broker away: the caller decides without it
+        if "NOT_FOUND" in str(exc):  # Redis keeps no empty list: an empty queue is one it does not know
+            return 0
         log.warning("could not read the invoke queue's length: %s", exc)
         return None

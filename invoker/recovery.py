@@ -23,6 +23,7 @@ from invoker.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 SERVER_KEY = "kiln:broker:run-id"
+FRESH_SERVER_S = 30  # a server up for less than this that lacks Kiln's record restarted without its data
 
 
 def broker_restart_check() -> bool:
@@ -35,8 +36,12 @@ def broker_restart_check() -> bool:
     if previous is not None and previous.decode() == run_id:
         return False
     # What was queued before this server started lost its message (or never got one: the publish failed while
-    # Redis was away); what came after has one. A second of margin for the clocks of Redis and this host.
-    before = timezone.now() - timedelta(seconds=int(server.get("uptime_in_seconds", 0)) - 1)
+    # Redis was away); what came after has one. A second of margin for the clocks of Redis and this host. Kiln's
+    # record gone from a server that has run for a while: it lost its data without a restart (a flush, a failover
+    # to a replica), so everything queued until now is sent again.
+    uptime = int(server.get("uptime_in_seconds", 0))
+    now = timezone.now()
+    before = now if previous is None and uptime > FRESH_SERVER_S else now - timedelta(seconds=uptime - 1)
     log.warning("the broker is a new server (run_id %s, was %s): re-sending the invocations queued before %s",
                 run_id, previous.decode() if previous else "none recorded", before.isoformat())
     dispatch_redispatch_queued(before.isoformat())
