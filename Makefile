@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kiln
 TEST_REDIS_DB ?= 15
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint setup browser clean assets
+.PHONY: run test bench chaos lint setup browser clean assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: setup
 
 bench: setup
 	./scripts/bench.sh
+
+# Faults, and nothing lost: see chaos/run.py (`make chaos CHAOS_ARGS="--count 2000"`).
+CHAOS_ARGS ?=
+chaos: setup
+	./scripts/chaos.sh $(CHAOS_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -201,7 +201,8 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_DEFAULT_QUEUE = "control"
 CELERY_BEAT_SCHEDULE = {
-    "reap-invocations": {"task": "invoker.tasks.reap_invocations", "schedule": 15.0},
+    # A reap that waited out its period in the queue (no worker was up) is dropped: the next one comes 15 s later.
+    "reap-invocations": {"task": "invoker.tasks.reap_invocations", "schedule": 15.0, "options": {"expires": 14.0}},
     "sample-async-metrics": {"task": "invoker.tasks.sample_async_metrics", "schedule": 60.0},
     "prune-metrics": {"task": "metrics.tasks.prune", "schedule": 3600.0},
     "settle-event-source-mappings": {"task": "events.tasks.settle_mappings", "schedule": 30.0},

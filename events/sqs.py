@@ -28,7 +28,7 @@ from events.models import EventSourceMapping, MappingState
 from functions.versions import qualified_resolve
 from invoker.models import InvocationStatus, InvocationType, Trigger
 from invoker.redis_client import get_redis
-from invoker.services import invocation_submit, invocation_wait, sync_wait_seconds
+from invoker.services import WORKER_NAME, invocation_submit, invocation_wait, sync_wait_seconds, worker_alive
 from queues import messages as queue_messages
 from queues.domain import MessagesAvailable
 from queues.models import Message, Queue
@@ -50,6 +50,36 @@ def _lock_key(mapping_id: Any, poller: int = 0) -> str:
     return f"kiln:esm:lock:{mapping_id}" + (f":{poller}" if poller else "")
 
 
+_TAKE_OVER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+"""
+
+
+def _held_by_live_worker(holder: bytes | None) -> bool:
+    """Whether a poller lock or slot is held by a worker that still beats (``b"1"``: by an older Kiln, which named no
+    holder; it expires by itself)."""
+    return holder is not None and (holder == b"1" or worker_alive(holder.decode()))
+
+
+def _acquire(redis: Any, key: str) -> bool:
+    """Take a poller lock or slot for this worker (its name is the value). One held by a worker that is gone (its
+    heartbeat expired: SIGKILLed while it polled) is taken over at once (compare-and-set), instead of blocking the
+    mapping for ``LOCK_S``."""
+    if redis.set(key, WORKER_NAME, nx=True, ex=LOCK_S):
+        return True
+    holder = redis.get(key)
+    if holder is None or _held_by_live_worker(holder):
+        return False
+    if redis.eval(_TAKE_OVER, 1, key, holder, WORKER_NAME, LOCK_S) == 1:
+        log.warning("took over %s from worker %s, which is gone", key, holder.decode())
+        return True
+    return False
+
+
 def mapping_pollers(mapping: EventSourceMapping) -> int:
     """How many batches of one mapping may run at once: ``ScalingConfig.MaximumConcurrency`` (2-1000), capped by
     Kiln's poller slots (``KILN_SQS_POLLERS_MAX``); without it, as many as those slots allow, as Lambda scales."""
@@ -59,7 +89,7 @@ def mapping_pollers(mapping: EventSourceMapping) -> int:
 def _extra_lock(redis: Any, mapping_id: Any, pollers: int) -> int | None:
     """One of the mapping's extra poller locks (1 .. pollers-1), or ``None`` when all are held."""
     for poller in range(1, pollers):
-        if redis.set(_lock_key(mapping_id, poller), b"1", nx=True, ex=LOCK_S):
+        if _acquire(redis, _lock_key(mapping_id, poller)):
             return poller
     return None
 
@@ -76,7 +106,7 @@ def poller_slot(redis: Any) -> str | None:
     """One of ``KILN_SQS_POLLERS_MAX`` poller slots (shared by the SQS and DynamoDB stream pollers) (expiring keys, so a crashed worker's slot comes back), or ``None``."""
     for index in range(settings.KILN_SQS_POLLERS_MAX):
         key = f"kiln:esm:slot:{index}"
-        if redis.set(key, b"1", nx=True, ex=LOCK_S):
+        if _acquire(redis, key):
             return key
     return None
 
@@ -246,9 +276,11 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
     redis = get_redis()
     mapping = _enabled(mapping_id)
     if mapping is None:
+        if not extra:  # not enabled yet (still Creating) or any more: a later send must be able to wake a poll again
+            redis.delete(_pending_key(mapping_id))
         return 0
     pollers = mapping_pollers(mapping)
-    poller = _extra_lock(redis, mapping_id, pollers) if extra else (0 if redis.set(_lock_key(mapping_id), b"1", nx=True, ex=LOCK_S) else None)
+    poller = _extra_lock(redis, mapping_id, pollers) if extra else (0 if _acquire(redis, _lock_key(mapping_id)) else None)
     if poller is None:
         return 0  # another poll runs (the first one sees the pending mark before it stops), or no extra lock is free
     slot = poller_slot(redis)
@@ -311,14 +343,17 @@ def _poll_when_visible(queue: Queue) -> None:
 
 
 def sqs_sweep() -> int:
-    """Beat: poll the enabled mappings whose queue has visible messages and no poll running (a lost wake-up)."""
+    """Beat: poll the enabled mappings whose queue has visible messages and no poll running (a lost wake-up, or a
+    poll whose worker died: its lock names a worker without a heartbeat)."""
     polled = 0
     now = timezone.now()
     for mapping in EventSourceMapping.objects.filter(kind="sqs", state=MappingState.ENABLED):
         queue = queue_by_arn(mapping.event_source_arn)
-        if queue is None or get_redis().exists(_lock_key(mapping.pk)):
+        holder = get_redis().get(_lock_key(mapping.pk))
+        if queue is None or _held_by_live_worker(holder):
             continue
         if Message.objects.filter(Q(queue=queue), Q(visible_at__lte=now)).exists():
-            poll_request(mapping.pk)
+            # A poll whose worker died left its lock (and maybe its pending mark): a poll is sent at once; it takes the lock over.
+            poll_request(mapping.pk, countdown=0 if holder is not None else None)
             polled += 1
     return polled

@@ -10,6 +10,13 @@ waits for an RCU grace period once the lock has been idle: 5-11 ms per cold star
 ``favor_dynamic_modifications`` asks for the cgroup2 mount option ``favordynmods`` (Linux 6.0+), which
 makes that move cost ~0.1 ms at the price of slightly dearer fork and exit; the worker applies it at
 start when ``KILN_CGROUP_FAVORDYNMODS`` is on and it may remount (root), and reports the outcome.
+
+A group's name starts with its owner, ``w<pid>-<start time>.`` (the worker's pid and its start time in
+clock ticks since boot, which a reused pid does not share), so a worker starting up
+(``cgroups_remove_orphans``) can tell the groups of dead workers from those of live ones when several
+workers share a host (and a ``kiln`` directory): it kills what is left in a dead owner's groups and
+removes them, and touches nothing else. Workers that share a cgroup directory must share a PID namespace
+(one host, or one container).
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ import ctypes
 import functools
 import logging
 import os
+import re
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +83,84 @@ def migration_status() -> str:
     return f"slow: {why}"
 
 
+def _start_ticks(pid: int) -> int | None:
+    """When the process started (clock ticks since boot, field 22 of /proc/<pid>/stat), or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    try:
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def owner_tag() -> str:
+    """This process's prefix of the groups it creates: ``w<pid>-<start ticks>``."""
+    pid = os.getpid()
+    return f"w{pid}-{_start_ticks(pid) or 0}"
+
+
+_OWNED = re.compile(r"^w(\d+)-(\d+)\.")
+
+
+def _owner_alive(name: str) -> bool | None:
+    """Whether the worker that created group ``name`` still runs; None for a name without an owner (left alone)."""
+    found = _OWNED.match(name)
+    if found is None:
+        return None
+    return _start_ticks(int(found.group(1))) == int(found.group(2))
+
+
+def _kiln_dirs() -> list[tuple[Path, bool]]:
+    """The ``kiln`` directories this process creates its groups in (with: is it cgroup v2)."""
+    if (ROOT / "memory").is_dir() and (ROOT / "pids").is_dir():
+        found = []
+        for controller in ("memory", "pids"):
+            base = _own_path(controller)
+            if base is not None:
+                found.append((ROOT / controller / base.lstrip("/") / "kiln", False))
+        return found
+    if (ROOT / "cgroup.controllers").exists():
+        base = _own_path("")
+        return [(ROOT / base.lstrip("/") / "kiln", True)] if base is not None else []
+    return []
+
+
+def cgroups_remove_orphans(wait_s: float = 2.0) -> int:
+    """At worker start: kill what is left in the groups of workers that are gone and remove those groups
+    (never a live worker's, nor a group without an owner in its name); how many were removed."""
+    orphans: list[Cgroup] = []
+    for directory, v2 in _kiln_dirs():
+        try:
+            entries = [entry for entry in directory.iterdir() if entry.is_dir()]
+        except OSError:
+            continue
+        for entry in entries:
+            if _owner_alive(entry.name) is False:
+                orphans.append(Cgroup([entry], entry, v2=v2))
+    for group in orphans:
+        group.kill_all()
+    removed = 0
+    deadline = time.monotonic() + wait_s
+    for group in orphans:
+        while True:  # a killed process leaves its group a moment later
+            try:
+                group.memory_dir.rmdir()
+                removed += 1
+                break
+            except FileNotFoundError:
+                break  # another starting worker removed it
+            except OSError:
+                if time.monotonic() > deadline:
+                    log.warning("could not remove the cgroup %s of a dead worker: still busy", group.memory_dir)
+                    break
+                time.sleep(0.05)
+    if removed:
+        log.info("removed %d cgroups left by dead workers", removed)
+    return removed
+
+
 @functools.cache
 def cgroups_usable() -> bool:
     """Whether Kiln can create groups here (checked once, with a probe group)."""
@@ -106,6 +193,7 @@ class Cgroup:
 
     @staticmethod
     def create(name: str, *, memory_mb: int, max_pids: int) -> Cgroup | None:
+        name = f"{owner_tag()}.{name}"
         try:
             if (ROOT / "memory").is_dir() and (ROOT / "pids").is_dir():
                 mem_base, pid_base = _own_path("memory"), _own_path("pids")

@@ -24,3 +24,25 @@ def _publish(invocation_id: str, countdown: float | None = None) -> None:
 
 def dispatch_invocation(invocation_id: str, *, countdown: float | None = None) -> None:
     transaction.on_commit(lambda: _publish(invocation_id, countdown))
+
+
+def dispatch_redispatch_queued(before_iso: str) -> None:
+    """Enqueue the re-send of invocations queued before ``before_iso`` (the broker restarted); at once,
+    as it is enqueued from a worker's heartbeat, outside any transaction."""
+    from invoker.tasks import redispatch_queued
+
+    redispatch_queued.apply_async((before_iso,))
+
+
+def invoke_backlog(queue: str = "invoke") -> int | None:
+    """How many messages wait in the broker's ``invoke`` queue (None when the broker cannot say)."""
+    from celery import current_app
+
+    try:
+        with current_app.connection_for_read() as conn, conn.channel() as channel:
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
+    except Exception as exc:  # noqa: BLE001 - the broker away: the caller decides without it
+        if "NOT_FOUND" in str(exc):  # Redis keeps no empty list: an empty queue is one it does not know
+            return 0
+        log.warning("could not read the invoke queue's length: %s", exc)
+        return None

@@ -34,7 +34,7 @@ from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, INIT_TIMEOUT_S, SYNC_PAYLO
 from functions.models import Function, FunctionRevision
 from functions.runtimes import runtime_info
 from invoker import credentials, destinations, leases, logs, metering, rows, wakeup
-from invoker.dispatch import dispatch_invocation
+from invoker.dispatch import dispatch_invocation, invoke_backlog
 from invoker.environment import EnvironmentConfig, RunResult
 from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, InvocationType, Trigger
 from invoker.pool import get_pool
@@ -535,6 +535,7 @@ def invocation_log_denial(*, invocation_id: str, message: str) -> None:
 
 # -- reaping -------------------------------------------------------------------------------------
 REDISPATCH_AFTER_S = 30
+REDISPATCH_IN_BACKLOG_AFTER_S = 300
 MAX_ATTEMPTS = 3
 
 
@@ -544,20 +545,32 @@ def worker_alive(name: str) -> bool:
     return bool(name) and get_redis().exists(f"kiln:worker:{name}") == 1
 
 
+def redispatch_after_s(backlog: int | None) -> int:
+    """How old a queued row must be for the reaper to send it again, given the messages waiting in the broker."""
+    return REDISPATCH_IN_BACKLOG_AFTER_S if backlog else REDISPATCH_AFTER_S
+
+
 def invocations_reap() -> dict[str, int]:
     """Re-send invocations whose message may be lost; requeue or fail those whose worker vanished."""
     now = timezone.now()
     counts = {"redispatched": 0, "requeued": 0, "failed": 0}
-    stale_queued = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=now - timedelta(seconds=REDISPATCH_AFTER_S)).values_list("id", flat=True)[:1000]
+    # While messages wait in the broker, a row queued 30 s ago is most likely one of them (a backlog after a
+    # worker restart): re-sending it would only add to the queue, so then only rows waiting far longer are re-sent.
+    # A broker that lost its messages is noticed by the workers' heartbeats instead (invoker/recovery.py).
+    stale_after = redispatch_after_s(invoke_backlog())
+    stale_queued = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=now - timedelta(seconds=stale_after)).values_list("id", flat=True)[:1000]
     for invocation_id in stale_queued:
         dispatch_invocation(str(invocation_id))
         counts["redispatched"] += 1
     running = Invocation.objects.filter(status=InvocationStatus.RUNNING, started_at__lt=now - timedelta(seconds=15)).values("id", "worker", "attempt", "started_at", "revision__timeout")[:1000]
     for row in running:
         overdue = row["started_at"] < now - timedelta(seconds=(row["revision__timeout"] or 900) + 60)
-        if worker_alive(row["worker"]) and not overdue:
+        alive = worker_alive(row["worker"])
+        if alive and not overdue:
             continue
-        if row["attempt"] < MAX_ATTEMPTS and not overdue:
+        # A dead worker's invocation goes back to the queue however long ago it started (the reaper may come late:
+        # no worker ran it meanwhile); one a live worker holds past its deadline is stuck there and fails.
+        if row["attempt"] < MAX_ATTEMPTS and not alive:
             with transaction.atomic():
                 if Invocation.objects.filter(id=row["id"], status=InvocationStatus.RUNNING, worker=row["worker"]).update(status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, started_at=None, worker=""):
                     dispatch_invocation(str(row["id"]))

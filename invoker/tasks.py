@@ -17,6 +17,15 @@ def reap_invocations() -> dict[str, int]:
     return services.invocations_reap()
 
 
+@shared_task(name="invoker.tasks.redispatch_queued", ignore_result=True)
+def redispatch_queued(before_iso: str) -> int:
+    from datetime import datetime
+
+    from invoker.recovery import invocations_redispatch_queued
+
+    return invocations_redispatch_queued(before=datetime.fromisoformat(before_iso))
+
+
 @shared_task(name="invoker.tasks.sample_async_metrics", ignore_result=True)
 def sample_async_metrics() -> int:
     from invoker.metering import async_events_sample

@@ -18,9 +18,10 @@ from django.db import close_old_connections, connection
 
 from functions.limits import EPHEMERAL_DEFAULT_MB
 from invoker import network, tmpdisk
-from invoker.cgroups import favor_dynamic_modifications
+from invoker.cgroups import cgroups_remove_orphans, favor_dynamic_modifications
 from invoker.pool import get_pool
 from invoker.prewarm import prewarm_enabled
+from invoker.recovery import broker_restart_check
 from invoker.redis_client import get_redis
 from invoker.sandbox import sandbox_mode, sandbox_status
 from invoker.services import WORKER_NAME
@@ -69,6 +70,10 @@ def _provision(pool) -> None:  # type: ignore[no-untyped-def]
 def _beat() -> None:
     pool = get_pool()
     while not _stop.is_set():
+        try:
+            broker_restart_check()  # a broker that lost its messages: queued invocations are sent again at once
+        except Exception as exc:  # noqa: BLE001 - Redis away: the next beat looks again
+            log.warning("broker restart check failed: %s", exc)
         try:
             pool.reap_idle()
             _provision(pool)
@@ -136,6 +141,7 @@ def _on_ready(**_: object) -> None:
     settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] = False  # connections made from now on
     if settings.KILN_CGROUP_FAVORDYNMODS:
         favor_dynamic_modifications()
+    cgroups_remove_orphans()  # what SIGKILLed workers of this host left (their processes, their groups)
     _precompile_sdks()
     if sandbox_mode() == "bwrap":
         network.prepare()  # egress rules once, namespaces ready before the first cold start

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -58,6 +59,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(kiln_error_envelope(exc), status=exc.status)
     if isinstance(exc, RecursionError):  # json.loads of a document nested thousands deep, while DRF parses the body
         return Response(error_envelope("InvalidRequestContentException", "The JSON document is nested too deeply."), status=400)
+    if isinstance(exc, (OperationalError, InterfaceError)):  # the database away (a restart, a failover): try again, not a bug
+        return Response(error_envelope("ServiceUnavailable", "Kiln's database is not answering right now; try again in a moment."),
+                        status=503, headers={"Retry-After": "1"})
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

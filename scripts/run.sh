@@ -20,28 +20,16 @@ if ! command -v bwrap >/dev/null 2>&1 || ! command -v nft >/dev/null 2>&1 || ! c
   command -v nft >/dev/null 2>&1 || echo "kiln: WARNING: nftables is missing; functions get no outbound network (install 'nftables')" >&2
 fi
 
-# Redis: use the one at REDIS_URL, else start a private redis-server under the data dir.
-redis_host=$(python3 -c "import urllib.parse,os;u=urllib.parse.urlparse(os.environ['REDIS_URL']);print(u.hostname or '127.0.0.1', u.port or 6379)")
-read -r rhost rport <<<"$redis_host"
-if ! (exec 3<>"/dev/tcp/$rhost/$rport") 2>/dev/null; then
-  if command -v redis-server >/dev/null 2>&1; then
-    echo "kiln: no Redis at $rhost:$rport; starting a private one under $KILN_DATA_DIR/redis"
-    mkdir -p "$KILN_DATA_DIR/redis"
-    redis-server --daemonize yes --bind 127.0.0.1 --port "$rport" --dir "$KILN_DATA_DIR/redis" --save "" --appendonly no \
-      --pidfile "$KILN_DATA_DIR/redis/redis.pid" --logfile "$KILN_DATA_DIR/redis/redis.log"
-    for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/$rhost/$rport") 2>/dev/null && break; sleep 0.1; done
-  else
-    echo "kiln: no Redis answers at $REDIS_URL and redis-server is not installed; install Redis or set REDIS_URL" >&2
-    exit 1
-  fi
-fi
+# Redis: the one at REDIS_URL, else a private redis-server under the data dir (scripts/redis.sh).
+./scripts/redis.sh
 
 $BIN/python manage.py migrate --noinput -v0
 $BIN/python manage.py kiln_admin
 $BIN/python manage.py kiln_root_key
 
 # Each process runs under a supervisor that restarts it when it dies (back-off 1 s doubling to 30 s, reset
-# after 30 s of life), as compose's `restart:` or systemd would: one dead worker must not stop Kiln.
+# after 10 s of life: a process that started and served is not crash-looping), as compose's `restart:` or
+# systemd would: one dead worker must not stop Kiln.
 supervise() {
   local name=$1; shift
   local delay=1 child=0 code started
@@ -50,7 +38,7 @@ supervise() {
     started=$SECONDS
     "$@" & child=$!
     wait "$child" && code=0 || code=$?
-    if (( SECONDS - started >= 30 )); then delay=1; fi
+    if (( SECONDS - started >= 10 )); then delay=1; fi
     echo "kiln: $name exited with status $code; restarting it in ${delay}s" >&2
     sleep "$delay" & wait $! || true
     delay=$(( delay * 2 > 30 ? 30 : delay * 2 ))

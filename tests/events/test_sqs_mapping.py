@@ -187,3 +187,32 @@ def test_full_batches_scale_out_to_maximum_concurrency_and_no_further(worker, se
     assert len(runs) == 8 and sum(int(run.result) for run in runs) == 8
     assert _most_at_once(runs) == 2  # two batches ran side by side, never three
     assert EventSourceMapping.objects.get(pk=mapping.pk).last_processing_result == "OK"
+
+
+def test_a_poll_whose_worker_died_does_not_block_the_mapping(worker) -> None:
+    """Issue 15 (found by make chaos): a worker SIGKILLed while it polled left the mapping's lock (and a poller slot)
+    held for ``LOCK_S`` (16.5 min), so the sweep skipped the mapping and its messages waited. A lock naming a worker
+    without a heartbeat is now taken over; one naming a live worker is still respected."""
+    from events.sqs import _lock_key, sqs_sweep
+    from invoker.redis_client import get_redis
+    from invoker.services import WORKER_NAME
+
+    function = function_create(name="after-dead-poller", config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": ECHO}))
+    queue = services.queue_create(name="dead-poller")
+    mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(batch_size=10))
+    until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
+    redis = get_redis()
+    redis.set(f"kiln:worker:{WORKER_NAME}", "{}", ex=60)  # this process counts as a live worker for the first half
+    try:
+        redis.set(_lock_key(mapping.pk), WORKER_NAME, ex=900)  # a live poller holds the lock
+        for slot in range(8):
+            redis.set(f"kiln:esm:slot:{slot}", "gone-host:1", ex=900)  # every slot held by a worker that is gone
+        _send(queue, "while a live poller holds the lock")
+        assert sqs_sweep() == 0  # a live holder is respected
+        redis.set(_lock_key(mapping.pk), "gone-host:1", ex=900)  # ... now its worker is gone (SIGKILLed: no heartbeat)
+        assert sqs_sweep() == 1
+        until(lambda: not Message.objects.filter(queue=queue).exists(), 30)  # delivered and deleted: lock and a slot taken over
+    finally:
+        redis.delete(f"kiln:worker:{WORKER_NAME}", _lock_key(mapping.pk), *[f"kiln:esm:slot:{slot}" for slot in range(8)])
+    run = Invocation.objects.get(trigger=Trigger.QUEUE, function_name="after-dead-poller")
+    assert json.loads(run.payload)["Records"][0]["body"] == "while a live poller holds the lock"

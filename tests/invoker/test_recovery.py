@@ -1,0 +1,130 @@
+"""A broker that lost its messages is noticed within a heartbeat and the queued invocations are sent again at once
+(issue 15: after a Redis restart without persistence, 219 invocations waited 30-45 s for the reaper).
+
+The loss is real where it matters: the rows are ``QUEUED`` with no message anywhere (as after the restart), and Kiln's
+record of the server (``kiln:broker:run-id``) is gone, as everything is from a Redis restarted without persistence.
+No beat runs in the tests, so the reaper cannot be what runs them.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from functions.models import Function
+from invoker import recovery
+from invoker.models import Invocation, InvocationStatus
+from invoker.redis_client import get_redis
+
+
+def _queued_without_messages(name: str, count: int) -> list[Invocation]:
+    fn = Function.objects.select_related("latest").get(name=name)
+    return [Invocation.objects.create(id=uuid.uuid4(), function=fn, function_name=fn.name, revision=fn.latest, payload=f'{{"n": {i}}}')
+            for i in range(count)]
+
+
+def _wait_succeeded(rows: list[Invocation], seconds: float) -> float:
+    started = time.monotonic()
+    ids = [row.pk for row in rows]
+    while Invocation.objects.filter(pk__in=ids, status=InvocationStatus.SUCCEEDED).count() < len(ids):
+        assert time.monotonic() - started < seconds, list(Invocation.objects.filter(pk__in=ids).values_list("status", "attempt"))
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def test_a_new_broker_server_is_noticed_once_and_the_queued_invocations_run(make_function, worker, transactional_db) -> None:
+    function = make_function("recover-fn")
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    rows = _queued_without_messages(function["name"], 3)
+    redis = get_redis()
+    started = timezone.now() - timedelta(seconds=int(redis.info("server")["uptime_in_seconds"]))
+    # Queued before this server started (as if it had restarted with its append-only file since): their messages are in doubt.
+    Invocation.objects.filter(pk__in=[r.pk for r in rows]).update(queued_at=started - timedelta(seconds=10))
+    redis.set(recovery.SERVER_KEY, "an-earlier-server")  # the run_id Kiln saw before the restart
+    assert recovery.broker_restart_check() is True
+    assert redis.get(recovery.SERVER_KEY).decode() == redis.info("server")["run_id"]
+    assert recovery.broker_restart_check() is False  # the same server: nothing to do, and only one caller acts on a change
+    _wait_succeeded(rows, 30)
+    assert {row.attempt for row in Invocation.objects.filter(pk__in=[r.pk for r in rows])} == {1}
+
+
+def test_a_worker_notices_a_broker_that_lost_its_data_within_a_heartbeat(make_function, worker, transactional_db) -> None:
+    function = make_function("recover-fn2")
+    rows = _queued_without_messages(function["name"], 2)
+    get_redis().delete(recovery.SERVER_KEY)  # everything Kiln wrote in Redis is gone
+    took = _wait_succeeded(rows, 20)  # a heartbeat is 5 s; the reaper would wait 30 s for these rows
+    assert took < 20
+    assert get_redis().get(recovery.SERVER_KEY) is not None
+
+
+def test_only_invocations_queued_before_the_restart_are_sent_again(make_function, worker, transactional_db) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    function = make_function("recover-fn3")
+    old, new = _queued_without_messages(function["name"], 2)
+    Invocation.objects.filter(pk=old.pk).update(queued_at=timezone.now() - timedelta(seconds=10))
+    assert recovery.invocations_redispatch_queued(before=timezone.now() - timedelta(seconds=5)) == 1
+    _wait_succeeded([old], 20)
+    time.sleep(1)
+    assert Invocation.objects.get(pk=new.pk).status == InvocationStatus.QUEUED  # its message (sent at submit) is not Kiln's to repeat
+    Invocation.objects.filter(pk=new.pk).update(status=InvocationStatus.FAILED)  # not left for a later test's recovery
+
+
+def test_the_reaper_waits_longer_while_messages_wait_in_the_broker(transactional_db) -> None:
+    """Found by make chaos: after a worker restart with 2,000 rows waiting, every reap re-sent 1,000 rows that still had
+    their messages (10,000 duplicates). A backlog in the broker now makes the reaper wait 300 s instead of 30 s."""
+    import secrets
+
+    from celery import current_app
+
+    from invoker.dispatch import invoke_backlog
+    from invoker.services import REDISPATCH_AFTER_S, REDISPATCH_IN_BACKLOG_AFTER_S, redispatch_after_s
+
+    name = f"test-backlog-{secrets.token_hex(4)}"  # a queue of its own: no worker consumes it
+    with current_app.connection_for_write() as conn:
+        queue = conn.SimpleQueue(name)
+        try:
+            queue.queue(conn.default_channel).declare()  # bound as a worker binds the invoke queue
+            queue.put({"n": 1})
+            queue.put({"n": 2})
+            assert invoke_backlog(name) == 2
+            queue.clear()
+            assert invoke_backlog(name) == 0
+        finally:
+            queue.clear()
+            queue.close()
+    assert redispatch_after_s(0) == REDISPATCH_AFTER_S == 30
+    assert redispatch_after_s(None) == REDISPATCH_AFTER_S  # the broker cannot say: as before
+    assert redispatch_after_s(2) == REDISPATCH_IN_BACKLOG_AFTER_S == 300
+
+
+def test_a_dead_workers_invocation_is_requeued_however_late_the_reaper_comes(make_function, transactional_db) -> None:
+    """Found by make chaos: with the worker restarting for minutes, the reaper came after the function's timeout + 60 s
+    and failed the killed worker's invocations as ``Kiln.WorkerLost`` after 1 attempt. A dead worker's invocation is
+    requeued; only one a live worker holds past its deadline fails."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from invoker.services import invocations_reap
+
+    function = make_function("reap-late")
+    dead, stuck = _queued_without_messages(function["name"], 2)
+    long_ago = timezone.now() - timedelta(seconds=3 + 60 + 120)  # past the function's timeout (3 s) + 60 s
+    Invocation.objects.filter(pk=dead.pk).update(status=InvocationStatus.RUNNING, worker="gone-host:1", started_at=long_ago)
+    Invocation.objects.filter(pk=stuck.pk).update(status=InvocationStatus.RUNNING, worker="live-host:1", started_at=long_ago)
+    redis = get_redis()
+    redis.set("kiln:worker:live-host:1", "{}", ex=30)
+    try:
+        counts = invocations_reap()
+    finally:
+        redis.delete("kiln:worker:live-host:1")
+    assert counts["requeued"] >= 1 and counts["failed"] >= 1
+    dead_row, stuck_row = Invocation.objects.get(pk=dead.pk), Invocation.objects.get(pk=stuck.pk)
+    assert dead_row.status in (InvocationStatus.QUEUED, InvocationStatus.RUNNING, InvocationStatus.SUCCEEDED) and dead_row.attempt == 2
+    assert stuck_row.status == InvocationStatus.FAILED and stuck_row.error["errorType"] == "Kiln.WorkerLost"
