@@ -111,6 +111,9 @@ def poller_slot(redis: Any) -> str | None:
     return None
 
 
+SETTLING_RETRY_S = 0.5  # a poll that came before its mapping's move to Enabled committed looks again after this
+
+
 def _pending_key(mapping_id: Any) -> str:
     return f"kiln:esm:pending:{mapping_id}"
 
@@ -276,8 +279,13 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
     redis = get_redis()
     mapping = _enabled(mapping_id)
     if mapping is None:
-        if not extra:  # not enabled yet (still Creating) or any more: a later send must be able to wake a poll again
-            redis.delete(_pending_key(mapping_id))
+        if not extra:
+            settling = EventSourceMapping.objects.filter(pk=mapping_id, kind="sqs", enabled=True,
+                                                         state__in=(MappingState.CREATING, MappingState.ENABLING, MappingState.UPDATING)).exists()
+            if settling:  # its settle started this poll before the state moved to Enabled: look again in a moment
+                poll_request(mapping_id, countdown=SETTLING_RETRY_S)
+                return 0
+            redis.delete(_pending_key(mapping_id))  # not enabled any more: a later send must be able to wake a poll again
         return 0
     pollers = mapping_pollers(mapping)
     poller = _extra_lock(redis, mapping_id, pollers) if extra else (0 if _acquire(redis, _lock_key(mapping_id)) else None)
