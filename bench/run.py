@@ -2,7 +2,7 @@
 Redis DB, measure its figures and the floors they are judged against in the same run, print a table
 and append it to docs/benchmarks.md. Run through ``scripts/bench.sh``, which sets the environment.
 
-``BENCH_ONLY=dynamodb,s3api,sqs,sdkcold`` (a comma-separated list of sections) starts gunicorn (and for ``sqs`` a worker) alone,
+``BENCH_ONLY=dynamodb,s3api,sqs,sdkcold,javacold`` (a comma-separated list of sections) starts gunicorn (and for ``sqs`` a worker) alone,
 runs only those sections and prints their rows without appending to docs/benchmarks.md: for iterating on one.
 """
 
@@ -433,13 +433,14 @@ def _answers(port: int) -> bool:
 
 def run_only(procs, env: dict[str, str], results: dict) -> int:
     """``BENCH_ONLY``: gunicorn alone, the selected sections, their rows printed (not appended to the doc)."""
-    from bench import dynamodb, s3api, sdkcold, sqs
+    from bench import dynamodb, javacold, s3api, sdkcold, sqs
     from bench.procs import free_port, wait_for
 
     sections = {"dynamodb": ("DynamoDB: PutItem/GetItem/Query ops/s beside moto's server", dynamodb),
                 "s3api": ("S3 API: PutObject/GetObject beside moto's server", s3api),
                 "sqs": ("SQS: send/receive/delete messages/s beside moto's server, and SendMessage to handler start", sqs),
-                "sdkcold": ("SDK-warm cold starts: boto3 / v3 S3 client handlers on spares that preloaded the SDK, beside the bare commands", sdkcold)}
+                "sdkcold": ("SDK-warm cold starts: boto3 / v3 S3 client handlers on spares that preloaded the SDK, beside the bare commands", sdkcold),
+                "javacold": ("Java cold starts: the Java hello first of its kind and prewarmed, beside a bare JVM", javacold)}
     unknown = ONLY - set(sections)
     if unknown:
         raise SystemExit(f"BENCH_ONLY: unknown section(s) {sorted(unknown)}; known: {', '.join(sorted(sections))}")
@@ -449,7 +450,7 @@ def run_only(procs, env: dict[str, str], results: dict) -> int:
     port = free_port()
     web = procs.start("gunicorn", [str(Path(sys.executable).parent / "gunicorn"), "console.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--log-level", "warning"], env)
     wait_for(lambda: _answers(port), timeout_s=120, what="gunicorn", checks=[lambda: procs.check("gunicorn", web)])
-    if ONLY & {"sqs", "sdkcold"}:  # functions run: SQS's SendMessage-to-handler latency through a mapping, the SDK cold starts
+    if ONLY & {"sqs", "sdkcold", "javacold"}:  # functions run: SQS's SendMessage-to-handler latency through a mapping, the SDK cold starts
         import redis
 
         worker = procs.start("kiln-worker", [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke,control", "--pool", "threads", "-c",
