@@ -210,7 +210,11 @@ def test_a_poll_whose_worker_died_does_not_block_the_mapping(worker) -> None:
         _send(queue, "while a live poller holds the lock")
         assert sqs_sweep() == 0  # a live holder is respected
         redis.set(_lock_key(mapping.pk), "gone-host:1", ex=900)  # ... now its worker is gone (SIGKILLed: no heartbeat)
-        assert sqs_sweep() == 1
+        polled = sqs_sweep()
+        # The sweep sends a poll that takes the lock over, unless the send's own poll (woken above) already took it
+        # over in the worker in the meantime: either way the lock no longer blocks the mapping.
+        holder = redis.get(_lock_key(mapping.pk))
+        assert polled == 1 or (holder is not None and holder != b"gone-host:1"), (polled, holder)
         until(lambda: not Message.objects.filter(queue=queue).exists(), 30)  # delivered and deleted: lock and a slot taken over
     finally:
         redis.delete(f"kiln:worker:{WORKER_NAME}", _lock_key(mapping.pk), *[f"kiln:esm:slot:{slot}" for slot in range(8)])
