@@ -11,16 +11,14 @@ send (as AWS documents them). The handlers read them through the typed getters.
 from __future__ import annotations
 
 import base64
-import io
-import subprocess
-import zipfile
-from pathlib import Path
 
 import pytest
 
 from functions.runtimes import runtime_info
 from invoker.javabuild import bootstrap_jar
 from tests.conftest import invoke
+from tests.invoker.test_java_runtime import _compile
+from tests.invoker.test_java_runtime import _zip_tree as _zip
 
 JAVA17 = runtime_info("java17")
 pytestmark = [
@@ -253,27 +251,6 @@ public class Events {
     }
 }
 """}
-
-
-def _compile(root: Path, sources: dict[str, str], classpath: list[Path]) -> Path:
-    assert JAVA17 is not None
-    for name, text in sources.items():
-        (root / "src" / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / "src" / name).write_text(text)
-    out = root / "classes"
-    javac = Path(JAVA17.executable).with_name("javac")
-    built = subprocess.run([str(javac), "--release", "17", "-d", str(out), "-cp", ":".join(map(str, classpath)), *[str(root / "src" / n) for n in sources]],
-                           capture_output=True, text=True, timeout=300)
-    assert built.returncode == 0, built.stderr
-    return out
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
