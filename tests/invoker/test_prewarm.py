@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from functions.limits import EPHEMERAL_DEFAULT_MB, NETWORK_OUTBOUND
 from tests.conftest import invoke
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
@@ -21,7 +22,9 @@ def wait_for_held_spare(client, runtime: str, memory: int, seconds: float = 40) 
     deadline = time.time() + seconds
     while time.time() < deadline:
         workers = client.get("/healthz").json()["checks"]["workers"].get("details", [])
-        if any(s["runtime"] == runtime and s["holding"] and s["memory_size"] in (0, memory) for w in workers for s in w.get("spares", [])):
+        # The whole kind: a spare other tests left (another /tmp size or network setting) would not serve this function.
+        if any(s["runtime"] == runtime and s["holding"] and s["memory_size"] in (0, memory) and s["ephemeral_storage"] == EPHEMERAL_DEFAULT_MB
+               and s["network"] == NETWORK_OUTBOUND for w in workers for s in w.get("spares", [])):
             return
         time.sleep(0.5)
     raise AssertionError(f"no spare of {runtime} held within {seconds} s")
