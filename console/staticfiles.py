@@ -12,10 +12,33 @@ from __future__ import annotations
 import fcntl
 import hashlib
 from pathlib import Path
+from typing import Any
 
+import brotli
 from django.conf import settings
 from django.contrib.staticfiles.finders import get_finders
 from django.core.management import call_command
+from whitenoise.compress import Compressor
+from whitenoise.storage import CompressedManifestStaticFilesStorage
+
+BROTLI_QUALITY = 6  # brotli's default, 11, took ~40 s on a fresh data dir; 6 is ~20x faster and ~5 % larger
+SKIP_COMPRESS = ("map",)  # source maps: a developer tool's download, not worth compressing at every first start
+
+
+class _Compressor(Compressor):
+    @staticmethod
+    def compress_brotli(data: bytes) -> bytes:
+        return brotli.compress(data, quality=BROTLI_QUALITY)
+
+
+class StaticStorage(CompressedManifestStaticFilesStorage):
+    """WhiteNoise's hashed and compressed storage, compressing at a level a first start can wait for: the web
+    process collects before it answers (:func:`ensure_collected`), so `make run` on a fresh data dir waits on it."""
+
+    def create_compressor(self, **kwargs: Any) -> Compressor:
+        skipped = kwargs.pop("extensions", None) or Compressor.SKIP_COMPRESS_EXTENSIONS  # WHITENOISE_SKIP_COMPRESS_EXTENSIONS, if set
+        return _Compressor(extensions=[*skipped, *SKIP_COMPRESS], **kwargs)
+
 
 MARKER = ".kiln-collected"
 MANIFEST = "staticfiles.json"
