@@ -203,12 +203,13 @@ def idle_memory(api, name: str, worker_pid: int, marker: str) -> dict[str, float
         assert status == 200
     record = api.json("GET", f"/api/v1/invocations/{headers['x-kiln-request-id']}/")
     time.sleep(0.2)
-    rss = _runtime_rss_mb(worker_pid, marker)
+    rss = runtime_rss_mb(worker_pid, marker)
     return {"max_memory_used_mb": record["max_memory_used_mb"], "rss_mb": max(rss) if rss else float("nan"), "environments": len(rss)}
 
 
-def _runtime_rss_mb(root_pid: int, marker: str) -> list[float]:
-    """RSS of the processes under ``root_pid`` whose command line contains ``marker`` (the bootstraps)."""
+def runtime_rss_mb(root_pid: int, *markers: str) -> list[float]:
+    """RSS of the runtime processes under ``root_pid`` whose command line contains every marker (the bootstraps,
+    not the bubblewrap, shell or setpriv processes that started them)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -225,7 +226,8 @@ def _runtime_rss_mb(root_pid: int, marker: str) -> list[float]:
             stack.append(child)
             try:
                 cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                if marker in cmd and not cmd.startswith("bwrap") and "/bwrap" not in cmd.split(" ")[0] and "kiln-sandbox" not in cmd:
+                first = cmd.split(" ")[0]
+                if all(m in cmd for m in markers) and not first.endswith(("bwrap", "sh", "setpriv")) and "kiln-sandbox" not in cmd:
                     for line in Path(f"/proc/{child}/status").read_text().splitlines():
                         if line.startswith("VmRSS:"):
                             found.append(int(line.split()[1]) / 1024)

@@ -57,35 +57,8 @@ def bare(runtimes: dict, runs: int = BARE_RUNS) -> dict[str, float]:
     return out
 
 
-def _rss_mb(root_pid: int, *markers: str) -> list[float]:
-    """RSS of the runtime processes under ``root_pid`` whose command line has every marker."""
-    from pathlib import Path
-
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                children.setdefault(int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    found, stack = [], [root_pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            stack.append(child)
-            try:
-                cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                first = cmd.split(" ")[0]
-                if all(m in cmd for m in markers) and not first.endswith(("bwrap", "sh", "setpriv")):
-                    for line in Path(f"/proc/{child}/status").read_text().splitlines():
-                        if line.startswith("VmRSS:"):
-                            found.append(int(line.split()[1]) / 1024)
-            except OSError:
-                continue
-    return found
-
-
 def measure_with(api: Any, worker_pid: int, runtimes: dict) -> dict[str, Any]:
-    from bench.run import cold_starts, create_function, invoke, say, wait_for_spare
+    from bench.run import cold_starts, create_function, invoke, runtime_rss_mb, say, wait_for_spare
 
     result: dict[str, Any] = {"bare": bare(runtimes)}
     say("SDK-warm cold starts: bare " + ", ".join(f"{k} {v:.0f} ms" for k, v in result["bare"].items()))
@@ -116,9 +89,9 @@ def measure_with(api: Any, worker_pid: int, runtimes: dict) -> dict[str, Any]:
             if status != 200 or not record["cold_start"]:
                 raise RuntimeError(f"{name} answered {status} (cold start: {record['cold_start']}): {body[:300]!r}")
             result["mem"][f"{family}_{where}"] = record["max_memory_used_mb"]
-    result["rss"] = {"py_preloaded": _rss_mb(worker_pid, "kiln_bootstrap.main", "--preload-sdk")}
+    result["rss"] = {"py_preloaded": runtime_rss_mb(worker_pid, "kiln_bootstrap.main", "--preload-sdk")}
     if node:
-        result["rss"]["node_preloaded"] = _rss_mb(worker_pid, "bootstrap.cjs", "--preload-sdk")
+        result["rss"]["node_preloaded"] = runtime_rss_mb(worker_pid, "bootstrap.cjs", "--preload-sdk")
     return result
 
 
