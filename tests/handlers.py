@@ -123,3 +123,16 @@ def code(name: str, runtime: str) -> tuple[dict[str, str], str]:
     if name in NODE_FILES:
         return NODE_FILES[name]
     return {"index.js": NODE[name]}, "index.handler"
+
+
+def zip_base64(files: dict[str, str]) -> str:
+    """``files`` (name → text) as a zip package, base64-encoded for ``{"code": {"zip_base64": ...}}``."""
+    import base64
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return base64.b64encode(buffer.getvalue()).decode()

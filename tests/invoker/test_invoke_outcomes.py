@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import time
-import zipfile
 
 import pytest
 
@@ -15,6 +12,7 @@ from functions.models import Function
 from invoker.logs import LOG_CAP_BYTES
 from tests import handlers
 from tests.conftest import invoke, wait_final
+from tests.handlers import zip_base64 as _zip
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker")]
 
@@ -150,14 +148,6 @@ def test_python_can_import_boto3(api, make_function):
     response = invoke(api, "boto")
     assert response.status_code == 200 and "X-Kiln-Function-Error" not in response, response.content
     assert response.json().count(".") == 2
-
-
-def _zip(files: dict[str, str]) -> str:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return base64.b64encode(buffer.getvalue()).decode()
 
 
 def test_layers_on_the_search_path(api, make_function):

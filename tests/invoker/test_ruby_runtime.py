@@ -7,15 +7,13 @@ Lambda's Ruby runtime calls ``file.method`` (a top-level method) or ``file.Modul
 
 from __future__ import annotations
 
-import base64
-import io
 import time
-import zipfile
 
 import pytest
 
 from functions.runtimes import runtime_info
 from tests.conftest import invoke
+from tests.handlers import zip_base64 as _zip
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -26,14 +24,6 @@ pytestmark = [
 
 def record(api, response) -> dict:
     return api.get(f"/api/v1/invocations/{response['X-Kiln-Request-Id']}/").json()
-
-
-def _zip(files: dict[str, str]) -> str:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return base64.b64encode(buffer.getvalue()).decode()
 
 
 def _abi() -> str:

@@ -8,11 +8,8 @@ SDK reads at load gets its own, on a runtime started on demand.
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +19,7 @@ from invoker.sdkpreload import NODE_LOAD_TIME_VARIABLES, conflicts
 from tests.aws.conftest import allow_role
 from tests.aws.conftest import kiln_web as kiln_web  # noqa: F401 - the fixture: Kiln's endpoint on the port sandboxes reach
 from tests.conftest import invoke
+from tests.handlers import zip_base64 as _zip
 
 PY_SDK = """\
 import sys
@@ -81,14 +79,6 @@ exports.handler = async () => ({ preloaded, bundled: sdk.BUNDLED === true, file:
 """
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker", "kiln_web")]
-
-
-def _zip(files: dict[str, str]) -> str:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return base64.b64encode(buffer.getvalue()).decode()
 
 
 def _create(api, name: str, runtime: str, files: dict[str, str], handler: str = "index.handler", **config: object) -> None:
