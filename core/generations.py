@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import redis
 from django.conf import settings
@@ -108,6 +108,18 @@ class GenerationCache(Generic[T]):
 
     def clear_local(self) -> None:
         self._entries.clear()
+
+    def invalidate_on_change(self, model: type, *, uid: str) -> None:
+        """Bump on every save and delete of ``model``: at once (a transaction that rolls back leaves nothing cached
+        from it) and again after commit (nothing another process loads before the commit stays cached)."""
+        from django.db.models.signals import post_delete, post_save
+
+        def changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+            self.bump_now()
+            self.bump()
+
+        post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"{uid}-save")
+        post_delete.connect(changed, sender=model, weak=False, dispatch_uid=f"{uid}-delete")
 
 
 @contextlib.contextmanager
