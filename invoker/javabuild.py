@@ -50,8 +50,20 @@ class JavaBuildFailed(RuntimeError):
     """``javac`` could not build Kiln's Java bootstrap (the message is its output)."""
 
 
+_built: dict[tuple[str, str], Path] = {}  # (java, work dir) -> the build: every Java cold start asks, the sources are read once
+
+
 def bootstrap_classes(java: str) -> Path:
     """The directory of Kiln's built Java bootstrap for the JDK whose ``bin/java`` is ``java``."""
+    known = _built.get((java, str(settings.KILN_WORK_DIR)))
+    if known is not None and known.is_dir():
+        return known
+    target = _build(java)
+    _built[(java, str(settings.KILN_WORK_DIR))] = target
+    return target
+
+
+def _build(java: str) -> Path:
     javac = Path(java).with_name("javac")
     sources = sorted(SOURCES.rglob("*.java"))
     probes = sorted(PROBE_SOURCES.rglob("*.java"))
