@@ -17,12 +17,11 @@ from importlib import metadata
 from typing import Any
 
 import pytest
+from PIL import Image  # a test dependency (requirements-dev.txt): the layer is built from it
 
 from iam.models import Role
 from invoker.models import InvocationStatus
 from tests.aws.conftest import wait_invocation
-
-Image = pytest.importorskip("PIL.Image", reason="Pillow comes with requirements-dev.txt")
 
 RESIZE = """\
 import io
