@@ -12,6 +12,7 @@ Failures answer in the service's own wire format.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import logging
@@ -35,6 +36,7 @@ from aws.sigv4 import is_signed, request_time_check, service_hint, signature_ver
 from core.errors import KilnError
 from core.generations import generations_read
 from iam.credentials import Credential, Principal, access_key_note_use, credential_resolve
+from invoker.credentials import environment_invocation
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +104,15 @@ def _context(request: HttpRequest, credential: Credential, *, service: str, regi
     if credential.expired():
         raise AuthFailure("expired_token")
     access_key_note_use(credential=credential, service=service)
-    return AwsContext(request=request, principal=credential.principal, service=service, region=region, request_id=request_id,
+    return AwsContext(request=request, principal=_running(credential.principal), service=service, region=region, request_id=request_id,
                       source_ip=request.META.get("REMOTE_ADDR") or "127.0.0.1", secure=request.is_secure())
+
+
+def _running(principal: Principal) -> Principal:
+    """An execution environment's principal names the invocation the environment runs now (noted by its worker)."""
+    if not principal.environment_id:
+        return principal
+    return dataclasses.replace(principal, invocation_id=environment_invocation(principal.environment_id) or principal.invocation_id)
 
 
 def _resolve(access_key_id: str, family: str) -> Credential:

@@ -35,9 +35,9 @@ from functions.services import function_delete
 from iam.models import Role
 from iam.services import role_create, role_delete, role_update
 from invoker.api import invocation_data
+from invoker.calls import invocation_call
 from invoker.models import Invocation, Trigger
 from invoker.selectors import invocation_lineage
-from invoker.services import invocation_submit, invocation_wait, sync_wait_seconds
 from restapi.errors import error_envelope, kiln_error_envelope
 
 REQUEST_ID_PREFIX = re.compile(r"[0-9a-f-]{4,36}")
@@ -215,9 +215,8 @@ class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
         if function is None or not self.has_change_permission(request, function):
             return JsonResponse(error_envelope("ResourceNotFoundException", "Function not found."), status=404)
         try:
-            invocation = invocation_submit(function=function, payload=request.body, trigger=Trigger.CONSOLE, user=request.user)
-            assert invocation.revision is not None
-            invocation = invocation_wait(invocation, timeout_s=sync_wait_seconds(invocation.revision))
+            called = invocation_call(function=function, payload=request.body, trigger=Trigger.CONSOLE, user=request.user)
+            invocation = Invocation.objects.select_related("revision").get(pk=called.pk)  # the whole row, as the history shows it
         except KilnError as error:
             return JsonResponse(kiln_error_envelope(error), status=error.status)
         data = dict(invocation_data(invocation))

@@ -243,6 +243,10 @@ KILN_CGROUP_FAVORDYNMODS = env_bool("KILN_CGROUP_FAVORDYNMODS", True)
 KILN_WORKER_MEMORY_MB = env_int("KILN_WORKER_MEMORY_MB", 8192, minimum=128)
 # How long past the function's timeout a synchronous caller waits for a worker to finish the row.
 KILN_SYNC_WAIT_MARGIN_SECONDS = env_float("KILN_SYNC_WAIT_MARGIN_SECONDS", 15.0, minimum=0.0)
+# Synchronous calls go straight to a worker's call threads and are recorded once, when they end (invoker/calls.py);
+# off: every call is written queued first and sent through Celery, like an asynchronous one.
+KILN_DIRECT_CALLS = env_bool("KILN_DIRECT_CALLS", True)
+KILN_CALL_THREADS = env_int("KILN_CALL_THREADS", 8, minimum=1)  # per worker process
 # Delays before the retries of an asynchronous invocation whose function failed (Lambda: 1 and 2 minutes).
 KILN_ASYNC_RETRY_DELAYS = [float(x) for x in env_list("KILN_ASYNC_RETRY_DELAYS", ["60", "120"])]
 KILN_ACCOUNT_CONCURRENCY = env_int("KILN_ACCOUNT_CONCURRENCY", 1000, minimum=1)

@@ -18,7 +18,7 @@ from httpapi import events, responses, selectors
 from httpapi.models import DEFAULT_ROUTE, DEFAULT_STAGE, AuthType
 from httpapi.routing import route_match, split_path
 from iam.selectors import principal_authorize
-from invoker import services as invoker_services
+from invoker.calls import invocation_call
 from invoker.models import Invocation, InvocationStatus, Trigger
 
 log = logging.getLogger(__name__)
@@ -120,14 +120,12 @@ def _invoke(function: Function, event: dict, version: str, detail: dict) -> Http
     if function.latest is None:
         return responses.internal_error()
     try:
-        invocation = invoker_services.invocation_submit(
-            function=function, payload=json.dumps(event).encode(), trigger=Trigger.HTTP, trigger_detail=detail,
-        )
+        invocation = invocation_call(function=function, payload=json.dumps(event).encode(), trigger=Trigger.HTTP, trigger_detail=detail,
+                                     timeout_s=integration_timeout(function) + WAIT_MARGIN_S)
     except TooLarge:
         return responses.gateway_error(413, "Request Entity Too Large")
     except KilnError:
         return responses.internal_error()
-    invocation = invoker_services.invocation_wait(invocation, timeout_s=integration_timeout(function) + WAIT_MARGIN_S)
     response = response_for(invocation, version)
     response["X-Kiln-Request-Id"] = str(invocation.id)
     return response

@@ -143,11 +143,6 @@ def sessions_purge_expired(*, older_than: datetime.timedelta = datetime.timedelt
     return deleted
 
 
-def environment_sessions_note_invocation(*, environment_id: str, invocation_id: str) -> None:
-    """Record the invocation an environment runs now on its session keys (what a denial is logged against)."""
-    AccessKey.objects.filter(environment_id=environment_id).update(invocation_id=invocation_id)
-
-
 def environment_sessions_revoke(*, environment_id: str) -> int:
     """Delete an execution environment's session keys (it stopped); how many there were."""
     deleted, _ = AccessKey.objects.filter(environment_id=environment_id).delete()
@@ -178,7 +173,7 @@ def principal_of(key: AccessKey) -> Principal:
 
 # Long-term keys and role sessions, resolved on every signed request, are cached per process; any write to a
 # key, IAM user, role or console login bumps the generation (iam/apps.py), so a revoked key stops at once.
-# Execution-environment keys are not cached: their principal names the invocation running (note_invocation).
+# Execution-environment keys are not cached (a cold start writes one: it must not invalidate every process's cache).
 CREDENTIALS: GenerationCache[Credential | None] = GenerationCache("iam-credentials", ttl_s=30.0)
 _last_noted: dict[str, datetime.datetime] = {}
 

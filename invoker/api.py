@@ -15,11 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import InvocationTimeout, Throttled, TooLarge, ValidationFailed
+from core.errors import InvocationTimeout, ServiceUnavailable, Throttled, TooLarge, ValidationFailed
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES
 from functions.selectors import access_function_by_name
 from functions.versions import qualified_resolve
 from invoker import selectors, services
+from invoker.calls import WORKER_LOST, invocation_call
 from invoker.models import Invocation, InvocationStatus, InvocationType, Trigger
 
 
@@ -160,11 +161,12 @@ class InvokeView(APIView):
             resolved = qualified_resolve(function.name, qualifier)
             revision, version = resolved.revision, resolved.version
         assert revision is not None
-        invocation = services.invocation_submit(function=function, payload=request.body, invocation_type=invocation_type, trigger=Trigger.API, request_id=self.request_id,
-                                                user=request.user, revision=revision, qualifier=qualifier, executed_version=version)
         if invocation_type == InvocationType.EVENT:
+            invocation = services.invocation_submit(function=function, payload=request.body, invocation_type=invocation_type, trigger=Trigger.API, request_id=self.request_id,
+                                                    user=request.user, revision=revision, qualifier=qualifier, executed_version=version)
             return Response({"request_id": self.request_id, "status": invocation.status}, status=202)
-        invocation = services.invocation_wait(invocation, timeout_s=services.sync_wait_seconds(revision))
+        invocation = invocation_call(function=function, payload=request.body, trigger=Trigger.API, request_id=self.request_id, user=request.user,
+                                     revision=revision, qualifier=qualifier, executed_version=version, with_logs=log_type == "Tail")
         return sync_response(invocation, tail=log_type == "Tail")
 
 
@@ -173,6 +175,8 @@ def sync_response(invocation: Invocation, *, tail: bool = False) -> HttpResponse
     if invocation.status == InvocationStatus.THROTTLED:
         error = invocation.error or {}
         raise Throttled(error.get("errorMessage", "Rate Exceeded."), details={"reason": error.get("Reason", "")})
+    if invocation.status == InvocationStatus.FAILED and (invocation.error or {}).get("errorType") == WORKER_LOST:
+        raise ServiceUnavailable(f"Invocation {invocation.id} did not finish: {(invocation.error or {}).get('errorMessage', '')}", details={"request_id": str(invocation.id)})
     if not invocation.is_final:
         raise InvocationTimeout(
             f"No worker finished invocation {invocation.id} in time; it is {invocation.status}. Read GET /api/v1/invocations/{invocation.id}/ for its outcome.",

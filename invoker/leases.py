@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
+from typing import Any
 
 from redis.commands.core import Script
 
@@ -75,7 +76,12 @@ def lease_acquire(*, invocation_id: str, function_name: str, reserved: int | Non
 
 def lease_release(*, invocation_id: str, function_name: str) -> None:
     pipe = get_redis().pipeline(transaction=False)
+    lease_release_on(pipe, invocation_id=invocation_id, function_name=function_name)
+    pipe.execute()
+
+
+def lease_release_on(pipe: Any, *, invocation_id: str, function_name: str) -> None:
+    """Queue the release on a caller's pipeline (three results), sent with the caller's other commands."""
     pipe.zrem(ACCOUNT_KEY, invocation_id)
     pipe.zrem(_function_key(function_name), invocation_id)
     pipe.zrem(UNRESERVED_KEY, invocation_id)
-    pipe.execute()

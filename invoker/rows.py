@@ -105,3 +105,31 @@ def row_finish_returning(invocation_id: str, values: dict[str, Any], logs: str) 
 def row_finish(invocation_id: str, values: dict[str, Any], logs: str) -> bool:
     """``row_finish_returning`` as a yes or no."""
     return row_finish_returning(invocation_id, values, logs) is not None
+
+
+@cache
+def _by_attname() -> dict[str, Any]:
+    return {f.attname: f for f in Invocation._meta.concrete_fields}
+
+
+@cache
+def _insert_sql(columns: tuple[str, ...]) -> str:
+    table = connection.ops.quote_name(Invocation._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(_by_attname()[c].column) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING RETURNING id"
+
+
+INSERT_DEFAULTS = {"attempt": 1, "retries": 0}
+
+
+def row_insert_final(values: dict[str, Any]) -> bool:
+    """Write a finished synchronous call's row in one statement (invoker/calls.py); ``False`` when a row
+    with its id exists already (the first record of a call is the only one)."""
+    fields = _by_attname()
+    values = {**INSERT_DEFAULTS, **values}
+    columns = tuple(sorted(values))
+    params = [fields[name].get_db_prep_save(values[name], connection) for name in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(columns), params)
+        return cursor.fetchone() is not None

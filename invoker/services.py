@@ -38,6 +38,7 @@ from invoker.dispatch import dispatch_invocation, invoke_backlog
 from invoker.environment import EnvironmentConfig, RunResult
 from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, InvocationType, Trigger
 from invoker.pool import get_pool
+from invoker.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
@@ -103,7 +104,7 @@ def invocation_submit(
         client_context=client_context,
         invocation_type=invocation_type,
         trigger=trigger,
-        trigger_detail=_with_user(trigger_detail, user),
+        trigger_detail=with_user(trigger_detail, user),
         payload=text,
         memory_size=revision.memory_size,
         parent_id=_uuid_or_none(parent_id),
@@ -112,7 +113,7 @@ def invocation_submit(
     return invocation
 
 
-def _with_user(detail: dict[str, Any] | None, user: AbstractBaseUser | AnonymousUser | None) -> dict[str, Any]:
+def with_user(detail: dict[str, Any] | None, user: AbstractBaseUser | AnonymousUser | None) -> dict[str, Any]:
     detail = dict(detail or {})
     if user is not None and user.is_authenticated:
         detail["user"] = user.get_username()
@@ -205,7 +206,7 @@ _config_cache: dict[tuple[int, str], EnvironmentConfig] = {}
 _config_lock = threading.Lock()
 
 
-def _environment_config(revision_id: int, version: str = "$LATEST") -> EnvironmentConfig:
+def environment_config(revision_id: int, version: str = "$LATEST") -> EnvironmentConfig:
     """The environment configuration of an (immutable) revision run as ``version``, cached per worker process.
 
     A published version gets environments of its own (its ``AWS_LAMBDA_FUNCTION_VERSION`` and ARN differ
@@ -296,7 +297,7 @@ def _normalised_error(error: dict[str, Any]) -> dict[str, Any]:
     return {"errorType": str(error.get("errorType", "Unhandled")), "errorMessage": str(error.get("errorMessage", "")), "stackTrace": trace if isinstance(trace, list) else [str(trace)]}
 
 
-def _outcome(request_id: str, config: EnvironmentConfig, run: RunResult, *, cold: bool, init_ms: float | None, init_output: str) -> Outcome:
+def outcome_of_run(request_id: str, config: EnvironmentConfig, run: RunResult, *, cold: bool, init_ms: float | None, init_output: str) -> Outcome:
     text = ""
     if cold:
         text += logs.init_start_line(config.runtime.identifier) + init_output
@@ -320,7 +321,7 @@ RESERVED_TOTAL_TTL_S = 2.0
 _reserved_total_cache: tuple[float, int] = (0.0, 0)
 
 
-def _reserved_total() -> int:
+def reserved_total() -> int:
     """Concurrency reserved by all functions together; read at most every ``RESERVED_TOTAL_TTL_S``.
 
     Only the size of the unreserved pool depends on it, so a reservation change reaches that pool
@@ -396,7 +397,7 @@ def _run_claimed(invocation_id: str, row: dict[str, Any]) -> None:
         invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, None, {"errorType": "ResourceNotFoundException", "errorMessage": "The function was deleted before it ran.", "stackTrace": []}, ""))
         return
     try:
-        config = _environment_config(row["revision_id"], row["executed_version"] or "$LATEST")
+        config = environment_config(row["revision_id"], row["executed_version"] or "$LATEST")
     except ServiceUnavailable as exc:
         invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, None, {"errorType": "ServiceException", "errorMessage": exc.message, "stackTrace": []}, ""))
         return
@@ -405,7 +406,7 @@ def _run_claimed(invocation_id: str, row: dict[str, Any]) -> None:
         invocation_id=invocation_id,
         function_name=config.function_name,
         reserved=reserved,
-        reserved_total=_reserved_total() if reserved is None else 0,
+        reserved_total=reserved_total() if reserved is None else 0,
         account_limit=settings.KILN_ACCOUNT_CONCURRENCY,
         seconds=config.timeout + 30,
     )
@@ -421,12 +422,22 @@ def _run_claimed(invocation_id: str, row: dict[str, Any]) -> None:
             log.warning("concurrency lease of invocation %s not released (%s); it expires after %d s", invocation_id, exc, config.timeout + 30)
 
 
-def _throttle(invocation_id: str, row: dict[str, Any], verdict: str, reserved: int | None) -> None:
-    reason = (
+def _throttle_reason(verdict: str, reserved: int | None) -> str:
+    return (
         "Rate Exceeded. The function's reserved concurrency is 0." if verdict == "function" and reserved == 0
         else f"Rate Exceeded. The function's reserved concurrency ({reserved}) is in use." if verdict == "function"
         else f"Rate Exceeded. The account's concurrency limit ({settings.KILN_ACCOUNT_CONCURRENCY}) is in use."
     )
+
+
+def throttled_outcome(verdict: str, reserved: int | None, reason: str | None = None) -> Outcome:
+    """A run refused for concurrency (``verdict``: the limit that is full), as Lambda's TooManyRequestsException."""
+    return Outcome(InvocationStatus.THROTTLED, None, {"errorType": "TooManyRequestsException", "errorMessage": reason or _throttle_reason(verdict, reserved), "stackTrace": [],
+                                                      "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded" if verdict == "function" else "ConcurrentInvocationLimitExceeded"}, "")
+
+
+def _throttle(invocation_id: str, row: dict[str, Any], verdict: str, reserved: int | None) -> None:
+    reason = _throttle_reason(verdict, reserved)
     if row["invocation_type"] == InvocationType.EVENT:
         # Asynchronous: back to the queue with backoff until the event's maximum age.
         delay = ASYNC_THROTTLE_BACKOFF_S[min(row["attempt"] - 1, len(ASYNC_THROTTLE_BACKOFF_S) - 1)]
@@ -441,7 +452,7 @@ def _throttle(invocation_id: str, row: dict[str, Any], verdict: str, reserved: i
                 metering.run_record(function_name=row["function_name"], memory_size=0, outcome=Outcome(InvocationStatus.THROTTLED, None, None, ""))
             return
         reason = f"The event reached its maximum age ({row['function__async_max_event_age_s']} s) while the function was throttled. {reason}"
-    outcome = Outcome(InvocationStatus.THROTTLED, None, {"errorType": "TooManyRequestsException", "errorMessage": reason, "stackTrace": [], "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded" if verdict == "function" else "ConcurrentInvocationLimitExceeded"}, "")
+    outcome = throttled_outcome(verdict, reserved, reason)
     if row["invocation_type"] == InvocationType.EVENT:
         _finish_event(invocation_id, row, outcome, destinations.EVENT_AGE_EXCEEDED)
         return
@@ -503,34 +514,59 @@ def _finish_event(invocation_id: str, row: dict[str, Any], outcome: Outcome, fai
 
 
 def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConfig, concurrency: tuple[int, int] | None = None) -> None:
+    outcome = run_in_environment(invocation_id, config, payload=row["payload"], client_context=row["client_context"] or None)
+    outcome.concurrency = concurrency
+    _settle(invocation_id, row, outcome, config.memory_size)
+
+
+def run_in_environment(invocation_id: str, config: EnvironmentConfig, *, payload: str, client_context: str | None) -> Outcome:
+    """Run one event in a warm or a new environment of ``config`` (a cold start) and say how it went."""
     pool = get_pool()
     lease = pool.acquire(config)
     env = lease.env
     if lease.init_failure is not None:
         failure = lease.init_failure
         failure.output = ""
-        outcome = _outcome(invocation_id, config, failure, cold=True, init_ms=env.init_duration_ms or 0.0, init_output=env.init_output)
-        outcome.concurrency = concurrency
-        _settle(invocation_id, row, outcome, config.memory_size)
-        return
+        return outcome_of_run(invocation_id, config, failure, cold=True, init_ms=env.init_duration_ms or 0.0, init_output=env.init_output)
     try:
         if env.has_credentials:
-            credentials.environment_credentials_note_invocation(environment_id=env.id, invocation_id=invocation_id)
-        run = env.invoke(request_id=invocation_id, payload=row["payload"].encode() if row["payload"] else b"{}", timeout_s=config.timeout,
-                         client_context=row["client_context"] or None)
+            credentials.environment_credentials_note_invocation(environment_id=env.id, invocation_id=invocation_id, seconds=config.timeout + 60)
+        run = env.invoke(request_id=invocation_id, payload=payload.encode() if payload else b"{}", timeout_s=config.timeout, client_context=client_context)
     finally:
         pool.release(env)
     init_ms = env.init_duration_ms if lease.cold and env.initialization_type == "on-demand" else None
-    outcome = _outcome(invocation_id, config, run, cold=lease.cold and init_ms is not None, init_ms=init_ms, init_output=run.pre_output)
-    outcome.concurrency = concurrency
-    _settle(invocation_id, row, outcome, config.memory_size)
+    return outcome_of_run(invocation_id, config, run, cold=lease.cold and init_ms is not None, init_ms=init_ms, init_output=run.pre_output)
+
+
+DENIALS_KEEP_S = 3600
+
+
+def _denials_key(invocation_id: str) -> str:
+    return f"kiln:denials:{invocation_id}"
 
 
 def invocation_log_denial(*, invocation_id: str, message: str) -> None:
     """Append an IAM denial of a request its function made to a running invocation's log (aws/context.py).
 
-    It lands before the invocation's own lines, which are appended when it finishes."""
-    Invocation.objects.filter(pk=invocation_id, status=InvocationStatus.RUNNING).update(logs=Concat(F("logs"), Value(logs.denied_line(invocation_id, message))))
+    It lands before the invocation's own lines, which are appended when it finishes. A synchronous call has
+    no row while it runs (invoker/calls.py): its denials wait in Redis for the worker's one write."""
+    line = logs.denied_line(invocation_id, message)
+    if Invocation.objects.filter(pk=invocation_id, status=InvocationStatus.RUNNING).update(logs=Concat(F("logs"), Value(line))):
+        return
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.rpush(_denials_key(invocation_id), line.encode())
+    pipe.expire(_denials_key(invocation_id), DENIALS_KEEP_S)
+    pipe.execute()
+
+
+def denials_take(pipe: Any, invocation_id: str) -> None:
+    """Queue on ``pipe`` the read and removal of a call's denial lines; ``denials_text`` reads its two results."""
+    pipe.lrange(_denials_key(invocation_id), 0, -1)
+    pipe.delete(_denials_key(invocation_id))
+
+
+def denials_text(lines: list[bytes]) -> str:
+    return "".join(line.decode("utf-8", "replace") for line in lines)
 
 
 # -- reaping -------------------------------------------------------------------------------------

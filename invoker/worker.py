@@ -18,6 +18,7 @@ from django.db import close_old_connections, connection
 
 from functions.limits import EPHEMERAL_DEFAULT_MB
 from invoker import network, tmpdisk
+from invoker.callrunner import call_threads_start, call_threads_stop
 from invoker.cgroups import cgroups_remove_orphans, favor_dynamic_modifications
 from invoker.pool import get_pool
 from invoker.prewarm import prewarm_enabled
@@ -47,7 +48,7 @@ def _provision(pool) -> None:  # type: ignore[no-untyped-def]
 
     from functions.models import Function
     from functions.versions import provisioned_targets
-    from invoker.services import _environment_config
+    from invoker.services import environment_config
 
     close_old_connections()
     redis = get_redis()
@@ -55,7 +56,7 @@ def _provision(pool) -> None:  # type: ignore[no-untyped-def]
     targets = [(revision_id, "$LATEST", count) for revision_id, count in
                Function.objects.filter(provisioned_concurrency__gt=0, latest__isnull=False).values_list("latest_id", "provisioned_concurrency")]
     for revision_id, version, count in targets + provisioned_targets():
-        config = _environment_config(revision_id, version)
+        config = environment_config(revision_id, version)
         mine = 0
         for slot in range(count):
             key = f"kiln:provisioned:{config.key}:{slot}"
@@ -155,6 +156,7 @@ def _on_ready(**_: object) -> None:
         net = status["network"]
         log.info("sandbox: %s; network: %s (%s), egress: %s", status["detail"], net["isolation"], net["detail"], net.get("egress_detail"))
     threading.Thread(target=_beat, name="kiln-heartbeat", daemon=True).start()
+    call_threads_start()  # synchronous calls (invoker/callrunner.py)
     if prewarm_enabled():
         get_pool().prewarmer.want_defaults()
 
@@ -162,6 +164,7 @@ def _on_ready(**_: object) -> None:
 @worker_shutdown.connect
 def _on_shutdown(**_: object) -> None:
     _stop.set()
+    call_threads_stop()  # the calls running finish before their environments stop
     get_pool().stop_all()
     tmpdisk.stop_all()
     try:

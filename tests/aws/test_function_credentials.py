@@ -112,8 +112,9 @@ def test_credentials_are_revoked_when_the_environment_stops(transactional_db) ->
     role = _role("short", ["s3:GetObject"], "*")
     env = credentials.environment_credentials_issue(environment_id="env1234", function_name="f", role_id=role.pk)
     assert AccessKey.objects.filter(access_key_id=env["AWS_ACCESS_KEY_ID"], environment_id="env1234").exists()
-    credentials.environment_credentials_note_invocation(environment_id="env1234", invocation_id="inv-1")
-    assert AccessKey.objects.get(environment_id="env1234").invocation_id == "inv-1"
+    credentials.environment_credentials_note_invocation(environment_id="env1234", invocation_id="inv-1", seconds=5)
+    assert credentials.environment_invocation("env1234") == "inv-1"  # in Redis: no database write per run
+    assert credentials.environment_invocation("env-other") == ""
     credentials.environment_credentials_revoke(environment_id="env1234")
     assert not AccessKey.objects.filter(environment_id="env1234").exists()
 

@@ -21,6 +21,7 @@ from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES
 from functions.models import Function
 from functions.versions import function_policy_allows, qualified_resolve
 from invoker import services
+from invoker.calls import WORKER_LOST, invocation_call
 from invoker.models import Invocation, InvocationStatus, InvocationType, Trigger
 
 CLIENT_CONTEXT_MAX = 3583  # bytes of the base64 text, as Lambda
@@ -72,15 +73,13 @@ def invoke(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     invocation_type = INVOCATION_TYPES[kind]
     if invocation_type is None:
         return {"StatusCode": 204}
-    invocation = services.invocation_submit(
-        function=resolved.function, payload=payload, invocation_type=invocation_type, trigger=Trigger.AWS,
-        trigger_detail={"principal": ctx.principal.arn, "source_ip": ctx.source_ip, "operation": "Invoke"},
-        revision=resolved.revision, qualifier=resolved.qualifier or "$LATEST", executed_version=resolved.version,
-        request_id=None, client_context=client_context,
-    )
+    common = {"function": resolved.function, "payload": payload, "trigger": Trigger.AWS,
+              "trigger_detail": {"principal": ctx.principal.arn, "source_ip": ctx.source_ip, "operation": "Invoke"},
+              "revision": resolved.revision, "qualifier": resolved.qualifier or "$LATEST", "executed_version": resolved.version, "client_context": client_context}
     if invocation_type == InvocationType.EVENT:
+        services.invocation_submit(invocation_type=invocation_type, **common)
         return {"StatusCode": 202, "Payload": b""}
-    finished = services.invocation_wait(invocation, timeout_s=services.sync_wait_seconds(resolved.revision))
+    finished = invocation_call(**common, with_logs=log_type == "Tail")
     return _sync_answer(finished, tail=log_type == "Tail")
 
 
@@ -91,9 +90,9 @@ def _sync_answer(invocation: Invocation, *, tail: bool) -> dict[str, Any]:
                        fields={"Reason": error.get("Reason") or "ConcurrentInvocationLimitExceeded", "retryAfterSeconds": "1"})
     if not invocation.is_final:
         raise AwsError("ServiceException", f"No worker finished invocation {invocation.id} in time; it is {invocation.status}.", status=500, sender=False)
-    if invocation.status == InvocationStatus.FAILED and (invocation.error or {}).get("errorType") in ("ResourceNotFoundException", "ServiceException", "Kiln.InternalError"):
+    if invocation.status == InvocationStatus.FAILED and (invocation.error or {}).get("errorType") in ("ResourceNotFoundException", "ServiceException", "Kiln.InternalError", WORKER_LOST):
         error = invocation.error or {}
-        raise AwsError(error["errorType"] if error["errorType"] != "Kiln.InternalError" else "ServiceException", error.get("errorMessage", ""),
+        raise AwsError(error["errorType"] if error["errorType"] not in ("Kiln.InternalError", WORKER_LOST) else "ServiceException", error.get("errorMessage", ""),
                        status=404 if error["errorType"] == "ResourceNotFoundException" else 500, sender=error["errorType"] == "ResourceNotFoundException")
     out: dict[str, Any] = {
         "StatusCode": 200,
@@ -103,7 +102,7 @@ def _sync_answer(invocation: Invocation, *, tail: bool) -> dict[str, Any]:
     if invocation.status != InvocationStatus.SUCCEEDED:
         out["FunctionError"] = "Unhandled"
     if tail:
-        logs = Invocation.objects.filter(pk=invocation.pk).values_list("logs", flat=True).first() or ""
+        logs = invocation.logs or Invocation.objects.filter(pk=invocation.pk).values_list("logs", flat=True).first() or ""
         out["LogResult"] = base64.b64encode(logs.encode()[-LOG_TAIL_BYTES:]).decode()
     return out
 
