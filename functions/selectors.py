@@ -6,8 +6,25 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from core.errors import NotFound
+from core.generations import GenerationCache
 from functions.code import ZipEntry, ZipText, zip_entries, zip_read_text
 from functions.models import Function, FunctionRevision, Layer, SavedTestEvent
+
+# The function an invoke names, with its $LATEST revision and role: read on every synchronous call, so cached per
+# process and invalidated by any write to a function, a revision or a role (functions/apps.py), the queryset
+# updates in functions/services.py included. Callers only read what it returns.
+FUNCTIONS: GenerationCache[Function | None] = GenerationCache("functions", ttl_s=30.0)
+
+
+def function_for_invoke(user: AbstractBaseUser | AnonymousUser, name: str) -> Function:
+    """``access_function_by_name`` from the per-process cache, for the invoke paths (read only: never saved)."""
+    if not user.is_authenticated:
+        raise NotFound(f"Function not found: {name}")
+    found = FUNCTIONS.get(name, lambda: Function.objects.select_related("latest", "latest__role").filter(name=name).first(),
+                          cacheable=lambda function: function is not None)
+    if found is None:
+        raise NotFound(f"Function not found: {name}")
+    return found
 
 
 def access_function_by_name(user: AbstractBaseUser | AnonymousUser, name: str) -> Function:

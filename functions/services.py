@@ -22,6 +22,7 @@ from functions.code import CheckedZip, zip_check, zip_from_files, zip_store
 from functions.destinations import destination_kind_for
 from functions.models import Function, FunctionRevision, Layer, LayerVersion, RevisionLayer, Runtime, SavedTestEvent
 from functions.runtimes import runtime_problem
+from functions.selectors import FUNCTIONS
 from iam.models import Role
 from iam.services import role_resolve
 
@@ -263,6 +264,7 @@ def function_delete(*, function: Function) -> None:
     """Delete a function and its revisions; its invocation history stays, detached."""
     with transaction.atomic():
         Function.objects.filter(pk=function.pk).update(latest=None)
+        FUNCTIONS.bump()
         function.delete()
 
 
@@ -400,6 +402,7 @@ def function_concurrency_put(*, function: Function, changes: dict[str, Any]) -> 
         if reserved is not None and others + reserved > limit:
             raise ValidationFailed(f"Reserving {reserved} would exceed the account limit of {limit} ({others} already reserved by other functions).", details={"field": "reserved"})
         Function.objects.filter(pk=function.pk).update(reserved_concurrency=reserved, provisioned_concurrency=provisioned)
+        FUNCTIONS.bump()
     function.refresh_from_db()
     return function
 

@@ -16,8 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import InvocationTimeout, ServiceUnavailable, Throttled, TooLarge, ValidationFailed
+from core.generations import generations_read
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES
-from functions.selectors import access_function_by_name
+from functions.selectors import function_for_invoke
 from functions.versions import qualified_resolve
 from invoker import selectors, services
 from invoker.calls import WORKER_LOST, invocation_call
@@ -127,6 +128,10 @@ class InvokeView(APIView):
 
     request_id: str = ""
 
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        with generations_read():  # the token's and the function's caches: one Redis round trip for both
+            return super().dispatch(request, *args, **kwargs)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.request_id = str(uuid.uuid4())
         super().initial(request, *args, **kwargs)
@@ -154,7 +159,7 @@ class InvokeView(APIView):
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > limit:
             raise TooLarge(f"Request payload is {declared} bytes; {invocation_type} invocations accept at most {limit} bytes.", details={"size": declared, "limit": limit})
-        function = access_function_by_name(request.user, name)
+        function = function_for_invoke(request.user, name)
         qualifier = request.query_params.get("qualifier") or "$LATEST"
         revision, version = function.latest, "$LATEST"
         if qualifier != "$LATEST":  # a version or an alias (the hot path, $LATEST, needs no second lookup)

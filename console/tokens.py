@@ -1,0 +1,9 @@
+"""The REST API's tokens, cached per process (read on every API request; invalidated in ``console/apps.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.generations import GenerationCache
+
+TOKENS: GenerationCache[Any] = GenerationCache("api-tokens", ttl_s=30.0)
