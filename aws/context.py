@@ -17,7 +17,7 @@ from aws.errors import AwsError
 from iam.credentials import Principal
 from iam.evaluation import Decision, NamedPolicy
 from iam.selectors import principal_authorize, principal_policies
-from invoker.services import invocation_log_denial
+from invoker.submit import invocation_log_denial
 
 
 @dataclass

@@ -61,6 +61,7 @@ def _throughput(host: str, port: int, path: str, total: int, concurrency: int) -
 def measure(api: Api, port: int, procs, env: dict[str, str], function: str) -> dict:
     """``function`` exists and answers the issue's hello response; ``api`` is signed in."""
     from bench.procs import free_port, wait_for
+    from bench.run import GUNICORN_ARGS  # the same server settings for both
 
     created = api.json("POST", "/api/v1/http-apis/", {"name": "bench"}, expect=201)
     api.json("POST", f"/api/v1/http-apis/{created['id']}/routes/", {"route_key": "GET /hello", "function": function}, expect=201)
@@ -73,7 +74,7 @@ def measure(api: Api, port: int, procs, env: dict[str, str], function: str) -> d
     plain_port = free_port()
     plain_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.plain_settings"}
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    plain_web = procs.start("plain-gunicorn", [gunicorn, "bench.plain_wsgi", "-b", f"127.0.0.1:{plain_port}", "-w", "2", "--log-level", "warning"], plain_env)
+    plain_web = procs.start("plain-gunicorn", [gunicorn, "bench.plain_wsgi", "-b", f"127.0.0.1:{plain_port}", *GUNICORN_ARGS, "--log-level", "warning"], plain_env)
     try:
         # A fresh connection per probe: http.client cannot reuse one whose connect was refused.
         wait_for(lambda: Api("127.0.0.1", plain_port).request("GET", "/hello")[0] == 200, timeout_s=60, what="the plain-view gunicorn", checks=[lambda: procs.check("plain-gunicorn", plain_web)])

@@ -52,7 +52,7 @@ def target_kind_for(arn: str) -> TargetKind | None:
 def _lambda(delivery: Delivery) -> dict[str, Any]:
     from functions.versions import qualified_resolve
     from invoker.models import Invocation, InvocationType, Trigger
-    from invoker.services import invocation_submit
+    from invoker.submit import invocation_submit
 
     try:
         resolved = qualified_resolve(delivery.target_arn)

@@ -8,7 +8,6 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
 from invoker.redis_client import get_redis
-from invoker.sandbox import sandbox_status
 from invoker.selectors import worker_snapshots
 
 
@@ -32,6 +31,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # noqa: BLE001
         checks["broker"] = {"ok": False, "error": str(exc)}
         checks["workers"] = {"ok": False, "count": 0, "names": []}
+    from invoker.sandbox import sandbox_status  # the probe of this host's sandbox, only when asked
+
     status = sandbox_status()
     checks["sandbox"] = {"ok": True, **status}
     if status["mode"] == "refused" or (status["mode"] == "bwrap" and not status["isolated"]):

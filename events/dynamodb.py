@@ -39,7 +39,7 @@ from events.sqs import _failed_ids, poller_slot
 from functions.versions import qualified_resolve
 from invoker.models import Invocation, InvocationStatus, InvocationType, Trigger
 from invoker.redis_client import get_redis
-from invoker.services import invocation_submit, invocation_wait, sync_wait_seconds
+from invoker.submit import invocation_submit, invocation_wait, sync_wait_seconds
 from queues import messages as queue_messages
 from queues.selectors import queue_by_arn
 from tables import streams

@@ -28,7 +28,8 @@ from events.models import EventSourceMapping, MappingState
 from functions.versions import qualified_resolve
 from invoker.models import InvocationStatus, InvocationType, Trigger
 from invoker.redis_client import get_redis
-from invoker.services import WORKER_NAME, invocation_submit, invocation_wait, sync_wait_seconds, worker_alive
+from invoker.submit import invocation_submit, invocation_wait, sync_wait_seconds
+from invoker.workers import WORKER_NAME, worker_alive
 from queues import messages as queue_messages
 from queues.domain import MessagesAvailable
 from queues.models import Message, Queue

@@ -15,7 +15,7 @@ from events.loops import chain_detail, chain_too_long, loop_error
 from events.s3 import s3_event
 from events.selectors import matching_notifications
 from invoker.models import InvocationType, Trigger
-from invoker.services import invocation_record_stopped, invocation_submit
+from invoker.submit import invocation_record_stopped, invocation_submit
 from storage.domain import ObjectEvent
 
 

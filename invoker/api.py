@@ -20,7 +20,7 @@ from core.generations import generations_read
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES
 from functions.selectors import function_for_invoke
 from functions.versions import qualified_resolve
-from invoker import selectors, services
+from invoker import selectors, submit
 from invoker.calls import WORKER_LOST, invocation_call
 from invoker.models import Invocation, InvocationStatus, InvocationType, Trigger
 
@@ -118,7 +118,7 @@ class InvocationReplayView(APIView):
         original = selectors.access_invocation(request.user, request_id)
         body = request.data if isinstance(request.data, dict) else {}
         qualifier = body.get("qualifier", "$LATEST")
-        replay = services.invocation_replay(original=original, qualifier=qualifier, user=request.user)
+        replay = submit.invocation_replay(original=original, qualifier=qualifier, user=request.user)
         return Response({"request_id": str(replay.id), "status": replay.status, "replay_of": str(original.id), "qualifier": qualifier,
                          "revision": replay.revision.number if replay.revision else None}, status=202)
 
@@ -167,7 +167,7 @@ class InvokeView(APIView):
             revision, version = resolved.revision, resolved.version
         assert revision is not None
         if invocation_type == InvocationType.EVENT:
-            invocation = services.invocation_submit(function=function, payload=request.body, invocation_type=invocation_type, trigger=Trigger.API, request_id=self.request_id,
+            invocation = submit.invocation_submit(function=function, payload=request.body, invocation_type=invocation_type, trigger=Trigger.API, request_id=self.request_id,
                                                     user=request.user, revision=revision, qualifier=qualifier, executed_version=version)
             return Response({"request_id": self.request_id, "status": invocation.status}, status=202)
         invocation = invocation_call(function=function, payload=request.body, trigger=Trigger.API, request_id=self.request_id, user=request.user,

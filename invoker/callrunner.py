@@ -2,7 +2,7 @@
 
 Each thread of a Celery worker process (``KILN_CALL_THREADS``, started at ``worker_ready``) blocks on the
 list, tells the caller which worker took its job, takes a concurrency lease, runs the event in an
-environment (``services.run_in_environment``, the same as a queued invocation's run), releases the lease
+environment (``run.run_in_environment``, the same as a queued invocation's run), releases the lease
 and collects the call's denial lines in one pipeline, writes the finished row in one INSERT
 (``rows.row_insert_final``) and pushes the answer the caller returns (invoker/calls.py). On shutdown a
 thread finishes the call it runs and takes no other.
@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from core.errors import ServiceUnavailable
 from functions.models import FunctionRevision
-from invoker import leases, metering, rows, services, wakeup
+from invoker import leases, metering, rows, run, submit, wakeup, workers
 from invoker.calls import ANSWER_FIELDS, CALLS_KEY, Job, job_row
 from invoker.models import InvocationStatus
 from invoker.redis_client import get_redis
@@ -69,17 +69,31 @@ def _loop() -> None:
             log.error("dropped a malformed synchronous call: %s", exc)
             continue
         close_old_connections()
+        _connection_checked()
         try:
             call_run(job)
         except Exception:  # noqa: BLE001 - one call's failure must not stop the thread
             log.exception("synchronous call %s failed inside Kiln", job.id)
 
 
+IDLE_CHECK_S = 1.0  # a connection idle longer than this is checked before a call uses it
+_last_used = threading.local()
+
+
+def _connection_checked() -> None:
+    """Health checks are off in workers (invoker/worker.py); a call thread's connection idle for a while is
+    pinged first, so a database restart or an idle kill costs a reconnect, not the call. Back-to-back calls pay nothing."""
+    now = time.monotonic()
+    if connection.connection is not None and now - getattr(_last_used, "at", now) > IDLE_CHECK_S and not connection.is_usable():
+        connection.close()
+    _last_used.at = now
+
+
 def call_run(job: Job) -> None:
     """Run one synchronous call to the end: its row written, its answer pushed."""
     redis = get_redis()
     pipe = redis.pipeline(transaction=False)
-    pipe.rpush(wakeup.key(job.id), json.dumps({"taken": services.WORKER_NAME}).encode())
+    pipe.rpush(wakeup.key(job.id), json.dumps({"taken": workers.WORKER_NAME}).encode())
     pipe.expire(wakeup.key(job.id), wakeup.KEEP_SECONDS)
     pipe.execute()
     started_at = time.time()
@@ -99,45 +113,45 @@ def call_run(job: Job) -> None:
     metering.run_record(function_name=job.function_name, memory_size=job.memory_size if outcome.status != InvocationStatus.THROTTLED else 0, outcome=outcome)
 
 
-def _run(job: Job) -> tuple[services.Outcome, str]:
+def _run(job: Job) -> tuple[run.Outcome, str]:
     """The outcome of the call and its denial lines (logged by the endpoint while it ran)."""
     try:
-        config = services.environment_config(job.revision_id, job.executed_version or "$LATEST")
+        config = run.environment_config(job.revision_id, job.executed_version or "$LATEST")
     except ServiceUnavailable as exc:
-        return services.Outcome(InvocationStatus.FAILED, None, {"errorType": "ServiceException", "errorMessage": exc.message, "stackTrace": []}, ""), ""
+        return run.Outcome(InvocationStatus.FAILED, None, {"errorType": "ServiceException", "errorMessage": exc.message, "stackTrace": []}, ""), ""
     except FunctionRevision.DoesNotExist:
         error = {"errorType": "ResourceNotFoundException", "errorMessage": "The function was deleted before it ran.", "stackTrace": []}
-        return services.Outcome(InvocationStatus.FAILED, json.dumps(error), error, ""), ""
+        return run.Outcome(InvocationStatus.FAILED, json.dumps(error), error, ""), ""
     reserved = job.reserved_concurrency
     verdict, function_leases, account_leases = leases.lease_acquire_counted(
         invocation_id=job.id, function_name=config.function_name, reserved=reserved,
-        reserved_total=services.reserved_total() if reserved is None else 0, account_limit=settings.KILN_ACCOUNT_CONCURRENCY, seconds=config.timeout + 30,
+        reserved_total=run.reserved_total() if reserved is None else 0, account_limit=settings.KILN_ACCOUNT_CONCURRENCY, seconds=config.timeout + 30,
     )
     if verdict != "ok":
-        return services.throttled_outcome(verdict, reserved), ""
+        return run.throttled_outcome(verdict, reserved), ""
     outcome = None
     try:
-        outcome = services.run_in_environment(job.id, config, payload=job.payload, client_context=job.client_context or None)
+        outcome = run.run_in_environment(job.id, config, payload=job.payload, client_context=job.client_context or None)
         outcome.concurrency = (function_leases, account_leases)
     except Exception as exc:  # noqa: BLE001 - Kiln's own failure becomes the call's outcome
         log.exception("synchronous call %s failed inside Kiln", job.id)
         error = {"errorType": "Kiln.InternalError", "errorMessage": f"Kiln could not run this invocation: {type(exc).__name__}: {exc}", "stackTrace": []}
-        outcome = services.Outcome(InvocationStatus.FAILED, json.dumps(error), error, "")
+        outcome = run.Outcome(InvocationStatus.FAILED, json.dumps(error), error, "")
     finally:
         denials: list[bytes] = []
         try:
             pipe = get_redis().pipeline(transaction=False)
             leases.lease_release_on(pipe, invocation_id=job.id, function_name=config.function_name)
-            services.denials_take(pipe, job.id)
+            submit.denials_take(pipe, job.id)
             denials = pipe.execute()[3]
         except RedisError as exc:  # the lease expires by itself
             log.warning("concurrency lease of call %s not released (%s)", job.id, exc)
-    return outcome, services.denials_text(denials)
+    return outcome, submit.denials_text(denials)
 
 
 def _record(job: Job, values: dict[str, Any], logs: str, started_at: float) -> None:
     """The call's one write; a database away is waited for (its caller has the answer only after)."""
-    row = job_row(job, values, logs, started_at=started_at, worker=services.WORKER_NAME)
+    row = job_row(job, values, logs, started_at=started_at, worker=workers.WORKER_NAME)
     for delay in (*RECORD_RETRY_DELAYS_S, None):
         try:
             rows.row_insert_final(row)

@@ -8,7 +8,7 @@ list ``kiln:calls``; a worker's call thread (``invoker/callrunner.py``) pops it,
 worker that stops answering (its heartbeat gone) or a job no worker took before the caller's deadline is
 recorded by the waiting caller (``Kiln.WorkerLost``); both sides insert with ``ON CONFLICT DO NOTHING``,
 so the first record is the only one. Asynchronous invocations keep the write-before-enqueue path
-(``invoker/services.py``); so do replays (their caller follows the row) and, when Redis refuses the
+(``invoker/submit.py``); so do replays (their caller follows the row) and, when Redis refuses the
 push, this call (it falls back to the durable path).
 """
 
@@ -27,9 +27,10 @@ from redis.exceptions import RedisError
 
 from core.errors import InvalidRequestContent, ServiceUnavailable
 from functions.models import Function, FunctionRevision
-from invoker import rows, wakeup
+from invoker import rows, submit, wakeup
 from invoker.models import Invocation, InvocationStatus, InvocationType, Trigger
 from invoker.redis_client import get_redis
+from invoker.workers import worker_alive
 
 CALLS_KEY = "kiln:calls"
 LIVENESS_CHECK_S = 1.0  # how often a waiting caller looks at the heartbeat of the worker that took its job
@@ -113,32 +114,30 @@ def invocation_call(
 
     With ``KILN_DIRECT_CALLS`` off, or Redis refusing the job, it is ``invocation_submit`` + ``invocation_wait``.
     """
-    from invoker import services
-
     revision = revision or function.latest
     if revision is None:
         raise ServiceUnavailable(f"Function {function.name} has no code yet.")
-    wait_s = timeout_s if timeout_s is not None else services.sync_wait_seconds(revision)
+    wait_s = timeout_s if timeout_s is not None else submit.sync_wait_seconds(revision)
     durable = {"function": function, "payload": payload, "revision": revision, "qualifier": qualifier, "executed_version": executed_version,
                "trigger": trigger, "trigger_detail": trigger_detail, "user": user, "request_id": request_id, "parent_id": parent_id,
                "client_context": client_context}
     if not direct_calls_enabled():
-        return services.invocation_wait(services.invocation_submit(**durable), timeout_s=wait_s)
+        return submit.invocation_wait(submit.invocation_submit(**durable), timeout_s=wait_s)
     try:
-        text = services.payload_check(payload, InvocationType.REQUEST_RESPONSE)
+        text = submit.payload_check(payload, InvocationType.REQUEST_RESPONSE)
     except UnicodeDecodeError:
         raise InvalidRequestContent("The event must be UTF-8 encoded JSON.") from None
     now = time.time()
     job = Job(id=str(uuid.UUID(request_id)) if request_id else str(uuid.uuid4()), function_id=function.pk, function_name=function.name,
               revision_id=revision.pk, memory_size=revision.memory_size, qualifier=qualifier, executed_version=executed_version,
-              client_context=client_context, trigger=trigger, trigger_detail=services.with_user(trigger_detail, user), payload=text,
+              client_context=client_context, trigger=trigger, trigger_detail=submit.with_user(trigger_detail, user), payload=text,
               parent_id=str(uuid.UUID(parent_id)) if _is_uuid(parent_id) else None, reserved_concurrency=function.reserved_concurrency,
               queued_at=now, deadline=now + wait_s, with_logs=with_logs)
     encoded = job.encode()
     try:
         get_redis().rpush(CALLS_KEY, encoded)
     except RedisError:
-        return services.invocation_wait(services.invocation_submit(**durable), timeout_s=wait_s)
+        return submit.invocation_wait(submit.invocation_submit(**durable), timeout_s=wait_s)
     return _await(job, encoded)
 
 
@@ -183,7 +182,6 @@ def _await(job: Job, encoded: bytes) -> Invocation:
 
 
 def _worker_alive(name: str) -> bool:
-    from invoker.services import worker_alive
 
     return worker_alive(name)
 

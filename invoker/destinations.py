@@ -84,7 +84,7 @@ def destination_deliver(*, target: Function | KindTarget, record: dict[str, Any]
     if isinstance(target, KindTarget):
         target.kind.deliver(target.arn, record, parent_id)
         return
-    from invoker.services import invocation_submit
+    from invoker.submit import invocation_submit
 
     invocation_submit(function=target, payload=json.dumps(record).encode(), invocation_type=InvocationType.EVENT, trigger=Trigger.AWS,
                       trigger_detail={"destination_of": parent_id, "condition": record["requestContext"]["condition"]}, parent_id=parent_id)

@@ -13,11 +13,16 @@ from django.db import transaction
 log = logging.getLogger(__name__)
 
 
+# Tasks are sent by name (routed by CELERY_TASK_ROUTES), so this module imports neither invoker.tasks nor what runs them.
+INVOKE_TASK = "invoker.tasks.invoke"
+REDISPATCH_TASK = "invoker.tasks.redispatch_queued"
+
+
 def _publish(invocation_id: str, countdown: float | None = None) -> None:
-    from invoker.tasks import invoke
+    from celery import current_app
 
     try:
-        invoke.apply_async((invocation_id,), countdown=countdown, retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
+        current_app.send_task(INVOKE_TASK, (invocation_id,), countdown=countdown, retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
     except Exception as exc:  # noqa: BLE001 - the reaper will send it again
         log.warning("could not enqueue invocation %s (%s); the reaper will retry", invocation_id, exc)
 
@@ -29,9 +34,9 @@ def dispatch_invocation(invocation_id: str, *, countdown: float | None = None) -
 def dispatch_redispatch_queued(before_iso: str) -> None:
     """Enqueue the re-send of invocations queued before ``before_iso`` (the broker restarted); at once,
     as it is enqueued from a worker's heartbeat, outside any transaction."""
-    from invoker.tasks import redispatch_queued
+    from celery import current_app
 
-    redispatch_queued.apply_async((before_iso,))
+    current_app.send_task(REDISPATCH_TASK, (before_iso,))
 
 
 def invoke_backlog(queue: str = "invoke") -> int | None:

@@ -45,6 +45,21 @@ class EnvState(enum.Enum):
     FAILED = "failed"
 
 
+# An environment's life: started (or held as a spare) until its runtime asks for work, then taken for one
+# invocation at a time; stopped or failed from any live state, and never back.
+ENV_TRANSITIONS: dict[EnvState, frozenset[EnvState]] = {
+    EnvState.STARTING: frozenset({EnvState.READY, EnvState.STOPPED, EnvState.FAILED}),
+    EnvState.READY: frozenset({EnvState.BUSY, EnvState.STOPPED, EnvState.FAILED}),
+    EnvState.BUSY: frozenset({EnvState.READY, EnvState.STOPPED, EnvState.FAILED}),
+    EnvState.STOPPED: frozenset(),
+    EnvState.FAILED: frozenset(),
+}
+
+
+class IllegalMove(RuntimeError):
+    """An environment asked to move where its life does not go (``ENV_TRANSITIONS``)."""
+
+
 @dataclass(frozen=True)
 class EnvironmentConfig:
     """Everything needed to start an environment, copied out of the database row."""
@@ -94,7 +109,7 @@ class ExecutionEnvironment:
     def __init__(self, config: EnvironmentConfig, *, initialization_type: str = "on-demand") -> None:
         self.config = config
         self.id = uuid.uuid4().hex[:16]
-        self.state = EnvState.STARTING
+        self._state = EnvState.STARTING
         self.initialization_type = initialization_type
         self.created_at = time.time()
         self.last_used_at = self.created_at
@@ -115,6 +130,28 @@ class ExecutionEnvironment:
         self.preloads_sdk = False  # a spare loading the AWS SDK while it waits (invoker/sdkpreload.py)
 
     # -- lifecycle -----------------------------------------------------------------------------
+    @property
+    def state(self) -> EnvState:
+        return self._state
+
+    def _move(self, to: EnvState) -> None:
+        if to not in ENV_TRANSITIONS[self._state]:
+            raise IllegalMove(f"environment {self.id} cannot go from {self._state.value} to {to.value}")
+        self._state = to
+
+    @property
+    def alive(self) -> bool:
+        """Its runtime's process runs (a spare still starting included)."""
+        process = self._process
+        return process is not None and process.popen.poll() is None
+
+    def take(self) -> bool:
+        """For one invocation: ``READY`` → ``BUSY`` if its runtime still runs; ``False`` (unchanged) otherwise."""
+        if self._state != EnvState.READY or not self.alive:
+            return False
+        self._move(EnvState.BUSY)
+        return True
+
     def _lambda_environment(self, layout: sandbox.Layout, *, issue_credentials: bool = True) -> dict[str, str]:
         c = self.config
         day = time.strftime("%Y/%m/%d", time.gmtime())
@@ -165,8 +202,9 @@ class ExecutionEnvironment:
         if runtime.family == "ruby":
             return [runtime.executable, f"{layout.runtime}/ruby/kiln_bootstrap.rb", "--opt", layout.opt]
         if runtime.family == "java":
-            mode = sandbox.sandbox_mode()
-            jar = f"{javabuild.INSIDE}/{javabuild.JAR}" if mode == "bwrap" else str(javabuild.bootstrap_jar(runtime.executable))
+            executor = sandbox.executor()
+            mode = executor.name
+            jar = f"{javabuild.INSIDE}/{javabuild.JAR}" if executor.isolated else str(javabuild.bootstrap_jar(runtime.executable))
             archive = javabuild.class_data_archive(runtime.executable, mode, java_flags(TRAINING_MEMORY_MB), wait=False)
             return java_argv(runtime.executable, self.config.memory_size, jar, layout.opt, archive)
         for base, inside in ((task_dir, layout.task), (opt_dir, layout.opt)):
@@ -260,7 +298,7 @@ class ExecutionEnvironment:
 
     def _open_network(self) -> RunResult | None:
         """The sandbox's network (invoker/network.py) and, taken alongside, its /tmp (invoker/tmpdisk.py)."""
-        isolated = sandbox.sandbox_mode() == "bwrap"
+        isolated = sandbox.executor().isolated
         try:
             self._net = network.open_for(self.config.network, isolated=isolated)
             self._tmp = tmpdisk.take(self.config.ephemeral_storage) if isolated else None
@@ -309,7 +347,7 @@ class ExecutionEnvironment:
                 return RunResult("init_error", error={"errorType": "Runtime.InitTimeout", "errorMessage": f"Init phase did not complete within {INIT_TIMEOUT_S} seconds."})
             if event.kind == "next":
                 self.init_duration_ms = (event.at - started) * 1000
-                self.state = EnvState.READY
+                self._move(EnvState.READY)
                 return None
             if event.kind in ("init_error", "closed"):
                 failure = self._failure_from(event)
@@ -353,7 +391,7 @@ class ExecutionEnvironment:
         if self.state in (EnvState.STOPPED, EnvState.FAILED):
             return
         self._final_peak_mb = self.max_memory_mb()  # read before the cgroup goes away
-        self.state = EnvState.FAILED if failed else EnvState.STOPPED
+        self._move(EnvState.FAILED if failed else EnvState.STOPPED)
         if self._api:
             self._api.close()
         process = self._process
@@ -388,7 +426,8 @@ class ExecutionEnvironment:
 
     # -- invoking ------------------------------------------------------------------------------
     def invoke(self, *, request_id: str, payload: bytes, timeout_s: float, trace_id: str = "", client_context: str | None = None) -> RunResult:
-        self.state = EnvState.BUSY
+        if self._state != EnvState.BUSY:  # taken by the pool already, or invoked directly (READY)
+            self._move(EnvState.BUSY)
         self.invocations += 1
         with self._cond:
             pre = bytes(self._out.current)
@@ -404,8 +443,8 @@ class ExecutionEnvironment:
         result.duration_ms = max((time.monotonic() - (work.delivered_at or time.monotonic())) * 1000, 0.0) if result.outcome != "timeout" else timeout_s * 1000
         result.max_memory_mb = self.max_memory_mb()
         self.last_used_at = time.time()
-        if self.state == EnvState.BUSY:
-            self.state = EnvState.READY
+        if self._state == EnvState.BUSY:
+            self._move(EnvState.READY)
         return result
 
     def _await_answer(self, request_id: str, deadline: float, timeout_s: float) -> RunResult:

@@ -19,7 +19,7 @@ from invoker.models import Invocation, InvocationStatus, InvocationType
 from metrics.services import metrics_record_run, metrics_set_async, minute_of
 
 if TYPE_CHECKING:
-    from invoker.services import Outcome
+    from invoker.run import Outcome
 
 SAMPLE_MINUTES = 3  # minutes of history re-counted by each sample (late commits land in a later run)
 

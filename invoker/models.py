@@ -1,8 +1,9 @@
 """Invocations: every run of a function, its state, result, timings and log.
 
 The row is the source of truth: it is written ``QUEUED`` before any message is sent, claimed with a
-conditional update, and finished exactly once. ``InvocationStatus.TRANSITIONS`` lists the moves a
-service may make; contended moves are made with ``filter(status=...).update(...)``.
+conditional update, and finished exactly once. ``TRANSITIONS`` lists the moves a service may make, and
+every conditional update names its move through ``transition(from, to)``, which refuses any other; a
+synchronous call's row is written once, already final (invoker/calls.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     InvocationStatus.TIMED_OUT: frozenset(),
     InvocationStatus.THROTTLED: frozenset(),
 }
+
+
+class IllegalTransition(ValueError):
+    """A move of an invocation's status that ``TRANSITIONS`` does not allow."""
+
+
+def transition(source: str, target: str) -> tuple[str, str]:
+    """``(source, target)`` as the values a conditional update filters on and sets, if the move is allowed."""
+    source, target = InvocationStatus(source), InvocationStatus(target)
+    if target not in TRANSITIONS[source]:
+        raise IllegalTransition(f"an invocation cannot go from {source.value} to {target.value}")
+    return source.value, target.value
 
 
 class InvocationType(models.TextChoices):

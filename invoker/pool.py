@@ -46,8 +46,7 @@ class EnvironmentPool:
             candidates.sort(key=lambda e: (e.initialization_type == "on-demand", e.last_used_at))
             while candidates:
                 env = candidates.pop()
-                if env.state == EnvState.READY and env._process and env._process.popen.poll() is None:
-                    env.state = EnvState.BUSY
+                if env.take():
                     return Lease(env, cold=False)
                 to_stop.append(env)
                 self._all.pop(env.id, None)
@@ -82,7 +81,7 @@ class EnvironmentPool:
             with self._lock:
                 self._all.pop(env.id, None)
         else:
-            env.state = EnvState.BUSY
+            env.take()
         return Lease(env, cold=True, init_failure=failure)
 
     def _least_recently_used_idle(self) -> ExecutionEnvironment | None:
@@ -96,7 +95,7 @@ class EnvironmentPool:
 
     def release(self, env: ExecutionEnvironment) -> None:
         with self._lock:
-            if env.state == EnvState.READY and env._process and env._process.popen.poll() is None:
+            if env.state == EnvState.READY and env.alive:
                 self._idle.setdefault(env.config.key, []).append(env)
                 return
             self._all.pop(env.id, None)
@@ -110,7 +109,7 @@ class EnvironmentPool:
                 keep = []
                 for env in envs:
                     expired = now - env.last_used_at > self.idle_seconds and env.initialization_type == "on-demand"
-                    if expired or env._process is None or env._process.popen.poll() is not None:
+                    if expired or not env.alive:
                         stale.append(env)
                         self._all.pop(env.id, None)
                     else:

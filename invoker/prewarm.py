@@ -71,7 +71,7 @@ class Prewarmer:
             return None  # still loading the SDK, or the function brings its own: it stays for the next cold start
         with self._lock:
             env = self._ready.pop(kind, None) if self._ready.get(kind) is env else None
-        if env is not None and env.state == EnvState.STARTING and env._process and env._process.popen.poll() is None:
+        if env is not None and env.state == EnvState.STARTING and env.alive:
             return env
         if env is not None:
             env.stop()
@@ -121,7 +121,7 @@ class Prewarmer:
                     if kind in self._ready:
                         stale.append(self._ready.pop(kind))
             for kind, env in list(self._ready.items()):
-                if env._process is None or env._process.popen.poll() is not None:
+                if not env.alive:
                     stale.append(self._ready.pop(kind))
             missing = [(kind, config) for kind, (config, _) in self._wanted.items() if kind not in self._ready]
         for env in stale:

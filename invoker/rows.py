@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from functions.models import Function
-from invoker.models import Invocation, InvocationStatus
+from invoker.models import Invocation, InvocationStatus, transition
 
 CLAIM_COLUMNS = ("revision_id", "payload", "invocation_type", "function_id", "function_name", "attempt", "retries", "queued_at", "executed_version",
                  "client_context")
@@ -78,7 +78,8 @@ def row_claim(invocation_id: str, worker: str) -> dict[str, Any] | None:
     ``None`` when the row was not queued (another worker has it, or it is final)."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(), [InvocationStatus.RUNNING.value, now, worker, _pk(invocation_id), InvocationStatus.QUEUED.value])
+        source, target = transition(InvocationStatus.QUEUED, InvocationStatus.RUNNING)
+        cursor.execute(_claim_sql(), [target, now, worker, _pk(invocation_id), source])
         found = cursor.fetchone()
     if found is None:
         return None
@@ -93,9 +94,10 @@ def row_finish_returning(invocation_id: str, values: dict[str, Any], logs: str) 
     append ``logs``; ``(function_name, memory_size)`` of the row, or ``None`` when it was not running
     (finished already, or requeued)."""
     fields = _fields()
+    source, values["status"] = transition(InvocationStatus.RUNNING, values["status"])
     values = {**values, "finished_at": timezone.now()}
     params = [fields[name].get_db_prep_save(values[name], connection) for name in FINISH_FIELDS]
-    params += [logs, _pk(invocation_id), InvocationStatus.RUNNING.value]
+    params += [logs, _pk(invocation_id), source]
     with connection.cursor() as cursor:
         cursor.execute(_finish_sql(), params)
         found = cursor.fetchone()

@@ -27,6 +27,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
 
@@ -378,12 +379,83 @@ def sandbox_status() -> dict[str, object]:
     return status
 
 
-def layout(request_task_dir: Path, opt_dir: Path, tmp_dir: Path) -> Layout:
-    if sandbox_mode() == "bwrap":
+@dataclass
+class Launch:
+    """How an executor starts a runtime: the command, its environment, the fds it inherits, and the read end
+    of bubblewrap's info pipe (-1: none; the runtime's pid is then the process's own)."""
+
+    command: list[str]
+    environment: dict[str, str]
+    pass_fds: tuple[int, ...]
+    info_read_fd: int = -1
+    info_write_fd: int = -1
+
+
+class Executor(Protocol):
+    """A kind of sandbox the pool's environments run in; ``executor()`` picks the one in force."""
+
+    name: str
+    isolated: bool
+
+    def layout(self, task_dir: Path, opt_dir: Path, tmp_dir: Path) -> Layout: ...
+
+    def launch(self, req: SandboxRequest) -> Launch: ...
+
+
+class BwrapExecutor:
+    """bubblewrap: its own namespaces (network: the worker's, invoker/network.py), a read-only root, the sandbox uid."""
+
+    name = "bwrap"
+    isolated = True
+
+    def layout(self, task_dir: Path, opt_dir: Path, tmp_dir: Path) -> Layout:
         return Layout(task="/var/task", opt="/opt", runtime="/var/runtime", python_libs="/var/lang/sdk", tmp="/tmp", node_sdk=NODE_SDK_PATH)
-    node_sdk = node_sdk_dir()
-    return Layout(task=str(request_task_dir), opt=str(opt_dir), runtime=str(RUNTIMES_DIR), python_libs=str(python_sdk_dir()), tmp=str(tmp_dir),
-                  node_sdk=str(node_sdk) if node_sdk else "")
+
+    def launch(self, req: SandboxRequest) -> Launch:
+        switch = host_uid_switch()  # raises SandboxUnavailable before anything is made
+        read_fd, write_fd = os.pipe()
+        os.set_inheritable(write_fd, True)
+        return Launch([*switch, *_bwrap_argv(req, write_fd)], {"PATH": "/usr/bin:/bin"}, (write_fd, *req.pass_fds), read_fd, write_fd)
+
+
+class ProcessExecutor:
+    """``KILN_SANDBOX=process``: a plain process with rlimits and a cgroup, NOT isolated from the host."""
+
+    name = "process"
+    isolated = False
+
+    def layout(self, task_dir: Path, opt_dir: Path, tmp_dir: Path) -> Layout:
+        node_sdk = node_sdk_dir()
+        return Layout(task=str(task_dir), opt=str(opt_dir), runtime=str(RUNTIMES_DIR), python_libs=str(python_sdk_dir()), tmp=str(tmp_dir),
+                      node_sdk=str(node_sdk) if node_sdk else "")
+
+    def launch(self, req: SandboxRequest) -> Launch:
+        req.tmp_dir.mkdir(parents=True, exist_ok=True)
+        return Launch(list(req.argv_inside), {**req.environment, "TMPDIR": str(req.tmp_dir)}, req.pass_fds)
+
+
+class RefusedExecutor:
+    """No isolation here and none allowed: every start is refused, saying what to change."""
+
+    name = "refused"
+    isolated = False
+
+    def layout(self, task_dir: Path, opt_dir: Path, tmp_dir: Path) -> Layout:
+        return ProcessExecutor().layout(task_dir, opt_dir, tmp_dir)  # where things would be: nothing starts
+
+    def launch(self, req: SandboxRequest) -> Launch:
+        raise SandboxUnavailable(refusal() or "no sandbox")
+
+
+_EXECUTORS: dict[str, Executor] = {"bwrap": BwrapExecutor(), "process": ProcessExecutor(), "refused": RefusedExecutor()}
+
+
+def executor() -> Executor:
+    return _EXECUTORS[sandbox_mode()]
+
+
+def layout(request_task_dir: Path, opt_dir: Path, tmp_dir: Path) -> Layout:
+    return executor().layout(request_task_dir, opt_dir, tmp_dir)
 
 
 def _interpreter_root(interpreter: str) -> str | None:
@@ -440,50 +512,40 @@ def _bwrap_argv(req: SandboxRequest, info_fd: int) -> list[str]:
 
 def spawn(req: SandboxRequest) -> SandboxedProcess:
     """Start the runtime; the caller owns the returned process and must ``terminate`` it."""
-    mode = sandbox_mode()
-    if mode == "refused":
-        raise SandboxUnavailable(refusal() or "no sandbox")
-    if mode == "bwrap":
-        host_uid_switch()  # raises SandboxUnavailable before anything is made
-    cgroup = Cgroup.create(req.env_id, memory_mb=req.memory_mb, max_pids=MAX_PROCESSES)
+    launch = executor().launch(req)  # refuses before anything is made
+    try:
+        cgroup = Cgroup.create(req.env_id, memory_mb=req.memory_mb, max_pids=MAX_PROCESSES)
+    except BaseException:
+        for fd in (launch.info_read_fd, launch.info_write_fd):
+            if fd >= 0:
+                os.close(fd)
+        raise
     prelude = f"ulimit -n {MAX_OPEN_FILES}"
     if cgroup is None:
         # No cgroups here: bound what rlimits can (virtual memory only for Python: V8 reserves far
         # more address space than it uses, so Node is bounded by its heap size flag instead).
         if req.interpreter and "python" in Path(req.interpreter).name:
             prelude += f"; ulimit -v {(req.memory_mb + 256) * 1024}"
-    argv_env: dict[str, str] = {}
-    pass_fds: tuple[int, ...] = ()
-    read_fd = write_fd = -1
-    if mode == "bwrap":
-        read_fd, write_fd = os.pipe()
-        os.set_inheritable(write_fd, True)
-        pass_fds = (write_fd, *req.pass_fds)
-        command = [*host_uid_switch(), *_bwrap_argv(req, write_fd)]
-        argv_env = {"PATH": "/usr/bin:/bin"}
-    else:
-        req.tmp_dir.mkdir(parents=True, exist_ok=True)
-        pass_fds = req.pass_fds
-        command = req.argv_inside
-        argv_env = dict(req.environment)
-        argv_env["TMPDIR"] = str(req.tmp_dir)
+    read_fd, write_fd = launch.info_read_fd, launch.info_write_fd
     joins = "".join(f'echo $$ > "{d}/cgroup.procs"; ' for d in (cgroup.dirs if cgroup else []))
     script = f'{joins}{prelude}; exec "$@"'
     try:
         popen = subprocess.Popen(
-            ["/bin/sh", "-c", script, "kiln-sandbox", *command],
+            ["/bin/sh", "-c", script, "kiln-sandbox", *launch.command],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env=argv_env,
+            env=launch.environment,
             cwd=str(req.task_dir),
             start_new_session=True,
-            pass_fds=pass_fds,
+            pass_fds=launch.pass_fds,
             close_fds=True,
         )
     except BaseException:
         if cgroup:
             cgroup.remove()
+        if read_fd >= 0:
+            os.close(read_fd)
         raise
     finally:
         if write_fd >= 0:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from invoker import services
+from invoker import reaper, run
 
 
 @shared_task(name="invoker.tasks.invoke", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def invoke(invocation_id: str) -> None:
-    services.invocation_run(invocation_id)
+    run.invocation_run(invocation_id)
 
 
 @shared_task(name="invoker.tasks.reap_invocations", ignore_result=True)
 def reap_invocations() -> dict[str, int]:
-    return services.invocations_reap()
+    return reaper.invocations_reap()
 
 
 @shared_task(name="invoker.tasks.redispatch_queued", ignore_result=True)

@@ -25,7 +25,7 @@ from invoker.prewarm import prewarm_enabled
 from invoker.recovery import broker_restart_check
 from invoker.redis_client import get_redis
 from invoker.sandbox import sandbox_mode, sandbox_status
-from invoker.services import WORKER_NAME
+from invoker.workers import WORKER_NAME
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 5
@@ -48,7 +48,7 @@ def _provision(pool) -> None:  # type: ignore[no-untyped-def]
 
     from functions.models import Function
     from functions.versions import provisioned_targets
-    from invoker.services import environment_config
+    from invoker.run import environment_config
 
     close_old_connections()
     redis = get_redis()
@@ -93,7 +93,7 @@ def _recycle_connections(**_: object) -> None:
     """Apply CONN_MAX_AGE to this thread's connection and close it after errors, as Django does per
     request. Health checks are off in the worker (``_on_ready``): instead of a ``SELECT 1`` before
     every invocation, a connection the database dropped is found by the claim, which reconnects once
-    (``invoker.services.invocation_run``)."""
+    (``invoker.run.invocation_run``)."""
     close_old_connections()
 
 

@@ -30,7 +30,7 @@ from core.errors import KilnError
 from functions.versions import qualified_resolve
 from invoker.models import InvocationType, Trigger
 from invoker.selectors import invocation_chain, log_events_finished
-from invoker.services import invocation_record_stopped, invocation_submit
+from invoker.submit import invocation_record_stopped, invocation_submit
 from logs import limits
 from logs.models import LAMBDA_PREFIX, SubscriptionFilter
 from logs.patterns import PatternError, compile_pattern

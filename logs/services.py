@@ -22,7 +22,7 @@ from core.errors import KilnError
 from functions.models import Function
 from functions.versions import function_policy, name_split
 from iam.evaluation import policy_evaluate
-from invoker.services import invocation_logs_purge
+from invoker.submit import invocation_logs_purge
 from logs import delivery, limits
 from logs.errors import LogsError, exists, invalid, limit, no_group, no_stream
 from logs.models import LAMBDA_PREFIX, LogEvent, LogGroup, LogStream, SubscriptionFilter, group_arn

@@ -28,7 +28,7 @@ from django.utils import timezone
 from core.errors import KilnError
 from functions.versions import qualified_resolve
 from invoker.models import InvocationType, Trigger
-from invoker.services import invocation_submit
+from invoker.submit import invocation_submit
 from queues import messages as queue_messages
 from queues.selectors import queue_by_arn
 from topics import envelope, limits

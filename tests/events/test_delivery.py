@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, Trigger
-from invoker.services import REDISPATCH_AFTER_S, invocations_reap
+from invoker.reaper import REDISPATCH_AFTER_S, invocations_reap
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,7 +73,7 @@ def test_at_least_once_when_the_broker_is_down_at_upload(api, request):
     create(api, "py-s3", "python3.11", "index.py", PYTHON_HANDLER)
     api.post("/api/v1/buckets/", {"name": "outage"}, format="json")
     api.put("/api/v1/buckets/outage/notifications/", [{"id": "all", "events": ["s3:ObjectCreated:*"], "function": "py-s3"}], format="json")
-    with mock.patch("invoker.tasks.invoke.apply_async", side_effect=ConnectionError("broker down")):
+    with mock.patch("celery.app.base.Celery.send_task", side_effect=ConnectionError("broker down")):
         response = api.put("/api/v1/buckets/outage/objects/" + quote(KEY), data=b"abc", content_type="text/plain")
     assert response.status_code == 200  # the upload succeeds; the notification is recorded, not lost
     invocation = Invocation.objects.get(trigger=Trigger.S3)

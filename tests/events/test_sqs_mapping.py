@@ -195,7 +195,7 @@ def test_a_poll_whose_worker_died_does_not_block_the_mapping(worker) -> None:
     without a heartbeat is now taken over; one naming a live worker is still respected."""
     from events.sqs import _lock_key, sqs_sweep
     from invoker.redis_client import get_redis
-    from invoker.services import WORKER_NAME
+    from invoker.workers import WORKER_NAME
 
     function = function_create(name="after-dead-poller", config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": ECHO}))
     queue = services.queue_create(name="dead-poller")

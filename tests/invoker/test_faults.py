@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from invoker import services
+from invoker import run
 from invoker.models import Invocation, InvocationStatus
 from invoker.redis_client import get_redis
 
@@ -24,7 +24,7 @@ def test_a_lease_that_cannot_be_taken_sends_the_invocation_back(api, make_functi
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     get_redis.cache_clear()
     try:
-        services.invocation_run(str(row.id))
+        run.invocation_run(str(row.id))
     finally:
         get_redis.cache_clear()
     requeued = Invocation.objects.get(pk=row.pk)
@@ -42,11 +42,11 @@ def test_after_its_attempts_an_infrastructure_fault_fails_the_invocation_saying_
     from functions.models import Function
 
     fn = Function.objects.select_related("latest").get(name=function["name"])
-    row = Invocation.objects.create(id=uuid.uuid4(), function=fn, function_name=fn.name, revision=fn.latest, payload="{}", attempt=services.MAX_ATTEMPTS)
+    row = Invocation.objects.create(id=uuid.uuid4(), function=fn, function_name=fn.name, revision=fn.latest, payload="{}", attempt=run.MAX_ATTEMPTS)
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     get_redis.cache_clear()
     try:
-        services.invocation_run(str(row.id))
+        run.invocation_run(str(row.id))
     finally:
         get_redis.cache_clear()
     failed = Invocation.objects.get(pk=row.pk)

@@ -83,7 +83,7 @@ def test_the_reaper_waits_longer_while_messages_wait_in_the_broker(transactional
     from celery import current_app
 
     from invoker.dispatch import invoke_backlog
-    from invoker.services import REDISPATCH_AFTER_S, REDISPATCH_IN_BACKLOG_AFTER_S, redispatch_after_s
+    from invoker.reaper import REDISPATCH_AFTER_S, REDISPATCH_IN_BACKLOG_AFTER_S, redispatch_after_s
 
     name = f"test-backlog-{secrets.token_hex(4)}"  # a queue of its own: no worker consumes it
     with current_app.connection_for_write() as conn:
@@ -111,7 +111,7 @@ def test_a_dead_workers_invocation_is_requeued_however_late_the_reaper_comes(mak
 
     from django.utils import timezone
 
-    from invoker.services import invocations_reap
+    from invoker.reaper import invocations_reap
 
     function = make_function("reap-late")
     dead, stuck = _queued_without_messages(function["name"], 2)

@@ -7,7 +7,8 @@ import pytest
 from functions.models import Function
 from invoker import rows
 from invoker.models import Invocation, InvocationStatus, InvocationType
-from invoker.services import Outcome, invocation_finish, invocation_submit
+from invoker.run import Outcome, invocation_finish
+from invoker.submit import invocation_submit
 
 pytestmark = pytest.mark.django_db
 

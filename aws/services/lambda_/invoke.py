@@ -20,9 +20,9 @@ from aws.services.lambda_.common import function_resource
 from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, SYNC_PAYLOAD_MAX_BYTES
 from functions.models import Function
 from functions.versions import function_policy_allows, qualified_resolve
-from invoker import services
 from invoker.calls import WORKER_LOST, invocation_call
 from invoker.models import Invocation, InvocationStatus, InvocationType, Trigger
+from invoker.submit import invocation_submit
 
 CLIENT_CONTEXT_MAX = 3583  # bytes of the base64 text, as Lambda
 LOG_TAIL_BYTES = 4096
@@ -77,7 +77,7 @@ def invoke(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
               "trigger_detail": {"principal": ctx.principal.arn, "source_ip": ctx.source_ip, "operation": "Invoke"},
               "revision": resolved.revision, "qualifier": resolved.qualifier or "$LATEST", "executed_version": resolved.version, "client_context": client_context}
     if invocation_type == InvocationType.EVENT:
-        services.invocation_submit(invocation_type=invocation_type, **common)
+        invocation_submit(invocation_type=invocation_type, **common)
         return {"StatusCode": 202, "Payload": b""}
     finished = invocation_call(**common, with_logs=log_type == "Tail")
     return _sync_answer(finished, tail=log_type == "Tail")

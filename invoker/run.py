@@ -1,9 +1,9 @@
-"""The life of an invocation: submit, run on a worker, finish exactly once, wait for it.
+"""Running invocations: the worker side of an invocation's life.
 
-``invocation_submit`` validates the payload, writes the row ``QUEUED`` and enqueues on commit.
-``invocation_run`` (the worker's side) claims the row with a conditional update, takes a concurrency
-lease and an environment, runs the event and calls ``invocation_finish``, which moves the row from
-``RUNNING`` to its final state in one conditional update and then wakes a synchronous caller.
+``invocation_run`` claims a queued row with a conditional update, takes a concurrency lease and an environment,
+runs the event (``run_in_environment``, shared with synchronous calls, invoker/callrunner.py) and settles it:
+``invocation_finish`` moves the row from ``RUNNING`` to its final state in one conditional update and wakes a
+synchronous caller; an asynchronous failure is queued again for its retry, or sent to its destinations.
 """
 
 from __future__ import annotations
@@ -11,17 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import socket
 import threading
 import time
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Sum, Value
 from django.db.models.functions import Concat
@@ -29,180 +24,25 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from core.arns import function_arn
-from core.errors import InvalidRequestContent, NotFound, ServiceUnavailable, TooLarge, ValidationFailed
-from functions.limits import ASYNC_PAYLOAD_MAX_BYTES, INIT_TIMEOUT_S, SYNC_PAYLOAD_MAX_BYTES
+from core.errors import ServiceUnavailable
 from functions.models import Function, FunctionRevision
 from functions.runtimes import runtime_info
 from invoker import credentials, destinations, leases, logs, metering, rows, wakeup
-from invoker.dispatch import dispatch_invocation, invoke_backlog
+from invoker.dispatch import dispatch_invocation
 from invoker.environment import EnvironmentConfig, RunResult
-from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, InvocationType, Trigger
+from invoker.models import Invocation, InvocationStatus, InvocationType, transition
 from invoker.pool import get_pool
-from invoker.redis_client import get_redis
+from invoker.workers import WORKER_NAME
 
 log = logging.getLogger(__name__)
-WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+
 ASYNC_THROTTLE_BACKOFF_S = (1, 2, 4, 8, 16, 30)
 
 
-def payload_check(payload: bytes, invocation_type: str) -> str:
-    """Return the payload as text, or raise the error Lambda would for it."""
-    limit = SYNC_PAYLOAD_MAX_BYTES if invocation_type == InvocationType.REQUEST_RESPONSE else ASYNC_PAYLOAD_MAX_BYTES
-    if len(payload) > limit:
-        raise TooLarge(
-            f"Request payload is {len(payload)} bytes; {invocation_type} invocations accept at most {limit} bytes.",
-            details={"size": len(payload), "limit": limit},
-        )
-    text = payload.decode("utf-8", "strict") if payload else ""
-    if text.strip():
-        try:
-            json.loads(text)
-        except ValueError as exc:
-            raise InvalidRequestContent(f"Could not parse request body into json: {exc}. The event must be a JSON document.") from None
-    return text
-
-
-def invocation_submit(
-    *,
-    function: Function,
-    payload: bytes,
-    invocation_type: str = InvocationType.REQUEST_RESPONSE,
-    trigger: str = Trigger.API,
-    trigger_detail: dict[str, Any] | None = None,
-    revision: FunctionRevision | None = None,
-    qualifier: str = "$LATEST",
-    request_id: str | None = None,
-    user: AbstractBaseUser | AnonymousUser | None = None,
-    parent_id: str | None = None,
-    executed_version: str = "$LATEST",
-    client_context: str = "",
-) -> Invocation:
-    """Write the invocation ``QUEUED`` and enqueue it once the row is committed.
-
-    What caused it is recorded with it: ``trigger`` and ``trigger_detail`` (the route, the bucket and
-    key, ...), the signed-in ``user`` whose call it was (REST, console, replay), and ``parent_id``, the
-    request id of the invocation whose run caused this one (its function's write, or a replayed one).
-    """
-    if invocation_type not in InvocationType.values:
-        raise ValidationFailed(f"invocation_type must be one of {', '.join(InvocationType.values)}.")
-    try:
-        text = payload_check(payload, invocation_type)
-    except UnicodeDecodeError:
-        raise InvalidRequestContent("The event must be UTF-8 encoded JSON.") from None
-    revision = revision or function.latest
-    if revision is None:
-        raise ServiceUnavailable(f"Function {function.name} has no code yet.")
-    # One INSERT in autocommit; inside a caller's transaction (a bucket write) the message still waits
-    # for that transaction's commit, as dispatch uses on_commit.
-    invocation = Invocation.objects.create(
-        id=uuid.UUID(request_id) if request_id else uuid.uuid4(),
-        function=function,
-        function_name=function.name,
-        revision=revision,
-        qualifier=qualifier,
-        executed_version=executed_version,
-        client_context=client_context,
-        invocation_type=invocation_type,
-        trigger=trigger,
-        trigger_detail=with_user(trigger_detail, user),
-        payload=text,
-        memory_size=revision.memory_size,
-        parent_id=_uuid_or_none(parent_id),
-    )
-    dispatch_invocation(str(invocation.id))
-    return invocation
-
-
-def with_user(detail: dict[str, Any] | None, user: AbstractBaseUser | AnonymousUser | None) -> dict[str, Any]:
-    detail = dict(detail or {})
-    if user is not None and user.is_authenticated:
-        detail["user"] = user.get_username()
-    return detail
-
-
-def _uuid_or_none(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
-
-
-REPLAY_QUALIFIERS = ("$LATEST", "original")
-
-
-def invocation_replay(*, original: Invocation, qualifier: str, user: AbstractBaseUser | AnonymousUser | None) -> Invocation:
-    """Run ``original``'s event again, against ``$LATEST`` or the revision it first ran on
-    (``"original"``), as a new invocation caused by the replay (its parent is ``original``).
-
-    The replay is submitted like a synchronous call, so it runs once (no asynchronous retries) and
-    takes events up to 6 MB, but nobody waits for it: the caller follows its request id.
-    """
-    if qualifier not in REPLAY_QUALIFIERS:
-        raise ValidationFailed(f"qualifier must be one of {', '.join(REPLAY_QUALIFIERS)}, not {qualifier!r}.", details={"field": "qualifier"})
-    function = Function.objects.select_related("latest").filter(pk=original.function_id).first() if original.function_id else None
-    if function is None:
-        raise NotFound(f"The function of invocation {original.id} ({original.function_name}) no longer exists; it cannot be replayed.")
-    revision = function.latest
-    recorded_qualifier, executed = "$LATEST", "$LATEST"
-    if qualifier == "original":
-        revision = FunctionRevision.objects.filter(pk=original.revision_id).first() if original.revision_id else None
-        if revision is None:
-            raise NotFound(f"The revision invocation {original.id} ran on no longer exists; replay it on $LATEST.")
-        recorded_qualifier, executed = original.qualifier, original.executed_version
-    detail = {"replay_of": str(original.id), "qualifier": qualifier, "original_trigger": original.trigger}
-    return invocation_submit(function=function, payload=original.payload.encode(), trigger=Trigger.REPLAY, trigger_detail=detail,
-                             revision=revision, qualifier=recorded_qualifier, user=user, parent_id=str(original.id),
-                             executed_version=executed)
-
-
-def invocation_record_stopped(*, function: Function, payload: bytes, trigger: str, trigger_detail: dict[str, Any], error: dict[str, Any],
-                              parent_id: str | None = None) -> Invocation:
-    """Record an asynchronous invocation Kiln stopped before it ran (a recursive loop): final, ``failed``, never
-    queued; ``parent_id`` is the invocation whose write caused it, so the console shows the loop's chain."""
-    revision = function.latest
-    now = timezone.now()
-    return Invocation.objects.create(function=function, function_name=function.name, revision=revision, invocation_type=InvocationType.EVENT,
-                                     parent_id=_uuid_or_none(parent_id),
-                                     trigger=trigger, trigger_detail=trigger_detail, payload=payload.decode("utf-8", "replace"), status=InvocationStatus.FAILED,
-                                     error=error, result=json.dumps(error), started_at=now, finished_at=now,
-                                     memory_size=revision.memory_size if revision else 128, logs=f"[Kiln] {error['errorType']}: {error['errorMessage']}\n")
-
-
-def invocation_logs_purge(*, function_name: str, finished_before: datetime | None = None) -> int:
-    """Empty the log text of the function's finished invocations (all, or those finished before the given
-    time): CloudWatch Logs retention and DeleteLogGroup of ``/aws/lambda/<name>``. The rows stay history."""
-    query = Invocation.objects.filter(function_name=function_name, status__in=FINAL_STATUSES).exclude(logs="")
-    if finished_before is not None:
-        query = query.filter(finished_at__lt=finished_before)
-    return query.update(logs="")
-
-
-def invocation_wait(invocation: Invocation, *, timeout_s: float) -> Invocation:
-    """Wait for a worker to finish the invocation (or ``timeout_s``) and return the row as it is.
-
-    The wake-up comes through Redis; if Redis fails while waiting, the row is polled instead.
-    """
-    deadline = time.monotonic() + timeout_s
-    try:
-        wakeup.wait(str(invocation.id), timeout_s)
-    except RedisError as exc:
-        log.warning("wake-up for %s failed (%s); polling the row", invocation.id, exc)
-        while time.monotonic() < deadline:
-            if Invocation.objects.filter(pk=invocation.pk, status__in=FINAL_STATUSES).exists():
-                break
-            time.sleep(0.05)
-    # What the answer needs is the outcome: the event (up to 6 MB) and the log (up to 256 KB, read only
-    # if a caller asks for it, e.g. ``log_type=Tail``) are not read back.
-    return Invocation.objects.defer("payload", "logs", "trigger_detail").get(pk=invocation.pk)
-
-
-def sync_wait_seconds(revision: FunctionRevision) -> float:
-    """How long a synchronous caller waits: the function's timeout, its init limit and a margin."""
-    return revision.timeout + INIT_TIMEOUT_S + settings.KILN_SYNC_WAIT_MARGIN_SECONDS
-
-
-# -- the worker's side ---------------------------------------------------------------------------
 _config_cache: dict[tuple[int, str], EnvironmentConfig] = {}
+
+
 _config_lock = threading.Lock()
 
 
@@ -318,6 +158,8 @@ def outcome_of_run(request_id: str, config: EnvironmentConfig, run: RunResult, *
 
 
 RESERVED_TOTAL_TTL_S = 2.0
+
+
 _reserved_total_cache: tuple[float, int] = (0.0, 0)
 
 
@@ -361,6 +203,8 @@ def invocation_run(invocation_id: str) -> None:
         invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, json.dumps(error), error, ""))
 
 
+# Back to the queue: a lost worker's invocation, a throttled or failed asynchronous one waiting for its next attempt.
+REQUEUE = transition(InvocationStatus.RUNNING, InvocationStatus.QUEUED)
 FAULT_RETRY_DELAYS_S = (0.5, 1, 2, 4, 8)  # how long a worker keeps trying to put an invocation back (a database restart)
 
 
@@ -375,8 +219,8 @@ def _requeue_after_fault(invocation_id: str, row: dict[str, Any], exc: Exception
                 error = {"errorType": "Kiln.InfrastructureError", "errorMessage": f"Kiln could not run this invocation after {row['attempt']} attempts: {type(exc).__name__}: {exc}", "stackTrace": []}
                 invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, json.dumps(error), error, ""), wake=row["invocation_type"] == InvocationType.REQUEST_RESPONSE)
                 return
-            requeued = Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING, worker=WORKER_NAME).update(
-                status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, started_at=None, worker="")
+            requeued = Invocation.objects.filter(id=invocation_id, status=REQUEUE[0], worker=WORKER_NAME).update(
+                status=REQUEUE[1], attempt=F("attempt") + 1, started_at=None, worker="")
             break
         except (InterfaceError, OperationalError) as db_error:
             if delay is None:
@@ -443,8 +287,8 @@ def _throttle(invocation_id: str, row: dict[str, Any], verdict: str, reserved: i
         delay = ASYNC_THROTTLE_BACKOFF_S[min(row["attempt"] - 1, len(ASYNC_THROTTLE_BACKOFF_S) - 1)]
         if _event_age_s(row) + delay <= row["function__async_max_event_age_s"]:
             with transaction.atomic():
-                requeued = Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
-                    status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, started_at=None, worker=""
+                requeued = Invocation.objects.filter(id=invocation_id, status=REQUEUE[0]).update(
+                    status=REQUEUE[1], attempt=F("attempt") + 1, started_at=None, worker=""
                 )
                 if requeued:
                     dispatch_invocation(invocation_id, countdown=delay)
@@ -475,8 +319,8 @@ def _settle(invocation_id: str, row: dict[str, Any], outcome: Outcome, memory_si
         and _event_age_s(row) + delays[retries_done] <= row["function__async_max_event_age_s"]
     ):
         with transaction.atomic():
-            requeued = Invocation.objects.filter(id=invocation_id, status=InvocationStatus.RUNNING).update(
-                status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, retries=F("retries") + 1, started_at=None, worker="",
+            requeued = Invocation.objects.filter(id=invocation_id, status=REQUEUE[0]).update(
+                status=REQUEUE[1], attempt=F("attempt") + 1, retries=F("retries") + 1, started_at=None, worker="",
                 logs=Concat(F("logs"), Value(outcome.logs)), error=outcome.error, result=outcome.result,
             )
             if requeued:
@@ -538,81 +382,5 @@ def run_in_environment(invocation_id: str, config: EnvironmentConfig, *, payload
     return outcome_of_run(invocation_id, config, run, cold=lease.cold and init_ms is not None, init_ms=init_ms, init_output=run.pre_output)
 
 
-DENIALS_KEEP_S = 3600
-
-
-def _denials_key(invocation_id: str) -> str:
-    return f"kiln:denials:{invocation_id}"
-
-
-def invocation_log_denial(*, invocation_id: str, message: str) -> None:
-    """Append an IAM denial of a request its function made to a running invocation's log (aws/context.py).
-
-    It lands before the invocation's own lines, which are appended when it finishes. A synchronous call has
-    no row while it runs (invoker/calls.py): its denials wait in Redis for the worker's one write."""
-    line = logs.denied_line(invocation_id, message)
-    if Invocation.objects.filter(pk=invocation_id, status=InvocationStatus.RUNNING).update(logs=Concat(F("logs"), Value(line))):
-        return
-    pipe = get_redis().pipeline(transaction=False)
-    pipe.rpush(_denials_key(invocation_id), line.encode())
-    pipe.expire(_denials_key(invocation_id), DENIALS_KEEP_S)
-    pipe.execute()
-
-
-def denials_take(pipe: Any, invocation_id: str) -> None:
-    """Queue on ``pipe`` the read and removal of a call's denial lines; ``denials_text`` reads its two results."""
-    pipe.lrange(_denials_key(invocation_id), 0, -1)
-    pipe.delete(_denials_key(invocation_id))
-
-
-def denials_text(lines: list[bytes]) -> str:
-    return "".join(line.decode("utf-8", "replace") for line in lines)
-
-
-# -- reaping -------------------------------------------------------------------------------------
-REDISPATCH_AFTER_S = 30
-REDISPATCH_IN_BACKLOG_AFTER_S = 300
 MAX_ATTEMPTS = 3
 
-
-def worker_alive(name: str) -> bool:
-    from invoker.redis_client import get_redis
-
-    return bool(name) and get_redis().exists(f"kiln:worker:{name}") == 1
-
-
-def redispatch_after_s(backlog: int | None) -> int:
-    """How old a queued row must be for the reaper to send it again, given the messages waiting in the broker."""
-    return REDISPATCH_IN_BACKLOG_AFTER_S if backlog else REDISPATCH_AFTER_S
-
-
-def invocations_reap() -> dict[str, int]:
-    """Re-send invocations whose message may be lost; requeue or fail those whose worker vanished."""
-    now = timezone.now()
-    counts = {"redispatched": 0, "requeued": 0, "failed": 0}
-    # While messages wait in the broker, a row queued 30 s ago is most likely one of them (a backlog after a
-    # worker restart): re-sending it would only add to the queue, so then only rows waiting far longer are re-sent.
-    # A broker that lost its messages is noticed by the workers' heartbeats instead (invoker/recovery.py).
-    stale_after = redispatch_after_s(invoke_backlog())
-    stale_queued = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=now - timedelta(seconds=stale_after)).values_list("id", flat=True)[:1000]
-    for invocation_id in stale_queued:
-        dispatch_invocation(str(invocation_id))
-        counts["redispatched"] += 1
-    running = Invocation.objects.filter(status=InvocationStatus.RUNNING, started_at__lt=now - timedelta(seconds=15)).values("id", "worker", "attempt", "started_at", "revision__timeout")[:1000]
-    for row in running:
-        overdue = row["started_at"] < now - timedelta(seconds=(row["revision__timeout"] or 900) + 60)
-        alive = worker_alive(row["worker"])
-        if alive and not overdue:
-            continue
-        # A dead worker's invocation goes back to the queue however long ago it started (the reaper may come late:
-        # no worker ran it meanwhile); one a live worker holds past its deadline is stuck there and fails.
-        if row["attempt"] < MAX_ATTEMPTS and not alive:
-            with transaction.atomic():
-                if Invocation.objects.filter(id=row["id"], status=InvocationStatus.RUNNING, worker=row["worker"]).update(status=InvocationStatus.QUEUED, attempt=F("attempt") + 1, started_at=None, worker=""):
-                    dispatch_invocation(str(row["id"]))
-                    counts["requeued"] += 1
-        else:
-            error = {"errorType": "Kiln.WorkerLost", "errorMessage": f"The worker running this invocation ({row['worker']}) stopped answering; gave up after {row['attempt']} attempt(s).", "stackTrace": []}
-            if invocation_finish(str(row["id"]), Outcome(InvocationStatus.FAILED, json.dumps(error), error, "")):
-                counts["failed"] += 1
-    return counts

@@ -1,0 +1,63 @@
+"""The reaper (a beat task): re-sends invocations whose message may be lost, and requeues or fails those
+whose worker vanished."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from invoker.dispatch import dispatch_invocation, invoke_backlog
+from invoker.models import Invocation, InvocationStatus
+from invoker.run import MAX_ATTEMPTS, REQUEUE, Outcome, invocation_finish
+from invoker.workers import worker_alive
+
+log = logging.getLogger(__name__)
+
+
+REDISPATCH_AFTER_S = 30
+
+
+REDISPATCH_IN_BACKLOG_AFTER_S = 300
+
+
+def redispatch_after_s(backlog: int | None) -> int:
+    """How old a queued row must be for the reaper to send it again, given the messages waiting in the broker."""
+    return REDISPATCH_IN_BACKLOG_AFTER_S if backlog else REDISPATCH_AFTER_S
+
+
+def invocations_reap() -> dict[str, int]:
+    """Re-send invocations whose message may be lost; requeue or fail those whose worker vanished."""
+    now = timezone.now()
+    counts = {"redispatched": 0, "requeued": 0, "failed": 0}
+    # While messages wait in the broker, a row queued 30 s ago is most likely one of them (a backlog after a
+    # worker restart): re-sending it would only add to the queue, so then only rows waiting far longer are re-sent.
+    # A broker that lost its messages is noticed by the workers' heartbeats instead (invoker/recovery.py).
+    stale_after = redispatch_after_s(invoke_backlog())
+    stale_queued = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=now - timedelta(seconds=stale_after)).values_list("id", flat=True)[:1000]
+    for invocation_id in stale_queued:
+        dispatch_invocation(str(invocation_id))
+        counts["redispatched"] += 1
+    running = Invocation.objects.filter(status=InvocationStatus.RUNNING, started_at__lt=now - timedelta(seconds=15)).values("id", "worker", "attempt", "started_at", "revision__timeout")[:1000]
+    for row in running:
+        overdue = row["started_at"] < now - timedelta(seconds=(row["revision__timeout"] or 900) + 60)
+        alive = worker_alive(row["worker"])
+        if alive and not overdue:
+            continue
+        # A dead worker's invocation goes back to the queue however long ago it started (the reaper may come late:
+        # no worker ran it meanwhile); one a live worker holds past its deadline is stuck there and fails.
+        if row["attempt"] < MAX_ATTEMPTS and not alive:
+            with transaction.atomic():
+                if Invocation.objects.filter(id=row["id"], status=REQUEUE[0], worker=row["worker"]).update(status=REQUEUE[1], attempt=F("attempt") + 1, started_at=None, worker=""):
+                    dispatch_invocation(str(row["id"]))
+                    counts["requeued"] += 1
+        else:
+            error = {"errorType": "Kiln.WorkerLost", "errorMessage": f"The worker running this invocation ({row['worker']}) stopped answering; gave up after {row['attempt']} attempt(s).", "stackTrace": []}
+            if invocation_finish(str(row["id"]), Outcome(InvocationStatus.FAILED, json.dumps(error), error, "")):
+                counts["failed"] += 1
+    return counts
+

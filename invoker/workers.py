@@ -1,0 +1,20 @@
+"""Which worker this process is, and whether another one is alive (its heartbeat key, invoker/worker.py)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from invoker.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_alive(name: str) -> bool:
+
+    return bool(name) and get_redis().exists(f"kiln:worker:{name}") == 1
+
