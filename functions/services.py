@@ -22,7 +22,6 @@ from functions.code import CheckedZip, zip_check, zip_from_files, zip_store
 from functions.destinations import destination_kind_for
 from functions.models import Function, FunctionRevision, Layer, LayerVersion, RevisionLayer, Runtime, SavedTestEvent
 from functions.runtimes import runtime_problem
-from functions.selectors import FUNCTIONS
 from iam.models import Role
 from iam.services import role_resolve
 
@@ -263,8 +262,7 @@ def function_update(*, function: Function, changes: dict[str, Any], code: Code |
 def function_delete(*, function: Function) -> None:
     """Delete a function and its revisions; its invocation history stays, detached."""
     with transaction.atomic():
-        Function.objects.filter(pk=function.pk).update(latest=None)
-        FUNCTIONS.bump()
+        Function.objects.filter(pk=function.pk).update(latest=None)  # the delete's signal invalidates the caches
         function.delete()
 
 
@@ -401,8 +399,8 @@ def function_concurrency_put(*, function: Function, changes: dict[str, Any]) -> 
         others = Function.objects.exclude(pk=function.pk).filter(reserved_concurrency__isnull=False).aggregate(n=models_sum("reserved_concurrency"))["n"] or 0
         if reserved is not None and others + reserved > limit:
             raise ValidationFailed(f"Reserving {reserved} would exceed the account limit of {limit} ({others} already reserved by other functions).", details={"field": "reserved"})
-        Function.objects.filter(pk=function.pk).update(reserved_concurrency=reserved, provisioned_concurrency=provisioned)
-        FUNCTIONS.bump()
+        function.reserved_concurrency, function.provisioned_concurrency = reserved, provisioned
+        function.save(update_fields=["reserved_concurrency", "provisioned_concurrency"])  # its signal invalidates every cache of functions
     function.refresh_from_db()
     return function
 

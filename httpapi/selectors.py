@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, QuerySet
 
 from core.errors import NotFound
+from core.generations import GenerationCache
 from functions.models import Function
 from httpapi.models import FunctionUrl, HttpApi, Route, Stage
 
@@ -45,14 +48,20 @@ def access_function_url(user: AbstractBaseUser | AnonymousUser, function: Functi
     return url
 
 
+# What every request to a route or a function URL reads, cached per process and invalidated by any write to an
+# API, a stage, a route, a URL, a function or a revision (httpapi/apps.py). Callers only read what they get.
+SERVING: GenerationCache[Any] = GenerationCache("http-serving", ttl_s=30.0)
+
+
 def http_api_for_serving(api_id: str) -> HttpApi | None:
-    """The API with its stages and routes (and their functions' $LATEST) in three queries."""
-    return (
+    """The API with its stages and routes (and their functions' $LATEST): three queries, once per change."""
+    return SERVING.get(("api", api_id), lambda: (
         HttpApi.objects.prefetch_related("stages", Prefetch("routes", queryset=Route.objects.select_related("function", "function__latest")))
         .filter(pk=api_id)
         .first()
-    )
+    ), cacheable=lambda api: api is not None)
 
 
 def function_url_for_serving(url_id: str) -> FunctionUrl | None:
-    return FunctionUrl.objects.select_related("function", "function__latest").filter(pk=url_id).first()
+    return SERVING.get(("url", url_id), lambda: FunctionUrl.objects.select_related("function", "function__latest").filter(pk=url_id).first(),
+                       cacheable=lambda url: url is not None)
