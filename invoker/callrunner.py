@@ -97,7 +97,11 @@ def call_run(job: Job) -> None:
     pipe.expire(wakeup.key(job.id), wakeup.KEEP_SECONDS)
     pipe.execute()
     started_at = time.time()
-    outcome, logs_before = _run(job)
+    try:
+        outcome, logs_before = _run(job)
+    except Exception as exc:  # noqa: BLE001 - Kiln's own failure (the database away before the run, say) is the call's outcome
+        log.exception("synchronous call %s failed inside Kiln", job.id)
+        outcome, logs_before = _internal_error(exc), ""
     values = {name: getattr(outcome, name) for name in ("status", "result", "error", "duration_ms", "billed_duration_ms", "max_memory_used_mb", "init_duration_ms", "cold_start")}
     values["status"] = str(values["status"])
     text = logs_before + outcome.logs
@@ -116,7 +120,11 @@ def call_run(job: Job) -> None:
 def _run(job: Job) -> tuple[run.Outcome, str]:
     """The outcome of the call and its denial lines (logged by the endpoint while it ran)."""
     try:
-        config = run.environment_config(job.revision_id, job.executed_version or "$LATEST")
+        try:
+            config = run.environment_config(job.revision_id, job.executed_version or "$LATEST")
+        except (InterfaceError, OperationalError):  # a connection the database dropped: once more on a new one
+            connection.close()
+            config = run.environment_config(job.revision_id, job.executed_version or "$LATEST")
     except ServiceUnavailable as exc:
         return run.Outcome(InvocationStatus.FAILED, None, {"errorType": "ServiceException", "errorMessage": exc.message, "stackTrace": []}, ""), ""
     except FunctionRevision.DoesNotExist:
@@ -135,8 +143,7 @@ def _run(job: Job) -> tuple[run.Outcome, str]:
         outcome.concurrency = (function_leases, account_leases)
     except Exception as exc:  # noqa: BLE001 - Kiln's own failure becomes the call's outcome
         log.exception("synchronous call %s failed inside Kiln", job.id)
-        error = {"errorType": "Kiln.InternalError", "errorMessage": f"Kiln could not run this invocation: {type(exc).__name__}: {exc}", "stackTrace": []}
-        outcome = run.Outcome(InvocationStatus.FAILED, json.dumps(error), error, "")
+        outcome = _internal_error(exc)
     finally:
         denials: list[bytes] = []
         try:
@@ -147,6 +154,11 @@ def _run(job: Job) -> tuple[run.Outcome, str]:
         except RedisError as exc:  # the lease expires by itself
             log.warning("concurrency lease of call %s not released (%s)", job.id, exc)
     return outcome, submit.denials_text(denials)
+
+
+def _internal_error(exc: Exception) -> run.Outcome:
+    error = {"errorType": "Kiln.InternalError", "errorMessage": f"Kiln could not run this invocation: {type(exc).__name__}: {exc}", "stackTrace": []}
+    return run.Outcome(InvocationStatus.FAILED, json.dumps(error), error, "")
 
 
 def _record(job: Job, values: dict[str, Any], logs: str, started_at: float) -> None:

@@ -53,38 +53,69 @@ def process_env() -> dict[str, str]:
     return env
 
 
+class Worker:
+    """The session's real Celery worker (a separate process on the test database and Redis). Spares that preload
+    the AWS SDK are off in it (``KILN_PREWARM_SDK=0``: each refill would cost seconds of CPU on every cold start of
+    the suite); the SDK preload tests restart it with them on (``restart``)."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(settings.DATA_DIR) / "worker.log"
+        self._log = None
+
+    def start(self, **overrides: str) -> None:
+        from invoker.redis_client import get_redis
+
+        redis = get_redis()
+        env = process_env()
+        env["KILN_PORT"] = str(WORKER_KILN_PORT)
+        env["KILN_ASYNC_RETRY_DELAYS"] = "0.3,0.3"  # Lambda's 1 and 2 minutes, shortened for the tests
+        env["KILN_PREWARM_SDK"] = "0"
+        env.update(overrides)
+        self._log = open(self.log_path, "ab")
+        since = time.time()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke,control", "--pool", "threads", "-c", "6", "-l", "info", "-n", f"test-{os.getpid()}@%h"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            beats = [json.loads(raw) for key in redis.scan_iter(match="kiln:worker:*") if (raw := redis.get(key))]
+            if any(beat.get("at", 0) >= since for beat in beats):  # this process's heartbeat, not a stopped one's
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError("the Celery worker exited at start:\n" + self.log_path.read_text()[-4000:])
+            time.sleep(0.1)
+        self.process.kill()
+        raise RuntimeError("the Celery worker did not start within 60 s:\n" + self.log_path.read_text()[-4000:])
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+        if self._log is not None:
+            self._log.close()
+
+    def restart(self, **overrides: str) -> None:
+        self.stop()
+        self.start(**overrides)
+
+
 @pytest.fixture(scope="session")
-def worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
+def worker(django_db_setup: None, django_db_blocker) -> Iterator[Worker]:
     from invoker.redis_client import get_redis
 
-    redis = get_redis()
-    redis.flushdb()
-    env = process_env()
-    env["KILN_PORT"] = str(WORKER_KILN_PORT)
-    env["KILN_ASYNC_RETRY_DELAYS"] = "0.3,0.3"  # Lambda's 1 and 2 minutes, shortened for the tests
-    log_path = Path(settings.DATA_DIR) / "worker.log"
-    log = open(log_path, "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke,control", "--pool", "threads", "-c", "6", "-l", "info", "-n", f"test-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if any(True for _ in redis.scan_iter(match="kiln:worker:*")):
-            break
-        if process.poll() is not None:
-            raise RuntimeError("the Celery worker exited at start:\n" + log_path.read_text()[-4000:])
-        time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError("the Celery worker did not start within 60 s:\n" + log_path.read_text()[-4000:])
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    get_redis().flushdb()
+    running = Worker()
+    running.start()
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -81,6 +81,14 @@ exports.handler = async () => ({ preloaded, bundled: sdk.BUNDLED === true, file:
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("worker", "kiln_web")]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _preloading_worker(worker):
+    """The session's worker keeps its spares bare (tests/conftest.py); here it preloads the SDK, as make run's does."""
+    worker.restart(KILN_PREWARM_SDK="1")
+    yield
+    worker.restart()
+
+
 def _create(api, name: str, runtime: str, files: dict[str, str], handler: str = "index.handler", **config: object) -> None:
     body = {"name": name, "runtime": runtime, "handler": handler, "timeout": 30, "code": {"files": files}, **config}
     response = api.post("/api/v1/functions/", body, format="json")
