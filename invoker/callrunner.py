@@ -1,7 +1,7 @@
 """Synchronous calls, the worker side: threads that pop jobs from ``kiln:calls`` and run them.
 
 Each thread of a Celery worker process (``KILN_CALL_THREADS``, started at ``worker_ready``) blocks on the
-list, tells the caller which worker took its job, takes a concurrency lease, runs the event in an
+list, takes a concurrency lease (whose script also notes, for the caller, which worker took the job), runs the event in an
 environment (``run.run_in_environment``, the same as a queued invocation's run), releases the lease
 and collects the call's denial lines in one pipeline, writes the finished row in one INSERT
 (``rows.row_insert_final``) and pushes the answer the caller returns (invoker/calls.py). On shutdown a
@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from core.errors import ServiceUnavailable
 from functions.models import FunctionRevision
 from invoker import leases, metering, rows, run, submit, wakeup, workers
-from invoker.calls import ANSWER_FIELDS, CALLS_KEY, Job, job_row
+from invoker.calls import ANSWER_FIELDS, CALLS_KEY, Job, job_row, taken_key
 from invoker.models import InvocationStatus
 from invoker.redis_client import get_redis
 
@@ -92,10 +92,6 @@ def _connection_checked() -> None:
 def call_run(job: Job) -> None:
     """Run one synchronous call to the end: its row written, its answer pushed."""
     redis = get_redis()
-    pipe = redis.pipeline(transaction=False)
-    pipe.rpush(wakeup.key(job.id), json.dumps({"taken": workers.WORKER_NAME}).encode())
-    pipe.expire(wakeup.key(job.id), wakeup.KEEP_SECONDS)
-    pipe.execute()
     started_at = time.time()
     try:
         outcome, logs_before = _run(job)
@@ -134,6 +130,7 @@ def _run(job: Job) -> tuple[run.Outcome, str]:
     verdict, function_leases, account_leases = leases.lease_acquire_counted(
         invocation_id=job.id, function_name=config.function_name, reserved=reserved,
         reserved_total=run.reserved_total() if reserved is None else 0, account_limit=settings.KILN_ACCOUNT_CONCURRENCY, seconds=config.timeout + 30,
+        mark=(taken_key(job.id), workers.WORKER_NAME, job.deadline - time.time() + 60),  # who took it, for its caller
     )
     if verdict != "ok":
         return run.throttled_outcome(verdict, reserved), ""

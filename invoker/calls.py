@@ -2,8 +2,8 @@
 
 A synchronous caller waits and learns of any failure itself, so its invocation needs no durable row
 before it runs (issue 14 §4). ``invocation_call`` pushes a *job* (everything the run needs) on the Redis
-list ``kiln:calls``; a worker's call thread (``invoker/callrunner.py``) pops it, says which worker took it
-(``taken``), runs it, writes the finished row in one INSERT and pushes the *answer* to
+list ``kiln:calls``; a worker's call thread (``invoker/callrunner.py``) pops it, notes which worker took it
+(``kiln:taken:<id>``, set by the concurrency lease's own script), runs it, writes the finished row in one INSERT and pushes the *answer* to
 ``kiln:done:<id>``, which the caller reads instead of the row. Nothing is missing from history: a
 worker that stops answering (its heartbeat gone) or a job no worker took before the caller's deadline is
 recorded by the waiting caller (``Kiln.WorkerLost``); both sides insert with ``ON CONFLICT DO NOTHING``,
@@ -36,6 +36,10 @@ CALLS_KEY = "kiln:calls"
 LIVENESS_CHECK_S = 1.0  # how often a waiting caller looks at the heartbeat of the worker that took its job
 TAKE_GRACE_S = 2.0  # after the deadline, how long a job a worker took at the last moment is still waited for
 WORKER_LOST = "Kiln.WorkerLost"
+
+
+def taken_key(invocation_id: str) -> str:
+    return f"kiln:taken:{invocation_id}"
 
 
 def direct_calls_enabled() -> bool:
@@ -149,7 +153,10 @@ def _is_uuid(value: str | None) -> bool:
 
 
 def _await(job: Job, encoded: bytes) -> Invocation:
-    """Wait for the answer of ``job``; record it ``Kiln.WorkerLost`` if its worker dies or no worker answers in time."""
+    """Wait for the answer of ``job``; record it ``Kiln.WorkerLost`` if its worker dies or no worker answers in time.
+
+    Only the answer wakes the caller; between slices of ``LIVENESS_CHECK_S`` it reads who took the job and
+    whether that worker's heartbeat is still there."""
     redis = get_redis()
     key = wakeup.key(job.id)
     taken_by = ""
@@ -158,26 +165,21 @@ def _await(job: Job, encoded: bytes) -> Invocation:
         if remaining <= 0:
             break
         try:
-            item = redis.blpop([key], timeout=max(0.01, min(remaining, LIVENESS_CHECK_S) if taken_by else remaining))
+            item = redis.blpop([key], timeout=max(0.01, min(remaining, LIVENESS_CHECK_S)))
+            if item is not None:
+                return _answered(job, json.loads(item[1]))
+            taken_by = (redis.get(taken_key(job.id)) or b"").decode()
         except RedisError:
             return _poll_row(job)
-        if item is None:
-            if taken_by and not _worker_alive(taken_by):
-                return _record_lost(job, f"The worker running this invocation ({taken_by}) stopped answering before it finished.")
-            continue
-        message = json.loads(item[1])
-        if "taken" in message:
-            taken_by = message["taken"]
-            continue
-        return _answered(job, message)
+        if taken_by and not _worker_alive(taken_by):
+            return _record_lost(job, f"The worker running this invocation ({taken_by}) stopped answering before it finished.")
     if not taken_by and redis.lrem(CALLS_KEY, 1, encoded):
         return _record_lost(job, f"No worker took this invocation within {job.deadline - job.queued_at:.0f} s; it did not run.")
     # Taken (perhaps at the last moment): its worker may still answer.
     item = redis.blpop([key], timeout=TAKE_GRACE_S)
-    while item is not None and "taken" in json.loads(item[1]):
-        item = redis.blpop([key], timeout=TAKE_GRACE_S)
     if item is not None:
         return _answered(job, json.loads(item[1]))
+    taken_by = taken_by or (redis.get(taken_key(job.id)) or b"").decode()
     return _record_lost(job, f"The worker running this invocation ({taken_by or 'unknown'}) did not finish it within {job.deadline - job.queued_at:.0f} s.")
 
 

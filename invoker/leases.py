@@ -21,6 +21,7 @@ ACCOUNT_KEY = "kiln:leases:account"
 RESERVED_KEY = "kiln:leases:reserved-total"
 
 _ACQUIRE = """
+if KEYS[4] then redis.call('SET', KEYS[4], ARGV[7], 'EX', ARGV[8]) end
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -54,14 +55,18 @@ def _acquire_script() -> Script:
     return get_redis().register_script(_ACQUIRE)
 
 
-def lease_acquire_counted(*, invocation_id: str, function_name: str, reserved: int | None, reserved_total: int, account_limit: int, seconds: float) -> tuple[str, int, int]:
+def lease_acquire_counted(*, invocation_id: str, function_name: str, reserved: int | None, reserved_total: int, account_limit: int, seconds: float,
+                          mark: tuple[str, str, int] | None = None) -> tuple[str, int, int]:
     """Return ``("ok", leases of the function, leases of the account)`` counting this one, or
-    ``("function" | "account", 0, 0)`` naming the limit that is full."""
+    ``("function" | "account", 0, 0)`` naming the limit that is full. ``mark`` (key, value, seconds) is set by the
+    same script, whatever the verdict: a synchronous call's "taken by" note (invoker/calls.py), in no round trip of its own."""
     now = time.time()
-    result = _acquire_script()(
-        keys=[ACCOUNT_KEY, _function_key(function_name), UNRESERVED_KEY],
-        args=[now, now + seconds, invocation_id, -1 if reserved is None else reserved, account_limit, reserved_total],
-    )
+    keys = [ACCOUNT_KEY, _function_key(function_name), UNRESERVED_KEY]
+    args: list[Any] = [now, now + seconds, invocation_id, -1 if reserved is None else reserved, account_limit, reserved_total]
+    if mark is not None:
+        keys.append(mark[0])
+        args += [mark[1], max(1, int(mark[2]))]
+    result = _acquire_script()(keys=keys, args=args)
     if isinstance(result, list):
         verdict = result[0].decode() if isinstance(result[0], bytes) else str(result[0])
         return verdict, int(result[1]), int(result[2])
