@@ -587,10 +587,15 @@ class ExecutionEnvironment:
         return math.ceil(peak / (1024 * 1024)) if peak else 0
 
 
+# Variables the interpreter itself reads when it starts: a runtime started before the function is known never saw them.
+START_OPTIONS = {"java": "JAVA_TOOL_OPTIONS", "nodejs": "NODE_OPTIONS"}
+
+
 def holdable(config: EnvironmentConfig) -> bool:
     """Whether the runtime can start before its function's environment is known and take it later:
-    Kiln's own bootstraps, except a JVM whose ``JAVA_TOOL_OPTIONS`` must be there when it starts."""
-    return config.runtime.kiln_bootstrap and not (config.runtime.family == "java" and "JAVA_TOOL_OPTIONS" in config.environment)
+    Kiln's own bootstraps, except a JVM with ``JAVA_TOOL_OPTIONS`` or a Node.js with ``NODE_OPTIONS``, which must be
+    there when it starts."""
+    return config.runtime.kiln_bootstrap and START_OPTIONS.get(config.runtime.family, "") not in config.environment
 
 
 def _signal_name(number: int) -> str:

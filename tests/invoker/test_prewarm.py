@@ -56,6 +56,27 @@ def test_second_cold_start_of_a_kind_takes_a_prewarmed_runtime(api, make_functio
     assert mine and mine[0]["prewarmed"] is True
 
 
+NODE_OPTIONS_HANDLER = "exports.handler = async () => ({maxHeaderSize: require('http').maxHeaderSize, options: process.env.NODE_OPTIONS});\n"
+
+
+def test_node_options_reach_node_so_such_a_function_never_takes_a_spare(api, make_function):
+    """NODE_OPTIONS is read by node when it starts: a function that sets it is started on demand with it."""
+    make_function("nodeopt-first", "echo", runtime="nodejs20.x")
+    assert invoke(api, "nodeopt-first", {"a": 1}).json() == {"a": 1}
+    wait_for_held_spare(api, "nodejs20.x", 128)  # a spare of this kind waits, and is not given to the next one
+    body = {"name": "nodeopt", "runtime": "nodejs20.x", "handler": "index.handler", "code": {"files": {"index.js": NODE_OPTIONS_HANDLER}},
+            "environment": {"NODE_OPTIONS": "--max-http-header-size=23456"}}
+    assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    response = invoke(api, "nodeopt")
+    assert response.json() == {"maxHeaderSize": 23456, "options": "--max-http-header-size=23456"}
+    mine = [e for e in environments(api) if e["function"] == "nodeopt"]
+    deadline = time.time() + 12
+    while not mine and time.time() < deadline:
+        time.sleep(0.5)
+        mine = [e for e in environments(api) if e["function"] == "nodeopt"]
+    assert mine and mine[0]["prewarmed"] is False
+
+
 ALLOCATE = (
     "import os\n\n"
     "def handler(event, context):\n"
