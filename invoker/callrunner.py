@@ -68,25 +68,11 @@ def _loop() -> None:
         except (ValueError, TypeError) as exc:
             log.error("dropped a malformed synchronous call: %s", exc)
             continue
-        close_old_connections()
-        _connection_checked()
+        close_old_connections()  # as before a task: CONN_MAX_AGE, and the health check once per grace period
         try:
             call_run(job)
         except Exception:  # noqa: BLE001 - one call's failure must not stop the thread
             log.exception("synchronous call %s failed inside Kiln", job.id)
-
-
-IDLE_CHECK_S = 1.0  # a connection idle longer than this is checked before a call uses it
-_last_used = threading.local()
-
-
-def _connection_checked() -> None:
-    """Health checks are off in workers (invoker/worker.py); a call thread's connection idle for a while is
-    pinged first, so a database restart or an idle kill costs a reconnect, not the call. Back-to-back calls pay nothing."""
-    now = time.monotonic()
-    if connection.connection is not None and now - getattr(_last_used, "at", now) > IDLE_CHECK_S and not connection.is_usable():
-        connection.close()
-    _last_used.at = now
 
 
 def call_run(job: Job) -> None:

@@ -90,10 +90,10 @@ def _beat() -> None:
 
 @task_prerun.connect
 def _recycle_connections(**_: object) -> None:
-    """Apply CONN_MAX_AGE to this thread's connection and close it after errors, as Django does per
-    request. Health checks are off in the worker (``_on_ready``): instead of a ``SELECT 1`` before
-    every invocation, a connection the database dropped is found by the claim, which reconnects once
-    (``invoker.run.invocation_run``)."""
+    """Apply CONN_MAX_AGE to this thread's connection and close it after errors, as Django does per request; a
+    connection not checked in the last ``KILN_DB_HEALTH_CHECK_GRACE_SECONDS`` is checked (``SELECT 1``) before
+    its first query (core/db/postgresql), so a thread that sat idle while the database dropped its connection
+    reconnects instead of failing its task; back-to-back tasks pay one check a second."""
     close_old_connections()
 
 
@@ -139,7 +139,6 @@ def _ephemeral_sizes() -> list[int]:
 @worker_ready.connect
 def _on_ready(**_: object) -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-    settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] = False  # connections made from now on
     if settings.KILN_CGROUP_FAVORDYNMODS:
         favor_dynamic_modifications()
     cgroups_remove_orphans()  # what SIGKILLed workers of this host left (their processes, their groups)

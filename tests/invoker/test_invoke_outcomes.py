@@ -265,6 +265,10 @@ def test_kiln_failure_after_claim_finishes_the_row(api, make_function):
     assert invoke(api, "after-lost", {"fine": 1}).json() == {"fine": 1}
 
 
+def wait_status(api, request_id: str) -> str:
+    return api.get(f"/api/v1/invocations/{request_id}/").json()["status"]
+
+
 def test_worker_recovers_at_once_when_the_database_drops_its_connections(api, make_function):
     """The worker skips a health-check query per invocation; a dropped connection is found by the
     claim, which reconnects: the invocation runs now, not when the reaper re-sends it."""
@@ -284,3 +288,9 @@ def test_worker_recovers_at_once_when_the_database_drops_its_connections(api, ma
         response = invoke(api, "survivor", {"after": i})
         assert response.status_code == 200 and response.json() == {"after": i}
         assert time.monotonic() - started < 5
+    # The Celery threads (asynchronous invocations) too: each runs now, not when the reaper re-sends it.
+    ids = [invoke(api, "survivor", {"event": i}, invocation_type="Event").json()["request_id"] for i in range(8)]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(wait_status(api, request_id) in ("queued", "running") for request_id in ids):
+        time.sleep(0.2)
+    assert [wait_status(api, request_id) for request_id in ids] == ["succeeded"] * 8
