@@ -15,6 +15,7 @@ from django.db import models
 from core.arns import function_arn, layer_arn, layer_version_arn
 from core.models import TimeStampedModel
 from functions import limits
+from functions.fields import SealedJSONField
 
 
 class Runtime(models.TextChoices):
@@ -86,7 +87,7 @@ class FunctionRevision(models.Model):
     timeout = models.PositiveIntegerField(default=limits.TIMEOUT_DEFAULT_S)
     ephemeral_storage = models.PositiveIntegerField(default=limits.EPHEMERAL_DEFAULT_MB)
     network = models.CharField(max_length=16, choices=[(m, m) for m in limits.NETWORK_MODES], default=limits.NETWORK_OUTBOUND)
-    environment = models.JSONField(default=dict, blank=True)
+    environment = SealedJSONField(default=dict, blank=True, context="function-environment")  # encrypted at rest (functions/fields.py)
     role = models.ForeignKey("iam.Role", null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
     code_zip = models.FileField(upload_to="code/", max_length=255)
     code_sha256 = models.CharField(max_length=64)

@@ -1,4 +1,5 @@
-"""Encryption at rest of access-key secrets: AES-256-GCM under a key derived from ``KILN_KMS_KEY`` or ``SECRET_KEY``.
+"""Encryption at rest of access-key secrets (and of other values: ``seal``/``unseal``, e.g. functions' environment
+variables): AES-256-GCM under a key derived from ``KILN_KMS_KEY`` or ``SECRET_KEY``.
 
 A stored secret is ``v1:<base64(nonce || ciphertext+tag)>``; the access key id is the associated data, so
 a ciphertext copied onto another key's row does not decrypt. Changing the key material makes every stored
@@ -50,3 +51,19 @@ def secret_decrypt(*, stored: str, access_key_id: str) -> str:
         return _current().decrypt(raw[:12], raw[12:], access_key_id.encode()).decode()
     except InvalidTag:
         raise SecretUnreadable("the secret does not decrypt under the current key") from None
+
+
+def seal(*, plaintext: str, context: str) -> str:
+    """``plaintext`` encrypted in the same format as a secret, bound to ``context`` (what the value is: a ciphertext
+    of one kind does not decrypt as another)."""
+    nonce = os.urandom(12)
+    sealed = _current().encrypt(nonce, plaintext.encode(), context.encode())
+    return f"{_VERSION}:{base64.b64encode(nonce + sealed).decode()}"
+
+
+def unseal(*, stored: str, context: str) -> str:
+    return secret_decrypt(stored=stored, access_key_id=context)
+
+
+def is_sealed(stored: str) -> bool:
+    return stored.startswith(f"{_VERSION}:")
