@@ -19,13 +19,16 @@ def notification_data(config: BucketNotification) -> dict[str, Any]:
     return {"id": config.config_id, "events": config.events, "filter": {"prefix": config.prefix, "suffix": config.suffix}, "function": config.function.name}
 
 
+NOTIFICATIONS_SCHEMA = {"type": "array", "items": {"type": "object"}}  # [{"id", "events", "filter", "function"}]
+
+
 class BucketNotificationsView(APIView):
-    @extend_schema(summary="A bucket's notification configurations")
+    @extend_schema(summary="A bucket's notification configurations", responses={200: NOTIFICATIONS_SCHEMA})
     def get(self, request: Request, name: str) -> Response:
         bucket = access_bucket_by_name(request.user, name)
         return Response([notification_data(c) for c in selectors.bucket_notifications(bucket)])
 
-    @extend_schema(summary="Replace a bucket's notification configurations")
+    @extend_schema(summary="Replace a bucket's notification configurations", request={"application/json": NOTIFICATIONS_SCHEMA}, responses={200: NOTIFICATIONS_SCHEMA})
     def put(self, request: Request, name: str) -> Response:
         bucket = access_bucket_by_name(request.user, name)
         services.bucket_notifications_put(user=request.user, bucket=bucket, configurations=request.data)
@@ -34,7 +37,7 @@ class BucketNotificationsView(APIView):
 
 class BucketInvocationsView(APIView):
     @extend_schema(parameters=[OpenApiParameter("key", str), OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
-                   summary="Invocations triggered by a bucket's objects (optionally one key), newest first")
+                   summary="Invocations triggered by a bucket's objects (optionally one key), newest first", responses={200: dict})
     def get(self, request: Request, name: str) -> Response:
         bucket = access_bucket_by_name(request.user, name)
         queryset = selectors.bucket_invocations(bucket, key=request.query_params.get("key"))

@@ -24,16 +24,15 @@ class EventsConfig(AppConfig):
 
         sqs.register()
 
-        from django.db.models.signals import post_delete, post_save
 
         from events.mappings import ENABLED_ON_SOURCE
         from events.models import BucketNotification, EventSourceMapping
         from events.selectors import NOTIFIED_BUCKETS
 
-        post_save.connect(lambda **kwargs: NOTIFIED_BUCKETS.bump(), sender=BucketNotification, weak=False, dispatch_uid="notified-buckets-save")
-        post_delete.connect(lambda **kwargs: NOTIFIED_BUCKETS.bump(), sender=BucketNotification, weak=False, dispatch_uid="notified-buckets-delete")
-        post_save.connect(lambda **kwargs: ENABLED_ON_SOURCE.bump(), sender=EventSourceMapping, weak=False, dispatch_uid="mapping-states-save")
-        post_delete.connect(lambda **kwargs: ENABLED_ON_SOURCE.bump(), sender=EventSourceMapping, weak=False, dispatch_uid="mapping-states-delete")
+        # At once and again after commit: nothing read inside the writing transaction, nor by another process before
+        # its commit, stays cached (core/generations.py).
+        NOTIFIED_BUCKETS.invalidate_on_change(BucketNotification, uid="notified-buckets")
+        ENABLED_ON_SOURCE.invalidate_on_change(EventSourceMapping, uid="mapping-states")
         bus.subscribe(MessagesAvailable, sqs.messages_available)
 
         from events import dynamodb

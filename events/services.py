@@ -95,5 +95,6 @@ def bucket_notifications_replace(*, bucket: Bucket, notifications: list[BucketNo
     with transaction.atomic():
         BucketNotification.objects.filter(bucket=bucket).delete()
         BucketNotification.objects.bulk_create(notifications)
-        NOTIFIED_BUCKETS.bump()  # bulk_create sends no post_save
+        NOTIFIED_BUCKETS.bump_now()  # bulk_create sends no post_save: at once, and again after commit
+        NOTIFIED_BUCKETS.bump()
     return notifications

@@ -105,7 +105,7 @@ def _body(request: Request, *allowed: str) -> dict[str, Any]:
 
 
 class FunctionListView(APIView):
-    @extend_schema(responses={200: dict}, summary="List functions")
+    @extend_schema(responses={200: dict}, summary="List functions", operation_id="v1_functions_list")
     def get(self, request: Request) -> Response:
         return Response({"functions": [function_data(f) for f in selectors.function_list(request.user)]})
 
@@ -265,7 +265,7 @@ class FunctionVersionListView(APIView):
 
 
 class FunctionAliasListView(APIView):
-    @extend_schema(responses={200: dict}, summary="List a function's aliases")
+    @extend_schema(responses={200: dict}, summary="List a function's aliases", operation_id="v1_functions_aliases_list")
     def get(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
         return Response({"aliases": [alias_data(a) for a in function.aliases.select_related("function")]})
@@ -304,7 +304,7 @@ def test_event_data(test_event: SavedTestEvent) -> dict[str, Any]:
 
 
 class TestEventListView(APIView):
-    @extend_schema(responses={200: dict}, summary="A function's saved test events: shared ones and the caller's private ones")
+    @extend_schema(responses={200: dict}, summary="A function's saved test events: shared ones and the caller's private ones", operation_id="v1_functions_test_events_list")
     def get(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
         return Response({"test_events": [test_event_data(e) for e in selectors.test_event_list(request.user, function)]})

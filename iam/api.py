@@ -27,7 +27,7 @@ def _role(name: str) -> Role:
 
 
 class RoleListView(APIView):
-    @extend_schema(responses={200: dict}, summary="List roles")
+    @extend_schema(responses={200: dict}, summary="List roles", operation_id="v1_roles_list")
     def get(self, request: Request) -> Response:
         return Response({"roles": [role_data(r) for r in Role.objects.all()]})
 

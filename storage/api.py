@@ -97,7 +97,7 @@ class BucketDetailView(APIView):
 class ObjectListView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("prefix", str), OpenApiParameter("delimiter", str), OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
-        summary="List objects, with common prefixes when a delimiter is given",
+        summary="List objects, with common prefixes when a delimiter is given", responses={200: dict}, operation_id="v1_buckets_objects_list",
     )
     def get(self, request: Request, name: str) -> Response:
         bucket = selectors.access_bucket_by_name(request.user, name)
@@ -111,7 +111,9 @@ class ObjectListView(APIView):
         return Response({"bucket": bucket.name, "prefix": prefix, "delimiter": delimiter, "objects": ObjectSerializer(listing.objects, many=True).data,
                          "common_prefixes": listing.common_prefixes, "is_truncated": listing.is_truncated, "next_cursor": listing.next_cursor})
 
-    @extend_schema(summary="Upload several files at once (multipart form: field 'file' repeated, optional 'prefix')", responses={201: ObjectSerializer(many=True)})
+    @extend_schema(summary="Upload several files at once (multipart form: field 'file' repeated, optional 'prefix')", responses={201: ObjectSerializer(many=True)},
+                   request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                                                                                     "prefix": {"type": "string"}}}})
     def post(self, request: Request, name: str) -> Response:
         bucket = selectors.access_bucket_by_name(request.user, name)
         files = request.FILES.getlist("file")
