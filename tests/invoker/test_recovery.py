@@ -128,3 +128,5 @@ def test_a_dead_workers_invocation_is_requeued_however_late_the_reaper_comes(mak
     dead_row, stuck_row = Invocation.objects.get(pk=dead.pk), Invocation.objects.get(pk=stuck.pk)
     assert dead_row.status in (InvocationStatus.QUEUED, InvocationStatus.RUNNING, InvocationStatus.SUCCEEDED) and dead_row.attempt == 2
     assert stuck_row.status == InvocationStatus.FAILED and stuck_row.error["errorType"] == "Kiln.WorkerLost"
+    # The requeued one runs; waited for here, so the worker is not still writing it when this test's tables are emptied.
+    _wait_succeeded([dead], 30)
