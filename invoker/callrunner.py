@@ -84,7 +84,7 @@ def call_run(job: Job) -> None:
     except Exception as exc:  # noqa: BLE001 - Kiln's own failure (the database away before the run, say) is the call's outcome
         log.exception("synchronous call %s failed inside Kiln", job.id)
         outcome, logs_before = _internal_error(exc), ""
-    values = {name: getattr(outcome, name) for name in ("status", "result", "error", "duration_ms", "billed_duration_ms", "max_memory_used_mb", "init_duration_ms", "cold_start")}
+    values = {name: getattr(outcome, name) for name in rows.FINISH_FIELDS if name != "finished_at"}  # job_row sets finished_at
     values["status"] = str(values["status"])
     text = logs_before + outcome.logs
     _record(job, values, text, started_at)
@@ -120,7 +120,6 @@ def _run(job: Job) -> tuple[run.Outcome, str]:
     )
     if verdict != "ok":
         return run.throttled_outcome(verdict, reserved), ""
-    outcome = None
     try:
         outcome = run.run_in_environment(job.id, config, payload=job.payload, client_context=job.client_context or None)
         outcome.concurrency = (function_leases, account_leases)

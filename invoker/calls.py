@@ -135,7 +135,7 @@ def invocation_call(
     job = Job(id=str(uuid.UUID(request_id)) if request_id else str(uuid.uuid4()), function_id=function.pk, function_name=function.name,
               revision_id=revision.pk, memory_size=revision.memory_size, qualifier=qualifier, executed_version=executed_version,
               client_context=client_context, trigger=trigger, trigger_detail=submit.with_user(trigger_detail, user), payload=text,
-              parent_id=str(uuid.UUID(parent_id)) if _is_uuid(parent_id) else None, reserved_concurrency=function.reserved_concurrency,
+              parent_id=str(parent) if (parent := submit.uuid_or_none(parent_id)) else None, reserved_concurrency=function.reserved_concurrency,
               queued_at=now, deadline=now + wait_s, with_logs=with_logs)
     encoded = job.encode()
     try:
@@ -143,13 +143,6 @@ def invocation_call(
     except RedisError:
         return submit.invocation_wait(submit.invocation_submit(**durable), timeout_s=wait_s)
     return _await(job, encoded)
-
-
-def _is_uuid(value: str | None) -> bool:
-    try:
-        return bool(value) and uuid.UUID(value) is not None
-    except ValueError:
-        return False
 
 
 def _await(job: Job, encoded: bytes) -> Invocation:
@@ -171,7 +164,7 @@ def _await(job: Job, encoded: bytes) -> Invocation:
             taken_by = (redis.get(taken_key(job.id)) or b"").decode()
         except RedisError:
             return _poll_row(job)
-        if taken_by and not _worker_alive(taken_by):
+        if taken_by and not worker_alive(taken_by):
             return _record_lost(job, f"The worker running this invocation ({taken_by}) stopped answering before it finished.")
     if not taken_by and redis.lrem(CALLS_KEY, 1, encoded):
         return _record_lost(job, f"No worker took this invocation within {job.deadline - job.queued_at:.0f} s; it did not run.")
@@ -181,11 +174,6 @@ def _await(job: Job, encoded: bytes) -> Invocation:
         return _answered(job, json.loads(item[1]))
     taken_by = taken_by or (redis.get(taken_key(job.id)) or b"").decode()
     return _record_lost(job, f"The worker running this invocation ({taken_by or 'unknown'}) did not finish it within {job.deadline - job.queued_at:.0f} s.")
-
-
-def _worker_alive(name: str) -> bool:
-
-    return worker_alive(name)
 
 
 def _answered(job: Job, message: dict[str, Any]) -> Invocation:

@@ -94,7 +94,7 @@ def invocation_submit(
         trigger_detail=with_user(trigger_detail, user),
         payload=text,
         memory_size=revision.memory_size,
-        parent_id=_uuid_or_none(parent_id),
+        parent_id=uuid_or_none(parent_id),
     )
     dispatch_invocation(str(invocation.id))
     return invocation
@@ -107,7 +107,7 @@ def with_user(detail: dict[str, Any] | None, user: AbstractBaseUser | AnonymousU
     return detail
 
 
-def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+def uuid_or_none(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value) if value else None
     except ValueError:
@@ -149,7 +149,7 @@ def invocation_record_stopped(*, function: Function, payload: bytes, trigger: st
     revision = function.latest
     now = timezone.now()
     return Invocation.objects.create(function=function, function_name=function.name, revision=revision, invocation_type=InvocationType.EVENT,
-                                     parent_id=_uuid_or_none(parent_id),
+                                     parent_id=uuid_or_none(parent_id),
                                      trigger=trigger, trigger_detail=trigger_detail, payload=payload.decode("utf-8", "replace"), status=InvocationStatus.FAILED,
                                      error=error, result=json.dumps(error), started_at=now, finished_at=now,
                                      memory_size=revision.memory_size if revision else 128, logs=f"[Kiln] {error['errorType']}: {error['errorMessage']}\n")
