@@ -104,6 +104,10 @@ class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
     def last_invoked(self, obj: Function) -> Any:
         return getattr(obj, "last_invoked_at", None) or "—"
 
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = super().get_list_display(request)
+        return shown if request.user.has_perm("functions.invoke_function") else [c for c in shown if c != "test_link"]
+
     @admin.display(description="")
     def test_link(self, obj: Function) -> str:
         return format_html('<a class="button" href="{}">Test</a>', reverse("admin:functions_function_test", args=[quote(obj.pk)]))
@@ -126,11 +130,15 @@ class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
         function = self.get_object(request, unquote(object_id))
         if function is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_change_permission(request, function):
+        if not self.has_view_permission(request, function):
             raise PermissionDenied
-        return self._form_view(request, function)
+        # Changing means seeing the values one saves: without the secrets permission the page is read-only.
+        editable = self.has_change_permission(request, function) and request.user.has_perm("functions.view_function_secrets")
+        if request.method == "POST" and not editable:
+            raise PermissionDenied
+        return self._form_view(request, function, read_only=not editable)
 
-    def _form_view(self, request: HttpRequest, function: Function | None) -> HttpResponse:
+    def _form_view(self, request: HttpRequest, function: Function | None, *, read_only: bool = False) -> HttpResponse:
         if request.method == "POST":
             form = FunctionForm(request.POST, request.FILES, function=function)
             saved = form.save() if form.is_valid() else None
@@ -157,7 +165,10 @@ class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
                 zip_entries = revision_code_entries(revision)
             except (OSError, ValueError, zipfile.BadZipFile) as error:  # the stored package is gone or damaged: say so
                 zip_error = f"Cannot read the code package: {error}"
+        if read_only:
+            title = f"Function {function.name}" if function else title
         return self.render_page(request, "console/function_form.html", title, form=form, function=function, original=function, revision=revision,
+                                read_only=read_only, show_secrets=request.user.has_perm("functions.view_function_secrets"),
                                 zip_entries=zip_entries, zip_error=zip_error, starters=form.starters_json(),
                                 panels=function_panels(function) if function else None)
 
@@ -203,7 +214,7 @@ class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
         function = self.get_object(request, unquote(object_id))
         if function is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_view_permission(request, function):
+        if not request.user.has_perm("functions.invoke_function"):  # the page is for invoking: a viewer cannot
             raise PermissionDenied
         return self.render_page(request, "console/function_test.html", f"Test {function.name}", function=function, original=function, revision=function.latest)
 
@@ -212,8 +223,10 @@ class FunctionAdmin(CustomPagesMixin, admin.ModelAdmin):
         if request.method != "POST":
             return JsonResponse(error_envelope("MethodNotAllowed", "POST the event as the request body."), status=405)
         function = self.get_object(request, unquote(object_id))
-        if function is None or not self.has_change_permission(request, function):
+        if function is None or not self.has_view_permission(request, function):
             return JsonResponse(error_envelope("ResourceNotFoundException", "Function not found."), status=404)
+        if not request.user.has_perm("functions.invoke_function"):
+            return JsonResponse(error_envelope("AccessDeniedException", "You may look at this function but not invoke it: that needs the Developers persona."), status=403)
         try:
             called = invocation_call(function=function, payload=request.body, trigger=Trigger.CONSOLE, user=request.user)
             invocation = Invocation.objects.select_related("revision").get(pk=called.pk)  # the whole row, as the history shows it

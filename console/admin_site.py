@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -20,6 +21,14 @@ from django.urls import URLPattern, path, reverse
 NAVIGATION = [("functions", "function"), ("functions", "layer"), ("iam", "role"), ("invoker", "invocation"), ("storage", "bucket"), ("tables", "table"),
               ("queues", "queue"), ("topics", "topic"), ("buses", "rule"), ("logs", "loggroup"), ("httpapi", "httpapi")]
 NAV_LABELS = {("httpapi", "httpapi"): "HTTP APIs"}
+# The console's own pages and the permission each needs (the personas of iam/personas.py hold them).
+PAGE_PERMISSIONS = {"environments": "invoker.view_invocation", "usage": "metrics.view_usageday", "policy_simulator": "iam.view_role",
+                    "dashboard": "invoker.view_invocation"}
+
+
+def _require(request: HttpRequest, page: str) -> None:
+    if not request.user.has_perm(PAGE_PERMISSIONS[page]):
+        raise PermissionDenied
 
 
 class KilnAdminSite(admin.AdminSite):
@@ -34,6 +43,14 @@ class KilnAdminSite(admin.AdminSite):
 
         self.login_form = ThrottledLoginForm
         return super().login(request, extra_context)
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Signed in and active, and staff or in a persona group (``iam/personas.py``): what each page shows is
+        then up to the login's permissions, so a staff login in no group (an outsider) sees nothing."""
+        from iam.personas import user_personas
+
+        user = request.user
+        return bool(user.is_active and (user.is_staff or user_personas(user)))  # type: ignore[arg-type]
 
     def get_urls(self) -> list[URLPattern]:
         return [path("environments/", self.admin_view(self.environments_view), name="environments"),
@@ -52,10 +69,9 @@ class KilnAdminSite(admin.AdminSite):
             if key in models:
                 entry = models.pop(key)
                 main.append({**entry, "name": NAV_LABELS.get(key, entry["name"])})
-        if request.user.is_staff:
-            main.append({"name": "Workers", "object_name": "Workers", "admin_url": reverse("admin:environments", current_app=self.name), "add_url": None, "view_only": True, "perms": {}})
-            main.append({"name": "Policy simulator", "object_name": "PolicySimulator", "admin_url": reverse("admin:policy_simulator", current_app=self.name), "add_url": None, "view_only": True, "perms": {}})
-            main.append({"name": "Usage and cost", "object_name": "Usage", "admin_url": reverse("admin:usage", current_app=self.name), "add_url": None, "view_only": True, "perms": {}})
+        for page, name, object_name in (("environments", "Workers", "Workers"), ("policy_simulator", "Policy simulator", "PolicySimulator"), ("usage", "Usage and cost", "Usage")):
+            if request.user.has_perm(PAGE_PERMISSIONS[page]):
+                main.append({"name": name, "object_name": object_name, "admin_url": reverse(f"admin:{page}", current_app=self.name), "add_url": None, "view_only": True, "perms": {}})
         groups = [{"name": "Kiln", "app_label": "kiln", "app_url": reverse("admin:index", current_app=self.name), "has_module_perms": True, "models": main}]
         rest = sorted(models.values(), key=lambda m: str(m["name"]))
         if rest:
@@ -70,6 +86,8 @@ class KilnAdminSite(admin.AdminSite):
         from console import dashboard
         from console.health import workers
 
+        if not request.user.has_perm(PAGE_PERMISSIONS["dashboard"]):  # an outsider: the page without Kiln's data
+            return super().index(request, {"no_access": True, **(extra_context or {})})
         try:
             found, error = workers(), ""
         except Exception as exc:  # noqa: BLE001 - Redis down: the dashboard says so
@@ -83,23 +101,30 @@ class KilnAdminSite(admin.AdminSite):
 
     def usage_view(self, request: HttpRequest) -> HttpResponse:
         """This month's requests, GB-seconds and cost (Lambda's pricing model), drawn from ``/api/v1/usage/``."""
+        _require(request, "usage")
         context: dict[str, Any] = {**self.each_context(request), "title": "Usage and cost", "month": request.GET.get("month", "")}
         return TemplateResponse(request, "console/usage.html", context)
 
     def security_credentials_view(self, request: HttpRequest) -> HttpResponse:
-        """The signed-in login's own access keys (``console/credentials.py``)."""
+        """The signed-in login's own access keys (``console/credentials.py``): anyone with a persona."""
+        from iam.personas import user_personas
+
+        if not user_personas(request.user):  # type: ignore[arg-type]
+            raise PermissionDenied
         from console.credentials import security_credentials_view
 
         return security_credentials_view(self, request)
 
     def policy_simulator_view(self, request: HttpRequest) -> HttpResponse:
         """Principal, action, resource in; IAM's decision and the deciding statement out (``console/simulator.py``)."""
+        _require(request, "policy_simulator")
         from console.simulator import policy_simulator_view
 
         return policy_simulator_view(self, request)
 
     def environments_view(self, request: HttpRequest) -> HttpResponse:
         """Each worker (from its heartbeat) with its sandbox mode and execution environments."""
+        _require(request, "environments")
         from console.health import workers
         from invoker.sandbox import sandbox_status
 

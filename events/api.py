@@ -23,6 +23,8 @@ NOTIFICATIONS_SCHEMA = {"type": "array", "items": {"type": "object"}}  # [{"id",
 
 
 class BucketNotificationsView(APIView):
+    permission_model = "events.bucketnotification"  # restapi/permissions.py
+
     @extend_schema(summary="A bucket's notification configurations", responses={200: NOTIFICATIONS_SCHEMA})
     def get(self, request: Request, name: str) -> Response:
         bucket = access_bucket_by_name(request.user, name)
@@ -36,6 +38,8 @@ class BucketNotificationsView(APIView):
 
 
 class BucketInvocationsView(APIView):
+    permissions_for = {"GET": ("invoker.view_invocation",)}  # restapi/permissions.py
+
     @extend_schema(parameters=[OpenApiParameter("key", str), OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
                    summary="Invocations triggered by a bucket's objects (optionally one key), newest first", responses={200: dict})
     def get(self, request: Request, name: str) -> Response:

@@ -20,6 +20,7 @@ from functions.event_templates import template_list
 from functions.models import Function, FunctionAlias, FunctionRevision, FunctionVersion, LayerVersion, SavedTestEvent
 from functions.runtimes import RuntimeStatus, known_runtimes
 from restapi.bodies import json_object
+from restapi.permissions import can_see_secrets
 
 
 def decode_zip_base64(value: Any, field: str) -> bytes:
@@ -48,7 +49,11 @@ def parse_code(data: Any) -> services.Code:
     raise ValidationFailed('code must give "files" or "zip_base64".', details={"field": "code"})
 
 
-def function_data(function: Function) -> dict[str, Any]:
+SECRET_MASK = "********"
+
+
+def function_data(function: Function, *, secrets: bool = True) -> dict[str, Any]:
+    """A function as the API shows it; without ``secrets`` (a viewer) environment values are masked."""
     revision = function.latest
     assert revision is not None
     data: dict[str, Any] = {
@@ -61,7 +66,7 @@ def function_data(function: Function) -> dict[str, Any]:
         "timeout": revision.timeout,
         "ephemeral_storage": revision.ephemeral_storage,
         "network": revision.network,
-        "environment": revision.environment,
+        "environment": revision.environment if secrets else {key: SECRET_MASK for key in revision.environment or {}},
         "role": revision.role.arn if revision.role_id else None,
         "layers": [lv.arn for lv in revision.ordered_layers()],
         "code": {"sha256": revision.code_sha256, "size": revision.code_size, "unzipped_size": revision.code_unzipped_size, "files": revision.inline_files},
@@ -105,9 +110,11 @@ def _body(request: Request, *allowed: str) -> dict[str, Any]:
 
 
 class FunctionListView(APIView):
+    permission_model = "functions.function"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="List functions", operation_id="v1_functions_list")
     def get(self, request: Request) -> Response:
-        return Response({"functions": [function_data(f) for f in selectors.function_list(request.user)]})
+        return Response({"functions": [function_data(f, secrets=can_see_secrets(request.user)) for f in selectors.function_list(request.user)]})
 
     @extend_schema(request=FunctionInput, responses={201: dict}, summary="Create a function")
     def post(self, request: Request) -> Response:
@@ -122,9 +129,11 @@ class FunctionListView(APIView):
 
 
 class FunctionDetailView(APIView):
+    permission_model = "functions.function"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="Get a function")
     def get(self, request: Request, name: str) -> Response:
-        return Response(function_data(selectors.access_function_by_name(request.user, name)))
+        return Response(function_data(selectors.access_function_by_name(request.user, name), secrets=can_see_secrets(request.user)))
 
     @extend_schema(request=FunctionInput, responses={200: dict}, summary="Update a function's code and/or configuration")
     def patch(self, request: Request, name: str) -> Response:
@@ -163,6 +172,8 @@ def layer_version_data(lv: LayerVersion) -> dict[str, Any]:
 
 
 class LayerListView(APIView):
+    permission_model = "functions.layer"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="List layers and their versions")
     def get(self, request: Request) -> Response:
         layers = []
@@ -195,6 +206,8 @@ class LayerListView(APIView):
 
 
 class RuntimeListView(APIView):
+    permissions_for = {"GET": ("functions.view_function",)}  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="Every runtime Kiln knows: installed on this host or not, and why not")
     def get(self, request: Request) -> Response:
         return Response({"runtimes": [runtime_data(status) for status in known_runtimes().values()]})
@@ -212,6 +225,8 @@ def concurrency_data(function: Function) -> dict[str, Any]:
 
 
 class FunctionConcurrencyView(APIView):
+    permission_model = "functions.function"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="Get a function's reserved and provisioned concurrency")
     def get(self, request: Request, name: str) -> Response:
         return Response(concurrency_data(selectors.access_function_by_name(request.user, name)))
@@ -228,6 +243,8 @@ def event_invoke_config_data(function: Function) -> dict[str, Any]:
 
 
 class FunctionEventInvokeConfigView(APIView):
+    permission_model = "functions.function"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="Get how asynchronous invocations of a function are retried")
     def get(self, request: Request, name: str) -> Response:
         return Response(event_invoke_config_data(selectors.access_function_by_name(request.user, name)))
@@ -251,6 +268,8 @@ def alias_data(alias: FunctionAlias) -> dict[str, Any]:
 
 
 class FunctionVersionListView(APIView):
+    permission_model = "functions.functionversion"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="List a function's published versions")
     def get(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
@@ -265,6 +284,8 @@ class FunctionVersionListView(APIView):
 
 
 class FunctionAliasListView(APIView):
+    permission_model = "functions.functionalias"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="List a function's aliases", operation_id="v1_functions_aliases_list")
     def get(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
@@ -280,6 +301,8 @@ class FunctionAliasListView(APIView):
 
 
 class FunctionAliasDetailView(APIView):
+    permission_model = "functions.functionalias"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="Get an alias")
     def get(self, request: Request, name: str, alias: str) -> Response:
         return Response(alias_data(versions.alias_get(selectors.access_function_by_name(request.user, name), alias)))
@@ -304,6 +327,8 @@ def test_event_data(test_event: SavedTestEvent) -> dict[str, Any]:
 
 
 class TestEventListView(APIView):
+    permission_model = "functions.savedtestevent"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="A function's saved test events: shared ones and the caller's private ones", operation_id="v1_functions_test_events_list")
     def get(self, request: Request, name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
@@ -320,6 +345,8 @@ class TestEventListView(APIView):
 
 
 class TestEventDetailView(APIView):
+    permission_model = "functions.savedtestevent"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="Get a saved test event")
     def get(self, request: Request, name: str, event_name: str) -> Response:
         function = selectors.access_function_by_name(request.user, name)
@@ -339,6 +366,8 @@ class TestEventDetailView(APIView):
 
 
 class EventTemplateListView(APIView):
+    permissions_for = {"GET": ("functions.view_function",)}  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="Templates of the events Kiln's sources deliver (API Gateway 1.0 and 2.0, S3 put, ...)")
     def get(self, request: Request) -> Response:
         return Response({"templates": template_list()})

@@ -66,6 +66,8 @@ class Function(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
+        # Beyond add/change/delete/view (iam/personas.py): a viewer reads a function but neither runs it nor sees its secrets.
+        permissions = [("invoke_function", "Can invoke a function"), ("view_function_secrets", "Can see a function's environment variable values")]
 
     def __str__(self) -> str:
         return self.name

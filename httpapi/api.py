@@ -86,6 +86,8 @@ def function_url_data(request: Request, url: FunctionUrl) -> dict[str, Any]:
 
 
 class HttpApiListView(APIView):
+    permission_model = "httpapi.httpapi"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="List HTTP APIs", operation_id="http_apis_list")
     def get(self, request: Request) -> Response:
         return Response({"results": [http_api_data(request, api) for api in selectors.http_api_list(request.user)]})
@@ -98,6 +100,8 @@ class HttpApiListView(APIView):
 
 
 class HttpApiDetailView(APIView):
+    permission_model = "httpapi.httpapi"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="Get an HTTP API with its stages and routes")
     def get(self, request: Request, api_id: str) -> Response:
         return Response(http_api_data(request, selectors.access_http_api(request.user, api_id)))
@@ -115,6 +119,8 @@ class HttpApiDetailView(APIView):
 
 
 class RouteListView(APIView):
+    permission_model = "httpapi.route"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="List an HTTP API's routes", operation_id="http_api_routes_list")
     def get(self, request: Request, api_id: str) -> Response:
         api = selectors.access_http_api(request.user, api_id)
@@ -133,6 +139,8 @@ class RouteListView(APIView):
 
 
 class RouteDetailView(APIView):
+    permission_model = "httpapi.route"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="Get a route")
     def get(self, request: Request, api_id: str, route_id: str) -> Response:
         api = selectors.access_http_api(request.user, api_id)
@@ -146,6 +154,8 @@ class RouteDetailView(APIView):
 
 
 class StageListView(APIView):
+    permission_model = "httpapi.stage"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="List an HTTP API's stages", operation_id="http_api_stages_list")
     def get(self, request: Request, api_id: str) -> Response:
         api = selectors.access_http_api(request.user, api_id)
@@ -160,6 +170,8 @@ class StageListView(APIView):
 
 
 class StageDetailView(APIView):
+    permission_model = "httpapi.stage"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="Get a stage")
     def get(self, request: Request, api_id: str, stage_name: str) -> Response:
         api = selectors.access_http_api(request.user, api_id)
@@ -179,6 +191,8 @@ class StageDetailView(APIView):
 
 
 class FunctionUrlView(APIView):
+    permission_model = "httpapi.functionurl"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="Get a function's URL")
     def get(self, request: Request, name: str) -> Response:
         function = access_function_by_name(request.user, name)

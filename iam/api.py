@@ -27,6 +27,8 @@ def _role(name: str) -> Role:
 
 
 class RoleListView(APIView):
+    permission_model = "iam.role"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="List roles", operation_id="v1_roles_list")
     def get(self, request: Request) -> Response:
         return Response({"roles": [role_data(r) for r in Role.objects.all()]})
@@ -39,6 +41,8 @@ class RoleListView(APIView):
 
 
 class RoleDetailView(APIView):
+    permission_model = "iam.role"  # restapi/permissions.py
+
     @extend_schema(responses={200: dict}, summary="Get a role")
     def get(self, request: Request, name: str) -> Response:
         return Response(role_data(_role(name)))

@@ -5,9 +5,10 @@ has access keys or policies, as IAM does (``DeleteConflict``).
 
 A console login gets an IAM user of its own the first time it asks for an access key (``console_user_link``):
 path ``/console/``, named after the login (or ``console-<login>`` when that name is taken). Its permissions
-are its IAM policies; an administrator's (a superuser's) starts with the inline policy
-``KilnConsoleAdministrator`` allowing everything, as the console allows them everything, and can be edited
-like any other. The ``console_access_key_*`` services act only on the login's own keys, two at most.
+are its IAM policies; the inline policy ``KilnConsolePersona`` is kept equal to the login's personas
+(``iam/personas.py``: everything for an administrator or superuser, the developer's or viewer's set, none for
+an outsider), so the AWS endpoint allows a login what the console and the REST API allow it; other
+policies can be added to it like to any IAM user. The ``console_access_key_*`` services act only on the login's own keys, two at most.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.db import IntegrityError, transaction
 from iam.credentials import ACCESS_KEYS_PER_USER, IssuedKey, access_key_create, access_key_delete, access_key_set_status
 from iam.errors import DeleteConflict, EntityAlreadyExists, InvalidInput, LimitExceeded, NoSuchEntity
 from iam.models import AccessKey, IamUser, ManagedPolicy, UserPolicy, unique_id
+from iam.personas import persona_policy_sync
 from iam.policy import policy_parse
 from iam.services import MANAGED_POLICIES_PER_ROLE, POLICY_NAME, path_check
 
@@ -88,12 +90,10 @@ def managed_policy_delete(*, policy: ManagedPolicy) -> None:
 
 
 CONSOLE_PATH = "/console/"
-CONSOLE_ADMIN_POLICY = "KilnConsoleAdministrator"
-_ALLOW_ALL: dict[str, Any] = {"Version": "2012-10-17", "Statement": [{"Sid": "ConsoleAdministrator", "Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 def console_user_link(*, user: AbstractBaseUser) -> IamUser:
-    """The login's IAM user, created (with the administrator policy for a superuser) if it has none yet."""
+    """The login's IAM user, created (with its personas' policy) if it has none yet."""
     existing = IamUser.objects.filter(console_user=user).first()
     if existing is not None:
         return existing
@@ -109,8 +109,7 @@ def console_user_link(*, user: AbstractBaseUser) -> IamUser:
         if name is None:
             raise EntityAlreadyExists(f"No free IAM user name for the console login {login!r}.")
         iam_user = IamUser.objects.create(name=name, path=CONSOLE_PATH, user_id=unique_id("AIDA"), console_user=user)
-        if getattr(user, "is_superuser", False):
-            UserPolicy.objects.create(user=iam_user, name=CONSOLE_ADMIN_POLICY, document=_ALLOW_ALL)
+        persona_policy_sync(user)
     return iam_user
 
 

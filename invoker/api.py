@@ -90,6 +90,8 @@ class NewestFirst(CursorPagination):
 
 
 class InvocationListView(APIView):
+    permission_model = "invoker.invocation"  # restapi/permissions.py
+
     @extend_schema(
         parameters=[OpenApiParameter("function", str), OpenApiParameter("status", str, enum=InvocationStatus.values), OpenApiParameter("trigger", str), OpenApiParameter("bucket", str),
                     OpenApiParameter("since", str, description="ISO-8601, inclusive"), OpenApiParameter("until", str, description="ISO-8601, exclusive"),
@@ -107,12 +109,16 @@ class InvocationListView(APIView):
 
 
 class InvocationDetailView(APIView):
+    permission_model = "invoker.invocation"  # restapi/permissions.py
+
     @extend_schema(responses={200: InvocationDetail}, summary="Get an invocation with its result, logs, cause and the invocations it caused")
     def get(self, request: Request, request_id: str) -> Response:
         return Response(invocation_data_with_lineage(selectors.access_invocation(request.user, request_id)))
 
 
 class InvocationReplayView(APIView):
+    permissions_for = {"POST": ("functions.invoke_function",)}  # restapi/permissions.py
+
     @extend_schema(request=dict, responses={202: dict}, summary='Run an invocation\'s event again: {"qualifier": "$LATEST" | "original"}')
     def post(self, request: Request, request_id: str) -> Response:
         original = selectors.access_invocation(request.user, request_id)
@@ -125,6 +131,7 @@ class InvocationReplayView(APIView):
 
 class InvokeView(APIView):
     """``POST /api/v1/functions/{name}/invoke/``: the body is the event."""
+    permissions_for = {"POST": ("functions.invoke_function",)}  # restapi/permissions.py
 
     request_id: str = ""
 

@@ -17,6 +17,8 @@ from metrics import prom, selectors
 
 
 class MetricSeriesView(APIView):
+    permissions_for = {"GET": ("metrics.view_metricminute",)}  # restapi/permissions.py
+
     @extend_schema(
         parameters=[OpenApiParameter("metric", str, enum=list(selectors.METRICS), required=True), OpenApiParameter("function", str),
                     OpenApiParameter("period", int, description="seconds, a multiple of 60"), OpenApiParameter("start", str), OpenApiParameter("end", str),
@@ -34,6 +36,8 @@ class MetricSeriesView(APIView):
 
 
 class UsageView(APIView):
+    permissions_for = {"GET": ("metrics.view_usageday",)}  # restapi/permissions.py
+
     @extend_schema(parameters=[OpenApiParameter("month", str, description="YYYY-MM; default: this month")], responses={200: dict},
                    summary="A month's requests, GB-seconds and cost under Lambda's pricing")
     def get(self, request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -34,6 +35,8 @@ class BucketAdmin(admin.ModelAdmin):
 
     def browse_view(self, request: HttpRequest, name: str) -> HttpResponse:
         bucket = get_object_or_404(Bucket, name=name)
+        if not self.has_view_permission(request, bucket):
+            raise PermissionDenied
         context: dict[str, Any] = {**self.admin_site.each_context(request), "title": f"Bucket {bucket.name}", "bucket": bucket, "opts": self.model._meta}
         return TemplateResponse(request, "storage/browse.html", context)
 

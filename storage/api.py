@@ -71,6 +71,8 @@ def object_headers(obj: Object) -> dict[str, str]:
 
 
 class BucketListView(APIView):
+    permission_model = "storage.bucket"  # restapi/permissions.py
+
     @extend_schema(responses={200: BucketSerializer(many=True)}, summary="List buckets")
     def get(self, request: Request) -> Response:
         return Response({"buckets": BucketSerializer(selectors.bucket_list(request.user), many=True).data})
@@ -84,6 +86,8 @@ class BucketListView(APIView):
 
 
 class BucketDetailView(APIView):
+    permission_model = "storage.bucket"  # restapi/permissions.py
+
     @extend_schema(responses={200: BucketSerializer}, summary="Get a bucket")
     def get(self, request: Request, name: str) -> Response:
         return Response(BucketSerializer(selectors.access_bucket_by_name(request.user, name)).data)
@@ -95,6 +99,8 @@ class BucketDetailView(APIView):
 
 
 class ObjectListView(APIView):
+    permission_model = "storage.object"  # restapi/permissions.py
+
     @extend_schema(
         parameters=[OpenApiParameter("prefix", str), OpenApiParameter("delimiter", str), OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
         summary="List objects, with common prefixes when a delimiter is given", responses={200: dict}, operation_id="v1_buckets_objects_list",
@@ -151,6 +157,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
 
 class ObjectDetailView(APIView):
     """``/api/v1/buckets/{name}/objects/{key}``: raw PUT, GET (with Range), HEAD, DELETE."""
+    permission_model = "storage.object"  # restapi/permissions.py
 
     parser_classes: list = []  # the body is the object: never parsed, read as a stream
 

@@ -15,7 +15,7 @@ from django.test import Client
 
 from iam.crypto import secret_decrypt
 from iam.models import AccessKey, AccessKeyStatus, IamUser
-from iam.users import CONSOLE_ADMIN_POLICY
+from iam.personas import PERSONA_POLICY
 
 PAGE = "/console/security-credentials/"
 KEY_ID = re.compile(r'id="new-key-id">(AKIA[A-Z0-9]+)<')
@@ -64,7 +64,7 @@ def test_create_shows_the_secret_exactly_once_and_stores_it_encrypted(owner) -> 
     key = AccessKey.objects.get(access_key_id=key_id)
     assert secret not in key.secret_encrypted and secret_decrypt(stored=key.secret_encrypted, access_key_id=key_id) == secret
     assert key.user.console_user == owner and key.user.name == "owner" and key.user.path == "/console/"
-    assert list(key.user.inline_policies.values_list("name", flat=True)) == [CONSOLE_ADMIN_POLICY]  # a superuser administers
+    assert list(key.user.inline_policies.values_list("name", flat=True)) == [PERSONA_POLICY]  # a superuser administers
     again = client.get(PAGE).content.decode()
     assert secret not in again and key_id in again and "new-key-secret" not in again
     assert "arn:aws:iam::000000000000:user/console/owner" in again

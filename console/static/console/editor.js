@@ -44,6 +44,12 @@
       var rows = target.querySelectorAll("[data-row]");
       var focusable = rows[rows.length - 1].querySelector("input, select, textarea");
       if (focusable) focusable.focus();
+    } else if (button.hasAttribute("data-reveal")) {  // an environment value is masked until shown
+      var input = button.parentNode.querySelector("input[data-secret]");
+      if (!input) return;
+      var shown = input.type === "password";
+      input.type = shown ? "text" : "password";
+      button.textContent = shown ? "Hide" : "Show";
     } else if (button.hasAttribute("data-remove-row")) {
       var row = button.closest("[data-row]");
       if (row) row.parentNode.removeChild(row);
