@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -21,9 +22,12 @@ class BucketAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     readonly_fields = ["created_at", "updated_at"]
 
-    @admin.display(description="Objects")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Bucket]:
+        return super().get_queryset(request).annotate(objects_in=Count("contents"))  # one query for the page, not one per bucket
+
+    @admin.display(description="Objects", ordering="objects_in")
     def object_count(self, obj: Bucket) -> int:
-        return obj.contents.count()
+        return obj.objects_in if hasattr(obj, "objects_in") else obj.contents.count()
 
     @admin.display(description="Browse")
     def browse_link(self, obj: Bucket) -> str:

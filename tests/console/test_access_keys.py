@@ -45,7 +45,12 @@ def _s3(endpoint: str, key: tuple[str, str]) -> Any:
 
 @pytest.fixture
 def staff(db: None) -> User:
-    return User.objects.create_user(username="teammate", password="kiln-pass-123", is_staff=True)
+    """A teammate with the Viewers persona (iam/personas.py): read-only, on the AWS endpoint too."""
+    from django.contrib.auth.models import Group
+
+    user = User.objects.create_user(username="teammate", password="kiln-pass-123", is_staff=True)
+    user.groups.add(Group.objects.get(name="Viewers"))
+    return user
 
 
 def test_the_page_is_linked_from_every_console_page_and_starts_empty(owner) -> None:
@@ -124,12 +129,18 @@ def test_keys_sign_requests_as_the_logins_iam_user(owner, staff, live_server, tr
     with pytest.raises(ClientError) as login_off:
         s3.list_buckets()
     assert login_off.value.response["Error"]["Code"] == "InvalidAccessKeyId"
-    # a staff login that is not a superuser gets an IAM user without policies: denied until given one
+    # a viewer's keys read but do not write; taken out of every persona, they are denied everything
     staff_key = _create(_client(staff))
+    viewer_s3 = _s3(live_server.url, staff_key)
+    assert viewer_s3.list_buckets()["Buckets"]
     with pytest.raises(ClientError) as denied:
-        _s3(live_server.url, staff_key).list_buckets()
+        viewer_s3.create_bucket(Bucket="viewer-made")
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
-    assert "none yet" in _client(staff).get(PAGE).content.decode()
+    assert "<code>KilnConsolePersona</code>" in _client(staff).get(PAGE).content.decode()
+    staff.groups.clear()
+    with pytest.raises(ClientError) as outsider:
+        viewer_s3.list_buckets()
+    assert outsider.value.response["Error"]["Code"] == "AccessDenied"
 
 
 def test_deleting_the_login_deletes_its_iam_user_and_keys(owner) -> None:

@@ -44,11 +44,12 @@ def test_a_new_revision_reaches_every_web_process_at_once(kiln_stack: Stack) -> 
 
 def test_a_token_deleted_or_its_user_deactivated_is_refused_at_once(transactional_db) -> None:
     """The token cache (console/tokens.py) forgets a token on any change to it or its user."""
-    from django.contrib.auth.models import User
+    from django.contrib.auth.models import Group, User
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
     user = User.objects.create_user("cache-user", password="pass-123-word", is_staff=True)
+    user.groups.add(Group.objects.get(name="Viewers"))
     token = Token.objects.create(user=user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")

@@ -103,7 +103,16 @@ def list_functions(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
             by_function.setdefault(v.function_id, []).append(v)
         rows = [row for f in functions for row in [(f, f.latest, LATEST)] + [(f, v.revision, str(v.version)) for v in by_function.get(f.pk, [])]]
     chosen, more = page(rows, params, key=lambda r: f"{r[0].name}:{r[2]}")
-    return {"Functions": [function_configuration(f, rev, v) for f, rev, v in chosen], **more}
+    return {"Functions": [_listed(ctx, function_configuration(f, rev, v)) for f, rev, v in chosen], **more}
+
+
+def _listed(ctx: AwsContext, config: dict[str, Any]) -> dict[str, Any]:
+    """A listed function's environment only for a caller who may read its configuration (a viewer may not,
+    iam/personas.py); otherwise Lambda's ``EnvironmentResponse.Error``, as when its KMS key may not be used."""
+    if "Environment" in config and not ctx.decide("lambda:GetFunctionConfiguration", config["FunctionArn"]).allowed:
+        config["Environment"] = {"Error": {"ErrorCode": "AccessDeniedException",
+                                           "Message": "The caller may not read this function's environment variables (lambda:GetFunctionConfiguration)."}}
+    return config
 
 
 def _revision_precondition(function: Function, revision_id: str | None) -> None:
