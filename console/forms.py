@@ -356,3 +356,11 @@ class ThrottledLoginForm(AdminAuthenticationForm):
         if username and login_throttled(username, self.request):
             raise forms.ValidationError(THROTTLED_MESSAGE, code="throttled")
         return super().clean()
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        """Staff, or a login with a persona (``iam/personas.py``): the site's own rule (``KilnAdminSite.has_permission``)."""
+        from iam.personas import user_personas
+
+        if user.is_active and not user.is_staff and user_personas(user):
+            return
+        super().confirm_login_allowed(user)

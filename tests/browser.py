@@ -43,7 +43,8 @@ class Browser:
 
 
 @contextmanager
-def logged_in(stack: Stack) -> Iterator[Browser]:
+def logged_in(stack: Stack, username: str | None = None, password: str | None = None) -> Iterator[Browser]:
+    """Chromium signed in as the stack's administrator, or as ``username`` with ``password``."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's chromium package (.ci/run does)")
@@ -77,8 +78,8 @@ def logged_in(stack: Stack) -> Iterator[Browser]:
 
         page.on("console", on_console)
         page.goto(f"{stack.url}/console/login/")
-        page.fill("#id_username", stack.username)
-        page.fill("#id_password", stack.password)
+        page.fill("#id_username", username or stack.username)
+        page.fill("#id_password", password or stack.password)
         page.click("input[type=submit]")
         page.wait_for_url(re.compile(r".*/console/$"))
         try:

@@ -92,9 +92,12 @@ def test_a_login_in_no_group_and_not_staff_is_sent_to_sign_in(db: None) -> None:
     client.login(username=user.username, password=PASSWORD)
     response = client.get("/console/")
     assert response.status_code == 302 and "/console/login/" in response["Location"]
-    # a persona is enough to use the console, without the staff flag
-    viewer = persona_user("viewer", staff=False)
-    assert _client(viewer).get("/console/").status_code == 200
+    # a persona is enough to use the console, without the staff flag: through the sign-in form too
+    persona_user("viewer", staff=False)
+    form = Client().post("/console/login/?next=/console/", {"username": "viewer-login", "password": PASSWORD, "next": "/console/"})
+    assert form.status_code == 302 and form["Location"] == "/console/"
+    refused = Client().post("/console/login/?next=/console/", {"username": user.username, "password": PASSWORD, "next": "/console/"})
+    assert refused.status_code == 200 and "staff account" in refused.content.decode()
 
 
 @pytest.fixture
