@@ -107,9 +107,11 @@ def list_functions(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _listed(ctx: AwsContext, config: dict[str, Any]) -> dict[str, Any]:
-    """A listed function's environment only for a caller who may read its configuration (a viewer may not,
-    iam/personas.py); otherwise Lambda's ``EnvironmentResponse.Error``, as when its KMS key may not be used."""
-    if "Environment" in config and not ctx.decide("lambda:GetFunctionConfiguration", config["FunctionArn"]).allowed:
+    """A listed function's environment, unless a policy explicitly denies the caller reading its configuration
+    (the Viewers persona does, iam/personas.py): then Lambda's ``EnvironmentResponse.Error``, as when the
+    function's KMS key may not be used. Only an explicit deny hides it: Lambda itself lists environments to
+    anyone allowed ``ListFunctions``, and code written for it may rely on that."""
+    if "Environment" in config and ctx.decide("lambda:GetFunctionConfiguration", config["FunctionArn"]).decision == "explicitDeny":
         config["Environment"] = {"Error": {"ErrorCode": "AccessDeniedException",
                                            "Message": "The caller may not read this function's environment variables (lambda:GetFunctionConfiguration)."}}
     return config
