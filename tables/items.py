@@ -347,7 +347,7 @@ class _Stream:
             StreamRecord.objects.bulk_create(records)
             table = tables[pk]
             event = StreamRecordsWritten(table_id=pk, stream_arn=stream_arn(table))
-            transaction.on_commit(lambda event=event: bus.publish(event))
+            transaction.on_commit(lambda event=event: bus.publish(event))  # type: ignore[misc]  # mypy types no lambda with a default argument
         self.pending = []
 
 
