@@ -38,7 +38,7 @@ _stop = threading.Event()
 PROVISION_SLOT_S = 20
 
 
-def _provision(pool) -> None:  # type: ignore[no-untyped-def]
+def _provision(pool) -> None:
     """Claim this worker's share of each function's provisioned environments and keep them warm.
 
     Slots ``kiln:provisioned:<revision>:<n>`` are claimed with SET NX and refreshed while held, so
