@@ -21,7 +21,7 @@ from aws.registry import handler_for
 
 def query_dispatch(ctx: AwsContext, *, body: bytes) -> HttpResponse:
     model = service_model(ctx.service)
-    form = {k: v for k, v in ctx.request.GET.items() if not k.startswith("X-Amz-")}
+    form = {k: v for k, v in ctx.request.GET.dict().items() if not k.startswith("X-Amz-")}
     try:
         form.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     except UnicodeDecodeError:

@@ -18,12 +18,15 @@ import binascii
 import hashlib
 import zlib
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from awscrt import checksums as crt_checksums
 
 from aws.errors import AwsError
 from aws.sigv4 import Verification, chunk_signature
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 UNSIGNED = "UNSIGNED-PAYLOAD"
 STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
@@ -121,7 +124,7 @@ class _Checks:
 class PlainBody:
     """``Content-Length`` bytes of the raw stream, checked at the end."""
 
-    def __init__(self, raw: IO[bytes], *, length: int, checks: _Checks) -> None:
+    def __init__(self, raw: IO[bytes] | HttpRequest, *, length: int, checks: _Checks) -> None:
         self.raw, self.remaining, self.checks = raw, length, checks
         self.computed: dict[str, str] = {}
         self.length = length
@@ -145,7 +148,7 @@ class PlainBody:
 class ChunkedBody:
     """An ``aws-chunked`` body, decoded: ``length`` is ``x-amz-decoded-content-length``."""
 
-    def __init__(self, raw: IO[bytes], *, length: int, checks: _Checks, verification: Verification | None, trailer: bool) -> None:
+    def __init__(self, raw: IO[bytes] | HttpRequest, *, length: int, checks: _Checks, verification: Verification | None, trailer: bool) -> None:
         self.raw, self.length, self.checks = raw, length, checks
         self.verification, self.trailer = verification, trailer
         self.previous = verification.signature if verification else ""
@@ -265,7 +268,7 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-def body_reader(raw: IO[bytes], headers: Any, *, verification: Verification | None, content_length: int) -> PlainBody | ChunkedBody:
+def body_reader(raw: IO[bytes] | HttpRequest, headers: Any, *, verification: Verification | None, content_length: int) -> PlainBody | ChunkedBody:
     """The right reader for this request's ``x-amz-content-sha256`` (``headers``: Django's ``request.headers``)."""
     mode = headers.get("x-amz-content-sha256") or UNSIGNED
     checksums = {name: headers[name] for name in _CHECKSUMS if headers.get(name)}

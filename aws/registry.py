@@ -7,14 +7,15 @@ input shape) and returns the output members as a dict, which the service's proto
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 Handler = Callable[..., dict[str, Any]]
 _HANDLERS: dict[tuple[str, str], Handler] = {}
+_H = TypeVar("_H", bound=Callable[..., Any])  # a handler, typed as written (some of S3's return an HttpResponse of their own)
 
 
-def operation(service: str, name: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
+def operation(service: str, name: str) -> Callable[[_H], _H]:
+    def register(handler: _H) -> _H:
         _HANDLERS[(service, name)] = handler
         return handler
 

@@ -98,7 +98,7 @@ def _headers(request: HttpRequest, signed: SignedV2, *, content_type: bool) -> H
         if name.lower().startswith("x-amz-") and name.lower() != "x-amz-security-token":
             headers[name.lower()] = value
     if signed.presigned:
-        for name, value in request.GET.items():
+        for name, value in request.GET.dict().items():
             if name.lower().startswith("x-amz-") and name.lower() != "x-amz-security-token":
                 headers[name.lower()] = value
     return headers

@@ -369,7 +369,7 @@ def dynamodb_poll(mapping_id: str, partition: int = 0) -> int:
         while True:
             redis.delete(_pending_key(mapping_id, partition))
             mapping = _enabled(mapping_id)
-            checkpoint = StreamCheckpoint.objects.filter(mapping_id=mapping_id, partition=partition).first() if mapping else None
+            checkpoint = StreamCheckpoint.objects.filter(mapping_id=mapping_id, partition=partition).first() if mapping else None  # type: ignore[misc]  # a UUID as text
             if mapping is None or checkpoint is None:
                 return batches
             try:

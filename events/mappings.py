@@ -233,6 +233,7 @@ def mapping_update(*, mapping: EventSourceMapping, data: MappingInput, function:
         if qualifier is not None:
             current.qualifier = qualifier
         only_enabled = data == MappingInput(enabled=data.enabled) and function is None and qualifier is None
+        target: str
         if only_enabled and current.enabled != before:
             target = MappingState.ENABLING if current.enabled else MappingState.DISABLING
         elif only_enabled:

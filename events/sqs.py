@@ -223,7 +223,7 @@ def _filtered(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messa
 
 def _failed_ids(result: str | None, ids: set[str]) -> set[str] | None:
     """The ``batchItemFailures`` of a ReportBatchItemFailures response; ``None``: the whole batch failed (an invalid response)."""
-    if result in (None, "", "null"):
+    if result is None or result in ("", "null"):
         return set()
     try:
         document = json.loads(result)

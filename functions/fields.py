@@ -18,6 +18,10 @@ class SealedJSONField(models.TextField):
     keeps environment variables encrypted at rest. A value stored before encryption (plain JSON) still reads; one that
     no longer decrypts (the key material changed) reads as ``{}`` and is logged, as the key must be set back to read it."""
 
+    # For django-stubs: what the field takes and gives is JSON (a dict), not the text stored.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     def __init__(self, *args: Any, context: str = "", **kwargs: Any) -> None:
         self.context = context
         super().__init__(*args, **kwargs)

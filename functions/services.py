@@ -172,6 +172,7 @@ def _write_revision(*, function: Function, config: FunctionConfig, stored: _Stor
             details={"unzipped_size": unzipped_total, "limit": limits.UNZIPPED_MAX_BYTES},
         )
     number = (function.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
+    assert config.network is not None  # _validate_config sets the default
     revision = FunctionRevision.objects.create(
         function=function,
         number=number,
@@ -225,7 +226,7 @@ def revision_config(revision: FunctionRevision) -> FunctionConfig:
         timeout=revision.timeout,
         ephemeral_storage=revision.ephemeral_storage,
         environment=dict(revision.environment),
-        role=revision.role.name if revision.role_id else None,
+        role=revision.role.name if revision.role is not None else None,
         layers=[lv.arn for lv in revision.ordered_layers()],
         network=revision.network,
     )

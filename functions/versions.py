@@ -96,7 +96,7 @@ def qualified_resolve(text: str, qualifier: str | None = None, *, rng: random.Ra
         function = Function.objects.select_related("latest").get(name=name)
     except Function.DoesNotExist:
         raise NotFound(f"Function not found: {function_unqualified_arn(name)}" + (f":{qualifier}" if qualifier else "")) from None
-    if qualifier in (None, LATEST):
+    if qualifier is None or qualifier == LATEST:
         assert function.latest is not None
         return Resolved(function, function.latest, LATEST, qualifier)
     if VERSION.match(qualifier):

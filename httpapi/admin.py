@@ -47,7 +47,7 @@ class RouteInline(admin.TabularInline):
     extra = 1
     fields = ["route_key", "function", "payload_format_version", "invoke"]
     readonly_fields = ["invoke"]
-    autocomplete_fields: list[str] = []
+    autocomplete_fields = []
 
     @admin.display(description="URL ($default stage) — call it")
     def invoke(self, obj: Route) -> str:

@@ -60,7 +60,8 @@ class CorsFormMixin(forms.ModelForm):
         return out
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean returns (typed as optional, for overrides that return None)
         initial = self.instance.cors if self.instance and self.instance.pk else None
         edited_json = "cors" in self.changed_data and json.dumps(data.get("cors"), sort_keys=True) != json.dumps(initial, sort_keys=True)
         chosen = data.get("cors") if edited_json else self._from_fields()

@@ -66,7 +66,7 @@ def _body_bytes(body: Any, encoded: Any) -> bytes:
 def map_result(result: str | None, payload_format_version: str) -> HttpResponse:
     """The HTTP response for a successful invocation's result text, or ``MalformedResponse``."""
     try:
-        value = json.loads(result) if result not in (None, "") else None
+        value = json.loads(result) if result else None
     except ValueError:
         raise MalformedResponse("the result is not JSON") from None
     if payload_format_version == "2.0" and not (isinstance(value, dict) and "statusCode" in value):

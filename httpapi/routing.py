@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 STATIC, PARAM, GREEDY = 0, 1, 2
 
@@ -20,9 +20,12 @@ class RouteLike(Protocol):
     path: str
 
 
+_Route = TypeVar("_Route", bound=RouteLike)  # the caller's route type (a Route model), kept in the Match
+
+
 @dataclass(frozen=True)
-class Match:
-    route: RouteLike
+class Match(Generic[_Route]):
+    route: _Route
     path_parameters: dict[str, str]
 
 
@@ -60,13 +63,13 @@ def _match_path(template: str, segments: list[str]) -> tuple[tuple[int, ...], di
     return tuple(ranks), params
 
 
-def route_match(routes: Iterable[RouteLike], method: str, path: str) -> Match | None:
+def route_match(routes: Iterable[_Route], method: str, path: str) -> Match[_Route] | None:
     """The route that serves ``method path`` (``path`` without the stage), or None (404)."""
     segments = split_path(path)
     method = method.upper()
     best: tuple[tuple[int, ...], int] | None = None
-    chosen: Match | None = None
-    fallback: RouteLike | None = None
+    chosen: Match[_Route] | None = None
+    fallback: _Route | None = None
     for route in routes:
         if not route.method:
             fallback = route

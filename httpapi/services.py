@@ -71,7 +71,7 @@ def _validate_name(name: Any) -> str:
     return name.strip()
 
 
-def http_api_create(*, name: str, cors: Any = None, description: str = "") -> HttpApi:
+def http_api_create(*, name: Any, cors: Any = None, description: str = "") -> HttpApi:
     """Create an HTTP API with its ``$default`` stage."""
     name = _validate_name(name)
     config = cors_validate(cors)

@@ -69,7 +69,9 @@ class Credential:
     def token_matches(self, token: str | None) -> bool:
         if not self.session_token_sha256:
             return not token
-        return bool(token) and hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), self.session_token_sha256)
+        if not token:
+            return False
+        return hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), self.session_token_sha256)
 
     def expired(self, now: datetime.datetime | None = None) -> bool:
         return self.expires_at is not None and (now or timezone.now()) >= self.expires_at
@@ -162,6 +164,7 @@ def principal_of(key: AccessKey) -> Principal:
         return Principal(kind="root", arn=root_arn(), user_id=account, name="root", access_key_id=key.access_key_id, account=account)
     if key.role_id is not None:
         role = key.role
+        assert role is not None
         return Principal(kind="assumed-role", arn=assumed_role_arn(role.name, key.session_name), user_id=f"{role.role_id}:{key.session_name}",
                          name=role.name, access_key_id=key.access_key_id, account=account, role_pk=role.pk, session_name=key.session_name,
                          environment_id=key.environment_id, invocation_id=key.invocation_id)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from core.arns import user_arn
 from iam.credentials import Principal
@@ -58,17 +58,17 @@ def access_key_of_user(*, user: IamUser, access_key_id: str) -> AccessKey:
 CONSOLE_SECRET_SHOW_SECONDS = 300  # a new key's secret can be shown (once) only this long after it was made
 
 
-def console_iam_user(user: AbstractBaseUser) -> IamUser | None:
+def console_iam_user(user: User) -> IamUser | None:
     """The console login's own IAM user, if it has one yet (``iam.users.console_user_link`` makes it)."""
     return IamUser.objects.filter(console_user=user).prefetch_related("inline_policies", "attached_policies").first()
 
 
-def console_access_keys(user: AbstractBaseUser) -> list[AccessKey]:
+def console_access_keys(user: User) -> list[AccessKey]:
     """The login's own long-term access keys, oldest first (never their secrets)."""
     return list(AccessKey.objects.filter(user__console_user=user, role__isnull=True).order_by("created_at", "id"))
 
 
-def console_new_key_secret(user: AbstractBaseUser, access_key_id: str) -> str | None:
+def console_new_key_secret(user: User, access_key_id: str) -> str | None:
     """The secret of the login's key ``access_key_id`` if it was made in the last few minutes, for the one
     page that shows it (the console keeps only the id in the session, between the POST and that page)."""
     from datetime import timedelta

@@ -122,7 +122,7 @@ def invocation_call(
     if revision is None:
         raise ServiceUnavailable(f"Function {function.name} has no code yet.")
     wait_s = timeout_s if timeout_s is not None else submit.sync_wait_seconds(revision)
-    durable = {"function": function, "payload": payload, "revision": revision, "qualifier": qualifier, "executed_version": executed_version,
+    durable: dict[str, Any] = {"function": function, "payload": payload, "revision": revision, "qualifier": qualifier, "executed_version": executed_version,
                "trigger": trigger, "trigger_detail": trigger_detail, "user": user, "request_id": request_id, "parent_id": parent_id,
                "client_context": client_context}
     if not direct_calls_enabled():

@@ -88,9 +88,9 @@ def _build(java: str) -> Path:
         except JavaBuildFailed:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        for directory, _dirs, files in os.walk(staging):  # readable by the sandbox's uid
+        for directory, _dirs, names in os.walk(staging):  # readable by the sandbox's uid
             os.chmod(directory, 0o755)
-            for name in files:
+            for name in names:
                 os.chmod(os.path.join(directory, name), 0o644)
         try:
             staging.rename(target)

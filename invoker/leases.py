@@ -56,7 +56,7 @@ def _acquire_script() -> Script:
 
 
 def lease_acquire_counted(*, invocation_id: str, function_name: str, reserved: int | None, reserved_total: int, account_limit: int, seconds: float,
-                          mark: tuple[str, str, int] | None = None) -> tuple[str, int, int]:
+                          mark: tuple[str, str, float] | None = None) -> tuple[str, int, int]:
     """Return ``("ok", leases of the function, leases of the account)`` counting this one, or
     ``("function" | "account", 0, 0)`` naming the limit that is full. ``mark`` (key, value, seconds) is set by the
     same script, whatever the verdict: a synchronous call's "taken by" note (invoker/calls.py), in no round trip of its own."""

@@ -95,7 +95,9 @@ class Prewarmer:
                     environment={}, code_sha256="", code_zip="",
                 )
                 with self._lock:
-                    self._wanted.setdefault(kind_of(template), (template, time.monotonic()))
+                    kind = kind_of(template)
+                    assert kind is not None  # holdable: Kiln's own bootstrap, no environment
+                    self._wanted.setdefault(kind, (template, time.monotonic()))
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._refill, name="kiln-prewarm", daemon=True)

@@ -44,6 +44,7 @@ def invocations_reap() -> dict[str, int]:
         counts["redispatched"] += 1
     running = Invocation.objects.filter(status=InvocationStatus.RUNNING, started_at__lt=now - timedelta(seconds=15)).values("id", "worker", "attempt", "started_at", "revision__timeout")[:1000]
     for row in running:
+        assert row["started_at"] is not None  # filtered on started_at__lt
         overdue = row["started_at"] < now - timedelta(seconds=(row["revision__timeout"] or 900) + 60)
         alive = worker_alive(row["worker"])
         if alive and not overdue:

@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import IO
 
 from functions.limits import SYNC_PAYLOAD_MAX_BYTES
 
@@ -163,7 +164,7 @@ class RuntimeApiServer:
                 pass
 
     @staticmethod
-    def _read_body(reader, headers: dict[str, str]) -> tuple[bytes, bool]:
+    def _read_body(reader: IO[bytes], headers: dict[str, str]) -> tuple[bytes, bool]:
         if headers.get("transfer-encoding", "").lower() == "chunked":
             chunks, total, too_large = [], 0, False
             while True:

@@ -27,7 +27,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -357,7 +357,7 @@ def refusal() -> str | None:
     return None
 
 
-def sandbox_status() -> dict[str, object]:
+def sandbox_status() -> dict[str, Any]:
     from invoker import network, tmpdisk
 
     works, reason = bwrap_works()

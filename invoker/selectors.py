@@ -6,7 +6,7 @@ import datetime
 import hashlib
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,7 +132,7 @@ def _ms(moment: datetime.datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _invocation_events(row: dict[str, Any]) -> list[LogEvent]:
+def _invocation_events(row: Mapping[str, Any]) -> list[LogEvent]:
     started, finished = row["started_at"], row["finished_at"] or row["started_at"]
     stream = log_stream_name(started, row["executed_version"], row["worker"])
     events = []
@@ -148,7 +148,7 @@ def log_events(*, function_name: str, start_ms: int | None = None, end_ms: int |
     """The function's finished invocations' log lines as events, oldest first, from ``after`` (an opaque
     ``(started_at, request id, line)`` position) on; with the position to continue from when ``limit`` is reached.
     ``matches`` keeps only the messages it accepts (the Logs app compiles CloudWatch filter patterns to it)."""
-    query = Invocation.objects.filter(function_name=function_name, status__in=FINAL_STATUSES, started_at__isnull=False)
+    query: QuerySet[Invocation, Any] = Invocation.objects.filter(function_name=function_name, status__in=FINAL_STATUSES, started_at__isnull=False)
     if start_ms is not None:
         query = query.filter(started_at__gte=datetime.datetime.fromtimestamp(start_ms / 1000, datetime.UTC))
     if end_ms is not None:
@@ -170,6 +170,7 @@ def log_events(*, function_name: str, start_ms: int | None = None, end_ms: int |
                 if (streams and event.stream not in streams) or (stream_prefix and not event.stream.startswith(stream_prefix)) or (matches is not None and not matches(event.message)):
                     continue
                 if len(found) == limit:
+                    assert row["started_at"] is not None  # filtered on started_at__isnull=False
                     return found, (row["started_at"].isoformat(), str(row["id"]), index)
                 found.append(event)
         if len(batch) < LOG_SCAN_BATCH:
@@ -183,6 +184,7 @@ def log_streams(*, function_name: str, limit: int = 50) -> list[tuple[str, int, 
             .order_by("-started_at").values_list("started_at", "finished_at", "executed_version", "worker")[:5000])
     streams: dict[str, tuple[int, int]] = {}
     for started, finished, version, worker in rows:
+        assert started is not None  # filtered on started_at__isnull=False
         name = log_stream_name(started, version, worker)
         first, last = streams.get(name, (_ms(started), _ms(finished or started)))
         streams[name] = (min(first, _ms(started)), max(last, _ms(finished or started)))
@@ -201,7 +203,7 @@ def log_events_finished(*, function_name: str, after: tuple[datetime.datetime, s
                                       finished_at__isnull=False, finished_at__lte=until)
     if after is not None:
         query = query.filter(Q(finished_at__gt=after[0]) | Q(finished_at=after[0], id__gt=uuid.UUID(after[1])))
-    rows = list(query.order_by("finished_at", "id").values("id", "started_at", "finished_at", "executed_version", "worker", "logs", "attempt")[:limit])
+    rows: list[Mapping[str, Any]] = list(query.order_by("finished_at", "id").values("id", "started_at", "finished_at", "executed_version", "worker", "logs", "attempt")[:limit])
     found: list[LogEvent] = []
     for row in rows:
         events = _invocation_events(row)

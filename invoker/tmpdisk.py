@@ -275,6 +275,7 @@ class TmpDiskPool:
             self._wake.clear()
             with self._lock:
                 doomed, self._doomed = self._doomed, []
+            disk: TmpDisk | None
             for disk in doomed:
                 disk.ready.wait(60)
                 _destroy(disk)

@@ -20,7 +20,7 @@ from functions.limits import EPHEMERAL_DEFAULT_MB
 from invoker import network, tmpdisk
 from invoker.callrunner import call_threads_start, call_threads_stop
 from invoker.cgroups import cgroups_remove_orphans, favor_dynamic_modifications
-from invoker.pool import get_pool
+from invoker.pool import EnvironmentPool, get_pool
 from invoker.prewarm import prewarm_enabled
 from invoker.recovery import broker_restart_check
 from invoker.redis_client import get_redis
@@ -38,7 +38,7 @@ _stop = threading.Event()
 PROVISION_SLOT_S = 20
 
 
-def _provision(pool) -> None:  # type: ignore[no-untyped-def]
+def _provision(pool: EnvironmentPool) -> None:
     """Claim this worker's share of each function's provisioned environments and keep them warm.
 
     Slots ``kiln:provisioned:<revision>:<n>`` are claimed with SET NX and refreshed while held, so

@@ -75,8 +75,8 @@ def deliver(subscription: SubscriptionFilter, *, group_name: str, stream_name: s
         return 0
     try:
         resolved = qualified_resolve(subscription.destination_arn)
-    except KilnError as error:
-        log.warning("subscription filter %s of %s: destination %s: %s", subscription.filter_name, group_name, subscription.destination_arn, error)
+    except KilnError as exc:
+        log.warning("subscription filter %s of %s: destination %s: %s", subscription.filter_name, group_name, subscription.destination_arn, exc)
         return 0
     chain: dict[str, Any] = {}
     if caused_by:

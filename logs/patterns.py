@@ -149,6 +149,7 @@ class _Parser:
         kind, selector = self.take()
         if kind != "word":
             raise PatternError(f"Invalid filter pattern: expected a selector such as $.level, not {selector!r}.")
+        value: Any
         following = self.peek()
         if following is not None and following[0] == "word" and following[1].upper() in ("IS", "NOT", "EXISTS"):
             word = self.take()[1].upper()
@@ -168,7 +169,6 @@ class _Parser:
         value_kind, raw = self.take()
         if value_kind == "op":
             raise PatternError(f"Invalid filter pattern: expected a value after {selector} {op}, not {raw!r}.")
-        value: Any
         if value_kind == "str":
             value = ("str", json.loads(raw) if "\\" in raw else raw[1:-1])
         elif _NUMBER.match(raw):
@@ -267,6 +267,8 @@ _FIELD = re.compile(r'"[^"]*"|\[[^\]]*\]|\S+')
 
 def _split_top(text: str) -> list[str]:
     """The pattern's comma-separated fields (commas inside quotes stay)."""
+    parts: list[str]
+    current: list[str]
     parts, current, quoted = [], [], False
     for char in text:
         if char == '"':
@@ -321,6 +323,6 @@ def _delimited_matcher(body: str) -> Matcher:
             # The last field takes the rest of the line, as CloudWatch Logs does.
             values = values[:len(fields) - 1] + [" ".join(values[len(fields) - 1:])] if fields else values
             bound = list(zip(fields, values, strict=True))
-        return all(tree is None or _evaluate(tree, lambda _selector, v=value: [v]) for (_name, tree), value in bound)
+        return all(tree is None or _evaluate(tree, lambda _selector, v=value: [v]) for (_name, tree), value in bound)  # type: ignore[misc]  # a lambda's default argument
 
     return matches

@@ -17,6 +17,7 @@ import datetime
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -121,7 +122,7 @@ def metrics_flush() -> int:
         try:
             for start in range(0, len(keys), ROWS_PER_STATEMENT):
                 chunk = keys[start:start + ROWS_PER_STATEMENT]
-                params: list[object] = []
+                params: list[Any] = []
                 for minute, name in chunk:
                     gathered = taken[(minute, name)]
                     params += [connection.ops.adapt_datetimefield_value(minute), name, *gathered.sums, *gathered.maxes, *gathered.buckets]

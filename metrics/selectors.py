@@ -188,8 +188,8 @@ def _daily(first: datetime.date, following: datetime.date, now: datetime.datetim
         until = datetime.datetime.combine(following, datetime.time(), tzinfo=datetime.UTC)
         minutes = (MetricMinute.objects.filter(minute__gte=since, minute__lt=until).annotate(day=TruncDate("minute", tzinfo=datetime.UTC))
                    .values("day", "function_name").annotate(requests=Sum("invocations"), mb_ms=Sum("billed_mb_ms")).order_by())
-        for row in minutes:
-            found[(row["day"], row["function_name"])] = (row["requests"] or 0, row["mb_ms"] or 0)
+        for summed in minutes:
+            found[(summed["day"], summed["function_name"])] = (summed["requests"] or 0, summed["mb_ms"] or 0)
     return found
 
 

@@ -91,11 +91,11 @@ def metrics_record_run(
             1 if status in ERROR_STATUSES else 0,
             1 if throttled else 0,
             1 if has_duration else 0,
-            float(duration_ms) if has_duration else 0.0,
+            float(duration_ms) if has_duration and duration_ms is not None else 0.0,
             1 if init_duration_ms is not None else 0,
             float(init_duration_ms or 0.0),
             int(billed_duration_ms or 0) * int(memory_size or 0),
-            float(duration_ms) if has_duration else 0.0,
+            float(duration_ms) if has_duration and duration_ms is not None else 0.0,
             float(init_duration_ms or 0.0),
             int(concurrency or 0),
         ]

@@ -14,7 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, BinaryIO
+from typing import IO, Protocol
 
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -23,6 +23,12 @@ from storage.errors import EntityTooLarge, IncompleteBody
 from storage.limits import OBJECT_MAX_BYTES, STREAM_CHUNK_BYTES
 
 BLOB_PREFIX = "buckets"
+
+
+class Readable(Protocol):
+    """What a body written in is read through: a file, a request, or a stream of Kiln's own (parts one after another)."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ def _temp_dir() -> str:
     return path
 
 
-def blob_write(stream: BinaryIO | IO[bytes], *, expected_size: int | None = None, max_size: int = OBJECT_MAX_BYTES) -> WrittenBlob:
+def blob_write(stream: Readable, *, expected_size: int | None = None, max_size: int = OBJECT_MAX_BYTES) -> WrittenBlob:
     """Stream ``stream`` into a new blob; raise ``EntityTooLarge`` past ``max_size``, ``IncompleteBody`` if short."""
     if expected_size is not None and expected_size > max_size:
         raise EntityTooLarge(f"Your proposed upload ({expected_size} bytes) exceeds the maximum allowed object size of {max_size} bytes.",

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterator
-from typing import IO, BinaryIO
+from typing import IO
 
 from django.db import IntegrityError, transaction
 
 from storage import limits
-from storage.blobs import blob_delete, blob_open, blob_write
+from storage.blobs import Readable, blob_delete, blob_open, blob_write
 from storage.domain import RequestInfo
 from storage.errors import EntityTooSmall, InvalidArgument, InvalidPart, InvalidPartOrder, NoSuchUpload
 from storage.models import Bucket, MultipartUpload, Object, UploadPart
@@ -40,7 +40,7 @@ def multipart_get(*, bucket: Bucket, key: str, upload_id: str) -> MultipartUploa
     return upload
 
 
-def multipart_part_put(*, upload: MultipartUpload, part_number: int, body: BinaryIO | IO[bytes], size: int | None = None) -> UploadPart:
+def multipart_part_put(*, upload: MultipartUpload, part_number: int, body: Readable, size: int | None = None) -> UploadPart:
     """Stream one part in (replacing an earlier part of the same number)."""
     if not 1 <= part_number <= limits.MULTIPART_MAX_PARTS:
         raise InvalidArgument(f"Part number must be an integer between 1 and {limits.MULTIPART_MAX_PARTS}, inclusive", details={"argumentName": "partNumber"})
@@ -121,4 +121,4 @@ def multipart_abort(*, upload: MultipartUpload) -> None:
     with transaction.atomic():
         blobs = list(upload.parts.values_list("blob", flat=True))
         upload.delete()
-        transaction.on_commit(lambda: [blob_delete(b) for b in blobs])
+        transaction.on_commit(lambda: [blob_delete(b) for b in blobs])  # type: ignore[func-returns-value]  # on_commit ignores the list

@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
@@ -22,6 +22,14 @@ from storage import limits
 from storage.blobs import blob_open
 from storage.errors import InvalidArgument, NoSuchBucket, NoSuchKey
 from storage.models import Bucket, Object
+
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from django_stubs_ext import WithAnnotations  # of django-stubs, a dev requirement
+
+    class _OrderedKey(TypedDict):  # the alias that _ordered_keys adds
+        ordered_key: str
 
 _AFTER_EVERYTHING = "\U0010ffff"
 
@@ -92,7 +100,7 @@ def _cursor_decode(cursor: str) -> tuple[str, bool]:
         raise InvalidArgument("The continuation cursor is not valid.") from None
 
 
-def _ordered_keys(bucket: Bucket) -> QuerySet[Object]:
+def _ordered_keys(bucket: Bucket) -> QuerySet[WithAnnotations[Object, _OrderedKey]]:
     # S3 orders keys by their UTF-8 bytes: PostgreSQL's "C" collation; SQLite's BINARY is already bytewise.
     key = Collate(F("key"), "C") if connection.vendor == "postgresql" else F("key")
     return Object.objects.filter(bucket=bucket).alias(ordered_key=key).order_by("ordered_key")

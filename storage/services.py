@@ -11,15 +11,15 @@ from __future__ import annotations
 import ipaddress
 import re
 import time
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import events
 from storage import limits
-from storage.blobs import blob_delete, blob_write
+from storage.blobs import Readable, blob_delete, blob_write
 from storage.domain import ObjectCreated, ObjectRemoved, RequestInfo
 from storage.errors import BucketAlreadyExists, BucketNotEmpty, InvalidArgument, InvalidBucketName, InvalidKey
 from storage.models import Bucket, Object
@@ -72,7 +72,8 @@ def bucket_create(*, name: str, owner: AbstractBaseUser | AnonymousUser | None =
     bucket_name_check(name)
     try:
         with transaction.atomic():
-            return Bucket.objects.create(name=name, owner=owner if owner is not None and owner.is_authenticated else None)
+            # request.user is typed as any user model; the owner column is Django's User (AUTH_USER_MODEL).
+            return Bucket.objects.create(name=name, owner=cast(User | None, owner if owner is not None and owner.is_authenticated else None))
     except IntegrityError:
         raise BucketAlreadyExists(f"The requested bucket name is not available: {name}. Choose a different name.", details={"name": name}) from None
 
@@ -87,7 +88,7 @@ def bucket_delete(*, bucket: Bucket) -> None:
             raise BucketNotEmpty(f"The bucket you tried to delete is not empty: {bucket.name}.", details={"name": bucket.name})
         blobs = list(UploadPart.objects.filter(upload__bucket=locked).values_list("blob", flat=True))
         locked.delete()
-        transaction.on_commit(lambda: [blob_delete(b) for b in blobs])
+        transaction.on_commit(lambda: [blob_delete(b) for b in blobs])  # type: ignore[func-returns-value]  # on_commit ignores the list
 
 
 def _next_sequencer(previous: str | None) -> str:
@@ -101,7 +102,7 @@ def object_put(
     *,
     bucket: Bucket,
     key: str,
-    body: BinaryIO | IO[bytes],
+    body: Readable,
     size: int | None = None,
     content_type: str | None = None,
     metadata: dict[str, str] | None = None,

@@ -139,9 +139,9 @@ class TableAdmin(admin.ModelAdmin):
         table = super().get_object(request, object_id, from_field)
         if table is not None:
             try:
-                table.items_page_number = max(1, int(request.GET.get("items", "1")))  # type: ignore[attr-defined]
+                table.items_page_number = max(1, int(request.GET.get("items", "1")))
             except ValueError:
-                table.items_page_number = 1  # type: ignore[attr-defined]
+                table.items_page_number = 1
         return table
 
     @admin.display(description=f"Items ({ITEMS_SHOWN} a page, in key order)")

@@ -28,7 +28,7 @@ def path_get(item: Mapping[str, AttributeValue] | None, elements: Iterable[str |
             if "M" not in current or element not in current["M"]:
                 return None
             current = current["M"][element]
-    return current  # type: ignore[no-any-return]
+    return current
 
 
 def _size(value: AttributeValue | None) -> AttributeValue | None:
@@ -92,7 +92,7 @@ def project(item: Item, paths: Iterable[Path]) -> Item:
         if value is None:
             continue
         # build {"M": {...}} / {"L*": {index: ...}} skeletons, then turn the index maps into lists
-        node: dict[str, Any] = tree
+        node: dict[Any, Any] = tree  # str keys, and list indexes in the "L" skeletons
         elements = path.elements
         source: Any = {"M": item}
         for position, element in enumerate(elements):
@@ -102,10 +102,10 @@ def project(item: Item, paths: Iterable[Path]) -> Item:
             else:
                 source = source["M"][element]
             if last:
-                node[element] = copy.deepcopy(source)  # type: ignore[index]
+                node[element] = copy.deepcopy(source)
             else:
                 child_kind = "L" if isinstance(elements[position + 1], int) else "M"
-                child = node.setdefault(element, {"_kind": child_kind})  # type: ignore[call-overload]
+                child = node.setdefault(element, {"_kind": child_kind})
                 node = child
     return {name: _finish(value) for name, value in tree.items()}
 

@@ -26,7 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from core import events as bus
@@ -347,7 +347,7 @@ class _Stream:
             StreamRecord.objects.bulk_create(records)
             table = tables[pk]
             event = StreamRecordsWritten(table_id=pk, stream_arn=stream_arn(table))
-            transaction.on_commit(lambda event=event: bus.publish(event))
+            transaction.on_commit(lambda event=event: bus.publish(event))  # type: ignore[misc]  # mypy types no lambda with a default argument
         self.pending = []
 
 
@@ -456,11 +456,12 @@ def _upsert(table: Table, hash_key: bytes, range_key: bytes, item: values.Item) 
     condition, no ``ReturnValues``, no capacity asked, no stream record, no index entries to replace)."""
     fields = Item._meta
     now = timezone.now()
-    row = [(name, fields.get_field(name).get_db_prep_save(value, connection)) for name, value in (
+    # get_field is typed as any field or relation; these are Item's own columns.
+    row = [(name, fields.get_field(name).get_db_prep_save(value, connection)) for name, value in (  # type: ignore[union-attr]
         ("table", table.pk), ("hash_key", hash_key), ("range_key", range_key), ("data", item), ("size_bytes", values.item_size(item)),
         ("expires_at", expires_of(item, table.ttl_attribute)), ("scan_hash", scan_hash(hash_key)), ("updated_at", now))]
     quote = connection.ops.quote_name
-    columns = [quote(fields.get_field(name).column) for name, _ in row]
+    columns = [quote(fields.get_field(name).column) for name, _ in row]  # type: ignore[union-attr, arg-type]
     replaced = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[3:])
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {quote(fields.db_table)} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(row))}) "
@@ -492,11 +493,12 @@ def _read(table: Table, hash_key: bytes, range_key: bytes) -> tuple[values.Item,
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {quote(data.column)}, {quote('size_bytes')} FROM {quote(fields.db_table)} "
                        f"WHERE {quote('table_id')} = %s AND {quote('hash_key')} = %s AND {quote('range_key')} = %s",
-                       [table.pk, *(fields.get_field(name).get_db_prep_value(value, connection) for name, value in (("hash_key", hash_key), ("range_key", range_key)))])
+                       [table.pk, *(fields.get_field(name).get_db_prep_value(value, connection)  # type: ignore[union-attr]  # Item's own columns
+                                    for name, value in (("hash_key", hash_key), ("range_key", range_key)))])
         row = cursor.fetchone()
     if row is None:
         return None
-    return data.from_db_value(row[0], None, connection), int(row[1])
+    return data.from_db_value(row[0], None, connection), int(row[1])  # type: ignore[arg-type]  # JSONField reads without the expression
 
 
 def item_delete(request: Mapping[str, Any]) -> dict[str, Any]:
@@ -524,6 +526,7 @@ def item_delete(request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _update_of(table: Table, request: Mapping[str, Any], context: expressions.ExpressionContext) -> expressions.Update | None:
+    update: expressions.Update
     if request.get("UpdateExpression") is not None:
         update = context.update(request["UpdateExpression"])
     elif request.get("AttributeUpdates") is not None:
@@ -867,6 +870,7 @@ def item_query(request: Mapping[str, Any]) -> dict[str, Any]:
                                     tuple(_normalized(v) for v in key_condition.range_values),
                                     tuple(_normalized(v) for v in key_condition.range_prefix))
     composite = len(target.types) > 2
+    query: QuerySet[Any]  # of Item, or of IndexEntry
     if target.index is None:
         query = Item.objects.filter(table=table, hash_key=hash_key).filter(_range_filter("range_key", condition))
         query = query.order_by("range_key" if forward else "-range_key")
@@ -909,6 +913,7 @@ def item_scan(request: Mapping[str, Any]) -> dict[str, Any]:
     if segment is not None and total is not None and segment >= total:
         raise TableValidation(f"The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {segment} is not less than TotalSegments: {total}")
     start = _start_key(target, request.get("ExclusiveStartKey"))
+    query: QuerySet[Any]  # of Item, or of IndexEntry
     if target.index is None:
         query = Item.objects.filter(table=table)
         fields = ["scan_hash", "hash_key", "range_key"]
@@ -1160,7 +1165,7 @@ def item_transact_write(request: Mapping[str, Any]) -> dict[str, Any]:
         reasons: list[dict[str, Any]] = []
         news: list[values.Item | None] = []
         for i, action in enumerate(actions):
-            old = rows[i].data if rows[i] is not None else None
+            old = row.data if (row := rows[i]) is not None else None
             if action.condition is not None and not action.condition.evaluate(old):
                 reason: dict[str, Any] = {"Code": "ConditionalCheckFailed", "Message": _CONDITION_FAILED}
                 if action.on_failure and old is not None:

@@ -158,7 +158,7 @@ def expected_condition(expected: Mapping[str, Any], operator: str | None = None)
     for name, spec in expected.items():
         spec = spec or {}
         op = spec.get("ComparisonOperator")
-        value = spec.get("Value")
+        value: Any = spec.get("Value")  # an AttributeValue where the checks below let it through
         values = spec.get("AttributeValueList")
         exists = spec.get("Exists")
         # DynamoDB's order of checks

@@ -124,7 +124,7 @@ def _projection_check(projection: Any, index: str) -> dict[str, Any]:
 
 def _index_check(spec: Any, *, table_schema: list[dict[str, str]], local: bool, billing: str) -> dict[str, Any]:
     name = spec.get("IndexName") if isinstance(spec, dict) else None
-    _name_check(name, "indexName")
+    name = _name_check(name, "indexName")  # the same string, checked
     schema = _key_schema_check(spec.get("KeySchema"), "keySchema", multi=not local)
     out: dict[str, Any] = {"IndexName": name, "KeySchema": schema, "Projection": _projection_check(spec.get("Projection"), name)}
     if local:

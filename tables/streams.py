@@ -223,6 +223,8 @@ def iterator_decode(token: str, *, now_ms: int | None = None) -> Position:
     """The position a shard iterator holds; ``ValidationException`` if it is not one Kiln gave,
     ``ExpiredIteratorException`` 15 minutes after it was given."""
     encoded, _, signature = (token or "").partition(".")
+    arn: Any
+    shard_id: Any  # with a valid signature, the strings Kiln put there
     try:
         body = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         valid = hmac.compare_digest(signature, _sign(body))

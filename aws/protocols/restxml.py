@@ -191,7 +191,7 @@ def restxml_response(service: ServiceModel, operation: OperationModel, result: M
             elif value is not None:
                 node = ET.Element(member.serialization.get("name", payload), xmlns=service.metadata.get("xmlNamespace", {}).get("uri", "http://s3.amazonaws.com/doc/2006-03-01/")
                                   if isinstance(service.metadata.get("xmlNamespace"), dict) else "http://s3.amazonaws.com/doc/2006-03-01/")
-                structure_fill(node, member, value)  # type: ignore[arg-type]
+                structure_fill(node, member, value)
                 content = xml_document(node)
         elif root is not None:
             node = ET.Element(root, xmlns="http://s3.amazonaws.com/doc/2006-03-01/")

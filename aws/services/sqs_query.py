@@ -35,7 +35,7 @@ def is_query(request: HttpRequest) -> bool:
 
 
 def query_form(request: HttpRequest, body: bytes) -> dict[str, str]:
-    form = {k: v for k, v in request.GET.items() if not k.startswith("X-Amz-")}
+    form = {k: v for k, v in request.GET.dict().items() if not k.startswith("X-Amz-")}
     try:
         form.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     except UnicodeDecodeError:

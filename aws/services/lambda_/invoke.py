@@ -73,7 +73,7 @@ def invoke(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     invocation_type = INVOCATION_TYPES[kind]
     if invocation_type is None:
         return {"StatusCode": 204}
-    common = {"function": resolved.function, "payload": payload, "trigger": Trigger.AWS,
+    common: dict[str, Any] = {"function": resolved.function, "payload": payload, "trigger": Trigger.AWS,
               "trigger_detail": {"principal": ctx.principal.arn, "source_ip": ctx.source_ip, "operation": "Invoke"},
               "revision": resolved.revision, "qualifier": resolved.qualifier or "$LATEST", "executed_version": resolved.version, "client_context": client_context}
     if invocation_type == InvocationType.EVENT:

@@ -56,7 +56,7 @@ class _ScanContext:
     memo: dict = {}
 
 
-_scan = _json.make_scanner(_ScanContext())
+_scan = _json.make_scanner(_ScanContext())  # type: ignore[arg-type]  # the context is duck-typed: any object with these attributes
 
 
 def _not_serializable(value):
@@ -201,7 +201,7 @@ def error_object(exc, request_id=None):
     import traceback  # only on errors: it costs milliseconds at start
 
     frames = traceback.extract_tb(exc.__traceback__)
-    error = {"errorMessage": str(exc), "errorType": type(exc).__name__}
+    error: dict = {"errorMessage": str(exc), "errorType": type(exc).__name__}
     if request_id:
         error["requestId"] = request_id
     error["stackTrace"] = traceback.format_list(frames)

@@ -48,7 +48,7 @@ def _share_caches(default_paths):
     import botocore.hooks
     import botocore.loaders
 
-    shared = {}
+    shared: dict = {}
     defaults = tuple(default_paths)
 
     def get_cache(loader):
@@ -62,7 +62,7 @@ def _share_caches(default_paths):
 
     botocore.loaders.Loader._cache = property(get_cache, set_cache)
 
-    aliases = {}
+    aliases: dict = {}
     aliaser_init = botocore.hooks.EventAliaser.__init__
 
     def init(self, *args, **kwargs):
@@ -72,7 +72,7 @@ def _share_caches(default_paths):
 
     botocore.hooks.EventAliaser.__init__ = init
 
-    answers = weakref.WeakKeyDictionary()
+    answers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
     accepts_kwargs = botocore.hooks.accepts_kwargs
 
     def remembered_accepts_kwargs(func):
