@@ -226,6 +226,8 @@ KILN_ACCOUNT_ID = env_str("KILN_ACCOUNT_ID", "000000000000")
 KILN_KMS_KEY = env_str("KILN_KMS_KEY", "")
 # Where a worker unpacks code and layers and keeps its environments' private directories.
 KILN_WORK_DIR = Path(env_str("KILN_WORK_DIR", str(DATA_DIR / "work"))).resolve()
+# How a worker names its host in its heartbeat and in the invocations it runs (invoker/workers.py); default: the hostname.
+KILN_WORKER_HOST = env_str("KILN_WORKER_HOST", "")
 # "auto": bubblewrap when it works here, else no functions start (said on /healthz); "process": plain
 # processes with rlimits only, NOT isolated (loudly reported); "bwrap": bubblewrap or fail at start.
 KILN_SANDBOX = env_str("KILN_SANDBOX", "auto")

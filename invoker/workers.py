@@ -6,12 +6,15 @@ import logging
 import os
 import socket
 
+from django.conf import settings
+
 from invoker.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
 
-WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+# The host part: the machine's name, or KILN_WORKER_HOST where several workers share one (containers, tests).
+WORKER_NAME = f"{settings.KILN_WORKER_HOST or socket.gethostname()}:{os.getpid()}"
 
 
 def worker_alive(name: str) -> bool:

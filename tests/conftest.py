@@ -58,10 +58,19 @@ class Worker:
     the AWS SDK are off in it (``KILN_PREWARM_SDK=0``: each refill would cost seconds of CPU on every cold start of
     the suite); the SDK preload tests restart it with them on (``restart``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, node: str = "test", env: dict[str, str] | None = None) -> None:
+        """``node`` names the Celery node and the log; ``env`` is added to every start (another host's work dir, say)."""
         self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = Path(settings.DATA_DIR) / "worker.log"
+        self.node = node
+        self.env = env or {}
+        self.log_path = Path(settings.DATA_DIR) / ("worker.log" if node == "test" else f"worker-{node}.log")
         self._log = None
+
+    @property
+    def name(self) -> str:
+        """The worker's name in its heartbeat and in the invocations it runs (invoker/workers.py)."""
+        assert self.process is not None
+        return f"{self.env.get('KILN_WORKER_HOST') or socket.gethostname()}:{self.process.pid}"
 
     def start(self, **overrides: str) -> None:
         from invoker.redis_client import get_redis
@@ -71,18 +80,19 @@ class Worker:
         env["KILN_PORT"] = str(WORKER_KILN_PORT)
         env["KILN_ASYNC_RETRY_DELAYS"] = "0.3,0.3"  # Lambda's 1 and 2 minutes, shortened for the tests
         env["KILN_PREWARM_SDK"] = "0"
+        env.update(self.env)
         env.update(overrides)
         self._log = open(self.log_path, "ab")
         since = time.time()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke,control", "--pool", "threads", "-c", "6", "-l", "info", "-n", f"test-{os.getpid()}@%h"],
+            [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke,control", "--pool", "threads", "-c", "6", "-l", "info", "-n", f"{self.node}-{os.getpid()}@%h"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 60
         while time.time() < deadline:
-            beats = [json.loads(raw) for key in redis.scan_iter(match="kiln:worker:*") if (raw := redis.get(key))]
-            if any(beat.get("at", 0) >= since for beat in beats):  # this process's heartbeat, not a stopped one's
-                return
+            raw = redis.get(f"kiln:worker:{self.name}")
+            if raw and json.loads(raw).get("at", 0) >= since:
+                return  # this process's own heartbeat
             if self.process.poll() is not None:
                 raise RuntimeError("the Celery worker exited at start:\n" + self.log_path.read_text()[-4000:])
             time.sleep(0.1)
