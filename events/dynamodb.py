@@ -3,7 +3,8 @@
 A mapping reads one stream (its ARN names the table and the stream label) in ``ParallelizationFactor``
 partitions: a record belongs to the partition of a hash of its keys, so one key's records reach the function
 in order, and each partition has one checkpoint (``events.models.StreamCheckpoint``: the last sequence done)
-and one poller at a time (a Redis lock), so two batches of one partition never run at once.
+and one poller at a time (a Redis lock in its worker's name, taken over when that worker is gone: events/locks.py), so two
+batches of one partition never run at once.
 
 No busy loop: ``tables.domain.StreamRecordsWritten`` (after commit) marks each partition *pending* and
 enqueues one ``events.tasks.poll_dynamodb``; beat's sweep catches lost wake-ups. A poll reads the batch after
@@ -33,6 +34,7 @@ from django.utils import timezone
 
 from core.errors import ValidationFailed
 from core.patterns import Pattern
+from events.locks import held_by_live_worker, lock_acquire, lock_release
 from events.mappings import SourceKind, enabled_mapping_ids, mapping_filters, record_passes, source_kind_register
 from events.models import EventSourceMapping, MappingState, StreamCheckpoint
 from events.sqs import _failed_ids, poller_slot
@@ -176,10 +178,12 @@ def dynamodb_sweep() -> int:
         except streams.StreamNotFound:
             continue
         for checkpoint in StreamCheckpoint.objects.filter(mapping=mapping):
-            if get_redis().exists(_lock_key(mapping.pk, checkpoint.partition)):
-                continue
+            holder = get_redis().get(_lock_key(mapping.pk, checkpoint.partition))
+            if held_by_live_worker(holder):
+                continue  # a poll runs; one whose worker died is polled again at once and its lock taken over
             if stream.records().filter(sequence__gt=checkpoint.after).exists():
-                poll_request(mapping.pk, checkpoint.partition)
+                # A dead poller may have left its pending mark too, which would hold back a plain request: sent at once.
+                poll_request(mapping.pk, checkpoint.partition, countdown=0 if holder is not None else None)
                 polled += 1
     return polled
 
@@ -357,11 +361,11 @@ def _enabled(mapping_id: Any) -> EventSourceMapping | None:
 def dynamodb_poll(mapping_id: str, partition: int = 0) -> int:
     """One poller run for a partition of a mapping (the Celery task's body); how many batches it invoked with."""
     redis = get_redis()
-    if not redis.set(_lock_key(mapping_id, partition), b"1", nx=True, ex=LOCK_S):
-        return 0  # another poll runs; it sees the pending mark before it stops
+    if not lock_acquire(redis, _lock_key(mapping_id, partition), LOCK_S):
+        return 0  # another poll runs (it sees the pending mark before it stops); a dead worker's lock is taken over
     slot = poller_slot(redis)
     if slot is None:
-        redis.delete(_lock_key(mapping_id, partition))
+        lock_release(redis, _lock_key(mapping_id, partition))
         poll_request(mapping_id, partition, countdown=1.0)
         return 0
     batches, started, later = 0, time.monotonic(), None
@@ -394,7 +398,7 @@ def dynamodb_poll(mapping_id: str, partition: int = 0) -> int:
                 later = 0.0  # a fresh task continues, after this one's lock is gone
                 break
     finally:
-        redis.delete(_lock_key(mapping_id, partition), slot)
+        lock_release(redis, _lock_key(mapping_id, partition), slot)
     if later is not None:
         poll_request(mapping_id, partition, countdown=later)
     elif redis.exists(_pending_key(mapping_id, partition)):  # records came while this poll was finishing

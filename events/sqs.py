@@ -23,13 +23,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import ValidationFailed
+from events.locks import held_by_live_worker, lock_acquire, lock_release
 from events.mappings import SourceKind, enabled_mapping_ids, mapping_filters, record_passes, source_kind_register
 from events.models import EventSourceMapping, MappingState
 from functions.versions import qualified_resolve
 from invoker.models import InvocationStatus, InvocationType, Trigger
 from invoker.redis_client import get_redis
 from invoker.submit import invocation_submit, invocation_wait, sync_wait_seconds
-from invoker.workers import WORKER_NAME, worker_alive
 from queues import messages as queue_messages
 from queues.domain import MessagesAvailable
 from queues.models import Message, Queue
@@ -51,34 +51,8 @@ def _lock_key(mapping_id: Any, poller: int = 0) -> str:
     return f"kiln:esm:lock:{mapping_id}" + (f":{poller}" if poller else "")
 
 
-_TAKE_OVER = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-  return 1
-end
-return 0
-"""
-
-
-def _held_by_live_worker(holder: bytes | None) -> bool:
-    """Whether a poller lock or slot is held by a worker that still beats (``b"1"``: by an older Kiln, which named no
-    holder; it expires by itself)."""
-    return holder is not None and (holder == b"1" or worker_alive(holder.decode()))
-
-
 def _acquire(redis: Any, key: str) -> bool:
-    """Take a poller lock or slot for this worker (its name is the value). One held by a worker that is gone (its
-    heartbeat expired: SIGKILLed while it polled) is taken over at once (compare-and-set), instead of blocking the
-    mapping for ``LOCK_S``."""
-    if redis.set(key, WORKER_NAME, nx=True, ex=LOCK_S):
-        return True
-    holder = redis.get(key)
-    if holder is None or _held_by_live_worker(holder):
-        return False
-    if redis.eval(_TAKE_OVER, 1, key, holder, WORKER_NAME, LOCK_S) == 1:
-        log.warning("took over %s from worker %s, which is gone", key, holder.decode())
-        return True
-    return False
+    return lock_acquire(redis, key, LOCK_S)
 
 
 def mapping_pollers(mapping: EventSourceMapping) -> int:
@@ -294,7 +268,7 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
         return 0  # another poll runs (the first one sees the pending mark before it stops), or no extra lock is free
     slot = poller_slot(redis)
     if slot is None:  # every poller slot is busy: the worker's threads stay free for the functions; try again shortly
-        redis.delete(_lock_key(mapping_id, poller))
+        lock_release(redis, _lock_key(mapping_id, poller))
         if not extra:
             poll_request(mapping_id, countdown=1.0)
         return 0
@@ -331,7 +305,7 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
                 handover = not extra  # a fresh task continues, after this one's lock is gone
                 break
     finally:
-        redis.delete(_lock_key(mapping_id, poller), slot)
+        lock_release(redis, _lock_key(mapping_id, poller), slot)
     if extra:
         return delivered
     if handover or redis.exists(_pending_key(mapping_id)):  # more to do, or a send came while this poll was finishing
@@ -359,7 +333,7 @@ def sqs_sweep() -> int:
     for mapping in EventSourceMapping.objects.filter(kind="sqs", state=MappingState.ENABLED):
         queue = queue_by_arn(mapping.event_source_arn)
         holder = get_redis().get(_lock_key(mapping.pk))
-        if queue is None or _held_by_live_worker(holder):
+        if queue is None or held_by_live_worker(holder):
             continue
         if Message.objects.filter(Q(queue=queue), Q(visible_at__lte=now)).exists():
             # A poll whose worker died left its lock (and maybe its pending mark): a poll is sent at once; it takes the lock over.

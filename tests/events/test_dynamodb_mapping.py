@@ -334,3 +334,32 @@ def test_writes_through_the_dynamodb_api_trigger_the_function(worker: Any, root:
     first = json.loads(Invocation.objects.filter(function=function).order_by("queued_at").first().payload)
     DynamoDBStreamModel.model_validate(first)
     assert first["Records"][0]["eventSourceARN"] == arn and first["Records"][0]["dynamodb"]["NewImage"]["name"] == {"S": "Ann"}
+
+
+def test_a_stream_poll_whose_worker_died_does_not_block_the_partition(worker: Any) -> None:
+    """Issue 15: a worker SIGKILLed while it polled a partition left its lock (``b"1"``, no holder) for ``LOCK_S``
+    (16.5 min): the sweep skipped the partition and its records waited. The lock now names its worker; one whose
+    worker no longer beats is taken over by the next poll (woken by a write or the sweep); a live one is respected."""
+    from invoker.redis_client import get_redis
+    from invoker.workers import WORKER_NAME
+
+    function = _function("after-dead-stream-poller", RECORDER)
+    table = make_table("Music")
+    mapping = _mapping(function, starting_position="TRIM_HORIZON", batch_size=100)
+    redis = get_redis()
+    lock = dynamodb._lock_key(mapping.pk, 0)
+    until(lambda: redis.get(lock) is None, 10)  # the mapping's first poll (it finds nothing yet) is over
+    redis.set(f"kiln:worker:{WORKER_NAME}", "{}", ex=60)  # this process counts as a live worker for the first half
+    try:
+        assert redis.set(lock, WORKER_NAME, ex=900, nx=True)  # a live poller holds the partition
+        record = write(table, "INSERT", "waiting", new={"id": {"S": "waiting"}})
+        _written(table)
+        assert dynamodb.dynamodb_sweep() == 0 and dynamodb.dynamodb_poll(str(mapping.pk), 0) == 0  # respected
+        assert StreamCheckpoint.objects.get(mapping=mapping).after < record.sequence
+        redis.set(lock, "gone-host:1", ex=900)  # ... now its worker is gone (SIGKILLed: no heartbeat)
+        assert dynamodb.dynamodb_sweep() == 1  # the sweep sends a poll, which takes the lock over
+        until(lambda: StreamCheckpoint.objects.get(mapping=mapping).after == record.sequence, 30)
+        assert _batches(function) == [["waiting"]]
+        assert redis.get(lock) != b"gone-host:1"  # taken over, then released by the worker that took it
+    finally:
+        redis.delete(f"kiln:worker:{WORKER_NAME}")
