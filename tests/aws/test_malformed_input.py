@@ -104,3 +104,17 @@ def test_dynamodb_json_nested_thousands_deep_is_a_serialization_error(key) -> No
     response = signed(key, "dynamodb", "POST", "/", body=b"[" * 5000 + b"]" * 5000,
                       headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.Scan"})
     assert "nested too deeply" in _json_error(response, 400, "com.amazon.coral.service#SerializationException")
+
+
+def test_a_nul_character_in_a_query_protocol_form_is_refused(key) -> None:
+    """SNS Publish stored a Message holding U+0000 (PostgreSQL DataError, 500); every query service parses the form alike."""
+    from urllib.parse import urlencode
+
+    def post(form: bytes) -> Any:
+        return signed(key, "sns", "POST", "/", body=form, headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+
+    assert post(urlencode({"Action": "CreateTopic", "Version": "2010-03-31", "Name": "t"}).encode()).status_code == 200
+    form = urlencode({"Action": "Publish", "Version": "2010-03-31", "TopicArn": "arn:aws:sns:us-east-1:000000000000:t", "Message": "a\x00b"}).encode()
+    response = post(form)
+    assert response.status_code == 400, response.content
+    assert b"<ErrorResponse" in response.content and b"<Code>ValidationError</Code>" in response.content and b"'Message'" in response.content
