@@ -507,6 +507,8 @@ def run(kiln: Kiln, *, examples: int, seed: int) -> Part:
     reached: set[str] = set()
     statuses: Counter[int] = Counter()
     not_implemented: Counter[str] = Counter()
+    services: Counter[str] = Counter()
+    mutations: Counter[str] = Counter()
     started = time.monotonic()
 
     @hypothesis_seed(seed)
@@ -515,6 +517,8 @@ def run(kiln: Kiln, *, examples: int, seed: int) -> Part:
     @given(case=cases(ctx))
     def probe(case: Case) -> None:
         part.requests += 1
+        services[case.service] += 1
+        mutations[case.mutation] += 1
         reached.add(f"{case.service}:{case.operation}")
         try:
             status, headers, body = send(case, ctx)
@@ -540,6 +544,8 @@ def run(kiln: Kiln, *, examples: int, seed: int) -> Part:
     part.operations = len(reached)
     part.operations_total = sum(len(m.operation_names) for m in ctx.models.values())
     part.notes.append(f"{time.monotonic() - started:.0f} s; statuses {dict(sorted(statuses.items()))}")
+    part.notes.append(f"by service {dict(sorted(services.items()))}")
+    part.notes.append(f"by malformation {dict(sorted(mutations.items()))}")
     if not_implemented:
         part.notes.append(f"501 NotImplemented (operations Kiln does not serve; not counted as failures): {dict(sorted(not_implemented.items()))}")
     return part

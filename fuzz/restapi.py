@@ -42,7 +42,7 @@ def run(kiln: Kiln, *, examples: int, seed: int, report_dir: Path) -> Part:
         part.error = f"st run did not finish within {TIMEOUT_S} s"
         return part
     OUTPUT.write_text(done.stdout + done.stderr)
-    reports = sorted(report_dir.glob("json-*.json")), sorted(report_dir.glob("har-*.har"))
+    reports = sorted(report_dir.glob("json-*.json")), sorted(report_dir.glob("har-*.json"))
     if not reports[0]:
         part.error = f"st run exited {done.returncode} without a report:\n{(done.stdout + done.stderr)[-3000:]}"
         return part

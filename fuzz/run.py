@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 
 from chaos.infra import database_drop, database_recreate
 from chaos.kiln import ROOT, Kiln
+from chaos.run import _unmount_under  # a worker stopped hard leaves its /tmp disks mounted under the data dir
 from fuzz import aws, restapi
 from fuzz.report import Summary
 
@@ -37,7 +38,7 @@ class Options:
     database_name: str = "fuzz_kiln"
     redis_url: str = "redis://127.0.0.1:6379/11"
     rest_examples: int = 40
-    aws_examples: int = 1200
+    aws_examples: int = 2000
     seed: int = 20261
     parts: tuple[str, ...] = ("rest", "aws")
     keep: bool = False
@@ -86,6 +87,7 @@ def run(options: Options) -> Summary:
         return summary
     finally:
         kiln.stop()
+        _unmount_under(root)
         if options.keep:
             say(f"kept {root} and the database {database_url}")
         else:
@@ -103,7 +105,7 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--database-name", default="fuzz_kiln", help="dropped and created afresh; must start with 'fuzz'")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11", help="flushed at the start: a Redis database of the harness's own")
     parser.add_argument("--rest-examples", type=int, default=40, help="Schemathesis' examples per operation and phase (40)")
-    parser.add_argument("--aws-examples", type=int, default=1200, help="malformed AWS requests (1,200)")
+    parser.add_argument("--aws-examples", type=int, default=2000, help="malformed AWS requests (2,000)")
     parser.add_argument("--seed", type=int, default=20261, help="the seed of both generators (a run is reproducible)")
     parser.add_argument("--only", choices=("rest", "aws"), default=None)
     parser.add_argument("--keep", action="store_true", help="keep the data dir (Kiln's log, Schemathesis' reports) and the database")
