@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kiln
 TEST_REDIS_DB ?= 15
 PYTEST_ARGS ?=
 
-.PHONY: run test bench chaos lint typecheck setup browser clean assets
+.PHONY: run test bench chaos fuzz lint typecheck setup browser clean assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ bench: setup
 CHAOS_ARGS ?=
 chaos: setup
 	./scripts/chaos.sh $(CHAOS_ARGS)
+
+# Bad input and no 5xx: Schemathesis on the REST API and malformed signed AWS requests against a private Kiln
+# (port 8791, PostgreSQL database fuzz_kiln, Redis DB 11); see fuzz/run.py (`make fuzz FUZZ_ARGS="--aws-examples 3000"`).
+FUZZ_ARGS ?=
+fuzz: setup
+	./scripts/fuzz.sh $(FUZZ_ARGS)
 
 # ruff, the import layers (import-linter) and the types (mypy); CI runs it before the tests.
 lint: setup

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -96,8 +96,10 @@ class InvocationListView(APIView):
         parameters=[OpenApiParameter("function", str), OpenApiParameter("status", str, enum=InvocationStatus.values), OpenApiParameter("trigger", str), OpenApiParameter("bucket", str),
                     OpenApiParameter("since", str, description="ISO-8601, inclusive"), OpenApiParameter("until", str, description="ISO-8601, exclusive"),
                     OpenApiParameter("request_id", str, description="a request id or its start"), OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
-        responses={200: InvocationSummary(many=True)},
-        summary="List invocations, newest first",
+        responses={200: inline_serializer("InvocationPage", {"next": serializers.URLField(allow_null=True, help_text="the next page (older), or null"),
+                                                             "previous": serializers.URLField(allow_null=True, help_text="the previous page, or null"),
+                                                             "results": InvocationSummary(many=True)})},
+        summary="List invocations, newest first (cursor pages)", operation_id="v1_invocations_list",
     )
     def get(self, request: Request) -> Response:
         params = request.query_params

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -73,7 +73,7 @@ def object_headers(obj: Object) -> dict[str, str]:
 class BucketListView(APIView):
     permission_model = "storage.bucket"  # restapi/permissions.py
 
-    @extend_schema(responses={200: BucketSerializer(many=True)}, summary="List buckets")
+    @extend_schema(responses={200: inline_serializer("BucketList", {"buckets": BucketSerializer(many=True)})}, summary="List buckets", operation_id="v1_buckets_list")
     def get(self, request: Request) -> Response:
         return Response({"buckets": BucketSerializer(selectors.bucket_list(request.user), many=True).data})
 

@@ -9,14 +9,14 @@ also sends ``x-amzn-query-error: <query code>;Sender``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.model import OperationModel, OperationNotFoundError, ServiceModel
 from django.http import HttpRequest, HttpResponse
 
 from aws.errors import AwsError
-from aws.protocols.restjson import json_document, json_value_out
+from aws.protocols.restjson import json_document, json_value_out, required_check
 
 
 def _content_type(service: ServiceModel) -> str:
@@ -34,10 +34,14 @@ def json_operation(service: ServiceModel, request: HttpRequest) -> OperationMode
         raise AwsError("UnknownOperationException", f"{service.service_id} has no operation {name}.") from None
 
 
-def json_parse(operation: OperationModel, body: bytes) -> dict[str, Any]:
+def json_parse(operation: OperationModel, body: bytes, *, missing: Callable[[str], AwsError] | None = None) -> dict[str, Any]:
+    """The input members of a JSON body, typed by the shape; a required member absent is refused (``restjson.required_check``:
+    ``missing(name)``, or ``ValidationException``), so no handler meets a request without one."""
     if operation.input_shape is None:
         return {}
-    return json_document(body, operation.input_shape, "") or {}
+    params = json_document(body, operation.input_shape, "") or {}
+    required_check(operation.input_shape, params, missing=missing)
+    return params
 
 
 def json_response(service: ServiceModel, operation: OperationModel, result: Mapping[str, Any], *, request_id: str) -> HttpResponse:

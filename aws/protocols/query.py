@@ -76,6 +76,10 @@ def query_parse(operation: OperationModel, form: Mapping[str, str]) -> dict[str,
     shape = operation.input_shape
     if shape is None:
         return {}
+    for name, value in form.items():  # no store keeps U+0000 (PostgreSQL text refuses it): refused here, not as a 500 there
+        if "\x00" in name or "\x00" in value:
+            raise AwsError("ValidationError", f"1 validation error detected: Value at '{name.replace(chr(0), '')}' failed to satisfy constraint: "
+                                              "Member must not contain the NUL character (U+0000)")
     params = _parse(shape, form, "") or {}
     missing = [name for name in shape.required_members if name not in params]
     if missing:

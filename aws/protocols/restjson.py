@@ -13,7 +13,7 @@ import base64
 import binascii
 import datetime
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
@@ -34,6 +34,7 @@ def restjson_match(service: ServiceModel, request: HttpRequest) -> tuple[Operati
 
 
 def _scalar_in(shape: Shape, text: str, wire: str) -> Any:
+    """A URI label, query or header value as the member's type; strings with a NUL refused (no store keeps them)."""
     kind = shape.type_name
     if kind in ("integer", "long"):
         try:
@@ -47,7 +48,25 @@ def _scalar_in(shape: Shape, text: str, wire: str) -> Any:
             return float(text)
         except ValueError:
             raise AwsError("InvalidParameterValueException", f"{wire} must be a number, not {text!r}.") from None
+    if "\x00" in text:
+        raise _has_nul(wire)
     return text
+
+
+def _has_nul(path: str) -> AwsError:
+    return AwsError("ValidationException", f"1 validation error detected: Value at '{path.lstrip('.')}' failed to satisfy constraint: "
+                                           "Member must not contain the NUL character (U+0000)")
+
+
+def required_check(shape: Shape, params: Mapping[str, Any], path: str = "", *, missing: Callable[[str], AwsError] | None = None) -> None:
+    """The first required member of ``shape`` that ``params`` lacks (or has as null) refused: ``missing(name)`` when the
+    service words it its own way, else ``ValidationException`` as Lambda, DynamoDB, EventBridge and Scheduler word it."""
+    for name in shape.required_members:
+        if params.get(name) is None:
+            if missing is not None:
+                raise missing(f"{path.lstrip('.')}.{name}" if path else name)
+            where = f"{path.lstrip('.')}.{name}" if path else name[:1].lower() + name[1:]
+            raise AwsError("ValidationException", f"1 validation error detected: Value null at '{where}' failed to satisfy constraint: Member must not be null")
 
 
 def _json_in(shape: Shape, value: Any, path: str) -> Any:
@@ -58,10 +77,16 @@ def _json_in(shape: Shape, value: Any, path: str) -> Any:
     if isinstance(shape, StructureShape):
         if not isinstance(value, dict):
             raise _bad_type(path, "structure")
-        return {k: _json_in(shape.members[k], v, f"{path}.{k}") for k, v in value.items() if k in shape.members}
+        converted = {k: _json_in(shape.members[k], v, f"{path}.{k}") for k, v in value.items() if k in shape.members}
+        if path:  # a nested structure (the input's own members may come from the URI, query or headers: restjson_parse checks them)
+            required_check(shape, converted, path)
+        return converted
     if isinstance(shape, ListShape):
         if not isinstance(value, list):
             raise _bad_type(path, "list")
+        if any(v is None for v in value):
+            where = f"{path.lstrip('.')}[{value.index(None)}]"
+            raise AwsError("ValidationException", f"1 validation error detected: Value null at '{where}' failed to satisfy constraint: Member must not be null")
         return [_json_in(shape.member, v, f"{path}[{i}]") for i, v in enumerate(value)]
     if isinstance(shape, MapShape):
         if not isinstance(value, dict):
@@ -83,8 +108,11 @@ def _json_in(shape: Shape, value: Any, path: str) -> Any:
     elif kind in ("float", "double"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _bad_type(path, "number")
-    elif kind == "string" and not isinstance(value, str):
-        raise _bad_type(path, "string")
+    elif kind == "string":
+        if not isinstance(value, str):
+            raise _bad_type(path, "string")
+        if "\x00" in value:
+            raise _has_nul(path)
     return value
 
 
@@ -103,8 +131,8 @@ def restjson_parse(operation: OperationModel, request: HttpRequest, labels: Mapp
     for name, member in shape.members.items():
         location, wire = member.serialization.get("location"), member.serialization.get("name", name)
         if location == "uri":
-            if wire in labels:
-                params[name] = labels[wire]
+            if wire in labels:  # typed as the member is (a layer's VersionNumber is an integer)
+                params[name] = _scalar_in(member, labels[wire], wire)
         elif location == "querystring":
             if isinstance(member, ListShape):
                 values = request.GET.getlist(wire)
@@ -127,6 +155,7 @@ def restjson_parse(operation: OperationModel, request: HttpRequest, labels: Mapp
         for name in body_members:
             if document and name in document:
                 params[name] = document[name]
+    required_check(shape, params)
     return params
 
 
@@ -136,11 +165,13 @@ def json_document(body: bytes, shape: Shape, path: str) -> Any:
         return {}
     try:
         value = json.loads(body)
+        if not isinstance(value, dict):
+            raise AwsError("InvalidRequestContentException", "Could not parse request body into json: the body must be a JSON object.")
+        return _json_in(shape, value, path)
     except (ValueError, UnicodeDecodeError) as exc:
         raise AwsError("InvalidRequestContentException", f"Could not parse request body into json: {exc}") from None
-    if not isinstance(value, dict):
-        raise AwsError("InvalidRequestContentException", "Could not parse request body into json: the body must be a JSON object.")
-    return _json_in(shape, value, path)
+    except RecursionError:  # json.loads (or the walk of a recursive shape) of a document nested thousands deep
+        raise AwsError("InvalidRequestContentException", "Could not parse request body into json: the document is nested too deeply.") from None
 
 
 def json_value_out(shape: Shape, value: Any) -> Any:

@@ -107,12 +107,15 @@ def _params(op: OperationModel, body: bytes) -> dict[str, Any]:
         return {}
     try:
         document = json.loads(body)
+        if not isinstance(document, dict):
+            raise AwsError("SerializationException", "Start of list found where not expected")
+        if op.input_shape is not None:
+            _checked(op.input_shape, document, "")
     except (ValueError, UnicodeDecodeError):
         raise AwsError("SerializationException", "Unable to parse the request body as JSON.") from None
-    if not isinstance(document, dict):
-        raise AwsError("SerializationException", "Start of list found where not expected")
+    except RecursionError:  # a document (or an attribute value) nested thousands deep
+        raise AwsError("SerializationException", "Unable to parse the request body as JSON: it is nested too deeply.") from None
     if op.input_shape is not None:
-        _checked(op.input_shape, document, "")
         missing = [name for name in op.input_shape.required_members if document.get(name) is None]
         if op.name == "CreateTable" and "TableName" in missing:  # CreateTable's own wording (the control plane's validator)
             raise AwsError("ValidationException", "The parameter 'TableName' is required but was not present in the request")

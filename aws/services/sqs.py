@@ -49,6 +49,11 @@ def _aws(error: KilnError) -> AwsError:
     return AwsError(error.code, error.message, status=_STATUS.get(error.code, error.status), sender=error.status < 500, query_code=QUERY_CODES.get(error.code))
 
 
+def _missing(name: str) -> AwsError:
+    """A required member absent, in SQS's words (the same code in ``x-amzn-query-error``)."""
+    return AwsError("MissingParameter", f"The request must contain the parameter {name}.")
+
+
 def dispatch(ctx: AwsContext, *, verification: object, body: bytes | None) -> HttpResponse:
     model = service_model("sqs")
     if sqs_query.is_query(ctx.request):
@@ -58,7 +63,7 @@ def dispatch(ctx: AwsContext, *, verification: object, body: bytes | None) -> Ht
     if handler is None:
         raise AwsError("UnsupportedOperation", f"Kiln does not implement SQS {op.name} yet.", query_code=QUERY_CODES["UnsupportedOperation"])
     try:
-        result = handler(ctx, json_parse(op, body or b""))
+        result = handler(ctx, json_parse(op, body or b"", missing=_missing))
     except KilnError as error:
         raise _aws(error) from None
     return json_response(model, op, result, request_id=ctx.request_id)
