@@ -35,7 +35,7 @@ class ErrorEnvelope(serializers.Serializer):
 def error_statuses(method: str) -> tuple[str, ...]:
     """The error statuses an operation of ``method`` may answer (the module's docstring says why each)."""
     method = method.upper()
-    statuses = ALL
+    statuses: tuple[str, ...] = ALL
     if method in ("POST", "PUT", "PATCH", "DELETE"):
         statuses += WRITES
     if method in ("POST", "PUT", "PATCH"):
