@@ -12,6 +12,7 @@ import io
 import posixpath
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,19 @@ def _safe_member(name: str) -> bool:
     return ".." not in posixpath.normpath(name).split("/")
 
 
+def _unzip_test(archive: zipfile.ZipFile, what: str) -> None:
+    """Unzip every member once (to nowhere), as Lambda does at upload: a damaged member, one whose data does not
+    match the size or checksum its header claims (a header lying about a bomb's size), an encrypted or unknown
+    compression is refused now with a clear error, not when a worker unpacks it. Reading stops at each member's
+    declared size, so the sizes summed above bound the work."""
+    try:
+        damaged = archive.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as error:
+        raise ValidationFailed(f"The {what} could not be unzipped ({error}); build it again with a standard zip tool.", code="InvalidZipFileException") from None
+    if damaged is not None:
+        raise ValidationFailed(f"The {what} is damaged: {damaged!r} does not match its size or checksum.", code="InvalidZipFileException")
+
+
 def zip_check(data: bytes, *, what: str = "zip") -> CheckedZip:
     """Validate a zip against the upload and unzipped limits and against unsafe member names."""
     if len(data) > limits.ZIP_MAX_BYTES:
@@ -66,6 +80,7 @@ def zip_check(data: bytes, *, what: str = "zip") -> CheckedZip:
             f"Unzipped size must be smaller than {limits.UNZIPPED_MAX_BYTES} bytes; the {what} unzips to {unzipped} bytes.",
             details={"unzipped_size": unzipped, "limit": limits.UNZIPPED_MAX_BYTES},
         )
+    _unzip_test(archive, what)
     return CheckedZip(data, hashlib.sha256(data).hexdigest(), len(data), unzipped, frozenset(names))
 
 
