@@ -181,6 +181,12 @@ class _ObjectStoreBody(io.RawIOBase):
         self._stream_at += len(data)
         return len(data)
 
+    def readall(self) -> bytes:  # read() to the end: in chunks of a MiB, not io's 8 KiB
+        chunks = []
+        while chunk := self.read(STREAM_CHUNK_BYTES):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
     def close(self) -> None:
         self._drop()
         super().close()
