@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 
 from console.env import env_bool, env_decimal, env_float, env_int, env_list, env_str, secret_key
+from console.storage_settings import default_storage_setting, media_root
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("KILN_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -137,9 +138,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("KILN_STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
 STATICFILES_DIRS = [BASE_DIR / "console" / "static"]
-MEDIA_ROOT = DATA_DIR / "media"
+# Blobs (code zips, layers, bucket objects) through Django's storage API (console/storage_settings.py): KILN_STORAGE
+# "filesystem" keeps them under KILN_MEDIA_ROOT (a shared mount with several hosts), "s3" in an S3-compatible store.
+MEDIA_ROOT = media_root(DATA_DIR)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": default_storage_setting(),
     # Hashed names (far-future caching by WhiteNoise) and gzip/brotli variants made at collection.
     "staticfiles": {"BACKEND": "console.staticfiles.StaticStorage"},  # WhiteNoise's, compressing faster
 }

@@ -4,20 +4,30 @@
 goes, and moves it into place only when complete (``os.replace`` on a local filesystem storage, else
 ``storage.save`` from the finished file), so no reader ever sees a partial body and a failed write
 leaves nothing behind.
+
+Reads: ``blob_open`` opens the body through the storage, except in an S3-compatible store
+(``S3Storage``, ``KILN_STORAGE=s3``), whose ``S3File`` downloads a whole object before its first byte:
+there a body is streamed from a GET, and a seek (a ranged read, UploadPartCopy's window) starts a GET with
+``Range`` from the new position, so a 5 GB object or a 100-byte range of it costs constant memory.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
+from botocore.exceptions import ClientError
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 from storage.errors import EntityTooLarge, IncompleteBody
 from storage.limits import OBJECT_MAX_BYTES, STREAM_CHUNK_BYTES
@@ -46,8 +56,8 @@ def _new_name() -> str:
 def _temp_dir() -> str:
     if isinstance(default_storage, FileSystemStorage):
         path = os.path.join(default_storage.location, BLOB_PREFIX, ".tmp")
-    else:
-        path = tempfile.gettempdir()
+    else:  # the body is uploaded from a local temporary file once complete
+        path = settings.FILE_UPLOAD_TEMP_DIR or tempfile.gettempdir()
     os.makedirs(path, exist_ok=True)
     return path
 
@@ -97,7 +107,95 @@ def blob_write(stream: Readable, *, expected_size: int | None = None, max_size: 
         raise
 
 
+class _ObjectStoreBody(io.RawIOBase):
+    """A blob of an S3-compatible store read as a stream: the GET made at open is read on while the reads follow
+    each other; a read from another position (after ``seek``) starts a GET with ``Range`` from there.
+
+    Opening GETs the body at once, so a missing blob is ``FileNotFoundError`` at open (as on a filesystem, which
+    ``selectors.object_open`` retries on), and a body being read keeps streaming if an overwrite deletes it.
+    """
+
+    def __init__(self, storage: S3Storage, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self._client = storage.connection.meta.client
+        self._bucket = storage.bucket_name
+        self._key = storage._normalize_name(clean_name(name))
+        self._position = 0  # where the next read starts
+        self._stream: Any = None  # the body being read (botocore's StreamingBody) ...
+        self._stream_at = 0  # ... and where it is
+        self._size = 0
+        self._get(0)
+
+    def _get(self, start: int) -> None:
+        self._drop()
+        params: dict[str, Any] = {"Bucket": self._bucket, "Key": self._key}
+        if start:
+            params["Range"] = f"bytes={start}-"
+        try:
+            response = self._client.get_object(**params)
+        except ClientError as error:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404:
+                raise FileNotFoundError(f"No blob {self.name!r} in the object store") from None
+            if status == 416 and start:  # at or past the end: nothing more to read
+                return
+            raise
+        if not start:
+            self._size = int(response["ContentLength"])
+        self._stream, self._stream_at = response["Body"], start
+
+    def _drop(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._position = base + offset  # the GET for it waits for a read: FileResponse seeks to the end and back
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        wanted = min(len(view), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        if self._stream is None or self._stream_at != self._position:
+            self._get(self._position)
+            if self._stream is None:
+                return 0
+        data = self._stream.read(wanted)
+        view[: len(data)] = data
+        self._position += len(data)
+        self._stream_at += len(data)
+        return len(data)
+
+    def readall(self) -> bytes:  # read() to the end: in chunks of a MiB, not io's 8 KiB
+        chunks = []
+        while chunk := self.read(STREAM_CHUNK_BYTES):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        self._drop()
+        super().close()
+
+
 def blob_open(name: str) -> IO[bytes]:
+    """The blob's body for reading (seekable); ``FileNotFoundError`` if there is none."""
+    if isinstance(default_storage, S3Storage):
+        return io.BufferedReader(_ObjectStoreBody(default_storage, name), buffer_size=STREAM_CHUNK_BYTES)
     return default_storage.open(name, "rb")
 
 

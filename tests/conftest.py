@@ -138,9 +138,10 @@ def static_collected() -> None:
 
 @pytest.fixture(scope="session")
 def kiln_stack() -> Iterator[Stack]:
-    """Kiln as `make run` starts it (scripts/run.sh): gunicorn, worker and beat on SQLite, a free port, a temp dir."""
+    """Kiln as `make run` starts it (scripts/run.sh): gunicorn, worker and beat on SQLite, a free port, a temp dir;
+    Redis: the database below this session's, or with ``TEST_STACK_REDIS=private`` a redis-server of its own."""
     test_db = int(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[-1] or 15)
-    stack = stack_start(redis_db=(test_db - 1) % 16)
+    stack = stack_start(redis_db=(test_db - 1) % 16, private_redis=os.environ.get("TEST_STACK_REDIS") == "private")
     yield stack
     stack_stop(stack)
 

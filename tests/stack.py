@@ -97,7 +97,9 @@ class Stack:
         raise AssertionError(f"invocation {request_id} still {record['status']}")
 
 
-def start(redis_db: int) -> Stack:
+def start(redis_db: int, *, private_redis: bool = False) -> Stack:
+    """``private_redis``: the stack's own redis-server on a free port (scripts/redis.sh starts it; ``stop`` ends
+    it), for a session whose neighbouring Redis database (``redis_db``) another session uses."""
     data_dir = Path(tempfile.mkdtemp(prefix="kiln-stack."))
     data_dir.chmod(0o711)  # the sandbox uid binds code from the work dir below it
     port = free_port()
@@ -105,7 +107,7 @@ def start(redis_db: int) -> Stack:
     root_key = ("AKIA" + secrets.token_hex(8).upper(), secrets.token_urlsafe(30))
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "KILN_", "DJANGO_", "PYTEST"))}
     env.update({
-        "KILN_DATA_DIR": str(data_dir), "KILN_PORT": str(port), "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "KILN_DATA_DIR": str(data_dir), "KILN_PORT": str(port), "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0" if private_redis else f"redis://127.0.0.1:6379/{redis_db}",
         "KILN_ADMIN_USER": "admin", "KILN_ADMIN_PASSWORD": password, "KILN_WORKER_CONCURRENCY": "4",
         "KILN_ROOT_ACCESS_KEY_ID": root_key[0], "KILN_ROOT_SECRET_ACCESS_KEY": root_key[1],
         # No veth pairs for this stack's sandboxes: a host interface appearing makes Chromium abort its
@@ -114,7 +116,8 @@ def start(redis_db: int) -> Stack:
     })
     import redis
 
-    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    if not private_redis:
+        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     log_path = data_dir / "run.log"
     log = open(log_path, "wb")
     process = subprocess.Popen(["bash", str(ROOT / "scripts" / "run.sh")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -149,6 +152,12 @@ def stop(stack: Stack) -> None:
         try:
             os.killpg(stack.process.pid, signal.SIGKILL)
         except ProcessLookupError:
+            pass
+    pidfile = stack.data_dir / "redis" / "redis.pid"  # a private redis-server (scripts/redis.sh daemonizes it)
+    if pidfile.exists():
+        try:
+            os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+        except (ValueError, ProcessLookupError):
             pass
     if not os.environ.get("KILN_KEEP_STACK"):
         shutil.rmtree(stack.data_dir, ignore_errors=True)
