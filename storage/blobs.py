@@ -120,7 +120,9 @@ class _ObjectStoreBody(io.RawIOBase):
         self.name = name
         self._client = storage.connection.meta.client
         self._bucket = storage.bucket_name
-        self._key = storage._normalize_name(clean_name(name))
+        # The key as S3Storage names it: its location (KILN_STORAGE_PREFIX) joined to the name (its public settings,
+        # not its private _normalize_name).
+        self._key = "/".join(part for part in (clean_name(storage.location).strip("/"), clean_name(name)) if part)
         self._position = 0  # where the next read starts
         self._stream: Any = None  # the body being read (botocore's StreamingBody) ...
         self._stream_at = 0  # ... and where it is
