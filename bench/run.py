@@ -473,7 +473,7 @@ def run_only(procs, env: dict[str, str], results: dict) -> int:
     if ONLY & {"sqs", "sdkcold", "javacold", "warm"}:  # functions run: SQS's SendMessage-to-handler latency through a mapping, the SDK cold starts
         import redis
 
-        worker = procs.start("kiln-worker", [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke,control", "--pool", "threads", "-c",
+        worker = procs.start("kiln-worker", [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke-sync,invoke,control", "--pool", "threads", "-c",
                                              str(WORKER_THREADS), "-l", "warning", "-n", f"bench-{os.getpid()}@%h"], env)
         r = redis.Redis.from_url(os.environ["REDIS_URL"])
         wait_for(lambda: any(True for _ in r.scan_iter(match="kiln:worker:*")), timeout_s=60, what="Kiln's worker heartbeat",
@@ -540,7 +540,7 @@ def main() -> int:
 
         ensure_collected()  # before gunicorn, whose first worker would otherwise collect while /healthz is awaited
         say("starting Kiln's Celery worker and gunicorn")
-        worker = procs.start("kiln-worker", [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke,control", "--pool", "threads", "-c", str(WORKER_THREADS), "-l", "warning", "-n", f"bench-{os.getpid()}@%h"], env)
+        worker = procs.start("kiln-worker", [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke-sync,invoke,control", "--pool", "threads", "-c", str(WORKER_THREADS), "-l", "warning", "-n", f"bench-{os.getpid()}@%h"], env)
         port = free_port()
         web = procs.start("gunicorn", [str(Path(sys.executable).parent / "gunicorn"), "console.wsgi", "-b", f"127.0.0.1:{port}", *GUNICORN_ARGS, "--log-level", "warning"], env)
         wait_for(lambda: any(True for _ in r.scan_iter(match="kiln:worker:*")), timeout_s=60, what="Kiln's worker heartbeat", checks=[lambda: procs.check("kiln-worker", worker)])

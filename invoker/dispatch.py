@@ -18,17 +18,26 @@ INVOKE_TASK = "invoker.tasks.invoke"
 REDISPATCH_TASK = "invoker.tasks.redispatch_queued"
 
 
-def _publish(invocation_id: str, countdown: float | None = None) -> None:
+# A synchronous invocation whose caller waits on its row (an event source mapping's poll, a replay) goes to a queue
+# of its own, which every worker also consumes (kombu takes from its queues in turn): it never waits behind a
+# backlog of asynchronous events in ``invoke`` (the 10,000 of make chaos held an SQS mapping's polls for minutes).
+INVOKE_QUEUE = "invoke"
+SYNC_QUEUE = "invoke-sync"
+
+
+def _publish(invocation_id: str, countdown: float | None = None, sync: bool = False) -> None:
     from celery import current_app
 
     try:
-        current_app.send_task(INVOKE_TASK, (invocation_id,), countdown=countdown, retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
+        current_app.send_task(INVOKE_TASK, (invocation_id,), countdown=countdown, queue=SYNC_QUEUE if sync else INVOKE_QUEUE,
+                              retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
     except Exception as exc:  # noqa: BLE001 - the reaper will send it again
         log.warning("could not enqueue invocation %s (%s); the reaper will retry", invocation_id, exc)
 
 
-def dispatch_invocation(invocation_id: str, *, countdown: float | None = None) -> None:
-    transaction.on_commit(lambda: _publish(invocation_id, countdown))
+def dispatch_invocation(invocation_id: str, *, countdown: float | None = None, sync: bool = False) -> None:
+    """Send the invocation to a worker once the row is committed (``sync``: a caller waits on it, ``SYNC_QUEUE``)."""
+    transaction.on_commit(lambda: _publish(invocation_id, countdown, sync))
 
 
 def dispatch_redispatch_queued(before_iso: str) -> None:

@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from invoker.dispatch import dispatch_invocation, invoke_backlog
-from invoker.models import Invocation, InvocationStatus
+from invoker.models import Invocation, InvocationStatus, InvocationType
 from invoker.run import MAX_ATTEMPTS, REQUEUE, Outcome, invocation_finish
 from invoker.workers import worker_alive
 
@@ -42,7 +42,7 @@ def invocations_reap() -> dict[str, int]:
     for invocation_id in stale_queued:
         dispatch_invocation(str(invocation_id))
         counts["redispatched"] += 1
-    running = Invocation.objects.filter(status=InvocationStatus.RUNNING, started_at__lt=now - timedelta(seconds=15)).values("id", "worker", "attempt", "started_at", "revision__timeout")[:1000]
+    running = Invocation.objects.filter(status=InvocationStatus.RUNNING, started_at__lt=now - timedelta(seconds=15)).values("id", "worker", "attempt", "started_at", "revision__timeout", "invocation_type")[:1000]
     for row in running:
         assert row["started_at"] is not None  # filtered on started_at__lt
         overdue = row["started_at"] < now - timedelta(seconds=(row["revision__timeout"] or 900) + 60)
@@ -54,7 +54,7 @@ def invocations_reap() -> dict[str, int]:
         if row["attempt"] < MAX_ATTEMPTS and not alive:
             with transaction.atomic():
                 if Invocation.objects.filter(id=row["id"], status=REQUEUE[0], worker=row["worker"]).update(status=REQUEUE[1], attempt=F("attempt") + 1, started_at=None, worker=""):
-                    dispatch_invocation(str(row["id"]))
+                    dispatch_invocation(str(row["id"]), sync=row["invocation_type"] == InvocationType.REQUEST_RESPONSE)
                     counts["requeued"] += 1
         else:
             error = {"errorType": "Kiln.WorkerLost", "errorMessage": f"The worker running this invocation ({row['worker']}) stopped answering; gave up after {row['attempt']} attempt(s).", "stackTrace": []}

@@ -96,7 +96,7 @@ def invocation_submit(
         memory_size=revision.memory_size,
         parent_id=uuid_or_none(parent_id),
     )
-    dispatch_invocation(str(invocation.id))
+    dispatch_invocation(str(invocation.id), sync=invocation_type == InvocationType.REQUEST_RESPONSE)
     return invocation
 
 

@@ -220,3 +220,24 @@ def test_a_poll_whose_worker_died_does_not_block_the_mapping(worker) -> None:
         redis.delete(f"kiln:worker:{WORKER_NAME}", _lock_key(mapping.pk), *[f"kiln:esm:slot:{slot}" for slot in range(8)])
     run = Invocation.objects.get(trigger=Trigger.QUEUE, function_name="after-dead-poller")
     assert json.loads(run.payload)["Records"][0]["body"] == "while a live poller holds the lock"
+
+
+def test_a_mappings_batch_does_not_wait_behind_a_backlog_of_events(worker) -> None:
+    """Found by the 10,000-invocation chaos run: an SQS mapping's synchronous invocations waited in the broker's
+    ``invoke`` queue behind every asynchronous event (20 of 500 messages in two minutes). They have a queue of their
+    own (``invoke-sync``), which the worker takes from in turn with the others."""
+    from invoker.submit import invocation_submit
+
+    sleeper = function_create(name="backlogged", config=FunctionConfig(runtime="python3.11", handler="app.handler"),
+                              code=Code(files={"app.py": "import time\n\ndef handler(event, context):\n    time.sleep(1)\n    return 'slept'\n"}))
+    for _ in range(60):  # ten seconds of work for six threads, queued before the message is sent
+        invocation_submit(function=sleeper, payload=b"{}", invocation_type="Event", trigger=Trigger.API)
+    function = function_create(name="behind-backlog", config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": ECHO}))
+    queue = services.queue_create(name="behind-backlog")
+    mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(batch_size=10))
+    until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
+    _send(queue, "ahead of the backlog")
+    until(lambda: Invocation.objects.filter(function=function, trigger=Trigger.QUEUE, status=InvocationStatus.SUCCEEDED).exists(), 20)
+    waiting = Invocation.objects.filter(function=sleeper, status=InvocationStatus.QUEUED).count()
+    assert waiting >= 20, f"the batch ran only after the backlog: {waiting} events still queued"
+    until(lambda: not Invocation.objects.filter(function=sleeper).exclude(status__in=FINAL_STATUSES).exists(), 60)  # drained before the tables are emptied
