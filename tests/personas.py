@@ -3,6 +3,11 @@ every page and endpoint."""
 
 from __future__ import annotations
 
+import base64
+import io
+import zipfile
+from typing import Any
+
 from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -28,3 +33,20 @@ def token_client(user: User) -> APIClient:
     token, _ = Token.objects.get_or_create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+def add_counted(api: APIClient, make_function: Any, kind: str, i: int) -> None:
+    """One more row of ``kind`` (function, bucket, role, layer) through the REST API, for the query-count tests."""
+    if kind == "function":
+        make_function(f"counted-{i}", environment={"K": "v"})
+    elif kind == "bucket":
+        assert api.post("/api/v1/buckets/", {"name": f"counted-{i}"}, format="json").status_code == 201
+    elif kind == "role":
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+        assert api.post("/api/v1/roles/", {"name": f"counted-{i}", "policy_document": policy}, format="json").status_code == 201
+    else:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("python/m.py", "x = 1\n")
+        body = {"name": f"counted-{i}", "zip_base64": base64.b64encode(buffer.getvalue()).decode()}
+        assert api.post("/api/v1/layers/", body, format="json").status_code == 201

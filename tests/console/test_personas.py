@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.personas import PASSWORD, persona_user
+from tests.personas import PASSWORD, add_counted, persona_user
 
 # The contract, written out here rather than read from iam/personas.py: what a developer works on.
 DEVELOPER_APPS = {"functions", "invoker", "httpapi", "storage", "queues", "tables", "topics", "logs", "events", "buses", "metrics"}
@@ -137,23 +137,10 @@ def test_a_bucket_is_browsed_only_with_the_permission_to_see_it(db: None, api: A
 
 @pytest.mark.parametrize("section", ["functions_function", "storage_bucket", "iam_role", "functions_layer"])
 def test_changelists_do_not_query_per_row(db: None, api: Any, make_function: Any, logins: dict[str, Client], section: str) -> None:
-    import base64
-    import io
-    import zipfile
+    kinds = {"functions_function": "function", "storage_bucket": "bucket", "iam_role": "role", "functions_layer": "layer"}
 
     def add(i: int) -> None:
-        if section == "functions_function":
-            make_function(f"counted-{i}", environment={"K": "v"})
-        elif section == "storage_bucket":
-            assert api.post("/api/v1/buckets/", {"name": f"counted-{i}"}, format="json").status_code == 201
-        elif section == "iam_role":
-            policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
-            assert api.post("/api/v1/roles/", {"name": f"counted-{i}", "policy_document": policy}, format="json").status_code == 201
-        else:
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w") as archive:
-                archive.writestr("python/m.py", "x = 1\n")
-            assert api.post("/api/v1/layers/", {"name": f"counted-{i}", "zip_base64": base64.b64encode(buffer.getvalue()).decode()}, format="json").status_code == 201
+        add_counted(api, make_function, kinds[section], i)
 
     client = logins["viewer"] if section != "functions_layer" else logins["developer"]
 

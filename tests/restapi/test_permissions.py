@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from restapi.permissions import ModelPermissions, required_permissions
-from tests.personas import persona_user, token_client
+from tests.personas import add_counted, persona_user, token_client
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # Public by design: the token login, and code downloads authorised by the signed token in their path.
@@ -146,24 +146,9 @@ def test_group_changes_apply_to_the_next_request(db: None) -> None:
 ])
 def test_list_endpoints_do_not_query_per_row(db: None, api: Any, make_function: Any, path: str, create: str) -> None:
     """The number of queries of a list does not grow with its rows (no N+1)."""
-    import base64
-    import io
-    import zipfile
 
     def add(i: int) -> None:
-        if create == "function":
-            make_function(f"counted-{i}", layers=[], environment={"K": "v"})
-        elif create == "bucket":
-            assert api.post("/api/v1/buckets/", {"name": f"counted-{i}"}, format="json").status_code == 201
-        elif create == "role":
-            policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
-            assert api.post("/api/v1/roles/", {"name": f"counted-{i}", "policy_document": policy}, format="json").status_code == 201
-        else:
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w") as archive:
-                archive.writestr("python/m.py", "x = 1\n")
-            body = {"name": f"counted-{i}", "zip_base64": base64.b64encode(buffer.getvalue()).decode()}
-            assert api.post("/api/v1/layers/", body, format="json").status_code == 201, create
+        add_counted(api, make_function, create, i)
 
     def count() -> int:
         with CaptureQueriesContext(connection) as queries:
