@@ -50,3 +50,21 @@ def add_counted(api: APIClient, make_function: Any, kind: str, i: int) -> None:
             archive.writestr("python/m.py", "x = 1\n")
         body = {"name": f"counted-{i}", "zip_base64": base64.b64encode(buffer.getvalue()).decode()}
         assert api.post("/api/v1/layers/", body, format="json").status_code == 201
+
+
+def assert_queries_flat(client: Any, path: str, api: APIClient, make_function: Any, kind: str) -> None:
+    """GET ``path`` with 2 rows of ``kind`` and with 8: the same number of queries (no query per row)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        return len(queries)
+
+    for i in range(2):
+        add_counted(api, make_function, kind, i)
+    few = count()
+    for i in range(2, 8):
+        add_counted(api, make_function, kind, i)
+    assert count() == few

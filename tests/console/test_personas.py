@@ -9,12 +9,10 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.personas import PASSWORD, add_counted, persona_user
+from tests.personas import PASSWORD, assert_queries_flat, persona_user
 
 # The contract, written out here rather than read from iam/personas.py: what a developer works on.
 DEVELOPER_APPS = {"functions", "invoker", "httpapi", "storage", "queues", "tables", "topics", "logs", "events", "buses", "metrics"}
@@ -139,19 +137,5 @@ def test_a_bucket_is_browsed_only_with_the_permission_to_see_it(db: None, api: A
 def test_changelists_do_not_query_per_row(db: None, api: Any, make_function: Any, logins: dict[str, Client], section: str) -> None:
     kinds = {"functions_function": "function", "storage_bucket": "bucket", "iam_role": "role", "functions_layer": "layer"}
 
-    def add(i: int) -> None:
-        add_counted(api, make_function, kinds[section], i)
-
     client = logins["viewer"] if section != "functions_layer" else logins["developer"]
-
-    def count() -> int:
-        with CaptureQueriesContext(connection) as queries:
-            assert client.get(reverse(f"admin:{section}_changelist")).status_code == 200
-        return len(queries)
-
-    for i in range(2):
-        add(i)
-    few = count()
-    for i in range(2, 8):
-        add(i)
-    assert count() == few
+    assert_queries_flat(client, reverse(f"admin:{section}_changelist"), api, make_function, kinds[section])

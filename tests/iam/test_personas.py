@@ -93,3 +93,14 @@ def test_the_aws_endpoint_allows_each_persona_what_the_console_does(transactiona
 
     outsider = _client("lambda", url, keys["outsider"])
     assert _code(lambda: outsider.list_functions()) == "AccessDeniedException"
+
+    # The edge of the masking: only an explicit deny hides an environment. A caller allowed ListFunctions and
+    # nothing else (an implicit deny of GetFunctionConfiguration) sees it, as on Lambda.
+    from iam.credentials import access_key_create
+    from iam.users import user_create, user_policy_put
+
+    lister = user_create(name="only-lists")
+    user_policy_put(user=lister, name="list", document={"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:ListFunctions", "Resource": "*"}]})
+    only_lists = _client("lambda", url, access_key_create(user=lister))
+    assert only_lists.list_functions()["Functions"][0]["Environment"]["Variables"] == {"TOKEN": "planted-secret"}
+    assert _code(lambda: only_lists.get_function_configuration(FunctionName="persona-fn")) == "AccessDeniedException"
