@@ -348,10 +348,10 @@ def test_a_stream_poll_whose_worker_died_does_not_block_the_partition(worker: An
     mapping = _mapping(function, starting_position="TRIM_HORIZON", batch_size=100)
     redis = get_redis()
     lock = dynamodb._lock_key(mapping.pk, 0)
-    until(lambda: redis.get(lock) is None, 10)  # the mapping's first poll (it finds nothing yet) is over
     redis.set(f"kiln:worker:{WORKER_NAME}", "{}", ex=60)  # this process counts as a live worker for the first half
     try:
-        assert redis.set(lock, WORKER_NAME, ex=900, nx=True)  # a live poller holds the partition
+        # A live poller holds the partition: taken as soon as the worker's own polls (the mapping's first, a sweep's) let go.
+        until(lambda: redis.set(lock, WORKER_NAME, ex=900, nx=True), 10)
         record = write(table, "INSERT", "waiting", new={"id": {"S": "waiting"}})
         _written(table)
         assert dynamodb.dynamodb_sweep() == 0 and dynamodb.dynamodb_poll(str(mapping.pk), 0) == 0  # respected
