@@ -41,6 +41,13 @@ def _free_port() -> int:
 WORKER_KILN_PORT = _free_port()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Passwords hashed with a fast hasher in this process: the hundreds of logins the fixtures create would
+    otherwise spend ~0.4 s each in PBKDF2 (a million rounds). Kiln's own processes the tests start (workers,
+    ``tests/stack.py``'s Kiln) keep its settings' hashers."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def process_env() -> dict[str, str]:
     """The environment of a Kiln process the tests start: this session's test database and data dir."""
     env = dict(os.environ)
