@@ -9,19 +9,34 @@ class IamConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from iam.credentials import CREDENTIALS
-        from iam.models import AccessKey, IamUser, Role
+        from iam.models import AccessKey, IamUser, ManagedPolicy, Role, RolePolicy, UserPolicy
+        from iam.selectors import POLICIES
 
-        def changed(sender: Any, instance: Any, **kwargs: Any) -> None:
-            if sender is AccessKey and instance.environment_id:
-                return  # environment keys are never cached
+        def changed(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
+            if sender is AccessKey and instance.environment_id and created:
+                # A cold start writes its environment's key: a new key is in no process's cache, so it must not
+                # empty every process's cache. Its deletion (the environment stopped) bumps like any other key's.
+                return
             CREDENTIALS.bump()
 
         for model in (AccessKey, IamUser, Role, settings.AUTH_USER_MODEL):
             post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"iam-credentials-{model}")
             post_delete.connect(changed, sender=model, weak=False, dispatch_uid=f"iam-credentials-del-{model}")
+
+        # A principal's policies (read by every signed request's authorization): any change to a role, an IAM user,
+        # a policy or an attachment empties every process's cache of them.
+        for model in (Role, RolePolicy, IamUser, UserPolicy, ManagedPolicy):
+            POLICIES.invalidate_on_change(model, uid=f"iam-policies-{model.__name__}")
+
+        def attachments_changed(**_: object) -> None:
+            POLICIES.bump_now()
+            POLICIES.bump()
+
+        for through in (Role.attached_policies.through, IamUser.attached_policies.through):
+            m2m_changed.connect(attachments_changed, sender=through, weak=False, dispatch_uid=f"iam-policies-m2m-{through.__name__}")
         self._connect_personas()
 
     def _connect_personas(self) -> None:

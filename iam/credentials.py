@@ -176,7 +176,8 @@ def principal_of(key: AccessKey) -> Principal:
 
 # Long-term keys and role sessions, resolved on every signed request, are cached per process; any write to a
 # key, IAM user, role or console login bumps the generation (iam/apps.py), so a revoked key stops at once.
-# Execution-environment keys are not cached (a cold start writes one: it must not invalidate every process's cache).
+# Every key is cached, execution environments' too (a cold start's new key bumps nothing; a key's deletion, when
+# its environment stops, bumps like any write: iam/apps.py).
 CREDENTIALS: GenerationCache[Credential | None] = GenerationCache("iam-credentials", ttl_s=30.0)
 _last_noted: dict[str, datetime.datetime] = {}
 
@@ -185,7 +186,7 @@ def credential_resolve(access_key_id: str) -> Credential | None:
     """The active key ``access_key_id`` with its decrypted secret and principal; ``None`` if unknown or inactive,
     or if it belongs to the IAM user of a console login that is deactivated."""
     return CREDENTIALS.get(access_key_id, lambda: _credential_load(access_key_id),
-                           cacheable=lambda found: found is not None and not found.principal.environment_id)
+                           cacheable=lambda found: found is not None)
 
 
 def _credential_load(access_key_id: str) -> Credential | None:

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from core.arns import user_arn
+from core.generations import GenerationCache
 from iam.credentials import Principal
 from iam.errors import InvalidInput, NoSuchEntity
 from iam.evaluation import Decision, MatchedStatement, NamedPolicy, policy_evaluate, statements_of
@@ -87,24 +88,40 @@ def console_new_key_secret(user: User, access_key_id: str) -> str | None:
         return None
 
 
+# A principal's identity policies, per process; emptied by any write to a role, an IAM user, a policy or an
+# attachment (iam/apps.py), so a changed policy decides the next request.
+POLICIES: GenerationCache[tuple[NamedPolicy, ...]] = GenerationCache("iam-policies", ttl_s=30.0)
+
+
 def principal_policies(principal: Principal) -> list[NamedPolicy]:
     """Every identity policy of the principal: the role's (or user's) inline and attached managed policies."""
-    policies: list[NamedPolicy] = []
     if principal.role_pk is not None:
-        role = Role.objects.prefetch_related("inline_policies", "attached_policies").filter(pk=principal.role_pk).first()
-        if role is None:
-            return []
-        if role.policy_document and role.policy_document.get("Statement"):
-            policies.append(NamedPolicy(document=role.policy_document, name=f"{role.name} (role policy)"))
-        policies += [NamedPolicy(document=p.document, name=p.name) for p in role.inline_policies.all()]
-        policies += [NamedPolicy(document=p.document, name=p.name) for p in role.attached_policies.all()]
-    elif principal.user_pk is not None:
-        user = IamUser.objects.prefetch_related("inline_policies", "attached_policies").filter(pk=principal.user_pk).first()
-        if user is None:
-            return []
-        policies += [NamedPolicy(document=p.document, name=p.name) for p in user.inline_policies.all()]
-        policies += [NamedPolicy(document=p.document, name=p.name) for p in user.attached_policies.all()]
-    return policies
+        role_pk = principal.role_pk
+        return list(POLICIES.get(("role", role_pk), lambda: _role_policies(role_pk)))
+    if principal.user_pk is not None:
+        user_pk = principal.user_pk
+        return list(POLICIES.get(("user", user_pk), lambda: _user_policies(user_pk)))
+    return []
+
+
+def _role_policies(role_pk: int) -> tuple[NamedPolicy, ...]:
+    role = Role.objects.prefetch_related("inline_policies", "attached_policies").filter(pk=role_pk).first()
+    if role is None:
+        return ()
+    policies: list[NamedPolicy] = []
+    if role.policy_document and role.policy_document.get("Statement"):
+        policies.append(NamedPolicy(document=role.policy_document, name=f"{role.name} (role policy)"))
+    policies += [NamedPolicy(document=p.document, name=p.name) for p in role.inline_policies.all()]
+    policies += [NamedPolicy(document=p.document, name=p.name) for p in role.attached_policies.all()]
+    return tuple(policies)
+
+
+def _user_policies(user_pk: int) -> tuple[NamedPolicy, ...]:
+    user = IamUser.objects.prefetch_related("inline_policies", "attached_policies").filter(pk=user_pk).first()
+    if user is None:
+        return ()
+    return tuple([NamedPolicy(document=p.document, name=p.name) for p in user.inline_policies.all()]
+                 + [NamedPolicy(document=p.document, name=p.name) for p in user.attached_policies.all()])
 
 
 def principal_context(principal: Principal) -> dict[str, Any]:
