@@ -1,14 +1,14 @@
 """Routes of the REST API under ``/api/v1/``."""
 
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 
+from apitokens import api as apitokens_api
 from functions import api as functions_api
 from iam import api as iam_api
 from invoker import api as invoker_api
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", apitokens_api.ApiTokenView.as_view(), name="api-token"),
     path("functions/", functions_api.FunctionListView.as_view(), name="api-functions"),
     path("functions/<str:name>/", functions_api.FunctionDetailView.as_view(), name="api-function"),
     path("functions/<str:name>/concurrency/", functions_api.FunctionConcurrencyView.as_view(), name="api-function-concurrency"),

@@ -17,11 +17,11 @@ def _invalidate_tokens_on_change() -> None:
     from django.conf import settings
     from django.contrib.auth.models import Group, User
     from django.db.models.signals import m2m_changed
-    from rest_framework.authtoken.models import Token
 
+    from apitokens.models import ApiToken
     from console.tokens import TOKENS
 
-    for model in (Token, settings.AUTH_USER_MODEL, Group):
+    for model in (ApiToken, settings.AUTH_USER_MODEL, Group):
         TOKENS.invalidate_on_change(model, uid=f"tokens-cache-{model}")
 
     def changed(**_: object) -> None:

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # DRF's plaintext tokens: installed only so that apitokens' migration 0002 can move them (hashed) into
+    # apitokens.ApiToken and empty its table. Nothing else uses it; its admin is unregistered (apitokens/admin.py).
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -68,6 +70,7 @@ INSTALLED_APPS = [
     "buses",
     "aws",
     "metrics",
+    "apitokens",
     "console",
 ]
 

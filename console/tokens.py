@@ -1,4 +1,4 @@
-"""The REST API's tokens, cached per process (read on every API request; invalidated in ``console/apps.py``)."""
+"""The REST API's tokens, cached per process by digest (read on every API request; invalidated in ``console/apps.py``)."""
 
 from __future__ import annotations
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apitokens.services import api_token_issue
 from tests import handlers
 from tests.stack import Stack
 from tests.stack import start as stack_start
@@ -177,8 +177,7 @@ def outsider(db: None) -> User:
 @pytest.fixture
 def api(owner: User) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=owner)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=owner)}")
     return client
 
 

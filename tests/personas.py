@@ -9,9 +9,9 @@ import zipfile
 from typing import Any
 
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apitokens.services import api_token_issue
 from iam.personas import ADMINISTRATORS, DEVELOPERS, VIEWERS
 
 PASSWORD = "kiln-pass-123"
@@ -30,8 +30,7 @@ def persona_user(name: str, *, staff: bool = True) -> User:
 
 def token_client(user: User) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)}")
     return client
 
 

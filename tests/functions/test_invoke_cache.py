@@ -45,14 +45,15 @@ def test_a_new_revision_reaches_every_web_process_at_once(kiln_stack: Stack) -> 
 def test_a_token_deleted_or_its_user_deactivated_is_refused_at_once(transactional_db) -> None:
     """The token cache (console/tokens.py) forgets a token on any change to it or its user."""
     from django.contrib.auth.models import Group, User
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+
+    from apitokens.models import ApiToken
+    from apitokens.services import api_token_issue, api_token_revoke
 
     user = User.objects.create_user("cache-user", password="pass-123-word", is_staff=True)
     user.groups.add(Group.objects.get(name="Viewers"))
-    token = Token.objects.create(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)}")
     assert client.get("/api/v1/functions/").status_code == 200
     assert client.get("/api/v1/functions/").status_code == 200  # from the cache now
     user.is_active = False
@@ -61,6 +62,6 @@ def test_a_token_deleted_or_its_user_deactivated_is_refused_at_once(transactiona
     user.is_active = True
     user.save()
     assert client.get("/api/v1/functions/").status_code == 200
-    token.delete()
+    api_token_revoke(token=ApiToken.objects.get(user=user))
     answer = client.get("/api/v1/functions/")
     assert answer.status_code == 401 and answer.json()["error"]["message"] == "Invalid token."

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apitokens.services import api_token_issue
 from functions import limits
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ URL = "/api/v1/functions/tested/test-events/"
 def teammate_api(db) -> APIClient:
     user = User.objects.create_user(username="teammate", password="kiln-pass-123", is_staff=True, is_superuser=True)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)}")
     return client
 
 

@@ -23,9 +23,9 @@ def _perms(name: str) -> set[str]:
 
 def test_the_groups_hold_exactly_their_personas_permissions(db: None) -> None:
     admins, developers, viewers = _perms(ADMINISTRATORS), _perms(DEVELOPERS), _perms(VIEWERS)
-    assert {"auth.add_user", "iam.change_role", "functions.invoke_function"} <= admins
+    assert {"auth.add_user", "iam.change_role", "functions.invoke_function", "apitokens.view_apitoken", "apitokens.delete_apitoken"} <= admins
     assert {"functions.add_function", "functions.invoke_function", "functions.view_function_secrets", "storage.delete_object", "iam.view_role"} <= developers
-    assert not {p for p in developers if p.startswith(("auth.", "authtoken.", "iam.")) and not p.startswith("iam.view_")}
+    assert not {p for p in developers if p.startswith(("auth.", "authtoken.", "apitokens.", "iam.")) and not p.startswith("iam.view_")}
     assert {"functions.view_function", "invoker.view_invocation", "iam.view_role", "tables.view_table"} <= viewers
     assert all(p.split(".")[1].startswith("view_") for p in viewers)
     assert not {"functions.view_function_secrets", "functions.invoke_function"} & viewers

@@ -19,3 +19,6 @@ def test_the_schema_validates_with_no_warning(tmp_path) -> None:
     for listed in ("v1_functions_list", "v1_roles_list", "v1_buckets_objects_list", "v1_functions_aliases_list", "v1_functions_test_events_list"):
         assert listed in operations
     assert "/api/v1/buckets/{name}/notifications/" in schema["paths"] and "/api/v1/buckets/{name}/objects/" in schema["paths"]
+    token = schema["paths"]["/api/v1/auth/token/"]  # sign in (a new token), revoke (the calling one)
+    assert token["post"]["operationId"] == "v1_auth_token_create" and "200" in token["post"]["responses"]
+    assert token["delete"]["operationId"] == "v1_auth_token_destroy" and "204" in token["delete"]["responses"]
