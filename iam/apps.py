@@ -28,8 +28,9 @@ class IamConfig(AppConfig):
 
         # A principal's policies (read by every signed request's authorization): any change to a role, an IAM user,
         # a policy or an attachment empties every process's cache of them.
-        for model in (Role, RolePolicy, IamUser, UserPolicy, ManagedPolicy):
-            POLICIES.invalidate_on_change(model, uid=f"iam-policies-{model.__name__}")
+        policy_models: tuple[type, ...] = (Role, RolePolicy, IamUser, UserPolicy, ManagedPolicy)
+        for policy_model in policy_models:
+            POLICIES.invalidate_on_change(policy_model, uid=f"iam-policies-{policy_model.__name__}")
 
         def attachments_changed(**_: object) -> None:
             POLICIES.bump_now()
