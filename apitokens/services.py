@@ -44,5 +44,5 @@ def api_token_note_use(*, token: ApiToken, now: datetime.datetime | None = None)
     if token.last_used_at is not None and now - token.last_used_at < LAST_USED_EVERY:
         return False
     token.last_used_at = now
-    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_EVERY)  # the same edge as above: a minute on, it writes
     return ApiToken.objects.filter(stale, pk=token.pk).update(last_used_at=now) == 1

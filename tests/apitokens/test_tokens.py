@@ -20,7 +20,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apitokens.models import ApiToken, token_digest
-from apitokens.services import api_token_issue
+from apitokens.services import LAST_USED_EVERY, api_token_issue, api_token_note_use
 from console.tokens import TOKENS
 from tests.dumps import database_dump
 
@@ -141,6 +141,19 @@ def test_last_used_is_written_at_most_once_a_minute(login: User) -> None:
         assert client(token).get("/api/v1/functions/").status_code == 200
         assert client(token).get("/api/v1/functions/").status_code == 200
     assert ApiToken.objects.get().last_used_at == later
+
+
+def test_last_used_is_written_again_exactly_a_minute_later_not_before(login: User) -> None:
+    """The edge of ``LAST_USED_EVERY``: just under a minute after the last write nothing is written; at a minute it is."""
+    api_token_issue(user=login)
+    token = ApiToken.objects.get()
+    start = timezone.now()
+    assert api_token_note_use(token=token, now=start)
+    # Each time another process's copy, loaded before this write: only the database's condition decides.
+    assert not api_token_note_use(token=ApiToken(pk=token.pk), now=start + LAST_USED_EVERY - datetime.timedelta(microseconds=1))
+    assert ApiToken.objects.get().last_used_at == start
+    assert api_token_note_use(token=ApiToken(pk=token.pk), now=start + LAST_USED_EVERY)
+    assert ApiToken.objects.get().last_used_at == start + LAST_USED_EVERY
 
 
 def test_a_drf_token_from_before_is_moved_hashed_and_keeps_working(login: User) -> None:
