@@ -190,7 +190,7 @@ class ExecutionEnvironment:
             env.update(ruby_paths(c.runtime.version, layout))
         return env
 
-    def _argv(self, layout: sandbox.Layout, task_dir: Path, opt_dir: Path) -> list[str]:
+    def _argv(self, layout: sandbox.Layout, task_dir: Path, opt_dir: Path, *, spare: bool = False) -> list[str]:
         runtime = self.config.runtime
         if runtime.family == "python":
             sandbox.precompile(runtime.executable)
@@ -206,7 +206,7 @@ class ExecutionEnvironment:
             mode = executor.name
             jar = f"{javabuild.INSIDE}/{javabuild.JAR}" if executor.isolated else str(javabuild.bootstrap_jar(runtime.executable))
             archive = javabuild.class_data_archive(runtime.executable, mode, java_flags(TRAINING_MEMORY_MB), wait=False)
-            return java_argv(runtime.executable, self.config.memory_size, jar, layout.opt, archive)
+            return java_argv(runtime.executable, self.config.memory_size, jar, layout.opt, archive, opens=spare)
         for base, inside in ((task_dir, layout.task), (opt_dir, layout.opt)):
             if (base / "bootstrap").is_file():
                 return [f"{inside}/bootstrap"]
@@ -229,10 +229,12 @@ class ExecutionEnvironment:
             return self._unavailable(f"Kiln's Java bootstrap could not be built: {exc}")
         if self._tmp is not None and not self._tmp.ready.is_set() and holdable(c):
             # A /tmp of a size not made ahead is being made: start the runtime now, held (as a prewarmed
-            # one is) before the function's code until it is mounted, then hand it its configuration.
-            failure = self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1"], initial_environment(env)) or self._tmp_ready()
+            # one is) before the function's code until it is mounted, then hand it its configuration. It
+            # starts with its whole environment and its configuration is empty (a JVM started for a known
+            # function could not change its environment: invoker/launchers.py).
+            failure = self._launch(task_dir, opt_dir, tmp_dir, [*argv, "--prewarmed", "1"], env) or self._tmp_ready()
             if failure is None and self._api is not None:
-                self._api.configure(json.dumps(env).encode())
+                self._api.configure(b"{}")  # nothing to add: it has its environment
         else:
             failure = self._tmp_ready() or self._launch(task_dir, opt_dir, tmp_dir, argv, env)
         return failure or self._await_init(started)
@@ -262,7 +264,7 @@ class ExecutionEnvironment:
         if failure is not None:
             return failure
         try:
-            argv = self._argv(layout, task_dir, opt_dir)
+            argv = self._argv(layout, task_dir, opt_dir, spare=True)
         except javabuild.JavaBuildFailed as exc:
             return self._unavailable(f"Kiln's Java bootstrap could not be built: {exc}")
         self.preloads_sdk = sdkpreload.preloads(self.config.runtime)
@@ -313,13 +315,17 @@ class ExecutionEnvironment:
         netns = self._net.netns if self._net else None
         try:
             with network.entered(netns):  # the sandbox starts inside its network namespace
-                if c.runtime.kiln_bootstrap and c.runtime.family != "java" and self._api is not None:
+                if c.runtime.kiln_bootstrap and self._api is not None:
                     # Kiln's bootstraps get their Runtime API connection already open: loading `net` to make
-                    # one costs Node.js ~9 ms (runtimes/nodejs/bootstrap.cjs), `_socket` costs Python 0.5 ms.
-                    # It is the only connection their Runtime API serves.
+                    # one costs Node.js ~9 ms (runtimes/nodejs/bootstrap.cjs), `java.net.Socket` a JVM ~15 ms,
+                    # `_socket` Python 0.5 ms. It is the only connection their Runtime API serves. A JVM takes
+                    # its number as an argument: it cannot take a variable out of its own environment.
                     handed = self._api.handed_connection()
                     os.set_inheritable(handed.fileno(), True)
-                    environment = {**environment, "KILN_RUNTIME_FD": str(handed.fileno())}
+                    if c.runtime.family == "java":
+                        argv = [*argv, "--runtime-fd", str(handed.fileno())]
+                    else:
+                        environment = {**environment, "KILN_RUNTIME_FD": str(handed.fileno())}
                 self._process = sandbox.spawn(sandbox.SandboxRequest(
                     env_id=self.id, argv_inside=argv, environment=environment, task_dir=task_dir, opt_dir=opt_dir, tmp_dir=tmp_dir,
                     interpreter=c.runtime.executable, memory_mb=c.memory_size, ephemeral_mb=c.ephemeral_storage,

@@ -19,12 +19,19 @@ def java_flags(memory_mb: int) -> list[str]:
             "-XX:-UsePerfData", "-Xshare:auto"]
 
 
-def java_argv(java: str, memory_mb: int, jar: str, opt: str, archive: str | None) -> list[str]:
+def java_argv(java: str, memory_mb: int, jar: str, opt: str, archive: str | None, *, opens: bool = False) -> list[str]:
     """A Java runtime's command: Kiln's bootstrap jar (``invoker/javabuild.py``) with its class-data archive
     when there is one (a JVM that cannot use it starts without it, silently: ``-Xlog:cds=off``).
-    ``JAVA_TOOL_OPTIONS`` in the environment applies on top."""
+    ``JAVA_TOOL_OPTIONS`` in the environment applies on top.
+
+    ``opens``: run it as ``-jar``, whose manifest opens ``java.lang`` to the bootstrap, for a spare that takes
+    its function's environment later (``kiln.Bootstrap.setenv``). The launcher applies that attribute with
+    the JVM's first lambdas, ~20 ms of a start (measured, docs/benchmarks.md), so a JVM started for a known
+    function, whose environment is its process's, names the class on the same class path instead (the
+    class-data archive made with ``-jar`` maps for it: the class path is the same)."""
     shared = [f"-XX:SharedArchiveFile={archive}", "-Xlog:cds=off,cds+dynamic=off"] if archive else []
-    return [java, *java_flags(memory_mb), *shared, "-jar", jar, "--opt", opt]
+    entry = ["-jar", jar] if opens else ["-cp", jar, "kiln.Bootstrap"]
+    return [java, *java_flags(memory_mb), *shared, *entry, "--opt", opt]
 
 
 def ruby_paths(version: str, layout: sandbox.Layout) -> dict[str, str]:

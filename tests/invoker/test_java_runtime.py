@@ -94,6 +94,37 @@ public class Plain {
 }
 """
 
+LOADED = """package example;
+
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.Map;
+
+public class Loaded {
+    public static String read(Map<String, Object> event) throws Exception {
+        return new String(Files.readAllBytes(Paths.get("/tmp/classes.log")));
+    }
+}
+"""
+
+BUNDLED = """package example;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.LambdaRuntime;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import java.util.Map;
+
+public class Bundled implements RequestHandler<Map<String, Object>, String> {
+    @Override
+    public String handleRequest(Map<String, Object> event, Context context) {
+        return LambdaRuntime.origin() + " " + context.getFunctionName();
+    }
+}
+"""
+
+# A class of aws-lambda-java-core's package that Kiln's copy lacks, as a fat jar bundling the library carries it.
+LAMBDA_RUNTIME = "package com.amazonaws.services.lambda.runtime;\n\npublic final class LambdaRuntime {\n    public static String origin() {\n        return \"bundled\";\n    }\n}\n"
+
 GREETING = "package greeting;\n\npublic class Greeting {\n    public static String hello(String name) {\n        return \"Hello, \" + name + \"!\";\n    }\n}\n"
 
 
@@ -130,9 +161,16 @@ def packages(tmp_path_factory) -> dict[str, str]:
     runtime = bootstrap_jar(JAVA17.executable)  # the interfaces, as aws-lambda-java-core provides them
     library = _compile(tmp_path_factory.mktemp("lib"), {"greeting/Greeting.java": GREETING}, [])
     jar = _zip_tree({"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\r\n\r\n", **_classes(library)})
-    handlers = _compile(tmp_path_factory.mktemp("fn"), {"example/Orders.java": POJO, "example/Upper.java": STREAM, "example/Plain.java": STATIC}, [runtime, library])
+    handlers = _compile(tmp_path_factory.mktemp("fn"), {"example/Orders.java": POJO, "example/Upper.java": STREAM, "example/Plain.java": STATIC,
+                                                        "example/Loaded.java": LOADED}, [runtime, library])
+    # A fat jar's layout: the function with its own copy of aws-lambda-java-core's classes, one Kiln does not ship.
+    core = _compile(tmp_path_factory.mktemp("core"), {"com/amazonaws/services/lambda/runtime/LambdaRuntime.java": LAMBDA_RUNTIME}, [])
+    bundled = _compile(tmp_path_factory.mktemp("bundled"), {"example/Bundled.java": BUNDLED}, [runtime, core])
+    with zipfile.ZipFile(runtime) as kiln_jar:
+        interfaces = {n: kiln_jar.read(n) for n in kiln_jar.namelist() if n.startswith("com/amazonaws/services/lambda/runtime/")}
     return {"zip": base64.b64encode(_zip_tree({**_classes(handlers), "lib/greeting.jar": jar})).decode(),
-            "library": base64.b64encode(_zip_tree({"java/lib/greeting.jar": jar})).decode()}
+            "library": base64.b64encode(_zip_tree({"java/lib/greeting.jar": jar})).decode(),
+            "fat": base64.b64encode(_zip_tree({**interfaces, **_classes(core), **_classes(bundled)})).decode()}
 
 
 def record(api, response) -> dict:
@@ -158,6 +196,30 @@ def test_stream_handlers_and_static_methods(api, packages):
     assert response.json() == {"upper": {"WORD": "KILN"}, "id": response["X-Kiln-Request-Id"]}
     create(api, "java-plain", "example.Plain::shout", {"zip_base64": packages["zip"]})
     assert invoke(api, "java-plain", {"word": "kiln"}).json() == "KILN!"
+
+
+def test_a_cold_jvm_maps_kilns_classes_and_loads_nothing_slow_before_the_handler(api, packages):
+    """What a JVM started for a known function loads before its handler's class (issue 16's cold start,
+    docs/benchmarks.md): Kiln's classes from its class-data archive, the Runtime API through the connection Kiln
+    handed over (``java.net.Socket`` never loaded), no class spun at run time (the launcher's lambdas for a
+    manifest's ``Add-Opens``, a method handle's forms), and no bootstrap jar searched for the function's classes."""
+    create(api, "java-lean", "example.Loaded::read", {"zip_base64": packages["zip"]},
+           environment={"JAVA_TOOL_OPTIONS": "-Xshare:on -Xlog:class+load:file=/tmp/classes.log"})  # a JVM of its own: it starts with these
+    response = invoke(api, "java-lean", {})
+    assert response.status_code == 200 and "X-Kiln-Function-Error" not in response, response.content
+    log = response.json()
+    assert "example.Loaded source: file:/var/task/" in log, log[-2000:]
+    before = log.split("example.Loaded source:")[0]
+    assert "kiln.Bootstrap source: shared objects file (top)" in before and "kiln.Bootstrap$FunctionLoader source: shared objects file (top)" in before
+    for slow in ("java.net.Socket ", "__JVM_LookupDefineClass__", "sun.launcher.LauncherHelper$$Lambda", "jdk.internal.loader.URLClassPath$JarLoader ", "java.security.Security "):
+        assert slow not in before, slow
+
+
+def test_a_fat_jar_bundling_aws_lambda_java_core_gets_kilns_interfaces_and_keeps_its_other_classes(api, packages):
+    create(api, "java-fat", "example.Bundled", {"zip_base64": packages["fat"]})
+    response = invoke(api, "java-fat", {})
+    assert response.status_code == 200 and "X-Kiln-Function-Error" not in response, response.content
+    assert response.json() == "bundled java-fat"  # RequestHandler and Context are Kiln's (else a ClassCastException); LambdaRuntime its own
 
 
 def test_a_layer_jar_under_java_lib(api, packages):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from functions.runtimes import runtime_info
 from invoker import tmpdisk
 from invoker.sandbox import sandbox_mode
 from tests.conftest import invoke
@@ -130,3 +131,47 @@ def test_a_new_size_is_mounted_before_the_function_code_runs(api, runtime):
     assert api.post("/api/v1/functions/", body, format="json").status_code == 201
     result = invoke(api, "new-size", {}).json()
     assert size <= result["size_at_init_mb"] < size + 60 and result["kept"] is True, result
+
+
+JAVA_INIT_WRITER = """package example;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import java.io.File;
+import java.nio.file.Files;
+import java.util.HashMap;
+import java.util.Map;
+
+public class Handler {
+    static final long AT_INIT = new File("/tmp").getTotalSpace() / (1024 * 1024);
+    static final String MARK = System.getenv("MARK");
+    static {
+        try {
+            Files.write(new File("/tmp/written-at-init").toPath(), new byte[] {1});
+        } catch (java.io.IOException e) {
+            throw new RuntimeException(e);
+        }
+    }
+
+    public Object handleRequest(Map<String, Object> event, Context context) {
+        Map<String, Object> out = new HashMap<>();
+        out.put("size_at_init_mb", AT_INIT);
+        out.put("kept", new File("/tmp/written-at-init").exists());
+        out.put("mark", MARK);
+        return out;
+    }
+}
+"""
+
+
+@pytest.mark.skipif(runtime_info("java17") is None, reason="needs a JDK 17")
+def test_a_jvm_held_for_a_new_size_starts_with_its_environment_and_finds_its_tmp(api):
+    """Held for its /tmp, a JVM started for a known function has that function's environment from its start
+    (it cannot take it later: invoker/launchers.py) and its code runs once the new /tmp is mounted."""
+    size = 900 + os.getpid() % 200
+    body = {"name": "new-size-java", "runtime": "java17", "handler": "example.Handler::handleRequest", "timeout": 30,
+            "code": {"files": {"example/Handler.java": JAVA_INIT_WRITER}}, "ephemeral_storage": size, "environment": {"MARK": "from-the-start"}}
+    assert api.post("/api/v1/functions/", body, format="json").status_code == 201
+    response = invoke(api, "new-size-java", {})
+    assert response.status_code == 200 and "X-Kiln-Function-Error" not in response, response.content
+    result = response.json()
+    assert size <= result["size_at_init_mb"] < size + 60 and result["kept"] is True and result["mark"] == "from-the-start", result

@@ -11,6 +11,9 @@ import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -61,20 +64,48 @@ public final class Bootstrap {
         }
     }
 
-    /** HTTP/1.1 keep-alive client over one TCP connection to AWS_LAMBDA_RUNTIME_API. */
+    /**
+     * HTTP/1.1 keep-alive client over one TCP connection to AWS_LAMBDA_RUNTIME_API: the one Kiln opened and
+     * handed over ({@code --runtime-fd N}, read and written as a file), else one it connects itself.
+     */
     static final class RuntimeClient {
         final String host;
         final InputStream in;
         final OutputStream out;
         Map<String, String> headers = new HashMap<>();
 
-        RuntimeClient(String address) throws IOException {
+        RuntimeClient(String address, String handed) throws IOException {
             host = address;
+            FileDescriptor fd = handed == null ? null : descriptor(Integer.parseInt(handed));
+            if (fd != null) {
+                in = new BufferedInputStream(new FileInputStream(fd), 65536);
+                out = new FileOutputStream(fd);
+                return;
+            }
             int colon = address.lastIndexOf(':');
             Socket socket = new Socket(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));
             socket.setTcpNoDelay(true);
             in = new BufferedInputStream(socket.getInputStream(), 65536);
             out = socket.getOutputStream();
+        }
+
+        /**
+         * The inherited descriptor {@code number} as a {@link FileDescriptor}, through {@code sun.misc.Unsafe}
+         * (the JDK has no public way to adopt one); null if this JDK refuses. {@code java.net.Socket}'s first
+         * use costs a cold start ~15 ms (its implementation's lambdas and properties, the proxy selector), a
+         * descriptor read and written as a file nothing: {@code FileInputStream} is loaded at every JVM start.
+         */
+        static FileDescriptor descriptor(int number) {
+            try {
+                java.lang.reflect.Field field = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
+                field.setAccessible(true);
+                sun.misc.Unsafe unsafe = (sun.misc.Unsafe) field.get(null);
+                FileDescriptor fd = new FileDescriptor();
+                unsafe.putInt(fd, unsafe.objectFieldOffset(FileDescriptor.class.getDeclaredField("fd")), number);
+                return fd;
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return null;
+            }
         }
 
         byte[] request(String method, String path, byte[] body, Map<String, String> extra) throws IOException {
@@ -205,7 +236,44 @@ public final class Bootstrap {
         if (compiled != null) urls.add(compiled.toURI().toURL());
         urls.add(new File(taskRoot).toURI().toURL());
         for (File jar : jars) urls.add(jar.toURI().toURL());
-        return new URLClassLoader(urls.toArray(new URL[0]), Bootstrap.class.getClassLoader());
+        return new FunctionLoader(urls.toArray(new URL[0]), Bootstrap.class.getClassLoader());
+    }
+
+    /**
+     * The function's class loader: its classes and jars over the JDK's (the platform loader), with the classes of
+     * Kiln's own packages ({@code com.amazonaws.services.lambda.runtime} as aws-lambda-java-core has them, and
+     * {@code kiln}) taken from the bootstrap first, so a fat jar bundling aws-lambda-java-core still gets the
+     * interfaces Kiln calls it through; a class of those packages Kiln lacks comes from the function.
+     * Not the application loader as its parent: every other class's lookup would first search the bootstrap's jar
+     * (opening it costs a cold start ~4 ms). No permissions are computed for the function's code sources (with no
+     * security manager none is ever checked; computing them loads the JDK's security properties, ~3 ms).
+     */
+    static final class FunctionLoader extends URLClassLoader {
+        private final ClassLoader runtime;
+
+        FunctionLoader(URL[] urls, ClassLoader runtime) {
+            super(urls, ClassLoader.getPlatformClassLoader());
+            this.runtime = runtime;
+        }
+
+        @Override
+        protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+            int dot = name.lastIndexOf('.');
+            String pkg = dot < 0 ? "" : name.substring(0, dot);
+            if (pkg.equals("kiln") || pkg.equals("com.amazonaws.services.lambda.runtime") || pkg.equals("com.amazonaws.services.lambda.runtime.logging")) {
+                try {
+                    return runtime.loadClass(name);
+                } catch (ClassNotFoundException e) {
+                    // not one of Kiln's: the function's own copy, below
+                }
+            }
+            return super.loadClass(name, resolve);
+        }
+
+        @Override
+        protected java.security.PermissionCollection getPermissions(java.security.CodeSource source) {
+            return new java.security.Permissions();
+        }
     }
 
     private static void walk(File dir, List<File> sources, boolean[] classes) {
@@ -370,10 +438,17 @@ public final class Bootstrap {
 
     /**
      * Put a prewarmed JVM's function environment where {@code System.getenv} and child processes read it:
-     * the JDK's own table of the process environment (the JVM runs with {@code --add-opens java.base/java.lang}).
+     * the JDK's own table of the process environment (a spare runs as {@code -jar}, whose manifest opens
+     * {@code java.lang} to it). A JVM held only for its /tmp started with that environment already: nothing differs,
+     * nothing is written (it runs on the class path, without that opening).
      */
     @SuppressWarnings("unchecked")
-    static void setenv(Map<String, Object> values) throws ReflectiveOperationException {
+    static void setenv(Map<String, Object> configuration) throws ReflectiveOperationException {
+        Map<String, Object> values = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> entry : configuration.entrySet()) {
+            if (!String.valueOf(entry.getValue()).equals(System.getenv(entry.getKey()))) values.put(entry.getKey(), entry.getValue());
+        }
+        if (values.isEmpty()) return;
         Class<?> environment = Class.forName("java.lang.ProcessEnvironment");
         java.lang.reflect.Field table = environment.getDeclaredField("theEnvironment");
         table.setAccessible(true);
@@ -394,7 +469,7 @@ public final class Bootstrap {
         }
         Map<String, String> options = new HashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) options.put(args[i], args[i + 1]);
-        RuntimeClient client = new RuntimeClient(System.getenv("AWS_LAMBDA_RUNTIME_API"));
+        RuntimeClient client = new RuntimeClient(System.getenv("AWS_LAMBDA_RUNTIME_API"), options.get("--runtime-fd"));
         if (options.containsKey("--prewarmed")) { // started ahead of need: wait for the function's environment
             if (options.containsKey("--warm")) Warm.run(); // meanwhile run once the code every first event goes through
             byte[] body = client.request("GET", API + "/kiln/configuration", new byte[0], Map.of());

@@ -26,6 +26,7 @@ public final class Train {
         api.start();
         Bootstrap.setenv(Map.of("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:" + server.getLocalPort()));
         Bootstrap.training = true;
+        Bootstrap.RuntimeClient.descriptor(2); // the classes that adopt a handed connection (not used here: it has none)
         Bootstrap.main(new String[] {"--opt", "/nonexistent", "--prewarmed", "1", "--warm", "1"});
     }
 
