@@ -4,9 +4,10 @@ The sources (``invoker/runtimes/java/src``: the bootstrap and the ``com.amazonaw
 interfaces functions compile against) are built once per JDK and source set into
 ``KILN_WORK_DIR/java/<digest>``, which a sandbox binds read-only at ``/var/lang/java``:
 
-- ``bootstrap.jar``: the classes, run as ``java -jar`` (its manifest opens ``java.lang`` to the bootstrap, which a
-  prewarmed JVM needs to take its function's environment: an ``--add-opens`` flag would cost every start the
-  JDK's archived module graph, ~15-40 ms);
+- ``bootstrap.jar``: the classes, run by a spare as ``java -jar`` (its manifest opens ``java.lang`` to the bootstrap,
+  which a prewarmed JVM needs to take its function's environment: an ``--add-opens`` flag would cost every start
+  the JDK's archived module graph, ~15-40 ms) and by a JVM started for a known function on the class path
+  (``invoker/launchers.py``);
 - ``probe/``: ``kilnwarm.Probe``, handlers compiled as a user's are, which a prewarmed JVM runs once before it
   waits (``kiln.Warm``) and the archive's training run loads (not on the class path: loaded as a function is);
 - ``bootstrap.jsa`` / ``host.jsa``: an application class-data (CDS) archive of everything a bootstrap's life
