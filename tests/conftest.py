@@ -51,6 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def process_env() -> dict[str, str]:
     """The environment of a Kiln process the tests start: this session's test database and data dir."""
     env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "console.settings"  # Kiln's own: tests/settings.py has moved this environment already
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
         env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
