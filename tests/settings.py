@@ -21,6 +21,8 @@ if _worker.startswith("gw") and os.environ.get("KILN_TEST_WORKER") != _worker:
         os.makedirs(_data, exist_ok=True)
         os.chmod(_data, 0o711)  # searchable: sandboxes run as an unprivileged uid (scripts/test.sh)
         os.environ["KILN_DATA_DIR"] = _data
+        # The controller's settings set it under the run's data dir, and every worker inherited it.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(_data, "prometheus")
     os.environ["KILN_TEST_WORKER"] = _worker
 
 from console.settings import *  # noqa: E402, F403

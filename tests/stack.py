@@ -105,7 +105,8 @@ def start(redis_db: int, *, private_redis: bool = False) -> Stack:
     port = free_port()
     password = secrets.token_urlsafe(12)
     root_key = ("AKIA" + secrets.token_hex(8).upper(), secrets.token_urlsafe(30))
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "KILN_", "DJANGO_", "PYTEST"))}
+    # Nothing of the test process's own: its Prometheus directory too (scripts/run.sh empties the one it is given).
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "KILN_", "DJANGO_", "PYTEST", "PROMETHEUS_"))}
     env.update({
         "KILN_DATA_DIR": str(data_dir), "KILN_PORT": str(port), "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0" if private_redis else f"redis://127.0.0.1:6379/{redis_db}",
         "KILN_ADMIN_USER": "admin", "KILN_ADMIN_PASSWORD": password, "KILN_WORKER_CONCURRENCY": "4",
