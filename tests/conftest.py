@@ -46,6 +46,29 @@ def pytest_configure(config: pytest.Config) -> None:
     otherwise spend ~0.4 s each in PBKDF2 (a million rounds). Kiln's own processes the tests start (workers,
     ``tests/stack.py``'s Kiln) keep its settings' hashers."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _flush_through_deadlocks()
+
+
+def _flush_through_deadlocks() -> None:
+    """A transactional test's teardown empties every table in one ``TRUNCATE``; the session's Celery worker, which
+    keeps polling the database (schedules, the reaper, stream mappings), can hold a row lock that PostgreSQL
+    resolves by failing that statement as a deadlock. Tried again then: the worker's transaction is gone."""
+    from django.core.management.base import CommandError
+    from django.db.utils import OperationalError
+    from django.test import TransactionTestCase
+
+    original = TransactionTestCase._fixture_teardown
+
+    def teardown(self: TransactionTestCase) -> None:
+        for attempt in range(5):
+            try:
+                return original(self)
+            except (CommandError, OperationalError) as exc:
+                if attempt == 4 or "deadlock detected" not in f"{exc} {exc.__cause__}":
+                    raise
+                time.sleep(0.2)
+
+    TransactionTestCase._fixture_teardown = teardown  # type: ignore[method-assign]
 
 
 def process_env() -> dict[str, str]:
