@@ -317,7 +317,7 @@ class ExecutionEnvironment:
             with network.entered(netns):  # the sandbox starts inside its network namespace
                 if c.runtime.kiln_bootstrap and self._api is not None:
                     # Kiln's bootstraps get their Runtime API connection already open: loading `net` to make
-                    # one costs Node.js ~9 ms (runtimes/nodejs/bootstrap.cjs), `java.net.Socket` a JVM ~15 ms,
+                    # one costs Node.js ~9 ms (runtimes/nodejs/bootstrap.cjs), `java.net.Socket` a JVM ~20 ms,
                     # `_socket` Python 0.5 ms. It is the only connection their Runtime API serves. A JVM takes
                     # its number as an argument: it cannot take a variable out of its own environment.
                     handed = self._api.handed_connection()

@@ -92,7 +92,7 @@ public final class Bootstrap {
         /**
          * The inherited descriptor {@code number} as a {@link FileDescriptor}, through {@code sun.misc.Unsafe}
          * (the JDK has no public way to adopt one); null if this JDK refuses. {@code java.net.Socket}'s first
-         * use costs a cold start ~15 ms (its implementation's lambdas and properties, the proxy selector), a
+         * use costs a cold start ~20 ms (its implementation's lambdas and properties, the proxy selector), a
          * descriptor read and written as a file nothing: {@code FileInputStream} is loaded at every JVM start.
          */
         static FileDescriptor descriptor(int number) {
