@@ -28,6 +28,7 @@ from invoker import logs, wakeup
 from invoker.dispatch import dispatch_invocation
 from invoker.models import FINAL_STATUSES, Invocation, InvocationStatus, InvocationType, Trigger
 from invoker.redis_client import get_redis
+from invoker.rows import row_insert
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def invocation_submit(
         raise ServiceUnavailable(f"Function {function.name} has no code yet.")
     # One INSERT in autocommit; inside a caller's transaction (a bucket write) the message still waits
     # for that transaction's commit, as dispatch uses on_commit.
-    invocation = Invocation.objects.create(
+    invocation = row_insert(Invocation(
         id=uuid.UUID(request_id) if request_id else uuid.uuid4(),
         function=function,
         function_name=function.name,
@@ -95,7 +96,7 @@ def invocation_submit(
         payload=text,
         memory_size=revision.memory_size,
         parent_id=uuid_or_none(parent_id),
-    )
+    ))
     dispatch_invocation(str(invocation.id), sync=invocation_type == InvocationType.REQUEST_RESPONSE)
     return invocation
 

@@ -1,8 +1,11 @@
-"""The hand-written claim and finish statements behave as the conditional updates they replace."""
+"""The hand-written insert, claim and finish statements behave as the ORM statements they replace."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from django.db import IntegrityError, transaction
 
 from functions.models import Function
 from invoker import rows
@@ -62,3 +65,28 @@ def test_invocation_finish_without_a_waiter_still_finishes(queued):
     rows.row_claim(str(queued.id), "worker-a")
     assert invocation_finish(str(queued.id), Outcome(InvocationStatus.SUCCEEDED, "null", None, "log\n", 1.0, 1, 4), wake=False)
     assert Invocation.objects.get(pk=queued.pk).status == InvocationStatus.SUCCEEDED
+
+
+def test_the_queued_insert_writes_what_objects_create_would(queued):
+    """``invocation_submit``'s one-statement INSERT: every default and ``queued_at`` filled, the JSON and the
+    foreign keys stored, the instance usable as a saved row."""
+    stored = Invocation.objects.get(pk=queued.pk)
+    assert queued._state.adding is False and queued.queued_at is not None and stored.queued_at == queued.queued_at
+    assert (stored.status, stored.payload, stored.invocation_type, stored.trigger) == (InvocationStatus.QUEUED, '{"k": "v"}', "Event", "api")
+    assert (stored.function_id, stored.revision_id, stored.function_name) == (queued.function_id, queued.revision_id, "rows")
+    assert (stored.attempt, stored.retries, stored.logs, stored.qualifier, stored.executed_version) == (1, 0, "", "$LATEST", "$LATEST")
+    assert stored.trigger_detail == {} and stored.parent_id is None and stored.memory_size == queued.revision.memory_size
+    queued.logs = "saved again"
+    queued.save(update_fields=["logs"])  # an UPDATE of the inserted row, not a second INSERT
+    assert Invocation.objects.get(pk=queued.pk).logs == "saved again" and Invocation.objects.count() == 1
+
+
+def test_the_queued_insert_refuses_a_duplicate_request_id_and_leaves_the_first(queued):
+    function = Function.objects.get(name="rows")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        invocation_submit(function=function, payload=b'{"other": 1}', invocation_type=InvocationType.EVENT, request_id=str(queued.id))
+    assert Invocation.objects.get(pk=queued.pk).payload == '{"k": "v"}' and Invocation.objects.count() == 1
+    detailed = invocation_submit(function=function, payload=b"{}", invocation_type=InvocationType.EVENT, request_id=str(uuid.uuid4()),
+                                 trigger_detail={"route": "/x", "n": [1, 2]}, parent_id=str(queued.id))
+    stored = Invocation.objects.get(pk=detailed.pk)
+    assert stored.trigger_detail == {"route": "/x", "n": [1, 2]} and stored.parent_id == queued.id
