@@ -1,6 +1,6 @@
 """The statements on every invocation's hot path, written as SQL: the queued insert, the claim and the finish.
 
-Both are the same conditional updates the ORM would make (``filter(status=...).update(...)``), so the
+The claim and the finish are the same conditional updates the ORM would make (``filter(status=...).update(...)``), so the
 row stays the source of truth and each move happens at most once. They are written by hand because
 the ORM builds and compiles its query on every call: measured on this 2-core machine, the ORM's claim,
 joined read and finish cost 1.7 ms of a worker's CPU per invocation, these two statements 0.15 ms
@@ -115,11 +115,12 @@ def _by_attname() -> dict[str, Any]:
 
 
 @cache
-def _insert_sql(columns: tuple[str, ...]) -> str:
+def _insert_sql(columns: tuple[str, ...], *, ignore_duplicate: bool = True) -> str:
     table = connection.ops.quote_name(Invocation._meta.db_table)
     names = ", ".join(connection.ops.quote_name(_by_attname()[c].column) for c in columns)
     marks = ", ".join(["%s"] * len(columns))
-    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING RETURNING id"
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+    return f"{sql} ON CONFLICT (id) DO NOTHING RETURNING id" if ignore_duplicate else sql
 
 
 INSERT_DEFAULTS = {"attempt": 1, "retries": 0}
@@ -137,23 +138,15 @@ def row_insert_final(values: dict[str, Any]) -> bool:
         return cursor.fetchone() is not None
 
 
-@cache
-def _queued_insert_sql() -> tuple[str, tuple[Any, ...]]:
-    fields = tuple(Invocation._meta.concrete_fields)
-    table = connection.ops.quote_name(Invocation._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    return f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})", fields
-
-
 def row_insert(invocation: Invocation) -> Invocation:
     """Write a new invocation (built with ``Invocation(...)``, unsaved) in one statement, as ``objects.create``
     would: every column, each field's ``pre_save`` (``queued_at``'s ``auto_now_add``) and database adaptation; a
     duplicate id raises ``IntegrityError``. Half of the ORM's create was compiling the same INSERT again for
     each asynchronous submission (docs/chaos.md); the model has no save signals to send."""
-    sql, fields = _queued_insert_sql()
-    params = [field.get_db_prep_save(field.pre_save(invocation, True), connection) for field in fields]
+    fields = _by_attname()
+    params = [field.get_db_prep_save(field.pre_save(invocation, True), connection) for field in fields.values()]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_insert_sql(tuple(fields), ignore_duplicate=False), params)
     invocation._state.adding = False
     invocation._state.db = connection.alias
     return invocation
