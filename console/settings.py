@@ -187,6 +187,8 @@ SPECTACULAR_SETTINGS = {
 # --- Celery and Redis -------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+# kombu's Redis transport, keeping one client per channel instead of building one per publish (console/broker.py).
+CELERY_BROKER_TRANSPORT = "console.broker:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
 CELERY_TASK_IGNORE_RESULT = True  # the database row is the result; Redis keys wake waiters
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -27,29 +27,12 @@ $BIN/python manage.py migrate --noinput -v0
 $BIN/python manage.py kiln_admin
 $BIN/python manage.py kiln_root_key
 
-# Each process runs under a supervisor that restarts it when it dies (back-off 1 s doubling to 30 s, reset
-# after 10 s of life: a process that started and served is not crash-looping), as compose's `restart:` or
-# systemd would: one dead worker must not stop Kiln.
-supervise() {
-  local name=$1; shift
-  local delay=1 child=0 code started
-  trap 'kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
-  while true; do
-    started=$SECONDS
-    "$@" & child=$!
-    wait "$child" && code=0 || code=$?
-    if (( SECONDS - started >= 10 )); then delay=1; fi
-    echo "kiln: $name exited with status $code; restarting it in ${delay}s" >&2
-    sleep "$delay" & wait $! || true
-    delay=$(( delay * 2 > 30 ? 30 : delay * 2 ))
-  done
-}
-
+# Each process runs under scripts/supervise.sh, which starts it again when it dies (with back-off while it crash-loops).
 pids=()
 cleanup() { trap - EXIT INT TERM; kill -TERM "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
-supervise worker $BIN/celery -A console worker -Q invoke-sync,invoke,control --pool threads -c "${KILN_WORKER_CONCURRENCY:-8}" -l info -n "kiln@%h" & pids+=($!)
-supervise beat $BIN/celery -A console beat -l info -s "$KILN_DATA_DIR/celerybeat-schedule" & pids+=($!)
-supervise web $BIN/gunicorn console.wsgi -b "127.0.0.1:$KILN_PORT" -w "${KILN_WEB_WORKERS:-2}" --threads 4 --access-logfile - & pids+=($!)
+./scripts/supervise.sh worker $BIN/celery -A console worker -Q invoke-sync,invoke,control --pool threads -c "${KILN_WORKER_CONCURRENCY:-8}" -l info -n "kiln@%h" & pids+=($!)
+./scripts/supervise.sh beat $BIN/celery -A console beat -l info -s "$KILN_DATA_DIR/celerybeat-schedule" & pids+=($!)
+./scripts/supervise.sh web $BIN/gunicorn console.wsgi -b "127.0.0.1:$KILN_PORT" -w "${KILN_WEB_WORKERS:-2}" --threads 4 --access-logfile - & pids+=($!)
 echo "kiln: console at http://127.0.0.1:$KILN_PORT/console/  API at http://127.0.0.1:$KILN_PORT/api/v1/  docs at /api/docs/"
 wait
