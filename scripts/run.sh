@@ -27,12 +27,13 @@ $BIN/python manage.py migrate --noinput -v0
 $BIN/python manage.py kiln_admin
 $BIN/python manage.py kiln_root_key
 
-# Each process runs under scripts/supervise.sh, which starts it again when it dies (with back-off while it crash-loops).
+# Each process runs under `supervise` (scripts/supervise.sh), which starts it again when it dies (with back-off while it crash-loops).
+. ./scripts/supervise.sh
 pids=()
 cleanup() { trap - EXIT INT TERM; kill -TERM "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
-./scripts/supervise.sh worker $BIN/celery -A console worker -Q invoke-sync,invoke,control --pool threads -c "${KILN_WORKER_CONCURRENCY:-8}" -l info -n "kiln@%h" & pids+=($!)
-./scripts/supervise.sh beat $BIN/celery -A console beat -l info -s "$KILN_DATA_DIR/celerybeat-schedule" & pids+=($!)
-./scripts/supervise.sh web $BIN/gunicorn console.wsgi -b "127.0.0.1:$KILN_PORT" -w "${KILN_WEB_WORKERS:-2}" --threads 4 --access-logfile - & pids+=($!)
+supervise worker $BIN/celery -A console worker -Q invoke-sync,invoke,control --pool threads -c "${KILN_WORKER_CONCURRENCY:-8}" -l info -n "kiln@%h" & pids+=($!)
+supervise beat $BIN/celery -A console beat -l info -s "$KILN_DATA_DIR/celerybeat-schedule" & pids+=($!)
+supervise web $BIN/gunicorn console.wsgi -b "127.0.0.1:$KILN_PORT" -w "${KILN_WEB_WORKERS:-2}" --threads 4 --access-logfile - & pids+=($!)
 echo "kiln: console at http://127.0.0.1:$KILN_PORT/console/  API at http://127.0.0.1:$KILN_PORT/api/v1/  docs at /api/docs/"
 wait

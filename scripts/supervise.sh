@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# `scripts/supervise.sh NAME COMMAND...`: run COMMAND and start it again whenever it exits, as compose's
-# `restart:` or systemd would (`make run` runs web, worker and beat under it: one dead worker must not stop Kiln).
+# Sourced by scripts/run.sh: `supervise NAME COMMAND...` runs COMMAND and starts it again whenever it exits, as
+# compose's `restart:` or systemd would (`make run` runs web, worker and beat under it: one dead worker must not
+# stop Kiln). A function in run.sh's subshells, not a script of its own: a script's command line would carry
+# COMMAND's, and whoever looks for Kiln's processes by command line (`pgrep -f 'celery -A console worker'`, the
+# chaos harness, tests/scripts/test_run.py) would find the supervisor as well.
 #
 # Back-off: 1 s, doubling to 30 s while the process keeps dying by itself within 5 s of its start (a crash
 # loop: a bad setting, a port in use). One that lived 5 s or more, or that a signal killed (status > 128: an
 # operator's or the OOM killer's SIGKILL), is not crash-looping, so it is started again after 1 s. Under
 # `make chaos`, which SIGKILLs the worker every ~10 s, the old rule (reset only after 10 s of life) let the
-# delay grow to 30 s per kill: 150 s without a worker out of a 4-minute run (docs/chaos.md, run 7).
+# delay grow to 30 s per kill: 150 s without a worker out of a 5-minute run (docs/chaos.md).
 # SIGTERM/SIGINT stop the child and the supervisor.
-set -uo pipefail
-name=$1; shift
-delay=1 child=0
-trap 'kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
-while true; do
-  started=$SECONDS
-  "$@" & child=$!
-  wait "$child" && code=0 || code=$?
-  if (( SECONDS - started >= 5 || code > 128 )); then delay=1; fi
-  echo "kiln: $name exited with status $code; restarting it in ${delay}s" >&2
-  sleep "$delay" & wait $! || true
-  delay=$(( delay * 2 > 30 ? 30 : delay * 2 ))
-done
+supervise() {
+  local name=$1; shift
+  local delay=1 child=0 code started
+  trap 'kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
+  while true; do
+    started=$SECONDS
+    "$@" & child=$!
+    wait "$child" && code=0 || code=$?
+    if (( SECONDS - started >= 5 || code > 128 )); then delay=1; fi
+    echo "kiln: $name exited with status $code; restarting it in ${delay}s" >&2
+    sleep "$delay" & wait $! || true
+    delay=$(( delay * 2 > 30 ? 30 : delay * 2 ))
+  done
+}

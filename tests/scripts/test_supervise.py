@@ -1,4 +1,4 @@
-"""scripts/supervise.sh: what it waits before starting a process again (no Kiln needed)."""
+"""scripts/supervise.sh (sourced by scripts/run.sh): what it waits before starting a process again (no Kiln needed)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ SUPERVISE = ROOT / "scripts" / "supervise.sh"
 
 def delays(command: str, seconds: float) -> list[int]:
     """The delays the supervisor announced while it ran ``command`` for ``seconds``, then stopped it with SIGTERM."""
-    process = subprocess.Popen([str(SUPERVISE), "probe", "sh", "-c", command], stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(["bash", "-c", f'. "{SUPERVISE}"; supervise probe sh -c "$0"', command], stderr=subprocess.PIPE, text=True)
     time.sleep(seconds)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=10)
@@ -33,7 +33,7 @@ def test_a_process_killed_by_a_signal_is_started_again_after_one_second_each_tim
 
 def test_sigterm_stops_the_child_with_the_supervisor(tmp_path: Path) -> None:
     marker = tmp_path / "child.pid"
-    process = subprocess.Popen([str(SUPERVISE), "probe", "sh", "-c", f"echo $$ > {marker}; exec sleep 60"], stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(["bash", "-c", f'. "{SUPERVISE}"; supervise probe sh -c "$0"', f"echo $$ > {marker}; exec sleep 60"], stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 5
     while not marker.exists() and time.time() < deadline:
         time.sleep(0.05)
