@@ -8,6 +8,12 @@ succeeded (all, or all but ``batchItemFailures`` with ``ReportBatchItemFailures`
 come back after the queue's visibility timeout, when the queue's ``RedrivePolicy`` moves them on. With the
 queue empty it releases the lock, and re-polls only if a send marked it pending meanwhile, or, when messages
 are in flight or delayed, once at the time the next one becomes visible. Beat's sweep catches lost wake-ups.
+
+A batch in flight is recorded in Redis (``kiln:esm:inflight:<mapping>``: the invocation and the receipt handles)
+until it is settled. When the poll's worker dies while it waits (SIGKILL), the invocation still runs (its row is
+requeued like any other), and the mapping's next poll settles the batch once that row is final: deletes what
+succeeded, as the dead poll would have, instead of leaving every message invisible for the queue's visibility
+timeout and running it a second time afterwards (``make chaos``: 20 messages six minutes late).
 """
 
 from __future__ import annotations
@@ -21,15 +27,17 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from core.errors import ValidationFailed
 from events.locks import held_by_live_worker, lock_acquire, lock_release
 from events.mappings import SourceKind, enabled_mapping_ids, mapping_filters, record_passes, source_kind_register
 from events.models import EventSourceMapping, MappingState
 from functions.versions import qualified_resolve
-from invoker.models import InvocationStatus, InvocationType, Trigger
+from invoker.models import Invocation, InvocationStatus, InvocationType, Trigger
 from invoker.redis_client import get_redis
 from invoker.submit import invocation_submit, invocation_wait, sync_wait_seconds
+from invoker.workers import WORKER_NAME, worker_alive
 from queues import messages as queue_messages
 from queues.domain import MessagesAvailable
 from queues.models import Message, Queue
@@ -91,6 +99,11 @@ SETTLING_RETRY_S = 0.5  # a poll that came before its mapping's move to Enabled 
 
 def _pending_key(mapping_id: Any) -> str:
     return f"kiln:esm:pending:{mapping_id}"
+
+
+def _inflight_key(mapping_id: Any) -> str:
+    """The mapping's batches in flight: a hash of invocation id → ``{"worker", "at", "handles": {message id: receipt handle}}``."""
+    return f"kiln:esm:inflight:{mapping_id}"
 
 
 def _check(arn: str) -> None:
@@ -224,21 +237,72 @@ def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messag
               "batch_size": len(batch)}
     invocation = invocation_submit(function=resolved.function, revision=resolved.revision, payload=payload, invocation_type=InvocationType.REQUEST_RESPONSE,
                                    trigger=Trigger.QUEUE, trigger_detail=detail, qualifier=mapping.qualifier or "$LATEST", executed_version=resolved.version)
+    handles = {item.message.message_id: item.receipt_handle for item in batch}
+    recorded = _inflight_record(mapping.pk, str(invocation.id), handles)
     done = invocation_wait(invocation, timeout_s=sync_wait_seconds(resolved.revision))
-    ids = {item.message.message_id for item in batch}
+    _settle(mapping, queue, done, handles)
+    if recorded:
+        _inflight_forget(mapping.pk, str(invocation.id))
+
+
+def _inflight_record(mapping_id: Any, invocation_id: str, handles: dict[str, str]) -> bool:
+    """Note the batch in flight (so a poll after this worker's death can settle it); False if Redis would not."""
+    try:
+        redis = get_redis()
+        pipe = redis.pipeline(transaction=False)
+        pipe.hset(_inflight_key(mapping_id), invocation_id, json.dumps({"worker": WORKER_NAME, "at": time.time(), "handles": handles}))
+        pipe.expire(_inflight_key(mapping_id), LOCK_S)
+        pipe.execute()
+        return True
+    except RedisError as exc:  # the batch is delivered all the same; only a death of this worker would leave it to the visibility timeout
+        log.warning("could not record the batch in flight of mapping %s: %s", mapping_id, exc)
+        return False
+
+
+def _inflight_forget(mapping_id: Any, invocation_id: str) -> None:
+    try:
+        get_redis().hdel(_inflight_key(mapping_id), invocation_id)
+    except RedisError as exc:  # a later poll finds it settled (its handles are gone) and drops it
+        log.warning("could not clear the batch in flight of mapping %s: %s", mapping_id, exc)
+
+
+def _settle(mapping: EventSourceMapping, queue: Queue, done: Invocation, handles: dict[str, str]) -> None:
+    """Delete what the finished (or given up) invocation ``done`` processed; the rest comes back after the visibility timeout."""
     if done.status != InvocationStatus.SUCCEEDED:
         failed: set[str] | None = None
         result = f"PROBLEM: Function call failed ({done.status})"
     elif "ReportBatchItemFailures" in (mapping.function_response_types or []):
-        failed = _failed_ids(done.result, ids)
+        failed = _failed_ids(done.result, set(handles))
         result = "OK" if failed == set() else ("PROBLEM: Function call failed (invalid batchItemFailures: the whole batch is retried)" if failed is None
                                                else f"OK ({len(failed)} batch item failures)")
     else:
         failed, result = set(), "OK"
-    done_handles = [item.receipt_handle for item in batch if failed is not None and item.message.message_id not in failed]
+    done_handles = [handle for message_id, handle in handles.items() if failed is not None and message_id not in failed]
     for start in range(0, len(done_handles), DELETE_CHUNK):  # one statement per chunk, not one per message
         queue_messages.message_delete_batch(queue=queue, handles={str(i): h for i, h in enumerate(done_handles[start:start + DELETE_CHUNK])})
     EventSourceMapping.objects.filter(pk=mapping.pk).update(last_processing_result=result)
+
+
+def _settle_orphans(redis: Any, mapping: EventSourceMapping, queue: Queue) -> int:
+    """Settle the batches whose poll's worker died: those whose invocation is final now (how many). One still running
+    stays recorded for a later poll (the sweep sends one while any is left); one older than ``LOCK_S`` or whose
+    invocation is gone is dropped (its messages come back after their visibility timeout, as without the record)."""
+    entries = redis.hgetall(_inflight_key(mapping.pk))
+    settled = 0
+    for raw_id, raw in entries.items():
+        invocation_id, record = raw_id.decode(), json.loads(raw)
+        if worker_alive(record["worker"]):
+            continue  # a live poll waits for it
+        done = Invocation.objects.defer("payload", "logs", "trigger_detail").filter(pk=invocation_id).first()
+        if done is not None and not done.is_final and time.time() - record["at"] < LOCK_S:
+            continue
+        if done is not None and done.is_final:
+            _settle(mapping, queue, done, record["handles"])
+            settled += 1
+            log.warning("settled the batch of %d messages of mapping %s whose poll's worker %s died (invocation %s, %s)",
+                        len(record["handles"]), mapping.pk, record["worker"], invocation_id, done.status)
+        redis.hdel(_inflight_key(mapping.pk), invocation_id)
+    return settled
 
 
 def _enabled(mapping_id: Any) -> EventSourceMapping | None:
@@ -284,6 +348,8 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
             queue = queue_by_arn(mapping.event_source_arn) if mapping else None
             if mapping is None or queue is None:
                 return delivered
+            if not extra:
+                _settle_orphans(redis, mapping, queue)
             batch = _gather(mapping, queue)
             if not batch:
                 break
@@ -326,8 +392,8 @@ def _poll_when_visible(queue: Queue) -> None:
 
 
 def sqs_sweep() -> int:
-    """Beat: poll the enabled mappings whose queue has visible messages and no poll running (a lost wake-up, or a
-    poll whose worker died: its lock names a worker without a heartbeat)."""
+    """Beat: poll the enabled mappings whose queue has visible messages, or a batch in flight, and no poll running (a
+    lost wake-up, or a poll whose worker died: its lock names a worker without a heartbeat)."""
     polled = 0
     now = timezone.now()
     for mapping in EventSourceMapping.objects.filter(kind="sqs", state=MappingState.ENABLED):
@@ -335,7 +401,8 @@ def sqs_sweep() -> int:
         holder = get_redis().get(_lock_key(mapping.pk))
         if queue is None or held_by_live_worker(holder):
             continue
-        if Message.objects.filter(Q(queue=queue), Q(visible_at__lte=now)).exists():
+        if Message.objects.filter(Q(queue=queue), Q(visible_at__lte=now)).exists() or get_redis().exists(_inflight_key(mapping.pk)):
+            # Visible messages, or a batch in flight that no live poll waits for (its poll's worker died): a poll settles it.
             # A poll whose worker died left its lock (and maybe its pending mark): a poll is sent at once; it takes the lock over.
             poll_request(mapping.pk, countdown=0 if holder is not None else None)
             polled += 1

@@ -225,6 +225,46 @@ def test_a_poll_whose_worker_died_does_not_block_the_mapping(worker) -> None:
     assert json.loads(run.payload)["Records"][0]["body"] == "while a live poller holds the lock"
 
 
+def test_a_batch_whose_polls_worker_died_is_settled_by_the_next_poll_not_after_the_visibility_timeout(worker) -> None:
+    """Issue 15 (found by make chaos): a worker SIGKILLed while its poll waited for a batch's invocation left the
+    batch's messages invisible for the queue's visibility timeout (6 min), and they then ran a second time. The batch
+    in flight is recorded; the mapping's next poll (the sweep sends one) deletes it once the invocation is final."""
+    import time
+
+    from events.sqs import _inflight_key, _lock_key, _pending_key, sqs_sweep
+    from invoker.redis_client import get_redis
+    from invoker.submit import invocation_submit
+
+    function = function_create(name="orphan-batch", config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": ECHO}))
+    queue = services.queue_create(name="orphan-batch", attributes={"VisibilityTimeout": "600"})
+    mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(batch_size=10))
+    until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
+    redis = get_redis()
+    until(lambda: not redis.exists(_lock_key(mapping.pk), _pending_key(mapping.pk)), 10)
+    # The dead poll: it holds the lock (its worker still beating), receives the batch and submits its invocation, notes
+    # it in flight, and dies while it waits (nothing after that runs, its heartbeat stops).
+    redis.set("kiln:worker:dying-host:1", "{}", ex=60)
+    redis.set(_lock_key(mapping.pk), "dying-host:1", ex=900)
+    try:
+        sent = {_send(queue, f"in flight {i}") for i in range(3)}
+        batch = messages.message_receive(queue=queue, max_messages=10, wait_seconds=0)
+        assert {item.message.message_id for item in batch} == sent
+        invocation = invocation_submit(function=function, payload=json.dumps({"Records": [sqs_record(item, queue) for item in batch]}).encode(),
+                                       trigger=Trigger.QUEUE, trigger_detail={"event_source_mapping": str(mapping.uuid), "queue": queue.arn})
+        redis.hset(_inflight_key(mapping.pk), str(invocation.id),
+                   json.dumps({"worker": "dying-host:1", "at": time.time(), "handles": {item.message.message_id: item.receipt_handle for item in batch}}))
+        assert sqs_sweep() == 0  # its poll's worker still beats: nothing to settle yet
+    finally:
+        redis.delete("kiln:worker:dying-host:1")  # ... SIGKILLed
+    until(lambda: Invocation.objects.get(pk=invocation.pk).is_final, 30)
+    assert sqs_sweep() == 1  # a batch in flight that no live poll waits for
+    until(lambda: not Message.objects.filter(queue=queue).exists(), 30)  # deleted, not invisible for 600 s
+    assert not redis.exists(_inflight_key(mapping.pk))
+    assert Invocation.objects.filter(function_name="orphan-batch").count() == 1  # and never delivered again
+    assert EventSourceMapping.objects.get(pk=mapping.pk).last_processing_result == "OK"
+    redis.delete(_lock_key(mapping.pk))
+
+
 def test_a_mappings_batch_does_not_wait_behind_a_backlog_of_events(worker) -> None:
     """Found by the 10,000-invocation chaos run: an SQS mapping's synchronous invocations waited in the broker's
     ``invoke`` queue behind every asynchronous event (20 of 500 messages in two minutes). They have a queue of their
