@@ -30,6 +30,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from core import events as bus
+from core.rows import row_insert, row_select_one, row_update
 from tables import expressions, values
 from tables.domain import StreamRecordsWritten
 from tables.errors import ConditionFailed, IdempotentParameterMismatch, TableValidation, TransactionCanceled
@@ -303,7 +304,11 @@ def _collection_metrics(table: Table, key: values.Item) -> dict[str, Any] | None
 # --- the write path --------------------------------------------------------------------------------------------------
 
 def _locked(table: Table, hash_key: bytes, range_key: bytes) -> Item | None:
-    return Item.objects.select_for_update().filter(table=table, hash_key=hash_key, range_key=range_key).first()
+    """The stored item of the key, locked ``FOR UPDATE`` (one prepared statement: core/rows.py)."""
+    row = row_select_one(Item, {"table": table.pk, "hash_key": hash_key, "range_key": range_key}, for_update=True)
+    if row is not None:
+        row.table = table  # the caller's (cached) table, as the ORM's filter(table=table) would not fetch it either
+    return row
 
 
 def _image(data: values.Item | None, view: str, *, new: bool) -> values.Item | None:
@@ -368,11 +373,11 @@ def _store(table: Table, row: Item | None, hash_key: bytes, range_key: bytes, ne
     size = values.item_size(new)
     expires = expires_of(new, table.ttl_attribute)
     if row is None:
-        row = Item.objects.create(table=table, hash_key=hash_key, range_key=range_key, data=new, size_bytes=size, expires_at=expires,
-                                  scan_hash=scan_hash(hash_key))
+        row = row_insert(Item(table=table, hash_key=hash_key, range_key=range_key, data=new, size_bytes=size, expires_at=expires,
+                              scan_hash=scan_hash(hash_key)))
     elif old != new:
         row.data, row.size_bytes, row.expires_at = new, size, expires
-        row.save(update_fields=["data", "size_bytes", "expires_at", "updated_at"])
+        row_update(row, ("data", "size_bytes", "expires_at", "updated_at"))
     if indexes and old != new:
         IndexEntry.objects.filter(item=row).delete()
         entries = []
