@@ -28,11 +28,13 @@ $BIN/python manage.py kiln_admin
 $BIN/python manage.py kiln_root_key
 
 # Each process runs under `supervise` (scripts/supervise.sh), which starts it again when it dies (with back-off while it crash-loops).
+# The worker skips Celery's mingle and gossip: Kiln's workers find each other by their own heartbeats (invoker/workers.py)
+# and revoke no tasks, and mingle's wait for neighbours was a second of every worker start.
 . ./scripts/supervise.sh
 pids=()
 cleanup() { trap - EXIT INT TERM; kill -TERM "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
-supervise worker $BIN/celery -A console worker -Q invoke-sync,invoke,control --pool threads -c "${KILN_WORKER_CONCURRENCY:-8}" -l info -n "kiln@%h" & pids+=($!)
+supervise worker $BIN/celery -A console worker -Q invoke-sync,invoke,control --pool threads -c "${KILN_WORKER_CONCURRENCY:-8}" --without-mingle --without-gossip -l info -n "kiln@%h" & pids+=($!)
 supervise beat $BIN/celery -A console beat -l info -s "$KILN_DATA_DIR/celerybeat-schedule" & pids+=($!)
 supervise web $BIN/gunicorn console.wsgi -b "127.0.0.1:$KILN_PORT" -w "${KILN_WEB_WORKERS:-2}" --threads 4 --access-logfile - & pids+=($!)
 echo "kiln: console at http://127.0.0.1:$KILN_PORT/console/  API at http://127.0.0.1:$KILN_PORT/api/v1/  docs at /api/docs/"

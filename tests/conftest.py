@@ -116,7 +116,7 @@ class Worker:
         self._log = open(self.log_path, "ab")
         since = time.time()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke-sync,invoke,control", "--pool", "threads", "-c", "6", "-l", "info", "-n", f"{self.node}-{os.getpid()}@%h"],
+            [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke-sync,invoke,control", "--pool", "threads", "-c", "6", "--without-mingle", "--without-gossip", "-l", "info", "-n", f"{self.node}-{os.getpid()}@%h"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 60
