@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from invoker.dispatch import dispatch_invocation, invoke_backlog
+from invoker.dispatch import dispatch_invocation, dispatch_invocations_now, invoke_backlog
 from invoker.models import Invocation, InvocationStatus, InvocationType
 from invoker.run import MAX_ATTEMPTS, REQUEUE, Outcome, invocation_finish
 from invoker.workers import worker_alive
@@ -39,9 +39,7 @@ def invocations_reap() -> dict[str, int]:
     # A broker that lost its messages is noticed by the workers' heartbeats instead (invoker/recovery.py).
     stale_after = redispatch_after_s(invoke_backlog())
     stale_queued = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=now - timedelta(seconds=stale_after)).values_list("id", flat=True)[:1000]
-    for invocation_id in stale_queued:
-        dispatch_invocation(str(invocation_id))
-        counts["redispatched"] += 1
+    counts["redispatched"] = dispatch_invocations_now(str(invocation_id) for invocation_id in stale_queued)
     running = Invocation.objects.filter(status=InvocationStatus.RUNNING, started_at__lt=now - timedelta(seconds=15)).values("id", "worker", "attempt", "started_at", "revision__timeout", "invocation_type")[:1000]
     for row in running:
         assert row["started_at"] is not None  # filtered on started_at__lt

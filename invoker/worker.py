@@ -22,7 +22,7 @@ from invoker.callrunner import call_threads_start, call_threads_stop
 from invoker.cgroups import cgroups_remove_orphans, favor_dynamic_modifications
 from invoker.pool import EnvironmentPool, get_pool
 from invoker.prewarm import prewarm_enabled
-from invoker.recovery import broker_restart_check
+from invoker.recovery import broker_restart_check, resend_check
 from invoker.redis_client import get_redis
 from invoker.sandbox import sandbox_mode, sandbox_status
 from invoker.workers import WORKER_NAME
@@ -73,6 +73,7 @@ def _beat() -> None:
     while not _stop.is_set():
         try:
             broker_restart_check()  # a broker that lost its messages: queued invocations are sent again at once
+            resend_check()  # ... and that re-send finished even if its worker died
         except Exception as exc:  # noqa: BLE001 - Redis away: the next beat looks again
             log.warning("broker restart check failed: %s", exc)
         try:

@@ -130,3 +130,63 @@ def test_a_dead_workers_invocation_is_requeued_however_late_the_reaper_comes(mak
     assert stuck_row.status == InvocationStatus.FAILED and stuck_row.error["errorType"] == "Kiln.WorkerLost"
     # The requeued one runs; waited for here, so the worker is not still writing it when this test's tables are emptied.
     _wait_succeeded([dead], 30)
+
+
+def test_a_resend_whose_worker_died_is_sent_again_by_a_heartbeat(make_function, worker, transactional_db) -> None:
+    """Found by make chaos: the worker that took the re-send task was SIGKILLed a second later, and 1,710 rows without
+    messages waited for the reaper (which re-sends only once the backlog is gone). The re-send is owed in Redis until
+    it is done: a heartbeat sends it again when the worker named in it no longer beats."""
+    import json
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    function = make_function("resend-owed")
+    rows = _queued_without_messages(function["name"], 3)
+    before = timezone.now() + timedelta(seconds=1)
+    redis = get_redis()
+    redis.set("kiln:worker:resending-host:1", "{}", ex=30)
+    try:
+        # The dead worker's re-send: owed, taken by a worker that still beats, so nobody else acts.
+        redis.set(recovery.RESEND_KEY, json.dumps({"before": before.isoformat(), "by": "resending-host:1", "at": time.time()}))
+        assert recovery.resend_check() is False
+        # Not taken by anyone yet, but only just sent: it may wait in the control queue.
+        redis.set(recovery.RESEND_KEY, json.dumps({"before": before.isoformat(), "by": "", "at": time.time()}))
+        assert recovery.resend_check() is False
+        redis.set(recovery.RESEND_KEY, json.dumps({"before": before.isoformat(), "by": "resending-host:1", "at": time.time()}))
+    finally:
+        redis.delete("kiln:worker:resending-host:1")  # ... SIGKILLed mid-way
+    took = _wait_succeeded(rows, 20)  # the test worker's heartbeat (5 s) sends it again; it runs, and clears the debt
+    assert took < 20
+    deadline = time.monotonic() + 10
+    while redis.exists(recovery.RESEND_KEY) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not redis.exists(recovery.RESEND_KEY)
+
+
+def test_a_resend_no_worker_took_is_sent_again_after_a_while(transactional_db) -> None:
+    import json
+
+    redis = get_redis()
+    long_ago = "2026-01-01T00:00:00+00:00"  # nothing was queued before it: the task, when a worker runs it, sends nothing
+    try:
+        redis.set(recovery.RESEND_KEY, json.dumps({"before": long_ago, "by": "", "at": time.time() - recovery.RESEND_UNCLAIMED_S - 1}))
+        assert recovery.resend_check() is True  # the task sent again, really (a worker of another test may run it)
+        raw = redis.get(recovery.RESEND_KEY)
+        if raw is not None:  # not yet run: owed, with the time of this send, so the next look waits another while
+            owed = json.loads(raw)
+            assert owed["before"] == long_ago and time.time() - owed["at"] < 5
+            assert recovery.resend_check() is False
+    finally:
+        redis.delete(recovery.RESEND_KEY)
+
+
+def test_a_resend_publishes_its_messages_in_pipelined_batches(make_function, worker, transactional_db) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    function = make_function("resend-batch")
+    rows = _queued_without_messages(function["name"], 12)
+    assert recovery.invocations_redispatch_queued(before=timezone.now() + timedelta(seconds=1)) >= 12
+    _wait_succeeded(rows, 30)
