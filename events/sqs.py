@@ -9,11 +9,13 @@ come back after the queue's visibility timeout, when the queue's ``RedrivePolicy
 queue empty it releases the lock, and re-polls only if a send marked it pending meanwhile, or, when messages
 are in flight or delayed, once at the time the next one becomes visible. Beat's sweep catches lost wake-ups.
 
-A batch in flight is recorded in Redis (``kiln:esm:inflight:<mapping>``: the invocation and the receipt handles)
-until it is settled. When the poll's worker dies while it waits (SIGKILL), the invocation still runs (its row is
-requeued like any other), and the mapping's next poll settles the batch once that row is final: deletes what
-succeeded, as the dead poll would have, instead of leaving every message invisible for the queue's visibility
-timeout and running it a second time afterwards (``make chaos``: 20 messages six minutes late).
+A batch in flight is noted in Redis (``kiln:esm:inflight:<mapping>``) from before its first receive (its receipt
+tokens start with the batch's id) until it is settled, with its invocation and receipt handles once submitted.
+When the poll's worker dies (SIGKILL), the mapping's next poll finishes what it left: a batch received but not yet
+submitted is made visible again; a submitted one (its invocation still runs: its row is requeued like any other)
+is settled once that row is final, deleting what succeeded as the dead poll would have. Without this every message
+stayed invisible for the queue's visibility timeout and ran a second time afterwards (``make chaos``: 20 messages
+six minutes late).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import time
 from typing import Any
 
@@ -171,8 +174,9 @@ def sqs_record(received: queue_messages.Received, queue: Queue) -> dict[str, Any
 
 # --- polling ---------------------------------------------------------------------------------------------------------
 
-def _gather(mapping: EventSourceMapping, queue: Queue) -> list[queue_messages.Received]:
-    """Up to ``BatchSize`` messages, waiting up to the batching window for the batch to fill."""
+def _gather(mapping: EventSourceMapping, queue: Queue, batch_id: str) -> list[queue_messages.Received]:
+    """Up to ``BatchSize`` messages, waiting up to the batching window for the batch to fill; each receipt token
+    starts with ``batch_id`` (noted in flight before the first receive, so a poll that dies holding them is undone)."""
     batch: list[queue_messages.Received] = []
     deadline = time.monotonic() + mapping.batching_window_s
     while len(batch) < mapping.batch_size:
@@ -180,7 +184,7 @@ def _gather(mapping: EventSourceMapping, queue: Queue) -> list[queue_messages.Re
         wait = 0 if not batch and mapping.batching_window_s == 0 else max(0, min(20, int(left + 0.999)))
         if batch and left <= 0:
             break
-        got = queue_messages.message_receive(queue=queue, max_messages=min(10, mapping.batch_size - len(batch)), wait_seconds=wait)
+        got = queue_messages.message_receive(queue=queue, max_messages=min(10, mapping.batch_size - len(batch)), wait_seconds=wait, token_prefix=batch_id)
         batch += got
         if not got and (left <= 0 or mapping.batching_window_s == 0):
             break
@@ -230,7 +234,7 @@ def _failed_ids(result: str | None, ids: set[str]) -> set[str] | None:
     return found
 
 
-def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messages.Received]) -> None:
+def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messages.Received], batch_id: str) -> None:
     resolved = qualified_resolve(mapping.function.name, mapping.qualifier or None)
     payload = json.dumps({"Records": [sqs_record(item, queue) for item in batch]}).encode()
     detail = {"event_source_mapping": str(mapping.uuid), "queue": queue.arn, "message_ids": [item.message.message_id for item in batch][:100],
@@ -238,31 +242,30 @@ def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messag
     invocation = invocation_submit(function=resolved.function, revision=resolved.revision, payload=payload, invocation_type=InvocationType.REQUEST_RESPONSE,
                                    trigger=Trigger.QUEUE, trigger_detail=detail, qualifier=mapping.qualifier or "$LATEST", executed_version=resolved.version)
     handles = {item.message.message_id: item.receipt_handle for item in batch}
-    recorded = _inflight_record(mapping.pk, str(invocation.id), handles)
+    _inflight_note(mapping.pk, batch_id, {"invocation": str(invocation.id), "handles": handles})
     done = invocation_wait(invocation, timeout_s=sync_wait_seconds(resolved.revision))
     _settle(mapping, queue, done, handles)
-    if recorded:
-        _inflight_forget(mapping.pk, str(invocation.id))
 
 
-def _inflight_record(mapping_id: Any, invocation_id: str, handles: dict[str, str]) -> bool:
-    """Note the batch in flight (so a poll after this worker's death can settle it); False if Redis would not."""
+def _inflight_note(mapping_id: Any, batch_id: str, record: dict[str, Any] | None = None) -> bool:
+    """Note the batch in flight, before its first receive (``record`` None) and once its invocation is submitted, so a
+    poll after this worker's death can finish or undo it; False if Redis would not."""
     try:
         redis = get_redis()
         pipe = redis.pipeline(transaction=False)
-        pipe.hset(_inflight_key(mapping_id), invocation_id, json.dumps({"worker": WORKER_NAME, "at": time.time(), "handles": handles}))
+        pipe.hset(_inflight_key(mapping_id), batch_id, json.dumps({"worker": WORKER_NAME, "at": time.time(), **(record or {})}))
         pipe.expire(_inflight_key(mapping_id), LOCK_S)
         pipe.execute()
         return True
     except RedisError as exc:  # the batch is delivered all the same; only a death of this worker would leave it to the visibility timeout
-        log.warning("could not record the batch in flight of mapping %s: %s", mapping_id, exc)
+        log.warning("could not note the batch in flight of mapping %s: %s", mapping_id, exc)
         return False
 
 
-def _inflight_forget(mapping_id: Any, invocation_id: str) -> None:
+def _inflight_forget(mapping_id: Any, batch_id: str) -> None:
     try:
-        get_redis().hdel(_inflight_key(mapping_id), invocation_id)
-    except RedisError as exc:  # a later poll finds it settled (its handles are gone) and drops it
+        get_redis().hdel(_inflight_key(mapping_id), batch_id)
+    except RedisError as exc:  # a later poll finds its worker alive or the batch settled, and drops it
         log.warning("could not clear the batch in flight of mapping %s: %s", mapping_id, exc)
 
 
@@ -284,24 +287,32 @@ def _settle(mapping: EventSourceMapping, queue: Queue, done: Invocation, handles
 
 
 def _settle_orphans(redis: Any, mapping: EventSourceMapping, queue: Queue) -> int:
-    """Settle the batches whose poll's worker died: those whose invocation is final now (how many). One still running
-    stays recorded for a later poll (the sweep sends one while any is left); one older than ``LOCK_S`` or whose
-    invocation is gone is dropped (its messages come back after their visibility timeout, as without the record)."""
+    """Finish or undo the batches whose poll's worker died (how many): one whose invocation is final is settled as
+    that poll would have; one received but never submitted (the worker died in between) is made visible again; one
+    whose invocation still runs stays noted for a later poll (the sweep sends one while any is left); one older than
+    ``LOCK_S`` or whose invocation is gone is dropped (its messages come back after their visibility timeout)."""
     entries = redis.hgetall(_inflight_key(mapping.pk))
     settled = 0
     for raw_id, raw in entries.items():
-        invocation_id, record = raw_id.decode(), json.loads(raw)
+        batch_id, record = raw_id.decode(), json.loads(raw)
         if worker_alive(record["worker"]):
             continue  # a live poll waits for it
-        done = Invocation.objects.defer("payload", "logs", "trigger_detail").filter(pk=invocation_id).first()
+        if "invocation" not in record:
+            released = queue_messages.messages_release_received(queue=queue, token_prefix=batch_id)
+            log.warning("made %d messages of mapping %s visible again: their poll's worker %s died before it delivered them",
+                        released, mapping.pk, record["worker"])
+            settled += 1
+            redis.hdel(_inflight_key(mapping.pk), batch_id)
+            continue
+        done = Invocation.objects.defer("payload", "logs", "trigger_detail").filter(pk=record["invocation"]).first()
         if done is not None and not done.is_final and time.time() - record["at"] < LOCK_S:
             continue
         if done is not None and done.is_final:
             _settle(mapping, queue, done, record["handles"])
             settled += 1
             log.warning("settled the batch of %d messages of mapping %s whose poll's worker %s died (invocation %s, %s)",
-                        len(record["handles"]), mapping.pk, record["worker"], invocation_id, done.status)
-        redis.hdel(_inflight_key(mapping.pk), invocation_id)
+                        len(record["handles"]), mapping.pk, record["worker"], record["invocation"], done.status)
+        redis.hdel(_inflight_key(mapping.pk), batch_id)
     return settled
 
 
@@ -350,21 +361,27 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
                 return delivered
             if not extra:
                 _settle_orphans(redis, mapping, queue)
-            batch = _gather(mapping, queue)
-            if not batch:
-                break
-            full = len(batch) >= mapping.batch_size
-            batch = _filtered(mapping, queue, batch)
-            if batch:
-                if full and pollers > 1:
-                    _scale_out(redis, mapping_id, pollers)
-                try:
-                    _deliver(mapping, queue, batch)
-                except Exception as exc:  # noqa: BLE001 - the batch comes back after the visibility timeout
-                    log.exception("event source mapping %s could not deliver a batch", mapping_id)
-                    EventSourceMapping.objects.filter(pk=mapping_id).update(last_processing_result=f"PROBLEM: {exc}"[:256])
+            batch_id = secrets.token_hex(6)
+            noted = _inflight_note(mapping_id, batch_id)
+            try:
+                batch = _gather(mapping, queue, batch_id)
+                if not batch:
                     break
-                delivered += len(batch)
+                full = len(batch) >= mapping.batch_size
+                batch = _filtered(mapping, queue, batch)
+                if batch:
+                    if full and pollers > 1:
+                        _scale_out(redis, mapping_id, pollers)
+                    try:
+                        _deliver(mapping, queue, batch, batch_id)
+                    except Exception as exc:  # noqa: BLE001 - the batch comes back after the visibility timeout
+                        log.exception("event source mapping %s could not deliver a batch", mapping_id)
+                        EventSourceMapping.objects.filter(pk=mapping_id).update(last_processing_result=f"PROBLEM: {exc}"[:256])
+                        break
+                    delivered += len(batch)
+            finally:
+                if noted:
+                    _inflight_forget(mapping_id, batch_id)
             if extra and not full:
                 break  # the queue no longer fills batches: the first poller carries on alone
             if time.monotonic() - started > POLL_BUDGET_S:

@@ -262,7 +262,7 @@ def _redrive(queue: Queue, rows: list[Message], now: datetime.datetime) -> list[
     return [row for row in rows if row.receive_count < limit]
 
 
-def _claim(queue: Queue, count: int, visibility: int) -> list[Received]:
+def _claim(queue: Queue, count: int, visibility: int, token_prefix: str = "") -> list[Received]:
     now = timezone.now()
     _expire(queue, now)
     skip_locked = connection.features.has_select_for_update_skip_locked
@@ -278,7 +278,7 @@ def _claim(queue: Queue, count: int, visibility: int) -> list[Received]:
         until = now + datetime.timedelta(seconds=visibility)
         claimed: list[Received] = []
         for row in rows:
-            token = secrets.token_hex(8)
+            token = token_prefix + secrets.token_hex(8)
             if skip_locked or queue.fifo:
                 won = True
             else:
@@ -297,21 +297,30 @@ def _next_visible(queue: Queue) -> datetime.datetime | None:
     return Message.objects.filter(queue_id=queue.pk, visible_at__gt=timezone.now()).aggregate(at=Min("visible_at"))["at"]
 
 
-def message_receive(*, queue: Queue, max_messages: int | None = None, visibility_timeout: int | None = None, wait_seconds: int | None = None) -> list[Received]:
-    """Up to ``max_messages`` messages, waiting up to ``wait_seconds`` (the queue's ``ReceiveMessageWaitTimeSeconds`` by default) for the first."""
+TOKEN_PREFIX_MAX = 12  # receipt_token is 32 characters; 16 are random
+
+
+def message_receive(*, queue: Queue, max_messages: int | None = None, visibility_timeout: int | None = None, wait_seconds: int | None = None,
+                    token_prefix: str = "") -> list[Received]:
+    """Up to ``max_messages`` messages, waiting up to ``wait_seconds`` (the queue's ``ReceiveMessageWaitTimeSeconds`` by default) for the first.
+
+    ``token_prefix`` (Kiln's own consumers, never the API) starts every receipt token of this receive, so that what a
+    consumer received can be found again if it dies before it knows the handles (``messages_release_received``)."""
+    if len(token_prefix) > TOKEN_PREFIX_MAX:
+        raise ValueError(f"token_prefix is at most {TOKEN_PREFIX_MAX} characters")
     _range("MaxNumberOfMessages", max_messages, 1, limits.RECEIVE_MAX)
     _range("VisibilityTimeout", visibility_timeout, 0, limits.VISIBILITY_TIMEOUT_MAX)
     _range("WaitTimeSeconds", wait_seconds, 0, limits.WAIT_TIME_MAX)
     count = max_messages or 1
     visibility = queue.visibility_timeout if visibility_timeout is None else visibility_timeout
     wait = queue.receive_wait_time_seconds if wait_seconds is None else wait_seconds
-    claimed = _claim(queue, count, visibility)
+    claimed = _claim(queue, count, visibility, token_prefix)
     if claimed or wait <= 0:
         return claimed
     deadline = time.monotonic() + wait
     with wakeup.Waiter(queue.pk) as waiter:
         while True:
-            claimed = _claim(queue, count, visibility)  # re-checked after subscribing: a send in between is seen
+            claimed = _claim(queue, count, visibility, token_prefix)  # re-checked after subscribing: a send in between is seen
             left = deadline - time.monotonic()
             if claimed or left <= 0:
                 return claimed
@@ -319,6 +328,18 @@ def message_receive(*, queue: Queue, max_messages: int | None = None, visibility
             if due is not None:
                 left = min(left, max((due - timezone.now()).total_seconds(), 0.01))
             waiter.wait(left)
+
+
+def messages_release_received(*, queue: Queue, token_prefix: str) -> int:
+    """Make the messages received with ``token_prefix`` and still in flight visible again now (their consumer died
+    before it could process or even name them); how many. Their receipt handles stop working, as after a re-receive."""
+    if not token_prefix:
+        raise ValueError("token_prefix is required")
+    now = timezone.now()
+    released = Message.objects.filter(queue_id=queue.pk, receipt_token__startswith=token_prefix, visible_at__gt=now).update(visible_at=now, receipt_token="")
+    if released:
+        transaction.on_commit(lambda: _available(queue))
+    return released
 
 
 def message_delete(*, queue: Queue, receipt_handle: str) -> None:

@@ -251,8 +251,8 @@ def test_a_batch_whose_polls_worker_died_is_settled_by_the_next_poll_not_after_t
         assert {item.message.message_id for item in batch} == sent
         invocation = invocation_submit(function=function, payload=json.dumps({"Records": [sqs_record(item, queue) for item in batch]}).encode(),
                                        trigger=Trigger.QUEUE, trigger_detail={"event_source_mapping": str(mapping.uuid), "queue": queue.arn})
-        redis.hset(_inflight_key(mapping.pk), str(invocation.id),
-                   json.dumps({"worker": "dying-host:1", "at": time.time(), "handles": {item.message.message_id: item.receipt_handle for item in batch}}))
+        redis.hset(_inflight_key(mapping.pk), "batch1", json.dumps({"worker": "dying-host:1", "at": time.time(), "invocation": str(invocation.id),
+                                                                    "handles": {item.message.message_id: item.receipt_handle for item in batch}}))
         assert sqs_sweep() == 0  # its poll's worker still beats: nothing to settle yet
     finally:
         redis.delete("kiln:worker:dying-host:1")  # ... SIGKILLed
@@ -263,6 +263,48 @@ def test_a_batch_whose_polls_worker_died_is_settled_by_the_next_poll_not_after_t
     assert Invocation.objects.filter(function_name="orphan-batch").count() == 1  # and never delivered again
     assert EventSourceMapping.objects.get(pk=mapping.pk).last_processing_result == "OK"
     redis.delete(_lock_key(mapping.pk))
+
+
+def test_a_batch_received_by_a_poll_that_died_before_delivering_it_is_made_visible_again(worker) -> None:
+    """Found by make chaos: a poll SIGKILLed right after its receive (before its invocation, so before the record of
+    its handles) left 10 messages invisible for 6 minutes. The batch is noted before its first receive, its receipt
+    tokens start with the batch's id, and the next poll makes them visible again; they are then delivered once."""
+    import time
+
+    from events.sqs import _inflight_key, _lock_key, _pending_key, sqs_sweep
+    from invoker.redis_client import get_redis
+
+    function = function_create(name="orphan-received", config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": ECHO}))
+    queue = services.queue_create(name="orphan-received", attributes={"VisibilityTimeout": "600"})
+    mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(batch_size=10))
+    until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
+    redis = get_redis()
+    until(lambda: not redis.exists(_lock_key(mapping.pk), _pending_key(mapping.pk)), 10)
+    redis.set("kiln:worker:dying-host:2", "{}", ex=60)
+    redis.set(_lock_key(mapping.pk), "dying-host:2", ex=900)
+    try:
+        redis.hset(_inflight_key(mapping.pk), "a1b2c3d4e5f6", json.dumps({"worker": "dying-host:2", "at": time.time()}))
+        sent = {_send(queue, f"received {i}") for i in range(4)}
+        taken = messages.message_receive(queue=queue, max_messages=10, wait_seconds=0, token_prefix="a1b2c3d4e5f6")
+        assert {item.message.message_id for item in taken} == sent
+        assert queue_counts(queue)["not_visible"] == 4
+    finally:
+        redis.delete("kiln:worker:dying-host:2")  # ... SIGKILLed before it submitted the batch
+    assert sqs_sweep() == 1
+    until(lambda: not Message.objects.filter(queue=queue).exists(), 30)  # visible again, delivered, deleted: not after 600 s
+    runs = Invocation.objects.filter(function_name="orphan-received")
+    assert sorted(r["body"] for run in runs for r in json.loads(run.payload)["Records"]) == sorted(f"received {i}" for i in range(4))  # each once
+    assert not redis.exists(_inflight_key(mapping.pk))
+    redis.delete(_lock_key(mapping.pk))
+
+
+def test_a_receive_token_prefix_is_bounded_and_release_needs_one(db: None) -> None:
+    queue = services.queue_create(name="prefix-limits")
+    with pytest.raises(ValueError):
+        messages.message_receive(queue=queue, wait_seconds=0, token_prefix="x" * (messages.TOKEN_PREFIX_MAX + 1))
+    assert messages.message_receive(queue=queue, wait_seconds=0, token_prefix="x" * messages.TOKEN_PREFIX_MAX) == []
+    with pytest.raises(ValueError):
+        messages.messages_release_received(queue=queue, token_prefix="")
 
 
 def test_a_mappings_batch_does_not_wait_behind_a_backlog_of_events(worker) -> None:
