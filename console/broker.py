@@ -24,11 +24,15 @@ class Channel(kombu_redis.Channel):
 
     @contextmanager
     def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
-        if client:
-            yield client
+        if client or self._closing or self._pool is None:
+            # A caller's own client, a channel closing (restoring its unacked messages), or pools just dropped (a fork,
+            # a reconnect): kombu's own path, unchanged. The kept client is only for the open channel's own pool.
+            self._kiln_client = None
+            with super().conn_or_acquire(client) as given:
+                yield given
             return
         cached = self._kiln_client
-        if cached is None or cached.connection_pool is not self.pool:
+        if cached is None or cached.connection_pool is not self._pool:
             cached = self._kiln_client = self._create_client()
         yield cached
 

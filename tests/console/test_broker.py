@@ -13,6 +13,8 @@ def test_the_app_publishes_through_kilns_transport_and_a_channel_keeps_one_clien
         assert isinstance(conn.transport, Transport)
         channel = conn.default_channel
         assert isinstance(channel, Channel)
+        with channel.conn_or_acquire():  # the first use makes the channel's pool (kombu's own path)
+            pass
         with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
             assert first is second
             assert first.ping()
@@ -34,6 +36,10 @@ def test_a_message_sent_through_the_transport_arrives_and_a_dropped_pool_gets_a_
             with channel.conn_or_acquire() as after:
                 assert after is not before
                 assert after.connection_pool is channel.pool
+            channel._closing = True  # a closing channel (restoring its unacked messages) takes kombu's own path
+            with channel.conn_or_acquire() as closing:
+                assert closing is not after
+            channel._closing = False
             producer = conn.Producer(channel)
             producer.publish({"n": 1}, routing_key=queue, serializer="json")
             message = channel.basic_get(queue, no_ack=True)
