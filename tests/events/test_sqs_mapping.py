@@ -225,26 +225,35 @@ def test_a_poll_whose_worker_died_does_not_block_the_mapping(worker) -> None:
     assert json.loads(run.payload)["Records"][0]["body"] == "while a live poller holds the lock"
 
 
+def _idle_mapping_held_by(name: str, holder: str):
+    """An enabled mapping on a queue (visibility 600 s) with no poll running, its lock held by ``holder``, a worker that
+    beats for now (the test deletes its heartbeat to play its SIGKILL)."""
+    from events.sqs import _lock_key, _pending_key
+    from invoker.redis_client import get_redis
+
+    function = function_create(name=name, config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": ECHO}))
+    queue = services.queue_create(name=name, attributes={"VisibilityTimeout": "600"})
+    mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(batch_size=10))
+    until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
+    redis = get_redis()
+    until(lambda: not redis.exists(_lock_key(mapping.pk), _pending_key(mapping.pk)), 10)
+    redis.set(f"kiln:worker:{holder}", "{}", ex=60)
+    redis.set(_lock_key(mapping.pk), holder, ex=900)
+    return function, queue, mapping, redis
+
+
 def test_a_batch_whose_polls_worker_died_is_settled_by_the_next_poll_not_after_the_visibility_timeout(worker) -> None:
     """Issue 15 (found by make chaos): a worker SIGKILLed while its poll waited for a batch's invocation left the
     batch's messages invisible for the queue's visibility timeout (6 min), and they then ran a second time. The batch
     in flight is recorded; the mapping's next poll (the sweep sends one) deletes it once the invocation is final."""
     import time
 
-    from events.sqs import _inflight_key, _lock_key, _pending_key, sqs_sweep
-    from invoker.redis_client import get_redis
+    from events.sqs import _inflight_key, _lock_key, sqs_sweep
     from invoker.submit import invocation_submit
 
-    function = function_create(name="orphan-batch", config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": ECHO}))
-    queue = services.queue_create(name="orphan-batch", attributes={"VisibilityTimeout": "600"})
-    mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(batch_size=10))
-    until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
-    redis = get_redis()
-    until(lambda: not redis.exists(_lock_key(mapping.pk), _pending_key(mapping.pk)), 10)
     # The dead poll: it holds the lock (its worker still beating), receives the batch and submits its invocation, notes
     # it in flight, and dies while it waits (nothing after that runs, its heartbeat stops).
-    redis.set("kiln:worker:dying-host:1", "{}", ex=60)
-    redis.set(_lock_key(mapping.pk), "dying-host:1", ex=900)
+    function, queue, mapping, redis = _idle_mapping_held_by("orphan-batch", "dying-host:1")
     try:
         sent = {_send(queue, f"in flight {i}") for i in range(3)}
         batch = messages.message_receive(queue=queue, max_messages=10, wait_seconds=0)
@@ -271,17 +280,9 @@ def test_a_batch_received_by_a_poll_that_died_before_delivering_it_is_made_visib
     tokens start with the batch's id, and the next poll makes them visible again; they are then delivered once."""
     import time
 
-    from events.sqs import _inflight_key, _lock_key, _pending_key, sqs_sweep
-    from invoker.redis_client import get_redis
+    from events.sqs import _inflight_key, _lock_key, sqs_sweep
 
-    function = function_create(name="orphan-received", config=FunctionConfig(runtime="python3.11", handler="app.handler"), code=Code(files={"app.py": ECHO}))
-    queue = services.queue_create(name="orphan-received", attributes={"VisibilityTimeout": "600"})
-    mapping = mappings.mapping_create(function=function, qualifier="", source_arn=queue.arn, data=mappings.MappingInput(batch_size=10))
-    until(lambda: EventSourceMapping.objects.get(pk=mapping.pk).state == MappingState.ENABLED, 10)
-    redis = get_redis()
-    until(lambda: not redis.exists(_lock_key(mapping.pk), _pending_key(mapping.pk)), 10)
-    redis.set("kiln:worker:dying-host:2", "{}", ex=60)
-    redis.set(_lock_key(mapping.pk), "dying-host:2", ex=900)
+    _, queue, mapping, redis = _idle_mapping_held_by("orphan-received", "dying-host:2")
     try:
         redis.hset(_inflight_key(mapping.pk), "a1b2c3d4e5f6", json.dumps({"worker": "dying-host:2", "at": time.time()}))
         sent = {_send(queue, f"received {i}") for i in range(4)}
