@@ -6,7 +6,8 @@ compiler (``select_for_update().filter(...).first()``: ``as_sql``, ``pre_sql_set
 model, columns and database vendor, and do what the ORM does around it: every concrete field, each field's
 ``pre_save`` (``auto_now``) and database adaptation on the way in, the backend's and the field's converters on
 the way out (``Model.from_db``), so the instances are the ORM's own. They send no signals: use them only for
-models without save/delete receivers. ``invoker/rows.py`` is the same idea for the invocation's row.
+models without save/delete receivers. ``invoker/rows.py`` inserts the invocation's row with ``row_insert`` and keeps
+its own conditional updates (claim, finish).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core import rows as core_rows
 from functions.models import Function
 from invoker.models import Invocation, InvocationStatus, transition
 
@@ -115,12 +116,11 @@ def _by_attname() -> dict[str, Any]:
 
 
 @cache
-def _insert_sql(columns: tuple[str, ...], *, ignore_duplicate: bool = True) -> str:
+def _insert_sql(columns: tuple[str, ...]) -> str:
     table = connection.ops.quote_name(Invocation._meta.db_table)
     names = ", ".join(connection.ops.quote_name(_by_attname()[c].column) for c in columns)
     marks = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
-    return f"{sql} ON CONFLICT (id) DO NOTHING RETURNING id" if ignore_duplicate else sql
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING RETURNING id"
 
 
 INSERT_DEFAULTS = {"attempt": 1, "retries": 0}
@@ -140,13 +140,7 @@ def row_insert_final(values: dict[str, Any]) -> bool:
 
 def row_insert(invocation: Invocation) -> Invocation:
     """Write a new invocation (built with ``Invocation(...)``, unsaved) in one statement, as ``objects.create``
-    would: every column, each field's ``pre_save`` (``queued_at``'s ``auto_now_add``) and database adaptation; a
-    duplicate id raises ``IntegrityError``. Half of the ORM's create was compiling the same INSERT again for
-    each asynchronous submission (docs/chaos.md); the model has no save signals to send."""
-    fields = _by_attname()
-    params = [field.get_db_prep_save(field.pre_save(invocation, True), connection) for field in fields.values()]
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(tuple(fields), ignore_duplicate=False), params)
-    invocation._state.adding = False
-    invocation._state.db = connection.alias
-    return invocation
+    would (``core.rows.row_insert``: every column, ``queued_at``'s ``auto_now_add``, a duplicate id an
+    ``IntegrityError``). Half of the ORM's create was compiling the same INSERT again for each asynchronous
+    submission (docs/chaos.md); the model has no save signals to send."""
+    return core_rows.row_insert(invocation)
