@@ -105,7 +105,8 @@ def _pending_key(mapping_id: Any) -> str:
 
 
 def _inflight_key(mapping_id: Any) -> str:
-    """The mapping's batches in flight: a hash of invocation id → ``{"worker", "at", "handles": {message id: receipt handle}}``."""
+    """The mapping's batches in flight: a hash of batch id → ``{"worker", "at"}``, with ``"invocation"`` and ``"handles"``
+    (message id → receipt handle) once the batch's invocation is submitted."""
     return f"kiln:esm:inflight:{mapping_id}"
 
 
@@ -347,7 +348,7 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
         if not extra:
             poll_request(mapping_id, countdown=1.0)
         return 0
-    delivered, started, handover, first = 0, time.monotonic(), False, True
+    delivered, started, handover, first, orphans_checked = 0, time.monotonic(), False, True, extra
     queue: Queue | None = None
     try:
         while True:
@@ -359,8 +360,9 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
             queue = queue_by_arn(mapping.event_source_arn) if mapping else None
             if mapping is None or queue is None:
                 return delivered
-            if not extra:
+            if not orphans_checked:  # once per poll task (the first poller's): a worker's death is rare
                 _settle_orphans(redis, mapping, queue)
+                orphans_checked = True
             batch_id = secrets.token_hex(6)
             noted = _inflight_note(mapping_id, batch_id)
             try:
@@ -413,12 +415,13 @@ def sqs_sweep() -> int:
     lost wake-up, or a poll whose worker died: its lock names a worker without a heartbeat)."""
     polled = 0
     now = timezone.now()
+    redis = get_redis()
     for mapping in EventSourceMapping.objects.filter(kind="sqs", state=MappingState.ENABLED):
         queue = queue_by_arn(mapping.event_source_arn)
-        holder = get_redis().get(_lock_key(mapping.pk))
+        holder = redis.get(_lock_key(mapping.pk))
         if queue is None or held_by_live_worker(holder):
             continue
-        if Message.objects.filter(Q(queue=queue), Q(visible_at__lte=now)).exists() or get_redis().exists(_inflight_key(mapping.pk)):
+        if Message.objects.filter(Q(queue=queue), Q(visible_at__lte=now)).exists() or redis.exists(_inflight_key(mapping.pk)):
             # Visible messages, or a batch in flight that no live poll waits for (its poll's worker died): a poll settles it.
             # A poll whose worker died left its lock (and maybe its pending mark): a poll is sent at once; it takes the lock over.
             poll_request(mapping.pk, countdown=0 if holder is not None else None)
