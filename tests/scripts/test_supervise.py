@@ -26,6 +26,11 @@ def test_a_process_that_keeps_exiting_at_once_is_started_again_with_a_doubling_d
     assert delays("exit 3", 7.5)[:3] == [1, 2, 4]
 
 
+def test_a_process_that_lived_five_seconds_starts_again_after_one_second_each_time() -> None:
+    # 5 s of life is the edge: one that got that far and then exited by itself is not crash-looping (1, 1; not 1, 2)
+    assert delays("sleep 5.2; exit 3", 12.0)[:2] == [1, 1]
+
+
 def test_a_crash_loop_after_kills_starts_its_back_off_from_one_second(tmp_path: Path) -> None:
     # killed twice, then exits by itself at once: the kills did not grow the delay
     runs = tmp_path / "runs"
