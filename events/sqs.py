@@ -84,8 +84,11 @@ def _scale_out(redis: Any, mapping_id: Any, pollers: int) -> None:
     """A full batch and room for another poller: start one (it drains beside this one while batches stay full)."""
     from events.tasks import poll_sqs
 
-    if any(not redis.exists(_lock_key(mapping_id, poller)) for poller in range(1, pollers)):
-        poll_sqs.apply_async(args=[str(mapping_id)], kwargs={"extra": True})
+    try:
+        if any(not redis.exists(_lock_key(mapping_id, poller)) for poller in range(1, pollers)):
+            poll_sqs.apply_async(args=[str(mapping_id)], kwargs={"extra": True})
+    except Exception as exc:  # noqa: BLE001 - Redis or the broker away: the batch in hand is delivered all the same, the next full one tries again
+        log.warning("could not start another poller for mapping %s: %s", mapping_id, exc)
 
 
 def poller_slot(redis: Any) -> str | None:
@@ -235,13 +238,16 @@ def _failed_ids(result: str | None, ids: set[str]) -> set[str] | None:
     return found
 
 
-def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messages.Received], batch_id: str) -> None:
+def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messages.Received], batch_id: str, submitted: list[str]) -> None:
+    """Invoke the function with the batch and wait for it, then settle the batch; the invocation's id goes into
+    ``submitted`` as soon as it is submitted (from then on the batch is not undone: it runs)."""
     resolved = qualified_resolve(mapping.function.name, mapping.qualifier or None)
     payload = json.dumps({"Records": [sqs_record(item, queue) for item in batch]}).encode()
     detail = {"event_source_mapping": str(mapping.uuid), "queue": queue.arn, "message_ids": [item.message.message_id for item in batch][:100],
               "batch_size": len(batch)}
     invocation = invocation_submit(function=resolved.function, revision=resolved.revision, payload=payload, invocation_type=InvocationType.REQUEST_RESPONSE,
                                    trigger=Trigger.QUEUE, trigger_detail=detail, qualifier=mapping.qualifier or "$LATEST", executed_version=resolved.version)
+    submitted.append(str(invocation.id))
     handles = {item.message.message_id: item.receipt_handle for item in batch}
     _inflight_note(mapping.pk, batch_id, {"invocation": str(invocation.id), "handles": handles})
     done = invocation_wait(invocation, timeout_s=sync_wait_seconds(resolved.revision))
@@ -268,6 +274,30 @@ def _inflight_forget(mapping_id: Any, batch_id: str) -> None:
         get_redis().hdel(_inflight_key(mapping_id), batch_id)
     except RedisError as exc:  # a later poll finds its worker alive or the batch settled, and drops it
         log.warning("could not clear the batch in flight of mapping %s: %s", mapping_id, exc)
+
+
+def _inflight_abandon(mapping_id: Any, batch_id: str) -> None:
+    """This poll gave up on a batch it could not account for: its note names no worker, so the next poll settles it
+    (its invocation final) or makes its messages visible again (never submitted) without waiting for a heartbeat."""
+    try:
+        redis = get_redis()
+        raw = redis.hget(_inflight_key(mapping_id), batch_id)
+        if raw is not None:
+            redis.hset(_inflight_key(mapping_id), batch_id, json.dumps({**json.loads(raw), "worker": ""}))
+    except RedisError as exc:  # the note is kept as it is: a later poll acts once this worker's heartbeat is gone
+        log.warning("could not hand over the batch in flight of mapping %s: %s", mapping_id, exc)
+
+
+def _release(queue: Queue, batch_id: str) -> bool:
+    """Make a batch that was received but never submitted visible again now; whether that worked."""
+    try:
+        released = queue_messages.messages_release_received(queue=queue, token_prefix=batch_id)
+    except Exception as exc:  # noqa: BLE001 - the database away too: the note (or the visibility timeout) brings them back
+        log.warning("could not make the undelivered batch %s of queue %s visible again: %s", batch_id, queue.name, exc)
+        return False
+    if released:
+        log.warning("made %d messages of queue %s visible again: their batch could not be delivered", released, queue.name)
+    return True
 
 
 def _settle(mapping: EventSourceMapping, queue: Queue, done: Invocation, handles: dict[str, str]) -> None:
@@ -365,9 +395,12 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
                 orphans_checked = True
             batch_id = secrets.token_hex(6)
             noted = _inflight_note(mapping_id, batch_id)
+            submitted: list[str] = []  # the batch's invocation, once _deliver has submitted it
+            accounted = False  # every message received is delivered, deleted or visible again
             try:
                 batch = _gather(mapping, queue, batch_id)
                 if not batch:
+                    accounted = True
                     break
                 full = len(batch) >= mapping.batch_size
                 batch = _filtered(mapping, queue, batch)
@@ -375,15 +408,24 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
                     if full and pollers > 1:
                         _scale_out(redis, mapping_id, pollers)
                     try:
-                        _deliver(mapping, queue, batch, batch_id)
-                    except Exception as exc:  # noqa: BLE001 - the batch comes back after the visibility timeout
+                        _deliver(mapping, queue, batch, batch_id, submitted)
+                    except Exception as exc:  # noqa: BLE001 - undone below, or settled by a later poll
                         log.exception("event source mapping %s could not deliver a batch", mapping_id)
                         EventSourceMapping.objects.filter(pk=mapping_id).update(last_processing_result=f"PROBLEM: {exc}"[:256])
                         break
                     delivered += len(batch)
+                accounted = True
             finally:
+                # A failure between the receive and the submit (make chaos: Redis went away under a poll holding a
+                # batch, and its note with it) would leave the messages to their visibility timeout: they are made
+                # visible again now. Once submitted, the invocation runs: a later poll settles it from the note.
+                if not accounted and not submitted:
+                    accounted = _release(queue, batch_id)
                 if noted:
-                    _inflight_forget(mapping_id, batch_id)
+                    if accounted:
+                        _inflight_forget(mapping_id, batch_id)
+                    else:
+                        _inflight_abandon(mapping_id, batch_id)
             if extra and not full:
                 break  # the queue no longer fills batches: the first poller carries on alone
             if time.monotonic() - started > POLL_BUDGET_S:

@@ -41,10 +41,13 @@ def invocations_reap() -> dict[str, int]:
     stale_queued = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=now - timedelta(seconds=stale_after)).values_list("id", flat=True)[:1000]
     counts["redispatched"] = dispatch_invocations_now(str(invocation_id) for invocation_id in stale_queued)
     running = Invocation.objects.filter(status=InvocationStatus.RUNNING, started_at__lt=now - timedelta(seconds=15)).values("id", "worker", "attempt", "started_at", "revision__timeout", "invocation_type")[:1000]
+    alive_by_worker: dict[str, bool] = {}
     for row in running:
         assert row["started_at"] is not None  # filtered on started_at__lt
         overdue = row["started_at"] < now - timedelta(seconds=(row["revision__timeout"] or 900) + 60)
-        alive = worker_alive(row["worker"])
+        if row["worker"] not in alive_by_worker:
+            alive_by_worker[row["worker"]] = worker_alive(row["worker"])
+        alive = alive_by_worker[row["worker"]]
         if alive and not overdue:
             continue
         # A dead worker's invocation goes back to the queue however long ago it started (the reaper may come late:

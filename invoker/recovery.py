@@ -12,8 +12,11 @@ AOF) is then sent twice, which costs a claim that finds nothing.
 The re-send is owed until it is done: ``kiln:broker:resend`` holds its cut-off and who runs it. A worker
 SIGKILLed while it re-sent (``make chaos`` killed one a second after it took the task, and 1,710 rows then
 waited for the reaper, which re-sends only once the backlog is gone) leaves the record behind, and the next
-heartbeat of any worker sends the task again: when the worker named in it no longer beats, or when no worker
-took it within ``RESEND_UNCLAIMED_S``.
+heartbeat of any worker sends the task again: when the worker named in it is gone (its heartbeat expired, or a
+process on its host sees it has exited: invoker/workers.py), or when no worker took it within
+``RESEND_UNCLAIMED_S``. The record keeps a cursor, the last row sent in ``(queued_at, id)`` order, so the next
+worker goes on from there instead of sending the first rows again (each such message costs a claim that
+finds nothing, on a worker that is catching up).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from invoker.dispatch import dispatch_invocations_now, dispatch_redispatch_queued
@@ -34,9 +38,12 @@ from invoker.workers import WORKER_NAME, worker_alive
 log = logging.getLogger(__name__)
 SERVER_KEY = "kiln:broker:run-id"
 FRESH_SERVER_S = 30  # a server up for less than this that lacks Kiln's record restarted without its data
-RESEND_KEY = "kiln:broker:resend"  # {"before": iso, "by": worker name or "", "at": epoch of the last send of the task}
+# {"before": iso, "by": worker name or "", "at": epoch of the last send of the task or move of the cursor,
+#  "from": [queued_at iso, id] of the last row sent, when some were}
+RESEND_KEY = "kiln:broker:resend"
 RESEND_UNCLAIMED_S = 30  # a re-send task no worker took within this is sent again
 RESEND_KEEP_S = 3600
+RESEND_PAGE = 1000  # rows sent between two moves of the re-send's cursor
 
 
 def broker_restart_check() -> bool:
@@ -61,8 +68,11 @@ def broker_restart_check() -> bool:
     return True
 
 
-def _resend_owe(redis: Any, before_iso: str) -> None:
-    redis.set(RESEND_KEY, json.dumps({"before": before_iso, "by": "", "at": time.time()}), ex=RESEND_KEEP_S)
+def _resend_owe(redis: Any, before_iso: str, cursor: list[str] | None = None) -> None:
+    record: dict[str, Any] = {"before": before_iso, "by": "", "at": time.time()}
+    if cursor is not None:
+        record["from"] = cursor  # what an earlier holder had already sent
+    redis.set(RESEND_KEY, json.dumps(record), ex=RESEND_KEEP_S)
     dispatch_redispatch_queued(before_iso)
 
 
@@ -79,23 +89,52 @@ def resend_check() -> bool:
         return False
     log.warning("the re-send of the invocations queued before %s was not finished (%s): sending it again",
                 owed["before"], f"worker {owed['by']} is gone" if owed["by"] else "no worker took it")
-    _resend_owe(redis, owed["before"])
+    _resend_owe(redis, owed["before"], owed.get("from"))
     return True
 
 
 def invocations_redispatch_queued(*, before: datetime) -> int:
     """Send every invocation still ``QUEUED`` that was queued before ``before`` again, in pipelined batches; how many.
-    Marks the owed re-send (``RESEND_KEY``) as this worker's while it runs and clears it when done."""
+    Marks the owed re-send (``RESEND_KEY``) as this worker's while it runs, moves its cursor past each batch sent (a
+    re-send taken over after this worker died goes on from there instead of sending the start again), and clears it
+    when done."""
     redis = get_redis()
     before_iso = before.isoformat()
-    raw = redis.get(RESEND_KEY)
-    if raw is not None and json.loads(raw)["before"] == before_iso:
-        redis.set(RESEND_KEY, json.dumps({"before": before_iso, "by": WORKER_NAME, "at": time.time()}), ex=RESEND_KEEP_S)
-    ids = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=before).order_by("queued_at").values_list("id", flat=True)
-    count = dispatch_invocations_now(str(invocation_id) for invocation_id in ids.iterator(chunk_size=1000))
-    raw = redis.get(RESEND_KEY)
-    if raw is not None and json.loads(raw)["before"] == before_iso:
+    owed = _owed(redis, before_iso)
+    cursor = owed.get("from") if owed else None
+    if owed is not None:
+        _owe_progress(redis, before_iso, cursor)
+    queued = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=before)
+    count = 0
+    while True:
+        page = queued
+        if cursor is not None:
+            at = datetime.fromisoformat(cursor[0])
+            page = page.filter(Q(queued_at__gt=at) | Q(queued_at=at, id__gt=cursor[1]))
+        rows = list(page.order_by("queued_at", "id").values_list("id", "queued_at")[:RESEND_PAGE])
+        if not rows:
+            break
+        count += dispatch_invocations_now(str(invocation_id) for invocation_id, _ in rows)
+        cursor = [rows[-1][1].isoformat(), str(rows[-1][0])]
+        if owed is not None:
+            _owe_progress(redis, before_iso, cursor)
+    if _owed(redis, before_iso) is not None:
         redis.delete(RESEND_KEY)  # a newer restart's re-send (another cut-off) stays owed
     if count:
         log.warning("re-sent %d queued invocations after a broker restart", count)
     return count
+
+
+def _owed(redis: Any, before_iso: str) -> dict[str, Any] | None:
+    """The owed re-send with this cut-off, None when it is done or a newer restart's replaced it."""
+    raw = redis.get(RESEND_KEY)
+    owed: dict[str, Any] | None = json.loads(raw) if raw is not None else None
+    return owed if owed is not None and owed["before"] == before_iso else None
+
+
+def _owe_progress(redis: Any, before_iso: str, cursor: list[str] | None) -> None:
+    """This worker holds the re-send, and has sent every row up to ``cursor`` (queued_at, id) in that order."""
+    record: dict[str, Any] = {"before": before_iso, "by": WORKER_NAME, "at": time.time()}
+    if cursor is not None:
+        record["from"] = cursor
+    redis.set(RESEND_KEY, json.dumps(record), ex=RESEND_KEEP_S)

@@ -25,7 +25,7 @@ from invoker.prewarm import prewarm_enabled
 from invoker.recovery import broker_restart_check, resend_check
 from invoker.redis_client import get_redis
 from invoker.sandbox import sandbox_mode, sandbox_status
-from invoker.workers import WORKER_NAME
+from invoker.workers import WORKER_NAME, process_identity
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 5
@@ -81,7 +81,7 @@ def _beat() -> None:
             _provision(pool)
             get_redis().set(
                 f"kiln:worker:{WORKER_NAME}",
-                json.dumps({"name": WORKER_NAME, "at": time.time(), "sandbox": sandbox_status(), "environments": pool.snapshot(), "spares": pool.prewarmer.spares()}),
+                json.dumps({"name": WORKER_NAME, "process": process_identity(), "at": time.time(), "sandbox": sandbox_status(), "environments": pool.snapshot(), "spares": pool.prewarmer.spares()}),
                 ex=HEARTBEAT_S * 3,
             )
         except Exception as exc:  # noqa: BLE001 - keep beating through a Redis hiccup

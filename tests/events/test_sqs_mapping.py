@@ -327,3 +327,61 @@ def test_a_mappings_batch_does_not_wait_behind_a_backlog_of_events(worker) -> No
     waiting = Invocation.objects.filter(function=sleeper, status=InvocationStatus.QUEUED).count()
     assert waiting >= 20, f"the batch ran only after the backlog: {waiting} events still queued"
     until(lambda: not Invocation.objects.filter(function=sleeper).exclude(status__in=FINAL_STATUSES).exists(), 60)  # drained before the tables are emptied
+
+
+def _poll_in_this_process_with(monkeypatch, name: str, target: str):
+    """A mapping's poll run here (not by the worker), whose call of ``target`` (a name in events.sqs) fails once, as
+    when Redis goes away; the lock is held by a stand-in worker until the messages are sent, so the worker's own polls stay away."""
+    import time
+
+    from events import sqs
+    from events.sqs import _lock_key
+
+    function, queue, mapping, redis = _idle_mapping_held_by(name, "stand-in-host:3")
+    sent = {_send(queue, f"{name} {i}") for i in range(3)}
+    time.sleep(1)  # the polls the sends woke find the lock held and stop
+    real = getattr(sqs, target)
+
+    def fail_once(*args, **kwargs):
+        monkeypatch.setattr(sqs, target, real)
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(sqs, target, fail_once)
+    redis.delete("kiln:worker:stand-in-host:3")  # the stand-in is gone: this poll takes the lock over
+    assert sqs.sqs_poll(str(mapping.pk)) == 0
+    assert redis.get(_lock_key(mapping.pk)) != b"stand-in-host:3"
+    return function, queue, mapping, redis, sent
+
+
+def test_a_batch_that_failed_before_its_invocation_is_visible_again_at_once(worker, monkeypatch) -> None:
+    """Found by make chaos: Redis went away under a poll holding a batch (between its receive and its invocation); the
+    poll task failed, and the 10 messages stayed invisible for the visibility timeout (6 min). They are made visible
+    again as the poll gives up, and delivered once."""
+    from events.sqs import _inflight_key
+
+    _, queue, mapping, redis, sent = _poll_in_this_process_with(monkeypatch, "undelivered", "invocation_submit")
+    assert not Invocation.objects.filter(function_name="undelivered").exists()
+    assert queue_counts(queue)["not_visible"] in (0, 3)  # visible again (a worker's poll may have taken them since)
+    until(lambda: not Message.objects.filter(queue=queue).exists(), 30)  # delivered and deleted, not after 600 s
+    runs = Invocation.objects.filter(function_name="undelivered")
+    assert sorted(r["messageId"] for run in runs for r in json.loads(run.payload)["Records"]) == sorted(sent)  # each once
+    assert not redis.exists(_inflight_key(mapping.pk))
+
+
+def test_a_batch_whose_wait_failed_is_settled_by_the_next_poll(worker, monkeypatch) -> None:
+    """The poll submitted the batch's invocation and then lost its wait: the invocation runs, so the batch is not made
+    visible (it would run twice); its note names no worker any more, and the next poll settles it once it is final,
+    without waiting for this worker's heartbeat to stop."""
+    from events.sqs import _inflight_key, sqs_sweep
+
+    _, queue, mapping, redis, sent = _poll_in_this_process_with(monkeypatch, "unwaited", "invocation_wait")
+    run = Invocation.objects.get(function_name="unwaited")
+    assert queue_counts(queue)["not_visible"] == 3
+    note = json.loads(next(iter(redis.hgetall(_inflight_key(mapping.pk)).values())))
+    assert note["worker"] == "" and note["invocation"] == str(run.pk)
+    until(lambda: Invocation.objects.get(pk=run.pk).is_final, 30)
+    sqs_sweep()
+    until(lambda: not Message.objects.filter(queue=queue).exists(), 30)
+    assert Invocation.objects.filter(function_name="unwaited").count() == 1  # never delivered again
+    assert sorted(r["messageId"] for r in json.loads(run.payload)["Records"]) == sorted(sent)
+    until(lambda: not redis.exists(_inflight_key(mapping.pk)), 10)

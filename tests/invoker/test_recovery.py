@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
+
 from functions.models import Function
 from invoker import recovery
 from invoker.models import Invocation, InvocationStatus
@@ -190,3 +192,47 @@ def test_a_resend_publishes_its_messages_in_pipelined_batches(make_function, wor
     rows = _queued_without_messages(function["name"], 12)
     assert recovery.invocations_redispatch_queued(before=timezone.now() + timedelta(seconds=1)) >= 12
     _wait_succeeded(rows, 30)
+
+
+def test_a_resend_taken_over_goes_on_from_its_cursor(make_function, monkeypatch, transactional_db) -> None:
+    """A worker SIGKILLed in the middle of a re-send leaves the last row it sent in the owed record; the next holder
+    sends only the rows after it, in (queued_at, id) order, rows queued in the same microsecond included."""
+    import json
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    function = make_function("resend-cursor")
+    rows = _queued_without_messages(function["name"], 5)
+    base = timezone.now() - timedelta(seconds=60)
+    for i, row in enumerate(rows):  # rows 1 and 2 share a queued_at: the id breaks the tie
+        Invocation.objects.filter(pk=row.pk).update(queued_at=base + timedelta(seconds=min(i, 4 - (i == 2))))
+    order = list(Invocation.objects.filter(pk__in=[r.pk for r in rows]).order_by("queued_at", "id").values_list("id", "queued_at"))
+    before = timezone.now()
+    late = _queued_without_messages(function["name"], 1)[0]
+    Invocation.objects.filter(pk=late.pk).update(queued_at=before)
+    redis = get_redis()
+    monkeypatch.setattr(recovery, "RESEND_PAGE", 2)
+    sent_pages: list[list[str]] = []
+    real_dispatch = recovery.dispatch_invocations_now
+
+    def dispatch_then_die(ids) -> int:  # the real publish; the worker is SIGKILLed as it starts its second page
+        ids = list(ids)
+        if sent_pages:
+            raise SystemExit("SIGKILL")
+        sent_pages.append(ids)
+        return real_dispatch(ids)
+
+    redis.set(recovery.RESEND_KEY, json.dumps({"before": before.isoformat(), "by": "", "at": time.time()}))
+    monkeypatch.setattr(recovery, "dispatch_invocations_now", dispatch_then_die)
+    with pytest.raises(SystemExit):
+        recovery.invocations_redispatch_queued(before=before)
+    assert sent_pages == [[str(i) for i, _ in order[:2]]]
+    owed = json.loads(redis.get(recovery.RESEND_KEY))
+    assert owed["by"] == recovery.WORKER_NAME and owed["from"] == [order[1][1].isoformat(), str(order[1][0])]
+    # The next holder (resend_check found this worker gone) sends the three rows after the cursor, and clears the debt.
+    monkeypatch.setattr(recovery, "dispatch_invocations_now", real_dispatch)
+    redis.set(recovery.RESEND_KEY, json.dumps({**owed, "by": ""}))
+    assert recovery.invocations_redispatch_queued(before=before) == 3
+    assert not redis.exists(recovery.RESEND_KEY)
+    assert Invocation.objects.get(pk=late.pk).status == InvocationStatus.QUEUED  # queued at the cut-off: never sent
