@@ -78,6 +78,7 @@ class Report:
     fault_errors: list[str] = field(default_factory=list)
     drained: bool = False
     sqs_drained: bool = True
+    broker: str = ""  # the broker's queues at the deadline, when something was not drained (broker_snapshot)
 
     @property
     def ok(self) -> bool:
@@ -104,6 +105,8 @@ class Report:
         lines.append(f"submission          {self.submit_s:.1f} s")
         lines.append(f"drain               {drain_submit} after the last submission, {drain_fault} after the last fault")
         lines.append("faults              " + ("; ".join(self.faults) or "none"))
+        if self.broker:
+            lines.append("broker at the end   " + self.broker)
         if self.fault_errors:
             lines.append("fault errors        " + "; ".join(self.fault_errors))
         lines.append("verdict             " + ("OK: nothing lost" if self.ok else "FAILED"))
@@ -179,3 +182,41 @@ def wait_drained(database_url: str, accepted: set[str], deadline: float) -> floa
             pass
         time.sleep(0.5)
     return None
+
+
+def broker_snapshot(redis_url: str, lost_ids: list[str]) -> str:
+    """Where the broker holds messages when a run did not drain: each Celery queue's length, kombu's unacked
+    messages (received by a worker, not acknowledged) by task, and which of ``lost_ids`` have a message in either."""
+    import redis as redis_py
+
+    client = redis_py.Redis.from_url(redis_url)
+    wanted, found = set(lost_ids), Counter[str]()
+    parts = []
+    for queue in ("invoke", "invoke-sync", "control"):
+        keys = [queue] + [f"{queue}\x06\x16{step}" for step in (3, 6, 9)]  # kombu's priority lists
+        bodies = [raw for key in keys for raw in client.lrange(key, 0, -1)]
+        parts.append(f"{queue} {len(bodies)}")
+        found.update(f"in {queue}" for raw in bodies if _invocation_of(raw) in wanted)
+    unacked = Counter[str]()
+    for raw in client.hvals("unacked"):
+        message = json.loads(raw)[0]
+        unacked[message.get("headers", {}).get("task", "?")] += 1
+        if _invocation_of(json.dumps(message).encode()) in wanted:
+            found["unacked"] += 1
+    parts.append(f"unacked {dict(unacked) or 0}")
+    if wanted:
+        parts.append(f"of the lost: {dict(found) or 'no message anywhere'}")
+    return "; ".join(parts)
+
+
+def _invocation_of(raw: bytes) -> str | None:
+    """The invocation id an ``invoker.tasks.invoke`` message carries (its body is base64 JSON ``[args, kwargs, embed]``)."""
+    import base64
+
+    try:
+        message = json.loads(raw)
+        if message.get("headers", {}).get("task") != "invoker.tasks.invoke":
+            return None
+        return str(json.loads(base64.b64decode(message["body"]))[0][0])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None

@@ -145,6 +145,11 @@ def _load_and_judge(options: Options, kiln: Kiln, redis: PrivateRedis, postgres:
         result.drain_after_fault_s = max(drained_at - faults.last_fault_at, 0.0) if faults.last_fault_at else None
     result.faults = [f"+{f.at_s}s {f.what}" for f in faults.log]
     result.fault_errors = list(faults.errors)
+    if not result.drained or result.lost:
+        try:
+            result.broker = reporting.broker_snapshot(redis.url, result.lost_ids)
+        except Exception as exc:  # noqa: BLE001 - a diagnosis only
+            result.broker = f"could not read it: {exc}"
     log = kiln.log_text()
     result.faults.append(f"restarts by make run's supervisor: {log.count('kiln: worker exited')} worker, {log.count('kiln: web exited')} web")
     return result

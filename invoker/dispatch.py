@@ -6,8 +6,13 @@ still queued after ``REDISPATCH_AFTER_S``; the row, not the message, is what mus
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 
@@ -76,3 +81,70 @@ def invoke_backlog(queue: str = "invoke") -> int | None:
             return 0
         log.warning("could not read the invoke queue's length: %s", exc)
         return None
+
+
+@dataclass(frozen=True)
+class Unacked:
+    """An ``invoke`` message a worker took from the broker and has not acknowledged (kombu's Redis ``unacked`` set)."""
+
+    tag: str
+    invocation_id: str
+    received_at: float  # epoch seconds
+
+
+def invoke_unacked(*, older_than_s: float, limit: int = 1000) -> list[Unacked]:
+    """The ``invoke`` messages taken more than ``older_than_s`` ago and not acknowledged, oldest first, leaving out
+    those held for a countdown not yet due; [] on a broker other than Redis.
+
+    Tasks are acknowledged late (after the run), so this is every invocation a worker holds: the ones it runs and,
+    if it was SIGKILLed, the ones it had taken but not yet claimed, which kombu hands out again only after the
+    transport's visibility timeout (1 h). Read through kombu's own channel (its keys, its message decoding)."""
+    from celery import current_app
+
+    now = time.time()
+    with current_app.connection_for_read() as conn:
+        channel = conn.default_channel
+        if not hasattr(channel, "unacked_index_key"):
+            return []
+        with channel.conn_or_acquire() as client:
+            tags = client.zrange(channel.unacked_index_key, 0, now - older_than_s, byscore=True, withscores=True, offset=0, num=limit)
+            payloads = client.hmget(channel.unacked_key, [tag for tag, _ in tags]) if tags else []
+        found = []
+        for (tag, score), raw in zip(tags, payloads, strict=True):
+            if raw is None:
+                continue  # acknowledged meanwhile
+            payload = json.loads(raw)[0]
+            headers = payload.get("headers") or {}
+            if headers.get("task") != INVOKE_TASK or _held_for_countdown(headers.get("eta"), now - older_than_s):
+                continue
+            try:
+                invocation_id = str(uuid.UUID(str(channel.Message(payload, channel=channel).decode()[0][0])))
+            except (ValueError, TypeError, IndexError, KeyError):
+                continue  # not a message Kiln sent
+            found.append(Unacked(tag=tag.decode() if isinstance(tag, bytes) else str(tag), invocation_id=invocation_id, received_at=float(score)))
+    return found
+
+
+def _held_for_countdown(eta: str | None, since: float) -> bool:
+    """Whether a message's countdown ended after ``since``: a live worker may be holding it for it (Celery keeps a
+    message with an ETA unacknowledged until it is due)."""
+    if not eta:
+        return False
+    try:
+        return datetime.fromisoformat(eta).timestamp() > since
+    except ValueError:
+        return False
+
+
+def unacked_restore(tags: Iterable[str]) -> int:
+    """Put unacknowledged messages back at the head of their queue, as kombu does after its visibility timeout
+    (``QoS.restore_by_tag``: one transaction each, the message leaves the unacked set); how many."""
+    from celery import current_app
+
+    restored = 0
+    with current_app.connection_for_write() as conn:
+        qos = conn.default_channel.qos
+        for tag in tags:
+            qos.restore_by_tag(tag)
+            restored += 1
+    return restored

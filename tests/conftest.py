@@ -89,11 +89,14 @@ class Worker:
     the AWS SDK are off in it (``KILN_PREWARM_SDK=0``: each refill would cost seconds of CPU on every cold start of
     the suite); the SDK preload tests restart it with them on (``restart``)."""
 
-    def __init__(self, node: str = "test", env: dict[str, str] | None = None) -> None:
-        """``node`` names the Celery node and the log; ``env`` is added to every start (another host's work dir, say)."""
+    def __init__(self, node: str = "test", env: dict[str, str] | None = None, queues: str = "invoke-sync,invoke,control", args: tuple[str, ...] = ()) -> None:
+        """``node`` names the Celery node and the log; ``env`` is added to every start (another host's work dir, say);
+        ``queues`` are those it consumes and ``args`` go to ``celery worker`` after Kiln's own."""
         self.process: subprocess.Popen[bytes] | None = None
         self.node = node
         self.env = env or {}
+        self.queues = queues
+        self.args = args
         self.log_path = Path(settings.DATA_DIR) / ("worker.log" if node == "test" else f"worker-{node}.log")
         self._log = None
 
@@ -116,7 +119,7 @@ class Worker:
         self._log = open(self.log_path, "ab")
         since = time.time()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", "invoke-sync,invoke,control", "--pool", "threads", "-c", "6", "--without-mingle", "--without-gossip", "-l", "info", "-n", f"{self.node}-{os.getpid()}@%h"],
+            [sys.executable, "-m", "celery", "-A", "console", "worker", "-Q", self.queues, "--pool", "threads", "-c", "6", "--without-mingle", "--without-gossip", "-l", "info", "-n", f"{self.node}-{os.getpid()}@%h", *self.args],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 60

@@ -236,3 +236,58 @@ def test_a_resend_taken_over_goes_on_from_its_cursor(make_function, monkeypatch,
     assert recovery.invocations_redispatch_queued(before=before) == 3
     assert not redis.exists(recovery.RESEND_KEY)
     assert Invocation.objects.get(pk=late.pk).status == InvocationStatus.QUEUED  # queued at the cut-off: never sent
+
+
+def test_invocations_a_killed_worker_had_taken_but_not_claimed_go_back_to_the_queue(make_function, worker, monkeypatch, transactional_db) -> None:
+    """Found by make chaos: a worker SIGKILLed with messages it had taken from the broker but not yet claimed left
+    their rows QUEUED and the messages in kombu's unacknowledged set, handed out again only after the visibility
+    timeout (1 h); the reaper re-sends stale rows only once the backlog is gone, so they ran last, or after the
+    drain's deadline. The reaper gives such messages back to the queue.
+
+    Here the worker has one thread and takes four messages at a time (``--prefetch-multiplier 4``): the first runs
+    a 30 s sleep, the other three wait in the worker, taken and unclaimed, when it is killed."""
+    import os
+    import signal
+    from pathlib import Path
+
+    from celery import current_app
+    from django.conf import settings
+
+    from invoker import reaper
+    from invoker.dispatch import INVOKE_TASK, invoke_unacked
+    from tests.conftest import Worker
+
+    function = make_function("stranded", handler="sleep")
+    busy, *waiting = _queued_without_messages(function["name"], 4)
+    Invocation.objects.filter(pk=busy.pk).update(payload='{"seconds": 30}')
+    Invocation.objects.filter(pk__in=[r.pk for r in waiting]).update(payload='{"seconds": 0}')
+    work = Path(settings.DATA_DIR) / "doomed-work"
+    work.mkdir(exist_ok=True)
+    work.chmod(0o711)
+    queue = f"invoke-doomed-{os.getpid()}"  # only these workers take from it
+    doomed = Worker(node="doomed", env={"KILN_WORKER_HOST": "doomed-host", "KILN_WORK_DIR": str(work)}, queues=queue,
+                    args=("--prefetch-multiplier", "4", "-c", "1"))
+    doomed.start()
+    try:
+        for row in [busy, *waiting]:
+            current_app.send_task(INVOKE_TASK, (str(row.pk),), queue=queue)
+        deadline = time.monotonic() + 30
+        while Invocation.objects.get(pk=busy.pk).status != InvocationStatus.RUNNING or \
+                {str(r.pk) for r in waiting} - {u.invocation_id for u in invoke_unacked(older_than_s=0)}:
+            assert time.monotonic() < deadline, "the worker did not take all four"
+            time.sleep(0.2)
+        assert Invocation.objects.filter(pk__in=[r.pk for r in waiting], status=InvocationStatus.QUEUED).count() == 3
+        os.kill(doomed.process.pid, signal.SIGKILL)
+        doomed.process.wait()
+        doomed.start()  # as make run's supervisor does: a worker on the same queue, which kombu gives nothing
+        time.sleep(3)
+        assert Invocation.objects.filter(pk__in=[r.pk for r in waiting], status=InvocationStatus.QUEUED).count() == 3
+        monkeypatch.setattr(reaper, "STRANDED_AFTER_S", 1.0)
+        assert reaper.invocations_restore_stranded() == 3  # not the running one: its row is the dead worker's (requeued by the reaper)
+        assert reaper.invocations_restore_stranded() == 0
+        _wait_succeeded(waiting, 30)
+        assert {row.attempt for row in Invocation.objects.filter(pk__in=[r.pk for r in waiting])} == {1}
+        assert not {str(r.pk) for r in waiting} & {u.invocation_id for u in invoke_unacked(older_than_s=0)}
+    finally:
+        doomed.stop()
+        Invocation.objects.filter(pk=busy.pk).update(status=InvocationStatus.FAILED)  # the dead worker's: no reaper here
