@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from kombu.transport import redis as kombu_redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 class Channel(kombu_redis.Channel):
@@ -28,6 +29,12 @@ class Channel(kombu_redis.Channel):
             # A caller's own client, a channel closing (restoring its unacked messages), or pools just dropped (a fork,
             # a reconnect): kombu's own path, unchanged. The kept client is only for the open channel's own pool.
             self._kiln_client = None
+            if client is None and self._pool is None and getattr(self.connection, "client", None) is None:
+                # A channel closed after its transport was taken apart (Celery closing a connection it lost, make
+                # chaos's Redis crash): kombu would fail building a pool with an AttributeError, which no caller
+                # ignores, and the worker stopped ("Unrecoverable error"), killing the runs in flight. A broker error
+                # is what the close ignores; unacknowledged messages stay in Redis for the reaper (invoker/reaper.py).
+                raise RedisConnectionError("the broker connection was closed before this channel")
             with super().conn_or_acquire(client) as given:
                 yield given
             return

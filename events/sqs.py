@@ -238,9 +238,10 @@ def _failed_ids(result: str | None, ids: set[str]) -> set[str] | None:
     return found
 
 
-def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messages.Received], batch_id: str, submitted: list[str]) -> None:
-    """Invoke the function with the batch and wait for it, then settle the batch; the invocation's id goes into
-    ``submitted`` as soon as it is submitted (from then on the batch is not undone: it runs)."""
+def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messages.Received], batch_id: str, submitted: list[str]) -> bool:
+    """Invoke the function with the batch and wait for it, then settle the batch; whether it was settled (False: handed
+    to a later poll). The invocation's id goes into ``submitted`` as soon as it is submitted (from then on the batch is
+    not undone: it runs)."""
     resolved = qualified_resolve(mapping.function.name, mapping.qualifier or None)
     payload = json.dumps({"Records": [sqs_record(item, queue) for item in batch]}).encode()
     detail = {"event_source_mapping": str(mapping.uuid), "queue": queue.arn, "message_ids": [item.message.message_id for item in batch][:100],
@@ -251,16 +252,24 @@ def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messag
     handles = {item.message.message_id: item.receipt_handle for item in batch}
     _inflight_note(mapping.pk, batch_id, {"invocation": str(invocation.id), "handles": handles})
     done = invocation_wait(invocation, timeout_s=sync_wait_seconds(resolved.revision))
+    if not done.is_final:
+        # Still queued or running when the wait ended (make chaos: its message was lost in a Redis crash, and the
+        # re-send ran it 80 s later): settling it now would leave its messages to the visibility timeout and run them
+        # twice. The note, without a worker, hands it to the next poll, which settles it once it is final.
+        _inflight_note(mapping.pk, batch_id, {"invocation": str(invocation.id), "handles": handles}, worker="")
+        return False
     _settle(mapping, queue, done, handles)
+    return True
 
 
-def _inflight_note(mapping_id: Any, batch_id: str, record: dict[str, Any] | None = None) -> bool:
+def _inflight_note(mapping_id: Any, batch_id: str, record: dict[str, Any] | None = None, *, worker: str = WORKER_NAME) -> bool:
     """Note the batch in flight, before its first receive (``record`` None) and once its invocation is submitted, so a
-    poll after this worker's death can finish or undo it; False if Redis would not."""
+    poll after this worker's death can finish or undo it (``worker`` "": at once, this poll no longer waits for it);
+    False if Redis would not."""
     try:
         redis = get_redis()
         pipe = redis.pipeline(transaction=False)
-        pipe.hset(_inflight_key(mapping_id), batch_id, json.dumps({"worker": WORKER_NAME, "at": time.time(), **(record or {})}))
+        pipe.hset(_inflight_key(mapping_id), batch_id, json.dumps({"worker": worker, "at": time.time(), **(record or {})}))
         pipe.expire(_inflight_key(mapping_id), LOCK_S)
         pipe.execute()
         return True
@@ -408,12 +417,14 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
                     if full and pollers > 1:
                         _scale_out(redis, mapping_id, pollers)
                     try:
-                        _deliver(mapping, queue, batch, batch_id, submitted)
+                        settled = _deliver(mapping, queue, batch, batch_id, submitted)
                     except Exception as exc:  # noqa: BLE001 - undone below, or settled by a later poll
                         log.exception("event source mapping %s could not deliver a batch", mapping_id)
                         EventSourceMapping.objects.filter(pk=mapping_id).update(last_processing_result=f"PROBLEM: {exc}"[:256])
                         break
                     delivered += len(batch)
+                    if not settled:
+                        break  # handed to the next poll (the sweep sends one while a note is left)
                 accounted = True
             finally:
                 # A failure between the receive and the submit (make chaos: Redis went away under a poll holding a

@@ -48,3 +48,36 @@ def test_a_message_sent_through_the_transport_arrives_and_a_dropped_pool_gets_a_
         finally:
             channel.queue_delete(queue)
             channel.close()
+
+
+def test_a_channel_closed_after_its_transport_was_taken_apart_does_not_stop_the_worker() -> None:
+    """Found by make chaos: on Redis's crash Celery closed the connection it had lost, and its channel, closing after
+    the transport had lost its client, failed in kombu with ``AttributeError: 'NoneType' object has no attribute
+    'hostname'`` while restoring its unacknowledged messages: "Unrecoverable error", the worker stopped and killed
+    the runs in flight. The close now meets a broker error, which kombu ignores; the message stays unacknowledged
+    in Redis (for the reaper), not lost."""
+    queue = "kiln-test-broker-close"
+    conn = Connection(current_app.conf.broker_url, transport=Transport)
+    channel = conn.channel()
+    channel.queue_declare(queue=queue, auto_delete=False)
+    channel.queue_purge(queue)
+    conn.Producer(channel).publish({"n": 2}, routing_key=queue, serializer="json")
+    message = channel.basic_get(queue, no_ack=False)  # delivered, not acknowledged
+    assert message is not None
+    tag = message.delivery_tag
+    with channel.conn_or_acquire() as client:
+        assert client.hexists(channel.unacked_key, tag)
+    conn._do_close_transport()  # the transport taken apart first, as in the crash
+    conn.maybe_close_channel(channel)  # raised AttributeError before
+    assert channel.closed
+    with Connection(current_app.conf.broker_url, transport=Transport) as other:
+        check = other.channel()
+        try:
+            with check.conn_or_acquire() as client:
+                assert client.hexists(check.unacked_key, tag)  # still there for the reaper's restore
+            check.qos.restore_by_tag(tag)
+            again = check.basic_get(queue, no_ack=True)
+            assert again is not None and again.decode() == {"n": 2}
+        finally:
+            check.queue_delete(queue)
+            check.close()

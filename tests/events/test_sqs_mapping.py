@@ -385,3 +385,30 @@ def test_a_batch_whose_wait_failed_is_settled_by_the_next_poll(worker, monkeypat
     assert Invocation.objects.filter(function_name="unwaited").count() == 1  # never delivered again
     assert sorted(r["messageId"] for r in json.loads(run.payload)["Records"]) == sorted(sent)
     until(lambda: not redis.exists(_inflight_key(mapping.pk)), 10)
+
+
+def test_a_batch_still_running_when_its_wait_ends_is_settled_by_a_later_poll(worker, monkeypatch) -> None:
+    """Found by make chaos: a batch's invocation whose message was lost in a Redis crash ran 80 s later, after its
+    poll's wait had ended; the poll settled it as failed, and its messages waited out the visibility timeout (6 min)
+    to run again. The poll now hands such a batch to the next poll, which deletes it once the invocation succeeded."""
+    import time
+
+    from events import sqs
+    from events.sqs import _inflight_key, sqs_sweep
+
+    _, queue, mapping, redis = _idle_mapping_held_by("outwaited", "stand-in-host:4")
+    sent = {_send(queue, f"outwaited {i}") for i in range(3)}
+    time.sleep(1)  # the polls the sends woke find the lock held and stop
+    monkeypatch.setattr(sqs, "sync_wait_seconds", lambda revision: 0.0)  # the wait ends before any worker could run it
+    redis.delete("kiln:worker:stand-in-host:4")
+    assert sqs.sqs_poll(str(mapping.pk)) == 3
+    run = Invocation.objects.get(function_name="outwaited")
+    for raw in redis.hvals(_inflight_key(mapping.pk)):  # unless a worker's poll has settled it already
+        note = json.loads(raw)
+        assert note["worker"] == "" and note["invocation"] == str(run.pk) and set(note["handles"]) == sent
+    until(lambda: Invocation.objects.get(pk=run.pk).status == InvocationStatus.SUCCEEDED, 30)
+    sqs_sweep()
+    until(lambda: not Message.objects.filter(queue=queue).exists(), 30)  # deleted: not back after 600 s
+    assert Invocation.objects.filter(function_name="outwaited").count() == 1
+    until(lambda: not redis.exists(_inflight_key(mapping.pk)), 10)
+    assert EventSourceMapping.objects.get(pk=mapping.pk).last_processing_result == "OK"

@@ -291,3 +291,4 @@ def test_invocations_a_killed_worker_had_taken_but_not_claimed_go_back_to_the_qu
     finally:
         doomed.stop()
         Invocation.objects.filter(pk=busy.pk).update(status=InvocationStatus.FAILED)  # the dead worker's: no reaper here
+
