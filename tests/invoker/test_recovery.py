@@ -292,3 +292,16 @@ def test_invocations_a_killed_worker_had_taken_but_not_claimed_go_back_to_the_qu
         doomed.stop()
         Invocation.objects.filter(pk=busy.pk).update(status=InvocationStatus.FAILED)  # the dead worker's: no reaper here
 
+
+
+def test_the_resend_cut_off_covers_the_seconds_after_a_fresh_servers_start() -> None:
+    """make chaos: rows published 1.2 s after a restart (before any worker reconnected) never reached a worker, and
+    the cut-off at the server's start left them to the reaper. A fresh server, or one without Kiln's record, has
+    everything queued until the notice sent again; only a server that has run for long keeps the cut-off at its start."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 12, 3, 14, 53, 29, tzinfo=UTC)
+    assert recovery.resend_cutoff(now, uptime_s=5, record_kept=False) == now
+    assert recovery.resend_cutoff(now, uptime_s=recovery.FRESH_SERVER_S, record_kept=True) == now  # the edge: still fresh
+    assert recovery.resend_cutoff(now, uptime_s=recovery.FRESH_SERVER_S + 1, record_kept=True) == now - timedelta(seconds=recovery.FRESH_SERVER_S)
+    assert recovery.resend_cutoff(now, uptime_s=3600, record_kept=False) == now  # lost its data without a restart
