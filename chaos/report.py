@@ -196,12 +196,12 @@ def broker_snapshot(redis_url: str, lost_ids: list[str]) -> str:
         keys = [queue] + [f"{queue}\x06\x16{step}" for step in (3, 6, 9)]  # kombu's priority lists
         bodies = [raw for key in keys for raw in client.lrange(key, 0, -1)]
         parts.append(f"{queue} {len(bodies)}")
-        found.update(f"in {queue}" for raw in bodies if _invocation_of(raw) in wanted)
+        found.update(f"in {queue}" for raw in bodies if _invocation_of(json.loads(raw)) in wanted)
     unacked = Counter[str]()
     for raw in client.hvals("unacked"):
-        message = json.loads(raw)[0]
+        message = json.loads(raw)[0]  # kombu keeps [message, exchange, routing key]
         unacked[message.get("headers", {}).get("task", "?")] += 1
-        if _invocation_of(json.dumps(message).encode()) in wanted:
+        if _invocation_of(message) in wanted:
             found["unacked"] += 1
     parts.append(f"unacked {dict(unacked) or 0}")
     if wanted:
@@ -209,12 +209,11 @@ def broker_snapshot(redis_url: str, lost_ids: list[str]) -> str:
     return "; ".join(parts)
 
 
-def _invocation_of(raw: bytes) -> str | None:
+def _invocation_of(message: dict) -> str | None:
     """The invocation id an ``invoker.tasks.invoke`` message carries (its body is base64 JSON ``[args, kwargs, embed]``)."""
     import base64
 
     try:
-        message = json.loads(raw)
         if message.get("headers", {}).get("task") != "invoker.tasks.invoke":
             return None
         return str(json.loads(base64.b64decode(message["body"]))[0][0])

@@ -255,21 +255,19 @@ def _deliver(mapping: EventSourceMapping, queue: Queue, batch: list[queue_messag
     if not done.is_final:
         # Still queued or running when the wait ended (make chaos: its message was lost in a Redis crash, and the
         # re-send ran it 80 s later): settling it now would leave its messages to the visibility timeout and run them
-        # twice. The note, without a worker, hands it to the next poll, which settles it once it is final.
-        _inflight_note(mapping.pk, batch_id, {"invocation": str(invocation.id), "handles": handles}, worker="")
+        # twice. The poll hands it to the next one (``_inflight_abandon``), which settles it once it is final.
         return False
     _settle(mapping, queue, done, handles)
     return True
 
 
-def _inflight_note(mapping_id: Any, batch_id: str, record: dict[str, Any] | None = None, *, worker: str = WORKER_NAME) -> bool:
+def _inflight_note(mapping_id: Any, batch_id: str, record: dict[str, Any] | None = None) -> bool:
     """Note the batch in flight, before its first receive (``record`` None) and once its invocation is submitted, so a
-    poll after this worker's death can finish or undo it (``worker`` "": at once, this poll no longer waits for it);
-    False if Redis would not."""
+    poll after this worker's death can finish or undo it; False if Redis would not."""
     try:
         redis = get_redis()
         pipe = redis.pipeline(transaction=False)
-        pipe.hset(_inflight_key(mapping_id), batch_id, json.dumps({"worker": worker, "at": time.time(), **(record or {})}))
+        pipe.hset(_inflight_key(mapping_id), batch_id, json.dumps({"worker": WORKER_NAME, "at": time.time(), **(record or {})}))
         pipe.expire(_inflight_key(mapping_id), LOCK_S)
         pipe.execute()
         return True
@@ -285,14 +283,17 @@ def _inflight_forget(mapping_id: Any, batch_id: str) -> None:
         log.warning("could not clear the batch in flight of mapping %s: %s", mapping_id, exc)
 
 
-def _inflight_abandon(mapping_id: Any, batch_id: str) -> None:
+def _inflight_abandon(mapping_id: Any, batch_id: str, *, submitted: bool) -> None:
     """This poll gave up on a batch it could not account for: its note names no worker, so the next poll settles it
-    (its invocation final) or makes its messages visible again (never submitted) without waiting for a heartbeat."""
+    (its invocation final) or makes its messages visible again (never submitted) without waiting for a heartbeat. A
+    submitted batch whose note never got its invocation (Redis refused that write) is left as noted: releasing its
+    messages would run them twice."""
     try:
         redis = get_redis()
         raw = redis.hget(_inflight_key(mapping_id), batch_id)
-        if raw is not None:
-            redis.hset(_inflight_key(mapping_id), batch_id, json.dumps({**json.loads(raw), "worker": ""}))
+        note = json.loads(raw) if raw is not None else None
+        if note is not None and (not submitted or "invocation" in note):
+            redis.hset(_inflight_key(mapping_id), batch_id, json.dumps({**note, "worker": ""}))
     except RedisError as exc:  # the note is kept as it is: a later poll acts once this worker's heartbeat is gone
         log.warning("could not hand over the batch in flight of mapping %s: %s", mapping_id, exc)
 
@@ -432,11 +433,10 @@ def sqs_poll(mapping_id: str, *, extra: bool = False) -> int:
                 # visible again now. Once submitted, the invocation runs: a later poll settles it from the note.
                 if not accounted and not submitted:
                     accounted = _release(queue, batch_id)
-                if noted:
-                    if accounted:
-                        _inflight_forget(mapping_id, batch_id)
-                    else:
-                        _inflight_abandon(mapping_id, batch_id)
+                if not accounted:
+                    _inflight_abandon(mapping_id, batch_id, submitted=bool(submitted))  # its note may exist though the first write failed
+                elif noted:
+                    _inflight_forget(mapping_id, batch_id)
             if extra and not full:
                 break  # the queue no longer fills batches: the first poller carries on alone
             if time.monotonic() - started > POLL_BUDGET_S:

@@ -79,10 +79,7 @@ def resend_cutoff(now: datetime, *, uptime_s: int, record_kept: bool) -> datetim
 
 
 def _resend_owe(redis: Any, before_iso: str, cursor: list[str] | None = None) -> None:
-    record: dict[str, Any] = {"before": before_iso, "by": "", "at": time.time()}
-    if cursor is not None:
-        record["from"] = cursor  # what an earlier holder had already sent
-    redis.set(RESEND_KEY, json.dumps(record), ex=RESEND_KEEP_S)
+    _owe_record(redis, before_iso, "", cursor)  # ``cursor``: what an earlier holder had already sent
     dispatch_redispatch_queued(before_iso)
 
 
@@ -113,7 +110,7 @@ def invocations_redispatch_queued(*, before: datetime) -> int:
     owed = _owed(redis, before_iso)
     cursor = owed.get("from") if owed else None
     if owed is not None:
-        _owe_progress(redis, before_iso, cursor)
+        _owe_record(redis, before_iso, WORKER_NAME, cursor)
     queued = Invocation.objects.filter(status=InvocationStatus.QUEUED, queued_at__lt=before)
     count = 0
     while True:
@@ -127,7 +124,7 @@ def invocations_redispatch_queued(*, before: datetime) -> int:
         count += dispatch_invocations_now(str(invocation_id) for invocation_id, _ in rows)
         cursor = [rows[-1][1].isoformat(), str(rows[-1][0])]
         if owed is not None:
-            _owe_progress(redis, before_iso, cursor)
+            _owe_record(redis, before_iso, WORKER_NAME, cursor)
     if _owed(redis, before_iso) is not None:
         redis.delete(RESEND_KEY)  # a newer restart's re-send (another cut-off) stays owed
     if count:
@@ -142,9 +139,9 @@ def _owed(redis: Any, before_iso: str) -> dict[str, Any] | None:
     return owed if owed is not None and owed["before"] == before_iso else None
 
 
-def _owe_progress(redis: Any, before_iso: str, cursor: list[str] | None) -> None:
-    """This worker holds the re-send, and has sent every row up to ``cursor`` (queued_at, id) in that order."""
-    record: dict[str, Any] = {"before": before_iso, "by": WORKER_NAME, "at": time.time()}
+def _owe_record(redis: Any, before_iso: str, by: str, cursor: list[str] | None) -> None:
+    """The owed re-send: held ``by`` a worker ("": by none yet), every row up to ``cursor`` (queued_at, id) sent."""
+    record: dict[str, Any] = {"before": before_iso, "by": by, "at": time.time()}
     if cursor is not None:
         record["from"] = cursor
     redis.set(RESEND_KEY, json.dumps(record), ex=RESEND_KEEP_S)

@@ -62,11 +62,11 @@ def worker_alive(name: str) -> bool:
     this one can see (same boot and PID namespace), that process is still there."""
     if not name:
         return False
-    raw = get_redis().get(f"kiln:worker:{name}")
+    if name.rpartition(":")[0] != WORKER_NAME.rpartition(":")[0] or not _namespace():
+        return get_redis().exists(f"kiln:worker:{name}") == 1  # another host's worker: its heartbeat is all there is to go by
+    raw = get_redis().get(f"kiln:worker:{name}")  # the whole heartbeat (environments too): only for this host's workers
     if raw is None:
         return False
-    if name.rpartition(":")[0] != WORKER_NAME.rpartition(":")[0] or not _namespace():
-        return True  # another host's worker: its heartbeat is all there is to go by
     try:
         process = json.loads(raw).get("process") or {}
     except (ValueError, AttributeError):

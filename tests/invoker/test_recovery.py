@@ -282,6 +282,7 @@ def test_invocations_a_killed_worker_had_taken_but_not_claimed_go_back_to_the_qu
         doomed.start()  # as make run's supervisor does: a worker on the same queue, which kombu gives nothing
         time.sleep(3)
         assert Invocation.objects.filter(pk__in=[r.pk for r in waiting], status=InvocationStatus.QUEUED).count() == 3
+        assert reaper.invocations_restore_stranded() == 0  # taken seconds ago, under STRANDED_AFTER_S (30 s): left alone
         monkeypatch.setattr(reaper, "STRANDED_AFTER_S", 1.0)
         assert reaper.invocations_restore_stranded() == 3  # not the running one: its row is the dead worker's (requeued by the reaper)
         assert reaper.invocations_restore_stranded() == 0
@@ -305,3 +306,16 @@ def test_the_resend_cut_off_covers_the_seconds_after_a_fresh_servers_start() -> 
     assert recovery.resend_cutoff(now, uptime_s=recovery.FRESH_SERVER_S, record_kept=True) == now  # the edge: still fresh
     assert recovery.resend_cutoff(now, uptime_s=recovery.FRESH_SERVER_S + 1, record_kept=True) == now - timedelta(seconds=recovery.FRESH_SERVER_S)
     assert recovery.resend_cutoff(now, uptime_s=3600, record_kept=False) == now  # lost its data without a restart
+
+
+def test_a_message_held_for_its_countdown_is_not_taken_for_stranded() -> None:
+    """Celery keeps a message with an ETA unacknowledged until it is due; the reaper leaves it to its live worker
+    until the countdown ended ``STRANDED_AFTER_S`` ago (the edge: ended exactly then counts as held)."""
+    from invoker.dispatch import _held_for_countdown
+
+    since = 1_000_000.0
+    assert _held_for_countdown(None, since) is False and _held_for_countdown("", since) is False
+    assert _held_for_countdown("1970-01-12T13:46:41+00:00", since) is True  # due at since + 1 s
+    assert _held_for_countdown("1970-01-12T13:46:40+00:00", since) is False  # due exactly at since
+    assert _held_for_countdown("1970-01-12T13:46:39+00:00", since) is False
+    assert _held_for_countdown("not a date", since) is False
