@@ -357,7 +357,10 @@ def test_a_stream_poll_whose_worker_died_does_not_block_the_partition(worker: An
         assert dynamodb.dynamodb_sweep() == 0 and dynamodb.dynamodb_poll(str(mapping.pk), 0) == 0  # respected
         assert StreamCheckpoint.objects.get(mapping=mapping).after < record.sequence
         redis.set(lock, "gone-host:1", ex=900)  # ... now its worker is gone (SIGKILLed: no heartbeat)
-        assert dynamodb.dynamodb_sweep() == 1  # the sweep sends a poll, which takes the lock over
+        polled = dynamodb.dynamodb_sweep()  # the sweep sends a poll, which takes the lock over ...
+        # ... unless the worker's poll for the write, late under load (CI: -n 2), took it over first: the sweep then
+        # respects that live poller. Either way the dead worker's lock is gone; a bug that respected it keeps it.
+        assert polled == 1 or redis.get(lock) != b"gone-host:1"
         until(lambda: StreamCheckpoint.objects.get(mapping=mapping).after == record.sequence, 30)
         assert _batches(function) == [["waiting"]]
         assert redis.get(lock) != b"gone-host:1"  # taken over, then released by the worker that took it
