@@ -55,3 +55,15 @@ class IdempotentParameterMismatch(TableError):
 
 class LimitExceeded(TableError):
     code = "LimitExceededException"
+
+
+class DuplicateItem(TableError):
+    """A PartiQL ``INSERT`` of an item whose key is already in the table."""
+
+    code = "DuplicateItemException"
+
+
+class StatementDenied(TableError):
+    """One statement of a PartiQL batch that IAM refused (the batch answers it in its place, ``AccessDenied``)."""
+
+    code = "AccessDeniedException"

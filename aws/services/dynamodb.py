@@ -26,8 +26,8 @@ from aws.models import service_model
 from aws.protocols.awsjson import json_operation
 from aws.registry import handler_for, operation
 from core.errors import KilnError
-from tables import items, services
-from tables.errors import ConditionFailed, TransactionCanceled
+from tables import items, partiql, services
+from tables.errors import ConditionFailed, StatementDenied, TableError, TransactionCanceled
 from tables.models import Table
 from tables.selectors import table_arn, table_description, table_get, table_names
 
@@ -401,3 +401,50 @@ def transact_get_items(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any
 @operation("dynamodb", "TransactWriteItems")
 def transact_write_items(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     return items.item_transact_write(_transact_items(ctx, params))
+
+
+# --- PartiQL ---------------------------------------------------------------------------------------------------------
+
+def _statement_authorize(ctx: AwsContext, statement: partiql.Statement) -> None:
+    """``dynamodb:PartiQL<Select|Insert|Update|Delete>`` on the statement's table (its index's ARN for a SELECT of one)."""
+    table, index = partiql.statement_target(statement)
+    resource = table_arn(table) + (f"/index/{index}" if index else "")
+    _authorize(ctx, statement.action, resource)
+
+
+@operation("dynamodb", "ExecuteStatement")
+def execute_statement(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    _enums_check(params)
+    statement = partiql.statement_parse(params.get("Statement"), params.get("Parameters"))
+    _statement_authorize(ctx, statement)
+    return partiql.statement_execute(params, statement)
+
+
+@operation("dynamodb", "BatchExecuteStatement")
+def batch_execute_statement(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    _enums_check(params)
+    entries = params.get("Statements")
+    parsed: list[partiql.Statement | TableError] | None = None
+    if isinstance(entries, list) and 0 < len(entries) <= partiql.BATCH_MAX:
+        parsed = []
+        for entry in entries:
+            statement = partiql.statements_batch_parse(entry)
+            if not isinstance(statement, TableError):
+                try:
+                    _statement_authorize(ctx, statement)
+                except AwsError as error:
+                    statement = StatementDenied(error.message)
+            parsed.append(statement)
+    return partiql.statements_batch(params, parsed)
+
+
+@operation("dynamodb", "ExecuteTransaction")
+def execute_transaction(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+    _enums_check(params)
+    entries = params.get("TransactStatements")
+    parsed: list[partiql.Statement] | None = None
+    if isinstance(entries, list) and 0 < len(entries) <= partiql.TRANSACT_MAX:
+        parsed = [partiql.statement_parse((e or {}).get("Statement"), (e or {}).get("Parameters"), in_transaction=True) for e in entries]
+        for statement in parsed:
+            _statement_authorize(ctx, statement)
+    return partiql.statements_transact(params, parsed)
