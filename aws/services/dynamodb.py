@@ -7,6 +7,8 @@ Answers carry ``X-Amz-Crc32`` (botocore checks it). Errors are ``{"__type": "<na
 "message": ...}`` as DynamoDB sends them (``Item`` on a failed condition when asked, ``CancellationReasons`` on
 a cancelled transaction). Every operation asks IAM for ``dynamodb:<Action>`` on the table's ARN (an index's
 for a Query or Scan of one); batches and transactions ask for each table, transactions per item action.
+PartiQL statements are parsed before they run, to ask for ``dynamodb:PartiQL<Select|Insert|Update|Delete>``
+on the table they name (``tables.partiql``).
 """
 
 from __future__ import annotations

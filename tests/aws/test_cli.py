@@ -1,4 +1,4 @@
-"""The AWS CLI v1 (awscli from PyPI) against a live Kiln: sts, s3 cp both ways, s3 ls, s3api, iam."""
+"""The AWS CLI v1 (awscli from PyPI) against a live Kiln: sts, s3 cp both ways, s3 ls, s3api, iam, DynamoDB PartiQL."""
 
 from __future__ import annotations
 
@@ -80,3 +80,14 @@ def test_cli_lambda_create_invoke_list(endpoint, root_key, tmp_path, worker, tra
     assert [f["FunctionName"] for f in listed["Functions"]] == ["cli-fn"]
     missing = _cli(endpoint, root_key, "lambda", "get-function", "--function-name", "nope", check=False)
     assert missing.returncode != 0 and "ResourceNotFoundException" in missing.stderr
+
+
+def test_cli_dynamodb_partiql(endpoint, root_key) -> None:
+    _cli(endpoint, root_key, "dynamodb", "create-table", "--table-name", "cli-music", "--billing-mode", "PAY_PER_REQUEST",
+         "--attribute-definitions", "AttributeName=Artist,AttributeType=S", "--key-schema", "AttributeName=Artist,KeyType=HASH")
+    insert = ["dynamodb", "execute-statement", "--statement", "INSERT INTO \"cli-music\" VALUE {'Artist': ?, 'Plays': 3}", "--parameters", '[{"S": "Acme"}]']
+    _cli(endpoint, root_key, *insert)
+    out = json.loads(_cli(endpoint, root_key, "dynamodb", "execute-statement", "--statement", "SELECT Plays FROM \"cli-music\" WHERE Artist = 'Acme'").stdout)
+    assert out["Items"] == [{"Plays": {"N": "3"}}]
+    again = _cli(endpoint, root_key, *insert, check=False)
+    assert again.returncode != 0 and "DuplicateItemException" in again.stderr and "Duplicate primary key exists in table" in again.stderr

@@ -66,7 +66,7 @@ def test_document_client_put_behind_a_route(api, worker, root, aws_sdk_v2_layer,
 
 HANDLER_V3 = """\
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, PutCommand, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, PutCommand, GetCommand, QueryCommand, UpdateCommand, ExecuteStatementCommand } from "@aws-sdk/lib-dynamodb";
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
 export const handler = async () => {
@@ -76,7 +76,9 @@ export const handler = async () => {
   const got = await doc.send(new GetCommand({ TableName: "Orders", Key: { pk: "u1", sk: "order#1" } }));
   const found = await doc.send(new QueryCommand({ TableName: "Orders", KeyConditionExpression: "pk = :p AND begins_with(sk, :o)",
                                                   ExpressionAttributeValues: { ":p": "u1", ":o": "order#" } }));
-  return { total: got.Item.total, visits: got.Item.visits, tags: [...got.Item.tags].sort(), count: found.Count };
+  const partiql = await doc.send(new ExecuteStatementCommand({ Statement: 'SELECT visits FROM "Orders" WHERE pk = ? AND begins_with(sk, ?)',
+                                                               Parameters: ["u1", "order#"] }));
+  return { total: got.Item.total, visits: got.Item.visits, tags: [...got.Item.tags].sort(), count: found.Count, partiql: partiql.Items };
 };
 """
 
@@ -86,13 +88,13 @@ def test_sdk_v3_lib_dynamodb_from_the_runtime(api, worker, root, transactional_d
     ddb.create_table(TableName="Orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
                      BillingMode="PAY_PER_REQUEST")
-    allow_role("orders-app", ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"],
-               "arn:aws:dynamodb:us-east-1:000000000000:table/Orders")
+    allow_role("orders-app", ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query",
+                             "dynamodb:PartiQLSelect"], "arn:aws:dynamodb:us-east-1:000000000000:table/Orders")
     body = {"name": "orders-v3", "runtime": "nodejs20.x", "handler": "index.handler", "code": {"files": {"index.mjs": HANDLER_V3}},
             "role": "orders-app", "timeout": 30, "memory_size": 256}
     assert api.post("/api/v1/functions/", body, format="json").status_code == 201
     answer = root("lambda").invoke(FunctionName="orders-v3", Payload=b"{}")
     payload = json.loads(answer["Payload"].read())
     assert "FunctionError" not in answer, payload
-    assert payload == {"total": 19.99, "visits": 1, "tags": ["a", "b"], "count": 1}
+    assert payload == {"total": 19.99, "visits": 1, "tags": ["a", "b"], "count": 1, "partiql": [{"visits": 1}]}
     assert ddb.get_item(TableName="Orders", Key={"pk": {"S": "u1"}, "sk": {"S": "order#1"}})["Item"]["tags"] == {"SS": ["a", "b"]}
