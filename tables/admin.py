@@ -1,5 +1,5 @@
 """Console: the Tables page (keys, indexes, item counts, stream status), a table's detail with a page of items, and
-its item browser (``tables/console.py``: scan, query and filter; create, edit and delete items)."""
+its item browser (``tables/console.py``: scan, query and filter, PartiQL; create, edit and delete items)."""
 
 from __future__ import annotations
 
@@ -58,14 +58,27 @@ class TableAdmin(admin.ModelAdmin):
         return format_html("<a class='button' id='browse-items' href='{}'>Scan, query and edit items</a>", reverse("admin:tables_table_items", args=[obj.pk]))
 
     def items_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Scan or query with a filter, a page of items; POST puts (create or edit) or deletes one item."""
+        """Scan or query with a filter, or a PartiQL SELECT: a page of items; POST puts (create or edit) or deletes one item,
+        or runs a PartiQL statement (a SELECT is sent on to the search, a write needs the right to change the table)."""
         table = get_object_or_404(Table, pk=object_id)
         if not self.has_view_permission(request, table):
             return HttpResponseRedirect(reverse("admin:index"))
         can_write = request.user.is_superuser or request.user.has_perm("tables.change_table")
         form = "dynamodb" if (request.POST.get("format") or request.GET.get("format")) == "dynamodb" else "plain"
         editor_text, error = "", ""
-        if request.method == "POST" and can_write:
+        if request.method == "POST" and request.POST.get("action") == "statement":
+            statement = request.POST.get("statement", "")
+            try:
+                if console.statement_is_read(table, statement):  # a SELECT is a search: its pages are links
+                    return HttpResponseRedirect(f"{request.path}?{urlencode({'mode': 'partiql', 'statement': statement, 'format': form})}")
+                if not can_write:
+                    raise console.ItemInputError("You can read this table but not change it: only a SELECT runs for you.")
+                returned = console.statement_write(table, statement)
+                messages.success(request, "Statement ran." + (f" It returned: {json.dumps(returned)}" if returned else ""))
+                return HttpResponseRedirect(f"{request.path}?{urlencode({'statement': statement, 'format': form})}")
+            except KilnError as failure:
+                error = f"{failure.code}: {failure.message}"
+        elif request.method == "POST" and can_write:
             try:
                 if request.POST.get("action") == "delete":
                     console.item_remove(table, request.POST.get("key", ""))
@@ -76,7 +89,7 @@ class TableAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(request.get_full_path())
             except KilnError as failure:
                 error, editor_text = f"{failure.code}: {failure.message}", request.POST.get("item", "")
-        search = console.Search.of(request.GET)
+        search = console.Search.of(request.POST if request.POST.get("action") == "statement" else request.GET)
         try:
             page = console.search_run(table, search)
         except KilnError as failure:
@@ -92,7 +105,7 @@ class TableAdmin(admin.ModelAdmin):
         keys = {e["KeyType"]: e["AttributeName"] for e in table.key_schema}
         context = {**self.admin_site.each_context(request), "title": f"Items of {table.name}", "table": table, "search": search, "page": page,
                    "rows": rows, "form": form, "error": error, "editor_text": editor_text, "editing": bool(request.GET.get("edit")), "can_write": can_write,
-                   "hash_name": keys.get("HASH"), "range_name": keys.get("RANGE"), "range_operators": list(console.RANGE_OPERATORS),
+                   "statement": search.statement or f'SELECT * FROM "{table.name}"', "hash_name": keys.get("HASH"), "range_name": keys.get("RANGE"), "range_operators": list(console.RANGE_OPERATORS),
                    "filter_operators": console.FILTER_OPERATORS, "next_query": urlencode({**base, "format": form, "start": page["next"]}),
                    "plain_query": urlencode({**base, "format": "plain"}), "dynamodb_query": urlencode({**base, "format": "dynamodb"})}
         return TemplateResponse(request, "tables/items.html", context)

@@ -1,7 +1,7 @@
 """The console's item browser for one table: scan or query (partition key, a sort key condition) with a filter
-built from an attribute, an operator and a value; items shown as plain JSON or DynamoDB JSON, a page at a time;
-items created, edited (as either JSON) and deleted. Every action goes through ``tables.items`` exactly as the
-API's PutItem/DeleteItem/Query/Scan do, so the console and the API keep the same rules and messages.
+built from an attribute, an operator and a value, or a PartiQL statement; items shown as plain JSON or DynamoDB
+JSON, a page at a time; items created, edited (as either JSON) and deleted. Every action goes through ``tables.items`` exactly as the
+API's PutItem/DeleteItem/Query/Scan/ExecuteStatement do, so the console and the API keep the same rules and messages.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from tables import items
+from tables import items, partiql
 from tables.errors import TableValidation
 from tables.models import Table
 
@@ -89,13 +89,15 @@ class Search:
     operator: str = "="
     value: str = ""
     start: str = ""
+    statement: str = ""
     names: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, params: Any) -> Search:
         operator = params.get("operator", "=")
-        return cls(mode="query" if params.get("mode") == "query" else "scan", hash_value=params.get("hash", ""),
+        mode = params.get("mode") if params.get("mode") in ("query", "partiql") else "scan"
+        return cls(mode=mode, hash_value=params.get("hash", ""), statement=params.get("statement", ""),
                    range_op=params.get("range_op", "") if params.get("range_op", "") in RANGE_OPERATORS else "", range_value=params.get("range", ""),
                    attribute=params.get("attribute", "").strip(), operator=operator if operator in FILTER_OPERATORS else "=",
                    value=params.get("value", ""), start=params.get("start", ""))
@@ -112,8 +114,34 @@ def _typed(text: str, kind: str) -> dict[str, Any]:
         return {"S": text}
 
 
+def _statement_of(table: Table, text: str) -> partiql.Statement:
+    statement = partiql.statement_parse(text)
+    named = partiql.statement_target(statement)[0]
+    if named != table.name:
+        raise ItemInputError(f"The statement names table {named}; this browser shows {table.name}: open {named}'s items to run it there.")
+    return statement
+
+
+def statement_is_read(table: Table, text: str) -> bool:
+    """Whether a typed statement only reads (a SELECT of this table): it runs as a search, a page at a time."""
+    return isinstance(_statement_of(table, text), partiql.Select)
+
+
+def statement_write(table: Table, text: str) -> list[dict[str, Any]]:
+    """Run an INSERT, UPDATE or DELETE of this table; the items its RETURNING asked for."""
+    statement = _statement_of(table, text)
+    return partiql.statement_execute({"Statement": text}, statement)["Items"]
+
+
 def search_run(table: Table, search: Search) -> dict[str, Any]:
-    """The page of items the form asks for (``Items``, ``next`` token, ``Count``, ``ScannedCount``)."""
+    """The page of items the form asks for (``Items``, ``next`` token, ``Count``, ``ScannedCount``: ``None`` for PartiQL,
+    which does not say)."""
+    if search.mode == "partiql":
+        statement = _statement_of(table, search.statement)
+        if not isinstance(statement, partiql.Select):
+            raise ItemInputError("Only a SELECT runs as a search: INSERT, UPDATE and DELETE run from the PartiQL form's Run button.")
+        found = partiql.statement_execute({"Statement": search.statement, "Limit": PAGE, **({"NextToken": search.start} if search.start else {})}, statement)
+        return {"Items": found["Items"], "next": found.get("NextToken", ""), "Count": len(found["Items"]), "ScannedCount": None}
     types = {d["AttributeName"]: d["AttributeType"] for d in table.attribute_definitions}
     request: dict[str, Any] = {"TableName": table.name, "Limit": PAGE}
     names: dict[str, str] = {}

@@ -83,6 +83,17 @@ def test_tables_topics_rules_and_log_groups_pages_show_what_the_api_wrote(kiln_s
         assert page.locator(".item-row").count() == 1 and '"score": 12.5' in page.inner_text(".item-json")
         browser.screenshot("table-browser", "#content")
         assert ddb.get_item(TableName=table, Key={"id": {"S": "dora"}})["Item"]["score"] == {"N": "12.5"}
+        # PartiQL: a write, then a SELECT listing what it finds
+        page.fill("#statement", f"UPDATE \"{table}\" SET score = score + 1 WHERE id = 'ann'")
+        page.click("#statement-run")
+        page.wait_for_selector("text=Statement ran.")
+        page.fill("#statement", f"SELECT id, score FROM \"{table}\" WHERE score >= 31")
+        page.click("#statement-run")
+        page.wait_for_selector("text=from the statement")
+        shown = sorted(json.loads(t)["id"] for t in page.locator(".item-json").all_inner_texts())
+        assert shown == ["ann", "cleo"] and '"score": 31' in page.inner_text("#item-results")
+        browser.screenshot("table-partiql", "#content")
+        assert ddb.get_item(TableName=table, Key={"id": {"S": "ann"}})["Item"]["score"] == {"N": "31"}
 
         browser.goto("/console/topics/topic/")
         page.click(f"#result_list >> text={topic.rsplit(':', 1)[1]}")

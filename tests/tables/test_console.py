@@ -96,3 +96,45 @@ def test_the_table_page_shows_its_streams_recent_records_and_the_mappings_readin
     page = client.get(f"/console/tables/table/{table.pk}/change/").content.decode()
     assert page.count("class='stream-record'") == 2 and "REMOVE" in page and "INSERT" in page
     assert str(mapping.uuid) in page and "feed-reader" in page and "Enabled" in page
+
+
+def test_partiql_in_the_browser(browser_table: tuple[Client, str]) -> None:
+    client, url = browser_table
+    for i in range(60):
+        items.item_put({"TableName": "Music", "Item": {"artist": {"S": "Joni"}, "song": {"S": f"song {i:02}"}, "n": {"N": str(i)}}})
+    page = client.get(url)
+    assert b'SELECT * FROM &quot;Music&quot;' in page.content.split(b'id="statement"', 1)[1]  # a statement to start from
+    ran = client.post(url, {"action": "statement", "statement": "SELECT song FROM Music WHERE artist = 'Joni' AND n >= 5"})
+    assert ran.status_code == 302 and "mode=partiql" in ran["Location"]  # a SELECT is a search: a link, and its pages links
+    first = client.get(ran["Location"])
+    assert b"45 items from the statement" in first.content  # 50 read (the page), 45 kept by the WHERE
+    assert b"&quot;song 05&quot;" in first.content and b"&quot;n&quot;" not in first.content
+    more = first.content.split(b'id="next-page" href="?', 1)[1].split(b'"', 1)[0].decode().replace("&amp;", "&")
+    second = client.get(f"{url}?{more}")
+    assert b"10 items from the statement" in second.content and b"song 59" in second.content and b"next-page" not in second.content
+    wrote = client.post(url, {"action": "statement", "statement": "UPDATE Music SET label = 'Reprise' WHERE artist = 'Joni' AND song = 'song 01' RETURNING MODIFIED NEW *"}, follow=True)
+    assert b"Statement ran. It returned: [{&quot;label&quot;: {&quot;S&quot;: &quot;Reprise&quot;}}]" in wrote.content
+    assert items.item_get({"TableName": "Music", "Key": {"artist": {"S": "Joni"}, "song": {"S": "song 01"}}})["Item"]["label"] == {"S": "Reprise"}
+    bad = client.post(url, {"action": "statement", "statement": "SELECT * FROM Music WHERE"})
+    assert bad.status_code == 200 and b"Statement wasn&#x27;t well formed" in bad.content
+    assert b"SELECT * FROM Music WHERE</textarea>" in bad.content  # what was typed stays
+    other = client.post(url, {"action": "statement", "statement": "DELETE FROM Other WHERE id = 'x'"})
+    assert b"The statement names table Other; this browser shows Music" in other.content
+    duplicate = client.post(url, {"action": "statement", "statement": "INSERT INTO Music VALUE {'artist': 'Joni', 'song': 'song 02'}"})
+    assert b"DuplicateItemException: Duplicate primary key exists in table" in duplicate.content
+
+
+def test_viewers_run_partiql_selects_only(browser_table: tuple[Client, str]) -> None:
+    _, url = browser_table
+    from django.contrib.auth.models import Permission
+
+    items.item_put({"TableName": "Music", "Item": {"artist": {"S": "Nina"}, "song": {"S": "Sinnerman"}}})
+    viewer = User.objects.create_user("reader", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_table"))
+    client = Client()
+    client.force_login(viewer)
+    found = client.post(url, {"action": "statement", "statement": "SELECT * FROM Music"}, follow=True)
+    assert b"1 item from the statement" in found.content and b"Sinnerman" in found.content
+    refused = client.post(url, {"action": "statement", "statement": "DELETE FROM Music WHERE artist = 'Nina' AND song = 'Sinnerman'"})
+    assert b"You can read this table but not change it" in refused.content
+    assert items.item_scan({"TableName": "Music"})["Count"] == 1
