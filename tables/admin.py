@@ -99,7 +99,12 @@ class TableAdmin(admin.ModelAdmin):
         for item in page["Items"]:
             key = console.key_of(table, item)
             text = console.plain(item) if form == "plain" else json.dumps(item, sort_keys=True, indent=1)
-            rows.append({"text": text, "key": json.dumps(key), "edit_query": urlencode({**base, "format": form, "edit": json.dumps(key)})})
+            edit_query = urlencode({**base, "format": form, "edit": json.dumps(key)})
+            if search.mode == "partiql":  # a SELECT's item may be a projection: it is edited as the table holds it, found by its key
+                whole = len(key) == len(table.key_schema)
+                hash_value = next(iter(key[table.key_schema[0]["AttributeName"]].values())) if whole else ""
+                edit_query = urlencode({"mode": "query", "hash": hash_value, "format": form, "edit": json.dumps(key)}) if whole else ""
+            rows.append({"text": text, "key": json.dumps(key) if len(key) == len(table.key_schema) else "", "edit_query": edit_query})
             if request.GET.get("edit") == json.dumps(key) and not editor_text:
                 editor_text = text
         keys = {e["KeyType"]: e["AttributeName"] for e in table.key_schema}

@@ -109,6 +109,11 @@ def test_partiql_in_the_browser(browser_table: tuple[Client, str]) -> None:
     first = client.get(ran["Location"])
     assert b"45 items from the statement" in first.content  # 50 read (the page), 45 kept by the WHERE
     assert b"&quot;song 05&quot;" in first.content and b"&quot;n&quot;" not in first.content
+    assert b"Edit</a>" not in first.content and b'name="action" value="delete"' not in first.content  # a projection without its key
+    whole = client.get(url, {"mode": "partiql", "statement": "SELECT * FROM Music WHERE artist = 'Joni' AND song = 'song 07'"})
+    edit = whole.content.split(b'class="button" href="?', 1)[1].split(b'"', 1)[0].decode().replace("&amp;", "&")
+    assert "mode=query" in edit  # edited as the table holds it, found by its key
+    assert b"&quot;n&quot;: 7" in client.get(f"{url}?{edit}").content.split(b'id="item-text"', 1)[1]
     more = first.content.split(b'id="next-page" href="?', 1)[1].split(b'"', 1)[0].decode().replace("&amp;", "&")
     second = client.get(f"{url}?{more}")
     assert b"10 items from the statement" in second.content and b"song 59" in second.content and b"next-page" not in second.content
