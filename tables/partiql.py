@@ -35,6 +35,7 @@ from tables.selectors import schema_types, table_find, table_index, table_key_ty
 from tables.values import AttributeValue
 
 MAX_STATEMENT = 8192
+MAX_NESTING = 32  # conditions in parentheses or under NOT, lists and tuples in values (an item's own limit is 32 levels too)
 BATCH_MAX = 25
 TRANSACT_MAX = 100
 MALFORMED = "Statement wasn't well formed, can't be processed: "
@@ -197,6 +198,13 @@ class _Parser:
         self.at = 0
         self.parameters = parameters
         self.used = 0
+        self.depth = 0
+
+    def nest(self, by: int | bool) -> None:
+        """Enter (``by=1``) or leave (``by=-1``) a nested condition or value: bounded, so no statement runs Python out of stack."""
+        self.depth += by
+        if self.depth > MAX_NESTING:
+            raise TableValidation(f"{MALFORMED}The statement nests conditions or values more than {MAX_NESTING} levels deep")
 
     # tokens
     @property
@@ -364,13 +372,18 @@ class _Parser:
 
     def negation(self) -> Any:
         if self.accept_word("NOT"):
-            return Not(self.negation())
+            self.nest(1)
+            inner = self.negation()
+            self.nest(-1)
+            return Not(inner)
         return self.predicate()
 
     def predicate(self) -> Any:
         if self.accept("("):
+            self.nest(1)
             inner = self.condition()
             self.expect(")")
+            self.nest(-1)
             return inner
         if self.token.kind == "word" and self.token.text.lower() in ("begins_with", "contains", "attribute_type") and self.tokens[self.at + 1].text == "(":
             return self.call()
@@ -439,6 +452,13 @@ class _Parser:
 
     # values
     def value(self) -> AttributeValue:
+        compound = self.token.kind == "symbol" and self.token.text in ("[", "{", "<<")
+        self.nest(compound)
+        found = self._value()
+        self.nest(-compound)
+        return found
+
+    def _value(self) -> AttributeValue:
         token = self.take()
         if token.kind == "string":
             return {"S": token.text[1:-1].replace("''", "'")}

@@ -195,6 +195,9 @@ def test_malformed_statements_and_parameters(ddb: Any) -> None:
     with pytest.raises(ClientError) as info:
         _run(ddb, "SELECT * FROM Music ORDER BY Song")
     assert _code(info) == ("ValidationException", "Must have at least one non-optional hash key condition in WHERE clause when using ORDER BY clause.")
+    with pytest.raises(ClientError) as info:  # nested past 32 levels: a clear refusal, never a server error
+        _run(ddb, "SELECT * FROM Music WHERE " + "(" * 4000 + "Artist = 'a'" + ")" * 4000)
+    assert _code(info)[0] == "ValidationException" and "more than 32 levels deep" in _code(info)[1]
     # the statement's length: 8192 characters at most
     padding = " " * (8192 - len("SELECT * FROM Music"))
     assert _run(ddb, "SELECT * FROM Music" + padding)["Items"] == []

@@ -116,3 +116,25 @@ def test_unexpected_characters_and_trailing_words() -> None:
         partiql.statement_parse("SELECT * FROM t x")
     with pytest.raises(TableValidation, match="A list index must be a whole number"):
         partiql.statement_parse("SELECT a[1.5] FROM t")
+
+
+def test_nesting_is_bounded_at_its_edge() -> None:
+    """Deep parentheses, NOTs or lists would run Python out of stack (a 500): refused past 32 levels."""
+    deepest = "SELECT * FROM t WHERE " + "NOT " * 32 + "a = 1"
+    statement = partiql.statement_parse(deepest)
+    e = partiql._Expressions()
+    assert isinstance(statement, Select)
+    text = e.condition(statement.where)
+    assert e.context().filter(text).evaluate({"a": {"N": "1"}})  # 32 NOTs: true when a = 1
+    with pytest.raises(TableValidation, match="more than 32 levels deep"):
+        partiql.statement_parse("SELECT * FROM t WHERE " + "NOT " * 33 + "a = 1")
+    partiql.statement_parse("SELECT * FROM t WHERE " + "(" * 32 + "a = 1" + ")" * 32)
+    with pytest.raises(TableValidation, match="more than 32 levels deep"):
+        partiql.statement_parse("SELECT * FROM t WHERE " + "(" * 33 + "a = 1" + ")" * 33)
+    with pytest.raises(TableValidation, match="more than 32 levels deep"):
+        partiql.statement_parse("SELECT * FROM t WHERE " + "(" * 4000 + "a = 1" + ")" * 4000)
+    assert partiql.statement_parse("INSERT INTO t VALUE {'a': " + "[" * 31 + "1" + "]" * 31 + "}")  # the tuple and 31 lists
+    with pytest.raises(TableValidation, match="more than 32 levels deep"):
+        partiql.statement_parse("INSERT INTO t VALUE {'a': " + "[" * 32 + "1" + "]" * 32 + "}")
+    with pytest.raises(TableValidation, match="more than 32 levels deep"):
+        partiql.statement_parse("INSERT INTO t VALUE {'a': " + "[" * 2000 + "1" + "]" * 2000 + "}")
