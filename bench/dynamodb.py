@@ -1,6 +1,7 @@
 """DynamoDB figures with boto3, Kiln beside moto's server started in the same run: sequential PutItem,
-GetItem and Query (a partition of 20 items, ``Limit=20``) operations per second on a table with a hash and a
-range key, small items of ten attributes, one client.
+GetItem, Query (a partition of 20 items, ``Limit=20``) and PartiQL ``SELECT`` of one item by its key with ``?``
+parameters (ExecuteStatement) operations per second on a table with a hash and a range key, small items of ten
+attributes, one client.
 
 Called by ``bench.run`` (``make bench``) with its gunicorn: ``results["dynamodb"] = dynamodb.measure(port, procs, env)``
 and ``rows += dynamodb.rows(r)``; ``BENCH_ONLY=dynamodb`` runs this section alone. Kiln verifies SigV4, asks IAM
@@ -61,7 +62,14 @@ def _rates(client: Any, table: str) -> dict[str, float]:
         if got["Count"] != PARTITION:
             raise RuntimeError(f"{table}: Query {i} counted {got['Count']}")
     query_s = time.perf_counter() - started
-    return {"put": OPS / put_s, "get": OPS / get_s, "query": OPS / query_s}
+    statement = f'SELECT * FROM "{table}" WHERE pk = ? AND sk = ?'
+    started = time.perf_counter()
+    for i in range(OPS):
+        found = client.execute_statement(Statement=statement, Parameters=[{"S": f"p{i // PARTITION}"}, {"N": str(i % PARTITION)}])
+        if found["Items"] != [_item(f"p{i // PARTITION}", i % PARTITION)]:
+            raise RuntimeError(f"{table}: ExecuteStatement {i} answered {found['Items']}")
+    select_s = time.perf_counter() - started
+    return {"put": OPS / put_s, "get": OPS / get_s, "query": OPS / query_s, "select": OPS / select_s}
 
 
 def measure(port: int, procs: Processes, env: dict[str, str]) -> dict:
@@ -84,7 +92,8 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
         return []
     kiln, moto = r["dynamodb"]["kiln"], r["dynamodb"]["moto"]
     out = []
-    for op, label in (("put", "PutItem, 10 attributes"), ("get", "GetItem"), ("query", f"Query, partition of {PARTITION}, Limit {PARTITION}")):
+    for op, label in (("put", "PutItem, 10 attributes"), ("get", "GetItem"), ("query", f"Query, partition of {PARTITION}, Limit {PARTITION}"),
+                      ("select", "ExecuteStatement, SELECT one item by key")):
         ratio = kiln[op] / moto[op]
         out.append((f"DynamoDB {label}: Kiln / moto server, {OPS} sequential, boto3", f"{kiln[op]:.0f} ops/s", f"moto {moto[op]:.0f} ops/s", f"{ratio:.2f}x", ">= 3x",
                     "ok" if ratio >= 3 else "MISS"))

@@ -453,7 +453,7 @@ def run_only(procs, env: dict[str, str], results: dict) -> int:
     from bench import dynamodb, javacold, s3api, sdkcold, sqs, warm
     from bench.procs import free_port, wait_for
 
-    sections = {"dynamodb": ("DynamoDB: PutItem/GetItem/Query ops/s beside moto's server", dynamodb),
+    sections = {"dynamodb": ("DynamoDB: PutItem/GetItem/Query/ExecuteStatement ops/s beside moto's server", dynamodb),
                 "s3api": ("S3 API: PutObject/GetObject beside moto's server", s3api),
                 "sqs": ("SQS: send/receive/delete messages/s beside moto's server, and SendMessage to handler start", sqs),
                 "sdkcold": ("SDK-warm cold starts: boto3 / v3 S3 client handlers on spares that preloaded the SDK, beside the bare commands", sdkcold),
@@ -594,7 +594,7 @@ def main() -> int:
         results["sqs"] = sqs.measure(port, procs, env)
         say("SQS msg/s Kiln / moto: " + ", ".join(f"{op} {results['sqs']['kiln'][op]:.0f} / {results['sqs']['moto'][op]:.0f}" for op in ("send", "receive", "delete")))
 
-        say("DynamoDB: PutItem/GetItem/Query ops/s beside moto's server")
+        say("DynamoDB: PutItem/GetItem/Query/ExecuteStatement ops/s beside moto's server")
         from bench import dynamodb
 
         results["dynamodb"] = dynamodb.measure(port, procs, env)
