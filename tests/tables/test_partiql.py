@@ -138,3 +138,31 @@ def test_nesting_is_bounded_at_its_edge() -> None:
         partiql.statement_parse("INSERT INTO t VALUE {'a': " + "[" * 32 + "1" + "]" * 32 + "}")
     with pytest.raises(TableValidation, match="more than 32 levels deep"):
         partiql.statement_parse("INSERT INTO t VALUE {'a': " + "[" * 2000 + "1" + "]" * 2000 + "}")
+
+
+def test_generated_statements_parse_or_are_refused_with_a_validation_error() -> None:
+    """5,000 statements made of DynamoDB PartiQL's own words in random order: each parses (and its WHERE compiles
+    through the table service's expression parser) or is refused with ``TableValidation``, never another error."""
+    import random
+
+    words = ["SELECT", "INSERT", "INTO", "VALUE", "UPDATE", "SET", "REMOVE", "DELETE", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "IS", "MISSING",
+             "NULL", "TRUE", "BETWEEN", "ORDER", "BY", "DESC", "RETURNING", "ALL", "OLD", "NEW", "MODIFIED", "EXISTS", "*", "=", "<>", "<", ">=",
+             "(", ")", "[", "]", "{", "}", "<<", ">>", ",", ".", ":", "?", "+", "-", "t", '"T"', "a", "b", "'s'", "''", "1", "2.5", "-3", "size",
+             "begins_with", "contains", "attribute_type", "list_append", "set_add", "if_not_exists", ";", "'", '"']
+    chance = random.Random(15)
+    starts = ["SELECT * FROM t WHERE", "UPDATE t SET a =", "DELETE FROM t WHERE a =", "INSERT INTO t VALUE {", "SELECT a FROM t WHERE NOT"]
+    outcomes = {"parsed": 0, "refused": 0}
+    for _ in range(5000):
+        text = " ".join([chance.choice(starts), *(chance.choice(words) for _ in range(chance.randint(0, 12)))])
+        parameters = [{"S": "p"}] * text.count("?") or None
+        try:
+            statement = partiql.statement_parse(text, parameters, in_transaction=chance.random() < 0.5)
+            where = getattr(statement, "where", None)
+            if where is not None:
+                e = partiql._Expressions()
+                condition = e.condition(where)
+                e.context().filter(condition)
+            outcomes["parsed"] += 1
+        except TableValidation:
+            outcomes["refused"] += 1
+    assert outcomes["parsed"] > 50 and outcomes["refused"] > 1000  # both kinds were exercised
