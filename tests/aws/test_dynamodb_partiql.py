@@ -300,3 +300,15 @@ def test_iam_partiql_actions(ddb: Any, root: Callable[[str], Any], make_client: 
                                                        {"Statement": "DELETE FROM Music WHERE Artist = 'a' AND Song = 'b'"}])
     assert _code(info)[0] == "AccessDeniedException"
     assert len(root("dynamodb").scan(TableName="Music")["Items"]) == 2  # the refused transaction wrote nothing
+
+
+def test_consumed_capacity_of_statements(ddb: Any) -> None:
+    """ReturnConsumedCapacity: the reads or the write a statement became, summed over the Queries of an IN."""
+    _fill(ddb)
+    one = _run(ddb, "SELECT * FROM Music WHERE Artist = 'Acme' AND Song = 'A'", ReturnConsumedCapacity="TOTAL")
+    assert one["ConsumedCapacity"] == {"TableName": "Music", "CapacityUnits": 0.5, "ReadCapacityUnits": 0.5}
+    both = _run(ddb, "SELECT * FROM Music WHERE Artist IN ['Acme', 'Bell']", ReturnConsumedCapacity="TOTAL")
+    assert both["ConsumedCapacity"] == {"TableName": "Music", "CapacityUnits": 1.0, "ReadCapacityUnits": 1.0}  # two Queries of 0.5 each
+    wrote = _run(ddb, "UPDATE Music SET x = 1 WHERE Artist = 'Acme' AND Song = 'A'", ReturnConsumedCapacity="TOTAL")
+    assert wrote["ConsumedCapacity"]["TableName"] == "Music" and wrote["ConsumedCapacity"]["CapacityUnits"] >= 1
+    assert "ConsumedCapacity" not in _run(ddb, "SELECT * FROM Music WHERE Artist = 'Acme'")
