@@ -312,3 +312,19 @@ def test_consumed_capacity_of_statements(ddb: Any) -> None:
     wrote = _run(ddb, "UPDATE Music SET x = 1 WHERE Artist = 'Acme' AND Song = 'A'", ReturnConsumedCapacity="TOTAL")
     assert wrote["ConsumedCapacity"]["TableName"] == "Music" and wrote["ConsumedCapacity"]["CapacityUnits"] >= 1
     assert "ConsumedCapacity" not in _run(ddb, "SELECT * FROM Music WHERE Artist = 'Acme'")
+
+
+def test_statements_write_the_tables_stream(root: Callable[[str], Any]) -> None:
+    """A PartiQL write is the data plane's own write: its stream records, in order, with both images."""
+    ddb, streams = root("dynamodb"), root("dynamodbstreams")
+    arn = ddb.create_table(TableName="Feed", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST",
+                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                           StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})["TableDescription"]["LatestStreamArn"]
+    _run(ddb, "INSERT INTO Feed VALUE {'id': 'a', 'n': 1}")
+    _run(ddb, "UPDATE Feed SET n = n + 1 WHERE id = 'a'")
+    ddb.execute_transaction(TransactStatements=[{"Statement": "DELETE FROM Feed WHERE id = 'a'"}, {"Statement": "INSERT INTO Feed VALUE {'id': 'b'}"}])
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) for r in records] == [("INSERT", "a"), ("MODIFY", "a"), ("REMOVE", "a"), ("INSERT", "b")]
+    assert records[1]["dynamodb"]["OldImage"]["n"] == {"N": "1"} and records[1]["dynamodb"]["NewImage"]["n"] == {"N": "2"}
