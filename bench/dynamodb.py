@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Any
 
+from bench import instant
 from bench.procs import Processes, free_port, wait_for
 
 OPS = int(os.environ.get("BENCH_DDB_OPS", "500"))
@@ -101,14 +102,7 @@ def measure(port: int, procs: Processes, env: dict[str, str]) -> dict:
         out = {"moto": _rates(other, "bench-ddb"), "kiln": _rates(kiln, "bench-ddb")}
     finally:
         procs.stop(moto)
-    floor_port = free_port()
-    instant = procs.start("instant", [sys.executable, "-m", "bench.instant", str(floor_port)], env)
-    try:
-        floor = _client(f"http://127.0.0.1:{floor_port}", ("testing", "testing"))
-        wait_for(lambda: floor.list_tables() is not None, timeout_s=30, what="the instant server", checks=[lambda: procs.check("instant", instant)])
-        out["floor"] = _floor_rates(floor)
-    finally:
-        procs.stop(instant)
+    out["floor"] = instant.floor_rates(procs, env, _client, _floor_rates)
     return out
 
 
