@@ -32,7 +32,7 @@ from typing import Any
 from tables import expressions, items
 from tables.errors import ConditionFailed, DuplicateItem, TableError, TableValidation, TransactionCanceled
 from tables.selectors import schema_types, table_find, table_index, table_key_types
-from tables.values import AttributeValue
+from tables.values import AttributeValue, value_normalize
 
 MAX_STATEMENT = 8192
 MAX_NESTING = 32  # conditions in parentheses or under NOT, lists and tuples in values (an item's own limit is 32 levels too)
@@ -768,19 +768,24 @@ class _Read:
     projection: expressions.Projection | None
 
 
-def _read_plan(select: Select) -> _Read:
+def _target_keys(select: Select) -> tuple[Any, dict[str, str]]:
+    """The table and the key attributes (hash first) of what a SELECT reads: the table, or its index."""
     table = table_find(select.table)
     if select.index is None:
-        key_types = table_key_types(table)
-    else:
-        found = table_index(table, select.index)
-        if found is None:
-            raise TableValidation(f"The table does not have the specified index: {select.index}")
-        key_types = schema_types(table, found[0]["KeySchema"])
-    names = list(key_types)
+        return table, table_key_types(table)
+    found = table_index(table, select.index)
+    if found is None:
+        raise TableValidation(f"The table does not have the specified index: {select.index}")
+    return table, schema_types(table, found[0]["KeySchema"])
+
+
+def _partitions(where: Any, names: list[str]) -> tuple[list[AttributeValue], Any]:
+    """The partition values a ``WHERE`` confines a read to (none: it reads them all) and one sort-key term for their
+    Queries: an ``=`` or ``IN`` on the partition key among the top-level ``AND`` terms, or an ``OR`` each of whose
+    sides has one (``pk = 1 OR pk = 2``, as DynamoDB reads it; no sort-key term then, the sides may differ)."""
     partitions: list[AttributeValue] = []
     sort_term = None
-    for term in _conjuncts(select.where):
+    for term in _conjuncts(where):
         if not partitions:
             found_eq = _equality(term)
             if found_eq is not None and found_eq[0] == names[0]:
@@ -788,10 +793,42 @@ def _read_plan(select: Select) -> _Read:
                 continue
             if (isinstance(term, In) and isinstance(term.subject, Path) and term.subject.elements == (names[0],)
                     and all(isinstance(m, Literal) for m in term.members)):
-                partitions = [m.value for m in term.members]
+                partitions = _once([m.value for m in term.members])
                 continue
+            if isinstance(term, Logical) and term.op == "OR":
+                sides = [_partitions(side, names)[0] for side in term.parts]
+                if all(sides):
+                    partitions = _once([value for side in sides for value in side])
+                    continue
         if sort_term is None and len(names) > 1 and _sort_term(term, names[1]):
             sort_term = term
+    return partitions, sort_term
+
+
+def _once(found: list[AttributeValue]) -> list[AttributeValue]:
+    """Each partition value once, in the order given (``1`` and ``1.0`` are one number): no partition read twice."""
+    seen: set[str] = set()
+    out = []
+    for value in found:
+        identity = json.dumps(value_normalize(value), sort_keys=True)
+        if identity not in seen:
+            seen.add(identity)
+            out.append(value)
+    return out
+
+
+def select_scans(statement: Statement) -> bool:
+    """Whether a SELECT reads every partition (a Scan): IAM's ``dynamodb:FullTableScan``."""
+    if not isinstance(statement, Select):
+        return False
+    _, key_types = _target_keys(statement)
+    return not _partitions(statement.where, list(key_types))[0]
+
+
+def _read_plan(select: Select) -> _Read:
+    table, key_types = _target_keys(select)
+    names = list(key_types)
+    partitions, sort_term = _partitions(select.where, names)
     e = _Expressions()
     where = e.condition(select.where) if select.where is not None else None
     columns = ", ".join(e.path(p) for p in select.columns) if select.columns else None

@@ -145,10 +145,10 @@ def dispatch(ctx: AwsContext, *, verification: object, body: bytes | None) -> Ht
 
 # --- authorization ---------------------------------------------------------------------------------------------------
 
-def _authorize(ctx: AwsContext, action: str, resource: str) -> None:
+def _authorize(ctx: AwsContext, action: str, resource: str, context: dict[str, Any] | None = None) -> None:
     """``dynamodb:<action>`` on ``resource``; a denial is ``AccessDeniedException`` in DynamoDB's words."""
     try:
-        ctx.authorize(f"dynamodb:{action}", resource)
+        ctx.authorize(f"dynamodb:{action}", resource, context)
     except AwsError as error:
         if error.code not in ("AccessDenied", "AccessDeniedException"):
             raise
@@ -407,11 +407,19 @@ def transact_write_items(ctx: AwsContext, params: dict[str, Any]) -> dict[str, A
 
 # --- PartiQL ---------------------------------------------------------------------------------------------------------
 
-def _statement_authorize(ctx: AwsContext, statement: partiql.Statement) -> None:
-    """``dynamodb:PartiQL<Select|Insert|Update|Delete>`` on the statement's table (its index's ARN for a SELECT of one)."""
+def _statement_authorize(ctx: AwsContext, statement: partiql.Statement, *, single: bool = False) -> None:
+    """``dynamodb:PartiQL<Select|Insert|Update|Delete>`` on the statement's table (its index's ARN for a SELECT of one);
+    a SELECT says whether it scans (``dynamodb:FullTableScan``; ``single``: a batch's or a transaction's, by key)."""
     table, index = partiql.statement_target(statement)
     resource = table_arn(table) + (f"/index/{index}" if index else "")
-    _authorize(ctx, statement.action, resource)
+    context = None
+    if statement.action == "PartiQLSelect":
+        try:
+            scans = not single and partiql.select_scans(statement)
+        except KilnError:  # no such table or index: IAM decides first, the statement's run says so after
+            scans = False
+        context = {"dynamodb:FullTableScan": "true" if scans else "false"}
+    _authorize(ctx, statement.action, resource, context)
 
 
 @operation("dynamodb", "ExecuteStatement")
@@ -433,7 +441,7 @@ def batch_execute_statement(ctx: AwsContext, params: dict[str, Any]) -> dict[str
             statement = partiql.statements_batch_parse(entry)
             if not isinstance(statement, TableError):
                 try:
-                    _statement_authorize(ctx, statement)
+                    _statement_authorize(ctx, statement, single=True)
                 except AwsError as error:
                     statement = StatementDenied(error.message)
             parsed.append(statement)
@@ -448,5 +456,5 @@ def execute_transaction(ctx: AwsContext, params: dict[str, Any]) -> dict[str, An
     if isinstance(entries, list) and 0 < len(entries) <= partiql.TRANSACT_MAX:
         parsed = [partiql.statement_parse((e or {}).get("Statement"), (e or {}).get("Parameters"), in_transaction=True) for e in entries]
         for statement in parsed:
-            _statement_authorize(ctx, statement)
+            _statement_authorize(ctx, statement, single=True)
     return partiql.statements_transact(params, parsed)

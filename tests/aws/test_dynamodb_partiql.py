@@ -66,6 +66,10 @@ def test_insert_then_select_by_key_and_by_scan(ddb: Any) -> None:
     assert both == [] or all(i["Song"]["S"] == "X" for i in both)
     keyed = _run(ddb, "SELECT Song FROM Music WHERE Artist IN ('Bell', 'Acme') AND Song IN ['X', 'C']")["Items"]
     assert keyed == [{"Song": {"S": "X"}}, {"Song": {"S": "C"}}]
+    # an OR whose sides each name a partition reads those partitions, each once (as DynamoDB does: no full scan)
+    either = _run(ddb, "SELECT Song FROM Music WHERE Artist = 'Bell' OR Artist = 'Acme' AND Song = 'A' OR Artist IN ['Bell']")["Items"]
+    assert either == [{"Song": {"S": "X"}}, {"Song": {"S": "Y"}}, {"Song": {"S": "A"}}]
+    assert len(_run(ddb, "SELECT Song FROM Music WHERE Artist IN ['Bell', 'Bell']")["Items"]) == 2
     # MISSING, NULL, NOT, OR, size(), attribute_type()
     assert [i["Song"]["S"] for i in _run(ddb, "SELECT Song FROM Music WHERE Notes IS NOT MISSING")["Items"]] == ["PartiQL Rocks"]
     assert len(_run(ddb, "SELECT * FROM Music WHERE Notes IS MISSING AND size(Tags) = 2 AND attribute_type(Info, 'M')")["Items"]) == 5
@@ -289,6 +293,14 @@ def test_iam_partiql_actions(ddb: Any, root: Callable[[str], Any], make_client: 
     with pytest.raises(ClientError) as info:  # an index is its own resource
         reader.execute_statement(Statement='SELECT * FROM "Music"."by-year"')
     assert _code(info)[0] == "AccessDeniedException" and f"{arn}/index/by-year" in _code(info)[1]
+    # dynamodb:FullTableScan: a SELECT that reads every partition says so, and a policy can refuse it
+    iam.put_user_policy(UserName="reader", PolicyName="no-scans", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "dynamodb:PartiQLSelect", "Resource": arn, "Condition": {"Bool": {"dynamodb:FullTableScan": "true"}}}]}))
+    assert reader.execute_statement(Statement="SELECT * FROM Music WHERE Artist = 'a' OR Artist = 'c'")["Items"] == [{"Artist": {"S": "a"}, "Song": {"S": "b"}}]
+    for scan in ("SELECT * FROM Music", "SELECT * FROM Music WHERE Song = 'b'", "SELECT * FROM Music WHERE Artist = 'a' OR Song = 'b'"):
+        with pytest.raises(ClientError) as info:
+            reader.execute_statement(Statement=scan)
+        assert _code(info)[0] == "AccessDeniedException" and "explicit deny" in _code(info)[1], scan
     with pytest.raises(ClientError) as info:  # the item API's actions are not PartiQL's
         reader.get_item(TableName="Music", Key={"Artist": {"S": "a"}, "Song": {"S": "b"}})
     assert _code(info)[0] == "AccessDeniedException"
