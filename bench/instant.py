@@ -16,6 +16,8 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from bench.procs import free_port, wait_for
+
 BODY = b"{}"
 ANSWER = (b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-RequestId: instant\r\n"
           + f"x-amz-crc32: {zlib.crc32(BODY) & 0xFFFFFFFF}\r\nContent-Length: {len(BODY)}\r\n\r\n".encode() + BODY)
@@ -65,8 +67,6 @@ def main() -> None:
 def floor_rates(procs: Any, env: dict[str, str], make_client: Callable[[str, tuple[str, str]], Any],
                 rates: Callable[[Any], dict[str, float]]) -> dict[str, float]:
     """``rates`` of a client of ``make_client`` pointed at this server, started for the measure and stopped after."""
-    from bench.procs import free_port, wait_for
-
     port = free_port()
     server = procs.start("instant", [sys.executable, "-m", "bench.instant", str(port)], env)
     try:

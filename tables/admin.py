@@ -69,11 +69,9 @@ class TableAdmin(admin.ModelAdmin):
         if request.method == "POST" and request.POST.get("action") == "statement":
             statement = request.POST.get("statement", "")
             try:
-                if console.statement_is_read(table, statement):  # a SELECT is a search: its pages are links
+                returned = console.statement_submit(table, statement, may_write=can_write)
+                if returned is None:  # a SELECT is a search: its pages are links
                     return HttpResponseRedirect(f"{request.path}?{urlencode({'mode': 'partiql', 'statement': statement, 'format': form})}")
-                if not can_write:
-                    raise console.ItemInputError("You can read this table but not change it: only a SELECT runs for you.")
-                returned = console.statement_write(table, statement)
                 messages.success(request, "Statement ran." + (f" It returned: {json.dumps(returned)}" if returned else ""))
                 return HttpResponseRedirect(f"{request.path}?{urlencode({'statement': statement, 'format': form})}")
             except KilnError as failure:
@@ -99,12 +97,12 @@ class TableAdmin(admin.ModelAdmin):
         for item in page["Items"]:
             key = console.key_of(table, item)
             text = console.plain(item) if form == "plain" else json.dumps(item, sort_keys=True, indent=1)
+            whole = len(key) == len(table.key_schema)  # a SELECT's item may be a projection without its key
             edit_query = urlencode({**base, "format": form, "edit": json.dumps(key)})
-            if search.mode == "partiql":  # a SELECT's item may be a projection: it is edited as the table holds it, found by its key
-                whole = len(key) == len(table.key_schema)
+            if search.mode == "partiql":  # edited as the table holds it, found by its key
                 hash_value = next(iter(key[table.key_schema[0]["AttributeName"]].values())) if whole else ""
                 edit_query = urlencode({"mode": "query", "hash": hash_value, "format": form, "edit": json.dumps(key)}) if whole else ""
-            rows.append({"text": text, "key": json.dumps(key) if len(key) == len(table.key_schema) else "", "edit_query": edit_query})
+            rows.append({"text": text, "key": json.dumps(key) if whole else "", "edit_query": edit_query})
             if request.GET.get("edit") == json.dumps(key) and not editor_text:
                 editor_text = text
         keys = {e["KeyType"]: e["AttributeName"] for e in table.key_schema}

@@ -122,15 +122,15 @@ def _statement_of(table: Table, text: str) -> partiql.Statement:
     return statement
 
 
-def statement_is_read(table: Table, text: str) -> bool:
-    """Whether a typed statement only reads (a SELECT of this table): it runs as a search, a page at a time."""
-    return isinstance(_statement_of(table, text), partiql.Select)
-
-
-def statement_write(table: Table, text: str) -> list[dict[str, Any]]:
-    """Run an INSERT, UPDATE or DELETE of this table; the items its RETURNING asked for."""
+def statement_submit(table: Table, text: str, *, may_write: bool) -> list[dict[str, Any]] | None:
+    """A statement typed in the form: ``None`` for a SELECT of this table (it runs as a search, a page at a time), else
+    the INSERT, UPDATE or DELETE run (``may_write``: the person may change the table) and the items its RETURNING asked for."""
     statement = _statement_of(table, text)
-    return partiql.statement_execute({"Statement": text}, statement)["Items"]
+    if isinstance(statement, partiql.Select):
+        return None
+    if not may_write:
+        raise ItemInputError("You can read this table but not change it: only a SELECT runs for you.")
+    return partiql.statement_run({"Statement": text}, statement)["Items"]
 
 
 def search_run(table: Table, search: Search) -> dict[str, Any]:
@@ -140,7 +140,7 @@ def search_run(table: Table, search: Search) -> dict[str, Any]:
         statement = _statement_of(table, search.statement)
         if not isinstance(statement, partiql.Select):
             raise ItemInputError("Only a SELECT runs as a search: INSERT, UPDATE and DELETE run from the PartiQL form's Run button.")
-        found = partiql.statement_execute({"Statement": search.statement, "Limit": PAGE, **({"NextToken": search.start} if search.start else {})}, statement)
+        found = partiql.statement_run({"Statement": search.statement, "Limit": PAGE, **({"NextToken": search.start} if search.start else {})}, statement)
         return {"Items": found["Items"], "next": found.get("NextToken", ""), "Count": len(found["Items"]), "ScannedCount": None}
     types = {d["AttributeName"]: d["AttributeType"] for d in table.attribute_definitions}
     request: dict[str, Any] = {"TableName": table.name, "Limit": PAGE}

@@ -703,9 +703,7 @@ def _write(statement: Statement) -> _Write:
                 sets.append(f"{e.path(path)} = {e.operand(value)}")
         clauses = [f"{word} {', '.join(parts)}" for word, parts in
                    (("SET", sets), ("REMOVE", [e.path(p) for p in statement.removes]), ("ADD", adds), ("DELETE", deletes)) if parts]
-        condition = f"attribute_exists({e.name(next(iter(key)))})"  # UPDATE changes an item that is there
-        if rest:
-            condition += f" AND {_grouped(e.condition(_joined(rest)))}"
+        condition = _there_and(e, key, rest)  # UPDATE changes an item that is there
         request = {"TableName": table.name, "Key": key, "UpdateExpression": " ".join(clauses), "ConditionExpression": condition, **e.request()}
         if statement.returning != "NONE":
             request["ReturnValues"] = statement.returning
@@ -726,11 +724,15 @@ def _write(statement: Statement) -> _Write:
             raise TableValidation(f"{MALFORMED}EXISTS takes SELECT * FROM a table WHERE its key")
         table, key, rest = _key_split(select.table, select.where)
         e = _Expressions()
-        condition = f"attribute_exists({e.name(next(iter(key)))})"
-        if rest:
-            condition += f" AND {_grouped(e.condition(_joined(rest)))}"
+        condition = _there_and(e, key, rest)
         return _Write("ConditionCheck", {"TableName": table.name, "Key": key, "ConditionExpression": condition, **e.request()})
     raise TableValidation(f"{MALFORMED}Expected INSERT, UPDATE, DELETE or EXISTS")
+
+
+def _there_and(e: _Expressions, key: dict[str, AttributeValue], rest: list[Any]) -> str:
+    """The condition of a write that needs its item: it exists, and the ``WHERE``'s other terms hold."""
+    condition = f"attribute_exists({e.name(next(iter(key)))})"
+    return f"{condition} AND {_grouped(e.condition(_joined(rest)))}" if rest else condition
 
 
 def _write_run(write: _Write, *, on_failure: str | None, capacity: str | None) -> dict[str, Any]:
@@ -742,10 +744,10 @@ def _write_run(write: _Write, *, on_failure: str | None, capacity: str | None) -
     try:
         run: Callable[[Mapping[str, Any]], dict[str, Any]] = {"Put": items.item_put, "Update": items.item_update, "Delete": items.item_delete}[write.kind]
         result = run(request)
-    except ConditionFailed as error:
+    except ConditionFailed:
         if write.insert:
             raise DuplicateItem(DUPLICATE) from None
-        raise error
+        raise
     out: dict[str, Any] = {"Items": [result["Attributes"]] if "Attributes" in result else []}
     if "ConsumedCapacity" in result:
         out["ConsumedCapacity"] = result["ConsumedCapacity"]
@@ -825,16 +827,29 @@ def select_scans(statement: Statement) -> bool:
     return not _partitions(statement.where, list(key_types))[0]
 
 
+def _compiled(where: Any, columns: tuple[Path, ...] | None) -> tuple[expressions.Condition | None, expressions.Projection | None]:
+    """A SELECT's ``WHERE`` (or the part of it left to check) and its columns, compiled through the table service's
+    expressions to run over each item read."""
+    e = _Expressions()
+    condition = e.condition(where) if where is not None else None
+    paths = ", ".join(e.path(p) for p in columns) if columns else None
+    context = e.context()
+    return (context.filter(condition) if condition is not None else None, context.projection(paths) if paths is not None else None)
+
+
+def _shown(item: dict[str, AttributeValue] | None, filter_: expressions.Condition | None,
+           projection: expressions.Projection | None) -> dict[str, AttributeValue] | None:
+    """An item read, as the SELECT answers it: ``None`` if absent or its ``WHERE`` does not hold, else its columns."""
+    if item is None or (filter_ is not None and not filter_.evaluate(item)):
+        return None
+    return projection.apply(item) if projection is not None else item
+
+
 def _read_plan(select: Select) -> _Read:
     table, key_types = _target_keys(select)
     names = list(key_types)
     partitions, sort_term = _partitions(select.where, names)
-    e = _Expressions()
-    where = e.condition(select.where) if select.where is not None else None
-    columns = ", ".join(e.path(p) for p in select.columns) if select.columns else None
-    context = e.context()
-    filter_ = context.filter(where) if where is not None else None
-    projection = context.projection(columns) if columns is not None else None
+    filter_, projection = _compiled(select.where, select.columns)
     if select.order is not None:
         path, _ = select.order
         if not partitions:
@@ -857,16 +872,20 @@ def _sort_term(term: Any, sort_name: str) -> bool:
     return False
 
 
+def _digest(statement: str, parameters: Any) -> str:
+    """What binds a ``NextToken`` to the statement and parameters it was given for."""
+    return hashlib.sha256(json.dumps([statement, parameters], sort_keys=True).encode()).hexdigest()[:16]
+
+
 def _token(statement: str, parameters: Any, position: int, last: Any) -> str:
-    digest = hashlib.sha256(json.dumps([statement, parameters], sort_keys=True).encode()).hexdigest()[:16]
-    return base64.b64encode(json.dumps({"s": digest, "p": position, "k": last}, separators=(",", ":")).encode()).decode()
+    document = {"s": _digest(statement, parameters), "p": position, "k": last}
+    return base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
 
 
 def _token_read(token: Any, statement: str, parameters: Any) -> tuple[int, Any]:
-    digest = hashlib.sha256(json.dumps([statement, parameters], sort_keys=True).encode()).hexdigest()[:16]
     try:
         document = json.loads(base64.b64decode(token, validate=True))
-        if document["s"] != digest:
+        if document["s"] != _digest(statement, parameters):
             raise TableValidation("The NextToken was given for another statement or other parameters: pass it with the statement it came from")
         return int(document["p"]), document["k"]
     except (binascii.Error, ValueError, KeyError, TypeError):
@@ -874,14 +893,18 @@ def _token_read(token: Any, statement: str, parameters: Any) -> tuple[int, Any]:
 
 
 def _capacity_sum(total: dict[str, Any] | None, more: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Two ``ConsumedCapacity`` of one table added up, their units and those of each index (``INDEXES``)."""
     if more is None:
         return total
-    if total is None:
-        return dict(more)
-    for key in ("CapacityUnits", "ReadCapacityUnits", "WriteCapacityUnits"):
-        if key in more:
-            total[key] = total.get(key, 0) + more[key]
-    return total
+    out = dict(total or {})
+    for key, value in more.items():
+        if isinstance(value, dict):
+            out[key] = _capacity_sum(out.get(key), value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = out.get(key, 0) + value
+        else:
+            out.setdefault(key, value)
+    return out
 
 
 def _select_run(select: Select, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -920,9 +943,7 @@ def _select_run(select: Select, request: Mapping[str, Any]) -> dict[str, Any]:
                 condition += f" AND {e.condition(plan.sort_term)}"
             result = items.item_query({**page, "KeyConditionExpression": condition, **e.request()})
         capacity = _capacity_sum(capacity, result.get("ConsumedCapacity"))
-        for item in result.get("Items", []):
-            if plan.filter is None or plan.filter.evaluate(item):
-                found.append(plan.projection.apply(item) if plan.projection is not None else item)
+        found += [shown for item in result.get("Items", []) if (shown := _shown(item, plan.filter, plan.projection)) is not None]
         if limit is not None:
             limit -= result.get("ScannedCount", 0)
         if "LastEvaluatedKey" in result:
@@ -943,31 +964,31 @@ def _select_run(select: Select, request: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _single_read(select: Select, *, consistent: bool) -> tuple[Any, dict[str, Any] | None]:
-    """A SELECT naming one item by its whole key (a batch's or a transaction's read): the table and the item, if any
-    (filtered by the other terms and projected)."""
+@dataclass
+class _KeyedRead:
+    """A SELECT of one item by its whole key (a batch's or a transaction's read): the item to get, and the ``WHERE``'s
+    other terms and the columns to run over it."""
+
+    table: Any
+    key: dict[str, AttributeValue]
+    filter: expressions.Condition | None
+    projection: expressions.Projection | None
+
+
+def _keyed_read(select: Select) -> _KeyedRead:
     if select.index is not None or select.order is not None:
         raise TableValidation("A batch or transaction SELECT reads one item of a table: WHERE an equality on each key attribute")
     table, key, rest = _key_split(select.table, select.where)
-    e = _Expressions()
-    columns = ", ".join(e.path(p) for p in select.columns) if select.columns else None
-    where = e.condition(_joined(rest)) if rest else None
-    context = e.context()
-    filter_ = context.filter(where) if where is not None else None
-    projection = context.projection(columns) if columns is not None else None
-    result = items.item_get({"TableName": table.name, "Key": key, "ConsistentRead": consistent})
-    item = result.get("Item")
-    if item is None or (filter_ is not None and not filter_.evaluate(item)):
-        return table, None
-    return table, projection.apply(item) if projection is not None else item
+    return _KeyedRead(table, key, *_compiled(_joined(rest), select.columns))
 
 
 # --- the operations --------------------------------------------------------------------------------------------------
 
-def statement_execute(request: Mapping[str, Any], statement: Statement | None = None) -> dict[str, Any]:
-    """ExecuteStatement: one statement (``statement``: already parsed by the caller, who authorized it)."""
-    if statement is None:
-        statement = statement_parse(request.get("Statement"), request.get("Parameters"))
+Authorize = Callable[[Statement], None]  # the caller's check of one parsed statement (IAM, the console's rights); raises to refuse
+
+
+def statement_run(request: Mapping[str, Any], statement: Statement) -> dict[str, Any]:
+    """One parsed statement with the request's options (``Limit``, ``NextToken``, ``ConsistentRead``, ...)."""
     limit = request.get("Limit")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise TableValidation(f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
@@ -978,11 +999,24 @@ def statement_execute(request: Mapping[str, Any], statement: Statement | None = 
     return _write_run(_write(statement), on_failure=request.get("ReturnValuesOnConditionCheckFailure"), capacity=request.get("ReturnConsumedCapacity"))
 
 
+def statement_execute(request: Mapping[str, Any], authorize: Authorize) -> dict[str, Any]:
+    """ExecuteStatement: the request's statement, parsed, authorized, run."""
+    statement = statement_parse(request.get("Statement"), request.get("Parameters"))
+    authorize(statement)
+    return statement_run(request, statement)
+
+
+def _statements(request: Mapping[str, Any], member: str, maximum: int) -> list[Any]:
+    entries = request.get(member[0].upper() + member[1:])
+    if not isinstance(entries, list) or not entries or len(entries) > maximum:
+        raise TableValidation(f"1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length "
+                              + (f"less than or equal to {maximum}" if isinstance(entries, list) and entries else "greater than or equal to 1"))
+    return entries
+
+
 _BATCH_CODES = {"ConditionalCheckFailedException": "ConditionalCheckFailed", "DuplicateItemException": "DuplicateItem",
                 "ValidationException": "ValidationError", "ResourceNotFoundException": "ResourceNotFound",
-                "TransactionConflictException": "TransactionConflict", "AccessDeniedException": "AccessDenied",
-                "ProvisionedThroughputExceededException": "ProvisionedThroughputExceeded", "RequestLimitExceeded": "RequestLimitExceeded",
-                "ItemCollectionSizeLimitExceededException": "ItemCollectionSizeLimitExceeded"}
+                "TransactionConflictException": "TransactionConflict", "AccessDeniedException": "AccessDenied"}
 
 
 def _batch_error(error: TableError) -> dict[str, Any]:
@@ -992,19 +1026,15 @@ def _batch_error(error: TableError) -> dict[str, Any]:
     return out
 
 
-def statements_batch(request: Mapping[str, Any], parsed: list[Statement | TableError] | None = None) -> dict[str, Any]:
-    """BatchExecuteStatement: up to 25 reads (each of one item by its key) or up to 25 writes, each on its own.
-    ``parsed``: the statements as the caller parsed (and authorized) them; an error stands for one that failed."""
-    entries = request.get("Statements")
-    if not isinstance(entries, list) or not entries or len(entries) > BATCH_MAX:
-        raise TableValidation("1 validation error detected: Value at 'statements' failed to satisfy constraint: Member must have length "
-                              + ("less than or equal to 25" if isinstance(entries, list) and entries else "greater than or equal to 1"))
-    if parsed is None:
-        parsed = [statements_batch_parse(entry) for entry in entries]
-    kinds = {isinstance(s, Select) for s in parsed if not isinstance(s, TableError)}
-    if len(kinds) > 1:
+def statements_batch(request: Mapping[str, Any], authorize: Authorize) -> dict[str, Any]:
+    """BatchExecuteStatement: up to 25 reads (each of one item by its key) or up to 25 writes, each on its own: one that
+    does not parse, is refused by ``authorize`` (a ``TableError``) or fails answers with its ``Error``, the others run."""
+    entries = _statements(request, "statements", BATCH_MAX)
+    parsed = [_batch_parse(entry, authorize) for entry in entries]
+    if len({isinstance(s, Select) for s in parsed if not isinstance(s, TableError)}) > 1:
         raise TableValidation("Batch read and write statements can not be mixed: send the reads and the writes in separate requests")
     capacity_mode = request.get("ReturnConsumedCapacity")
+    capacity: dict[str, dict[str, Any]] = {}
     responses: list[dict[str, Any]] = []
     for entry, statement in zip(entries, parsed, strict=True):
         if isinstance(statement, TableError):
@@ -1013,66 +1043,58 @@ def statements_batch(request: Mapping[str, Any], parsed: list[Statement | TableE
         name = statement_target(statement)[0]
         try:
             if isinstance(statement, Select):
-                table, item = _single_read(statement, consistent=bool(entry.get("ConsistentRead")))
-                responses.append({"TableName": table.name, **({"Item": item} if item is not None else {})})
+                read = _keyed_read(statement)
+                result = items.item_get({"TableName": read.table.name, "Key": read.key, "ConsistentRead": bool(entry.get("ConsistentRead")),
+                                         **({"ReturnConsumedCapacity": capacity_mode} if capacity_mode else {})})
+                item = _shown(result.get("Item"), read.filter, read.projection)
+                responses.append({"TableName": read.table.name, **({"Item": item} if item is not None else {})})
             else:
-                _write_run(_write(statement), on_failure=entry.get("ReturnValuesOnConditionCheckFailure"), capacity=None)
+                result = _write_run(_write(statement), on_failure=entry.get("ReturnValuesOnConditionCheckFailure"), capacity=capacity_mode)
                 responses.append({"TableName": name})
         except TableError as error:
             responses.append({"TableName": name, "Error": _batch_error(error)})
+            continue
+        if "ConsumedCapacity" in result:
+            capacity[name] = _capacity_sum(capacity.get(name), result["ConsumedCapacity"]) or {}
     out: dict[str, Any] = {"Responses": responses}
     if capacity_mode in ("TOTAL", "INDEXES"):
-        out["ConsumedCapacity"] = []
+        out["ConsumedCapacity"] = list(capacity.values())
     return out
 
 
-def statements_batch_parse(entry: Any) -> Statement | TableError:
+def _batch_parse(entry: Any, authorize: Authorize) -> Statement | TableError:
     """One batch entry's statement, or the error that stands in its response."""
     if not isinstance(entry, dict):
         return TableValidation("A batch statement is an object with a Statement")
     try:
         statement = statement_parse(entry.get("Statement"), entry.get("Parameters"))
+        if isinstance(statement, Select) and statement.where is None:
+            raise TableValidation(KEY_EQUALITY)
+        authorize(statement)
     except TableError as error:
         return error
-    if isinstance(statement, Select) and statement.where is None:
-        return TableValidation(KEY_EQUALITY)
     return statement
 
 
-def statements_transact(request: Mapping[str, Any], parsed: list[Statement] | None = None) -> dict[str, Any]:
-    """ExecuteTransaction: up to 100 reads (``Responses``), or up to 100 writes and checks applied together or not at all."""
-    entries = request.get("TransactStatements")
-    if not isinstance(entries, list) or not entries or len(entries) > TRANSACT_MAX:
-        raise TableValidation("1 validation error detected: Value at 'transactStatements' failed to satisfy constraint: Member must have length "
-                              + ("less than or equal to 100" if isinstance(entries, list) and entries else "greater than or equal to 1"))
-    if parsed is None:
-        parsed = [statement_parse((e or {}).get("Statement"), (e or {}).get("Parameters"), in_transaction=True) for e in entries]
+def statements_transact(request: Mapping[str, Any], authorize: Authorize) -> dict[str, Any]:
+    """ExecuteTransaction: up to 100 reads (``Responses``), or up to 100 writes and checks applied together or not at all;
+    every statement parsed and authorized before any runs."""
+    entries = _statements(request, "transactStatements", TRANSACT_MAX)
+    parsed = [statement_parse((e or {}).get("Statement"), (e or {}).get("Parameters"), in_transaction=True) for e in entries]
+    for statement in parsed:
+        authorize(statement)
     reads = [isinstance(s, Select) for s in parsed]
     if any(reads) and not all(reads):
         raise TableValidation("Transaction reads and writes can not be mixed: a transaction is all SELECTs or all writes and EXISTS checks")
     capacity_mode = request.get("ReturnConsumedCapacity")
     if all(reads):
-        gets: list[dict[str, Any]] = []
-        plans = []
-        for statement in parsed:
-            assert isinstance(statement, Select)
-            if statement.index is not None or statement.order is not None:
-                raise TableValidation("A transaction SELECT reads one item of a table: WHERE an equality on each key attribute")
-            table, key, rest = _key_split(statement.table, statement.where)
-            e = _Expressions()
-            columns = ", ".join(e.path(p) for p in statement.columns) if statement.columns else None
-            where = e.condition(_joined(rest)) if rest else None
-            context = e.context()
-            plans.append((context.filter(where) if where is not None else None, context.projection(columns) if columns is not None else None))
-            gets.append({"Get": {"TableName": table.name, "Key": key}})
-        result = items.item_transact_get({"TransactItems": gets, **({"ReturnConsumedCapacity": capacity_mode} if capacity_mode else {})})
-        responses: list[dict[str, Any]] = []
-        for (filter_, projection), got in zip(plans, result["Responses"], strict=True):
-            item = got.get("Item")
-            if item is None or (filter_ is not None and not filter_.evaluate(item)):
-                responses.append({})
-            else:
-                responses.append({"Item": projection.apply(item) if projection is not None else item})
+        plans = [_keyed_read(statement) for statement in parsed if isinstance(statement, Select)]
+        result = items.item_transact_get({"TransactItems": [{"Get": {"TableName": read.table.name, "Key": read.key}} for read in plans],
+                                          **({"ReturnConsumedCapacity": capacity_mode} if capacity_mode else {})})
+        responses = []
+        for read, got in zip(plans, result["Responses"], strict=True):
+            item = _shown(got.get("Item"), read.filter, read.projection)
+            responses.append({"Item": item} if item is not None else {})
         out: dict[str, Any] = {"Responses": responses}
         if "ConsumedCapacity" in result:
             out["ConsumedCapacity"] = result["ConsumedCapacity"]

@@ -29,7 +29,7 @@ from aws.protocols.awsjson import json_operation
 from aws.registry import handler_for, operation
 from core.errors import KilnError
 from tables import items, partiql, services
-from tables.errors import ConditionFailed, StatementDenied, TableError, TransactionCanceled
+from tables.errors import ConditionFailed, StatementDenied, TransactionCanceled
 from tables.models import Table
 from tables.selectors import table_arn, table_description, table_get, table_names
 
@@ -422,39 +422,32 @@ def _statement_authorize(ctx: AwsContext, statement: partiql.Statement, *, singl
     _authorize(ctx, statement.action, resource, context)
 
 
+def _statement_authorizer(ctx: AwsContext, *, single: bool = False, per_statement: bool = False) -> partiql.Authorize:
+    """The check ``tables.partiql`` runs on each parsed statement (``single``: a batch's or a transaction's, reads by key;
+    ``per_statement``: a batch's, whose refused statement answers on its own, ``AccessDenied``)."""
+    def authorize(statement: partiql.Statement) -> None:
+        try:
+            _statement_authorize(ctx, statement, single=single)
+        except AwsError as error:
+            if per_statement:
+                raise StatementDenied(error.message) from None
+            raise
+    return authorize
+
+
 @operation("dynamodb", "ExecuteStatement")
 def execute_statement(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     _enums_check(params)
-    statement = partiql.statement_parse(params.get("Statement"), params.get("Parameters"))
-    _statement_authorize(ctx, statement)
-    return partiql.statement_execute(params, statement)
+    return partiql.statement_execute(params, _statement_authorizer(ctx))
 
 
 @operation("dynamodb", "BatchExecuteStatement")
 def batch_execute_statement(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     _enums_check(params)
-    entries = params.get("Statements")
-    parsed: list[partiql.Statement | TableError] | None = None
-    if isinstance(entries, list) and 0 < len(entries) <= partiql.BATCH_MAX:
-        parsed = []
-        for entry in entries:
-            statement = partiql.statements_batch_parse(entry)
-            if not isinstance(statement, TableError):
-                try:
-                    _statement_authorize(ctx, statement, single=True)
-                except AwsError as error:
-                    statement = StatementDenied(error.message)
-            parsed.append(statement)
-    return partiql.statements_batch(params, parsed)
+    return partiql.statements_batch(params, _statement_authorizer(ctx, single=True, per_statement=True))
 
 
 @operation("dynamodb", "ExecuteTransaction")
 def execute_transaction(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
     _enums_check(params)
-    entries = params.get("TransactStatements")
-    parsed: list[partiql.Statement] | None = None
-    if isinstance(entries, list) and 0 < len(entries) <= partiql.TRANSACT_MAX:
-        parsed = [partiql.statement_parse((e or {}).get("Statement"), (e or {}).get("Parameters"), in_transaction=True) for e in entries]
-        for statement in parsed:
-            _statement_authorize(ctx, statement, single=True)
-    return partiql.statements_transact(params, parsed)
+    return partiql.statements_transact(params, _statement_authorizer(ctx, single=True))
