@@ -324,6 +324,13 @@ def test_consumed_capacity_of_statements(ddb: Any) -> None:
     wrote = _run(ddb, "UPDATE Music SET x = 1 WHERE Artist = 'Acme' AND Song = 'A'", ReturnConsumedCapacity="TOTAL")
     assert wrote["ConsumedCapacity"]["TableName"] == "Music" and wrote["ConsumedCapacity"]["CapacityUnits"] >= 1
     assert "ConsumedCapacity" not in _run(ddb, "SELECT * FROM Music WHERE Artist = 'Acme'")
+    # a batch's: one entry per table, the units of its statements added up
+    batch = ddb.batch_execute_statement(ReturnConsumedCapacity="TOTAL", Statements=[
+        {"Statement": "SELECT * FROM Music WHERE Artist = 'Acme' AND Song = 'A'"}, {"Statement": "SELECT * FROM Music WHERE Artist = 'Acme' AND Song = 'B'"}])
+    assert batch["ConsumedCapacity"] == [{"TableName": "Music", "CapacityUnits": 1.0, "ReadCapacityUnits": 1.0}]
+    writes = ddb.batch_execute_statement(ReturnConsumedCapacity="TOTAL", Statements=[
+        {"Statement": "UPDATE Music SET y = 1 WHERE Artist = 'Acme' AND Song = 'A'"}, {"Statement": "DELETE FROM Music WHERE Artist = 'Bell' AND Song = 'Y'"}])
+    assert [c["TableName"] for c in writes["ConsumedCapacity"]] == ["Music"] and writes["ConsumedCapacity"][0]["CapacityUnits"] >= 2
 
 
 def test_statements_write_the_tables_stream(root: Callable[[str], Any]) -> None:

@@ -166,3 +166,29 @@ def test_generated_statements_parse_or_are_refused_with_a_validation_error() -> 
         except TableValidation:
             outcomes["refused"] += 1
     assert outcomes["parsed"] > 50 and outcomes["refused"] > 1000  # both kinds were exercised
+
+
+def test_request_limits_at_their_edges() -> None:
+    """What botocore refuses before sending (so a boto3 test cannot reach it), refused by the service as DynamoDB does."""
+    select = partiql.statement_parse("SELECT * FROM t")
+    with pytest.raises(TableValidation, match="Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"):
+        partiql.statement_run({"Statement": "SELECT * FROM t", "Limit": 0}, select)
+    with pytest.raises(TableValidation, match="at 'limit'"):
+        partiql.statement_run({"Statement": "SELECT * FROM t", "Limit": True}, select)
+    delete = partiql.statement_parse("DELETE FROM t WHERE k = 1")
+    with pytest.raises(TableValidation, match="NextToken is only for a SELECT statement"):
+        partiql.statement_run({"Statement": "DELETE FROM t WHERE k = 1", "NextToken": "x"}, delete)
+    with pytest.raises(TableValidation, match="at 'parameters' failed to satisfy constraint: Member must have length greater than or equal to 1"):
+        partiql.statement_parse("SELECT * FROM t", [])
+
+    def never(statement: object) -> None:
+        raise AssertionError("no statement of a refused request is authorized")
+
+    for request, run, member in (({"Statements": []}, partiql.statements_batch, "statements"),
+                                 ({"TransactStatements": []}, partiql.statements_transact, "transactStatements")):
+        with pytest.raises(TableValidation, match=f"Value at '{member}' failed to satisfy constraint: Member must have length greater than or equal to 1"):
+            run(request, never)
+    with pytest.raises(TableValidation, match="less than or equal to 25"):
+        partiql.statements_batch({"Statements": [{"Statement": "SELECT * FROM t WHERE k = 1"}] * 26}, never)
+    with pytest.raises(TableValidation, match="less than or equal to 100"):
+        partiql.statements_transact({"TransactStatements": [{"Statement": "DELETE FROM t WHERE k = 1"}] * 101}, never)
