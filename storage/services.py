@@ -14,14 +14,15 @@ import time
 from typing import IO, Any, BinaryIO, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from core import events
-from storage import limits
+from storage import limits, selectors
 from storage.blobs import Readable, blob_delete, blob_write
 from storage.domain import ObjectCreated, ObjectRemoved, RequestInfo
-from storage.errors import BucketAlreadyExists, BucketNotEmpty, InvalidArgument, InvalidBucketName, InvalidKey
+from storage.errors import BucketAlreadyExists, BucketNotEmpty, InvalidArgument, InvalidBucketName, InvalidKey, NoSuchBucket
 from storage.models import Bucket, Object
 
 _BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
@@ -82,13 +83,19 @@ def bucket_delete(*, bucket: Bucket) -> None:
     """Delete an empty bucket; the bodies of its unfinished multipart uploads go with it."""
     from storage.models import UploadPart
 
-    with transaction.atomic():
-        locked = Bucket.objects.select_for_update().get(pk=bucket.pk)
-        if Object.objects.filter(bucket=locked).exists():
-            raise BucketNotEmpty(f"The bucket you tried to delete is not empty: {bucket.name}.", details={"name": bucket.name})
-        blobs = list(UploadPart.objects.filter(upload__bucket=locked).values_list("blob", flat=True))
-        locked.delete()
-        transaction.on_commit(lambda: [blob_delete(b) for b in blobs])  # type: ignore[func-returns-value]  # on_commit ignores the list
+    not_empty = BucketNotEmpty(f"The bucket you tried to delete is not empty: {bucket.name}.", details={"name": bucket.name})
+    try:
+        with transaction.atomic():
+            locked = Bucket.objects.select_for_update().filter(pk=bucket.pk).first()
+            if locked is None:
+                raise NoSuchBucket(f"The specified bucket does not exist: {bucket.name}", details={"bucketName": bucket.name})
+            if Object.objects.filter(bucket=locked).exists():
+                raise not_empty
+            blobs = list(UploadPart.objects.filter(upload__bucket=locked).values_list("blob", flat=True))
+            locked.delete()
+            transaction.on_commit(lambda: [blob_delete(b) for b in blobs])  # type: ignore[func-returns-value]  # on_commit ignores the list
+    except IntegrityError:  # an object was written meanwhile (writers do not lock the bucket; its key is checked at commit)
+        raise not_empty from None
 
 
 def _next_sequencer(previous: str | None) -> str:
@@ -128,25 +135,22 @@ def object_put(
     old_blob = ""
     try:
         with transaction.atomic():
-            Bucket.objects.select_for_update().filter(pk=bucket.pk).exists()  # serialises writers of a bucket's keys
-            current = Object.objects.select_for_update().filter(bucket=bucket, key=key).first()
             now = timezone.now()
             fields: dict[str, Any] = {
                 "size": written.size, "etag": etag or written.md5, "content_type": content_type or DEFAULT_CONTENT_TYPE,
-                "metadata": clean_metadata, "headers": clean_headers, "blob": written.name, "sequencer": _next_sequencer(current.sequencer if current else None), "last_modified": now,
+                "metadata": clean_metadata, "headers": clean_headers, "blob": written.name, "last_modified": now,
             }
-            if current is None:
-                obj = Object.objects.create(bucket=bucket, key=key, **fields)
-            else:
-                old_blob = current.blob
-                for name, value in fields.items():
-                    setattr(current, name, value)
-                current.save(update_fields=list(fields))
-                obj = current
+            obj, old_blob = _object_switch(bucket, key, fields)
             events.publish(ObjectCreated(bucket=bucket.name, key=key, event_name=event_name, sequencer=obj.sequencer, occurred_at=now,
                                          request=request or RequestInfo(), size=obj.size, etag=obj.etag))
             if old_blob:
                 transaction.on_commit(lambda: blob_delete(old_blob))
+    except IntegrityError:
+        blob_delete(written.name)
+        if Bucket.objects.filter(pk=bucket.pk).exists():
+            raise
+        # the bucket was deleted meanwhile (the row's bucket key is checked at commit; writers do not lock the bucket)
+        raise NoSuchBucket(f"The specified bucket does not exist: {bucket.name}", details={"bucketName": bucket.name}) from None
     except BaseException:
         blob_delete(written.name)
         raise
@@ -154,11 +158,46 @@ def object_put(
     return obj
 
 
+def _object_switch(bucket: Bucket, key: str, fields: dict[str, Any]) -> tuple[Object, str]:
+    """Point ``key``'s row at the new body in ``fields`` (inside the caller's transaction): the row locked and updated
+    when it exists, else inserted; a writer that inserted the same key first makes this one update it instead.
+    Returns the row and the body it replaced (``""`` if new). Hand-written statements, as ``selectors.object_find``:
+    the ORM's ``save()`` and ``create()`` cost more than their round trips (a write is 3 statements with the commit)."""
+    meta = Object._meta
+    quote = connection.ops.quote_name
+
+    def field(name: str) -> Field[Any, Any]:
+        return cast("Field[Any, Any]", meta.get_field(name))  # Object's own columns, not relations
+
+    while True:
+        current = selectors.object_find(bucket=bucket, key=key, lock=True)
+        values = {**fields, "sequencer": _next_sequencer(current.sequencer if current else None)}
+        columns = [quote(field(name).column) for name in values]
+        params: list[Any] = [field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+        with connection.cursor() as cursor:
+            if current is not None:
+                cursor.execute(f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{c} = %s' for c in columns)} WHERE {quote('id')} = %s", [*params, current.pk])
+                old_blob = current.blob
+                for name, value in values.items():
+                    setattr(current, name, value)
+                return current, old_blob
+            keys = [quote(field("bucket").column), quote(field("key").column)]
+            cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({', '.join(keys + columns)}) VALUES ({', '.join(['%s'] * (len(keys) + len(columns)))}) "
+                           f"ON CONFLICT ({', '.join(keys)}) DO NOTHING RETURNING {quote('id')}", [bucket.pk, key, *params])
+            inserted = cursor.fetchone()
+        if inserted is not None:
+            obj = Object(id=inserted[0], bucket=bucket, key=key, **values)
+            obj._state.adding = False
+            obj._state.db = connection.alias
+            return obj, ""
+        # another writer inserted the key since the read above (its transaction has committed): lock and update that row
+
+
 def object_delete(*, bucket: Bucket, key: str, request: RequestInfo | None = None) -> bool:
     """Delete ``key`` (a no-op, as S3, when absent); announce ``ObjectRemoved:Delete`` when something was removed."""
     key_check(key)
     with transaction.atomic():
-        current = Object.objects.select_for_update().filter(bucket=bucket, key=key).first()
+        current = selectors.object_find(bucket=bucket, key=key, lock=True)
         if current is None:
             return False
         blob = current.blob
