@@ -23,7 +23,8 @@ from redis.exceptions import RedisError
 from core.errors import ServiceUnavailable
 from functions.models import FunctionRevision
 from invoker import leases, metering, rows, run, submit, wakeup, workers
-from invoker.calls import ANSWER_FIELDS, CALLS_KEY, Job, job_row, taken_key
+from invoker.calls import ANSWER_FIELDS, CALLS_KEY, WORKER_LOST, Job, job_row, taken_key
+from invoker.environment import EnvironmentStopped
 from invoker.models import InvocationStatus
 from invoker.redis_client import get_redis
 
@@ -123,6 +124,10 @@ def _run(job: Job) -> tuple[run.Outcome, str]:
     try:
         outcome = run.run_in_environment(job.id, config, payload=job.payload, client_context=job.client_context or None)
         outcome.concurrency = (function_leases, account_leases)
+    except EnvironmentStopped as exc:  # the worker stops (its calls had their time to finish): Kiln's failure, said so
+        log.warning("synchronous call %s: %s", job.id, exc)
+        error = {"errorType": WORKER_LOST, "errorMessage": f"The worker running this invocation ({workers.WORKER_NAME}) stopped before it finished.", "stackTrace": []}
+        outcome = run.Outcome(InvocationStatus.FAILED, json.dumps(error), error, "")
     except Exception as exc:  # noqa: BLE001 - Kiln's own failure becomes the call's outcome
         log.exception("synchronous call %s failed inside Kiln", job.id)
         outcome = _internal_error(exc)

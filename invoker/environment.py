@@ -60,6 +60,11 @@ class IllegalMove(RuntimeError):
     """An environment asked to move where its life does not go (``ENV_TRANSITIONS``)."""
 
 
+class EnvironmentStopped(RuntimeError):
+    """Kiln stopped the environment while it ran an event (its worker shutting down): the run ended for a reason of
+    Kiln's, not the function's, so it is no ``Runtime.ExitError``; the invocation goes back to the queue."""
+
+
 @dataclass(frozen=True)
 class EnvironmentConfig:
     """Everything needed to start an environment, copied out of the database row."""
@@ -128,6 +133,7 @@ class ExecutionEnvironment:
         self._tmp: tmpdisk.TmpDisk | None = None  # its disk-backed /tmp (invoker/tmpdisk.py)
         self.has_credentials = False  # a role session was issued for it (revoked in ``stop``)
         self.preloads_sdk = False  # a spare loading the AWS SDK while it waits (invoker/sdkpreload.py)
+        self._interrupted = False  # stopped by Kiln (``stop(interrupt=True)``) while it ran an event
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -393,9 +399,13 @@ class ExecutionEnvironment:
             return {"errorType": "Runtime.ExitError", "errorMessage": f"Runtime exited with error: signal: {_signal_name(code - 128)}"}
         return {"errorType": "Runtime.ExitError", "errorMessage": f"Runtime exited with error: exit status {code}"}
 
-    def stop(self, *, failed: bool = False) -> None:
+    def stop(self, *, failed: bool = False, interrupt: bool = False) -> None:
+        """Stop the runtime and free what the environment holds. ``interrupt``: Kiln stops it for reasons of its own
+        (its worker shutting down); an event running in it then ends with ``EnvironmentStopped``."""
         if self.state in (EnvState.STOPPED, EnvState.FAILED):
             return
+        if interrupt and self._state == EnvState.BUSY:
+            self._interrupted = True
         self._final_peak_mb = self.max_memory_mb()  # read before the cgroup goes away
         self._move(EnvState.FAILED if failed else EnvState.STOPPED)
         if self._api:
@@ -457,12 +467,16 @@ class ExecutionEnvironment:
         while True:
             event = self._next_event(deadline)
             if event is None:
+                if self._interrupted:
+                    raise EnvironmentStopped(f"Kiln stopped the environment running {request_id} (its worker is shutting down).")
                 self.stop(failed=True)
                 self._wait_eof(1.0)
                 return RunResult("timeout", error={"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"}, output=self._take_all())
             if event.kind == "next":
                 continue  # a late "next" from the previous exchange
             if event.kind == "closed" or event.kind == "init_error":
+                if self._interrupted:
+                    raise EnvironmentStopped(f"Kiln stopped the environment running {request_id} (its worker is shutting down).")
                 self._wait_eof(1.0)
                 error = self._exit_error()
                 error["errorMessage"] = f"RequestId: {request_id} Error: {error['errorMessage']}"

@@ -51,7 +51,8 @@ def _function_key(function_name: str) -> str:
 
 @functools.cache
 def _acquire_script() -> Script:
-    """The script, sent by its SHA (``EVALSHA``; loaded again if Redis lost it)."""
+    """The script, sent by its SHA (``EVALSHA``; loaded again if Redis lost it). Called with the client of the moment
+    (``get_redis()``), not the one it was registered with: that one may have been replaced since."""
     return get_redis().register_script(_ACQUIRE)
 
 
@@ -66,7 +67,7 @@ def lease_acquire_counted(*, invocation_id: str, function_name: str, reserved: i
     if mark is not None:
         keys.append(mark[0])
         args += [mark[1], max(1, int(mark[2]))]
-    result = _acquire_script()(keys=keys, args=args)
+    result = _acquire_script()(keys=keys, args=args, client=get_redis())
     if isinstance(result, list):
         verdict = result[0].decode() if isinstance(result[0], bytes) else str(result[0])
         return verdict, int(result[1]), int(result[2])

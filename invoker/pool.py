@@ -155,7 +155,7 @@ class EnvironmentPool:
             self._all.clear()
             self._idle.clear()
         for env in envs:
-            env.stop()
+            env.stop(interrupt=True)  # a run still in one goes back to its queue (EnvironmentStopped), not failed
 
     def snapshot(self) -> list[dict[str, object]]:
         with self._lock:

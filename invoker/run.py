@@ -29,7 +29,7 @@ from functions.models import Function, FunctionRevision
 from functions.runtimes import runtime_info
 from invoker import credentials, destinations, leases, logs, metering, rows, wakeup
 from invoker.dispatch import dispatch_invocation
-from invoker.environment import EnvironmentConfig, RunResult
+from invoker.environment import EnvironmentConfig, EnvironmentStopped, RunResult
 from invoker.models import Invocation, InvocationStatus, InvocationType, transition
 from invoker.pool import get_pool
 from invoker.workers import WORKER_NAME
@@ -194,8 +194,9 @@ def invocation_run(invocation_id: str) -> None:
         return
     try:
         _run_claimed(invocation_id, row)
-    except (RedisError, InterfaceError, OperationalError) as exc:
-        # Kiln's infrastructure failed (Redis or the database away), not the invocation: it goes back to the queue.
+    except (RedisError, InterfaceError, OperationalError, EnvironmentStopped) as exc:
+        # Kiln's infrastructure failed (Redis or the database away, the worker stopping its environments), not the
+        # invocation: it goes back to the queue.
         _requeue_after_fault(invocation_id, row, exc)
     except Exception as exc:  # noqa: BLE001 - Kiln's own failure becomes the invocation's outcome
         log.exception("invocation %s failed inside Kiln", invocation_id)
