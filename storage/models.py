@@ -30,7 +30,7 @@ class Bucket(TimeStampedModel):
 
 
 class Object(models.Model):
-    bucket = models.ForeignKey(Bucket, on_delete=models.PROTECT, related_name="contents")
+    bucket = models.ForeignKey(Bucket, on_delete=models.PROTECT, related_name="contents", db_index=False)  # the unique (bucket, key) leads with it
     key = models.CharField(max_length=limits.KEY_MAX_BYTES)
     size = models.PositiveBigIntegerField(default=0)
     etag = models.CharField(max_length=64)
