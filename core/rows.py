@@ -75,7 +75,7 @@ def row_select_one(model: type[M], where: dict[str, Any], *, for_update: bool = 
 
 
 @cache
-def _insert(model: type[Model], vendor: str) -> tuple[str, list[Field]]:
+def _insert(model: type[Model], vendor: str, unique: tuple[str, ...] = ()) -> tuple[str, list[Field]]:
     del vendor
     meta = model._meta
     pk = meta.pk
@@ -83,6 +83,8 @@ def _insert(model: type[Model], vendor: str) -> tuple[str, list[Field]]:
     fields = [f for f in meta.concrete_fields if not (auto and f is pk)]
     sql = (f"INSERT INTO {_quote(meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))})")
+    if unique:
+        sql += f" ON CONFLICT ({', '.join(_quote(_field(model, name).column) for name in unique)}) DO NOTHING"
     if auto and connection.features.can_return_columns_from_insert:
         sql += f" RETURNING {_quote(pk.column)}"
     return sql, fields
@@ -106,6 +108,31 @@ def row_insert(instance: M) -> M:
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance
+
+
+def row_insert_new(instance: M, unique: Sequence[str]) -> bool:
+    """Write a new ``instance`` unless a row with its values of the ``unique`` fields exists (a unique constraint's):
+    ``INSERT ... ON CONFLICT DO NOTHING``, so no error aborts the transaction around it. Whether it was written (the
+    primary key read back then); a concurrent writer's row for the same key is waited for, as the database does."""
+    model = type(instance)
+    sql, fields = _insert(model, connection.vendor, tuple(unique))
+    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    pk = model._meta.pk
+    auto = pk is not None and getattr(pk, "db_returning", False)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if auto and connection.features.can_return_columns_from_insert:
+            row = cursor.fetchone()  # no row: nothing inserted (a row count is not reliable before the fetch on SQLite)
+            if row is None:
+                return False
+            setattr(instance, pk.attname, row[0])
+        elif cursor.rowcount == 0:
+            return False
+        elif auto:
+            setattr(instance, pk.attname, connection.ops.last_insert_id(cursor, model._meta.db_table, pk.column))
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return True
 
 
 @cache

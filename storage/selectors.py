@@ -11,13 +11,14 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import F, Field, QuerySet
+from django.db.models import F, QuerySet
 from django.db.models.functions import Collate
 
+from core import rows as core_rows
 from core.generations import GenerationCache
 from storage import limits
 from storage.blobs import blob_open
@@ -63,54 +64,14 @@ def bucket_list(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Bucket]:
     return Bucket.objects.order_by("name")
 
 
-class _ObjectRows:
-    """An object's row by its key in one statement written once: every S3 read and write of one object starts here, and
-    the ORM's queryset (its compilation, and the join that ``Meta.ordering`` on ``bucket`` adds) cost several times
-    the query's own round trip. The values go through the fields' converters, as the ORM's would."""
-
-    def __init__(self) -> None:
-        self._prepared: tuple[str, list[str], list[tuple[Any, list[Any]]]] | None = None
-
-    def _statement(self) -> tuple[str, list[str], list[tuple[Any, list[Any]]]]:
-        if self._prepared is None:
-            meta = Object._meta
-            quote = connection.ops.quote_name
-            fields = list(meta.concrete_fields)
-            converters = []
-            for f in fields:
-                column = f.get_col(meta.db_table)
-                converters.append((column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)))
-            bucket_column, key_column = (cast("Field[Any, Any]", meta.get_field(name)).column for name in ("bucket", "key"))
-            sql = (f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(meta.db_table)} "
-                   f"WHERE {quote(bucket_column)} = %s AND {quote(key_column)} = %s")
-            self._prepared = (sql, [f.attname for f in fields], converters)
-        return self._prepared
-
-    def find(self, bucket: Bucket, key: str, *, lock: bool = False) -> Object | None:
-        sql, names, converters = self._statement()
-        if lock and connection.features.has_select_for_update:
-            sql += " FOR UPDATE"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [bucket.pk, key])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        values = []
-        for value, (column, functions) in zip(row, converters, strict=True):
-            for function in functions:
-                value = function(value, column, connection)
-            values.append(value)
-        obj = Object.from_db(connection.alias, names, values)
-        obj.bucket = bucket
-        return obj
-
-
-_ROWS = _ObjectRows()
-
-
 def object_find(*, bucket: Bucket, key: str, lock: bool = False) -> Object | None:
-    """``key``'s row in ``bucket`` or ``None``; ``lock`` takes it ``FOR UPDATE`` (inside the caller's transaction)."""
-    return _ROWS.find(bucket, key, lock=lock)
+    """``key``'s row in ``bucket`` or ``None``; ``lock`` takes it ``FOR UPDATE`` (inside the caller's transaction). Every
+    S3 read and write of one object starts here: one statement written once (``core.rows``), where the ORM's queryset
+    (its compilation, and the join that ``Meta.ordering`` on ``bucket`` adds) cost several times the round trip."""
+    obj = core_rows.row_select_one(Object, {"bucket": bucket.pk, "key": key}, for_update=lock)
+    if obj is not None:
+        obj.bucket = bucket
+    return obj
 
 
 def object_head(*, bucket: Bucket, key: str) -> Object:

@@ -14,11 +14,11 @@ import time
 from typing import IO, Any, BinaryIO, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Field
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import events
+from core import rows as core_rows
 from storage import limits, selectors
 from storage.blobs import Readable, blob_delete, blob_write
 from storage.domain import ObjectCreated, ObjectRemoved, RequestInfo
@@ -161,35 +161,20 @@ def object_put(
 def _object_switch(bucket: Bucket, key: str, fields: dict[str, Any]) -> tuple[Object, str]:
     """Point ``key``'s row at the new body in ``fields`` (inside the caller's transaction): the row locked and updated
     when it exists, else inserted; a writer that inserted the same key first makes this one update it instead.
-    Returns the row and the body it replaced (``""`` if new). Hand-written statements, as ``selectors.object_find``:
-    the ORM's ``save()`` and ``create()`` cost more than their round trips (a write is 3 statements with the commit)."""
-    meta = Object._meta
-    quote = connection.ops.quote_name
-
-    def field(name: str) -> Field[Any, Any]:
-        return cast("Field[Any, Any]", meta.get_field(name))  # Object's own columns, not relations
-
+    Returns the row and the body it replaced (``""`` if new). With ``core.rows``' statements, as
+    ``selectors.object_find``: the ORM's ``save()`` and ``create()`` cost more than their round trips."""
     while True:
         current = selectors.object_find(bucket=bucket, key=key, lock=True)
         values = {**fields, "sequencer": _next_sequencer(current.sequencer if current else None)}
-        columns = [quote(field(name).column) for name in values]
-        params: list[Any] = [field(name).get_db_prep_save(value, connection) for name, value in values.items()]
-        with connection.cursor() as cursor:
-            if current is not None:
-                cursor.execute(f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{c} = %s' for c in columns)} WHERE {quote('id')} = %s", [*params, current.pk])
-                old_blob = current.blob
-                for name, value in values.items():
-                    setattr(current, name, value)
-                return current, old_blob
-            keys = [quote(field("bucket").column), quote(field("key").column)]
-            cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({', '.join(keys + columns)}) VALUES ({', '.join(['%s'] * (len(keys) + len(columns)))}) "
-                           f"ON CONFLICT ({', '.join(keys)}) DO NOTHING RETURNING {quote('id')}", [bucket.pk, key, *params])
-            inserted = cursor.fetchone()
-        if inserted is not None:
-            obj = Object(id=inserted[0], bucket=bucket, key=key, **values)
-            obj._state.adding = False
-            obj._state.db = connection.alias
-            return obj, ""
+        if current is not None:
+            old_blob = current.blob
+            for name, value in values.items():
+                setattr(current, name, value)
+            core_rows.row_update(current, list(values))
+            return current, old_blob
+        created = Object(bucket=bucket, key=key, **values)
+        if core_rows.row_insert_new(created, ("bucket", "key")):
+            return created, ""
         # another writer inserted the key since the read above (its transaction has committed): lock and update that row
 
 

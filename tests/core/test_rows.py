@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from core.rows import row_insert, row_select_one, row_update
+from core.rows import row_insert, row_insert_new, row_select_one, row_update
 from tables.models import Item, Table
 
 pytestmark = pytest.mark.django_db
@@ -45,3 +45,18 @@ def test_a_duplicate_key_raises_integrity_error_and_writes_nothing() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         row_insert(Item(table=table, hash_key=b"k", range_key=b"", data={"pk": {"S": "other"}}, size_bytes=9, scan_hash=1))
     assert list(Item.objects.filter(table=table).values_list("data", flat=True)) == [{"pk": {"S": "k"}}]
+
+
+def test_an_insert_unless_the_key_exists_says_whether_it_wrote_and_leaves_the_transaction_usable() -> None:
+    table = _table()
+    first = Item(table=table, hash_key=b"k", range_key=b"", data={"pk": {"S": "k"}}, size_bytes=5, scan_hash=1)
+    with transaction.atomic():
+        assert row_insert_new(first, ("table", "hash_key", "range_key")) is True
+        assert first.pk is not None and not first._state.adding
+        second = Item(table=table, hash_key=b"k", range_key=b"", data={"pk": {"S": "other"}}, size_bytes=9, scan_hash=1)
+        assert row_insert_new(second, ("table", "hash_key", "range_key")) is False
+        assert second.pk is None and second._state.adding
+        # no error aborted the transaction: it goes on and commits both the first row and what follows
+        third = Item(table=table, hash_key=b"k2", range_key=b"", data={"pk": {"S": "k2"}}, size_bytes=6, scan_hash=2)
+        assert row_insert_new(third, ("table", "hash_key", "range_key")) is True
+    assert sorted((bytes(h), n) for h, n in Item.objects.filter(table=table).values_list("hash_key", "size_bytes")) == [(b"k", 5), (b"k2", 6)]
