@@ -93,20 +93,7 @@ def _insert(model: type[Model], vendor: str, unique: tuple[str, ...] = ()) -> tu
 def row_insert(instance: M) -> M:
     """Write a new ``instance`` in one statement as ``objects.create`` would (an auto primary key read back); a
     unique violation raises ``IntegrityError``."""
-    model = type(instance)
-    sql, fields = _insert(model, connection.vendor)
-    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    pk = model._meta.pk
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if pk is not None and getattr(pk, "db_returning", False):
-            if connection.features.can_return_columns_from_insert:
-                value = cursor.fetchone()[0]
-            else:
-                value = connection.ops.last_insert_id(cursor, model._meta.db_table, pk.column)
-            setattr(instance, pk.attname, value)
-    instance._state.adding = False
-    instance._state.db = connection.alias
+    _insert_row(instance, ())
     return instance
 
 
@@ -114,8 +101,12 @@ def row_insert_new(instance: M, unique: Sequence[str]) -> bool:
     """Write a new ``instance`` unless a row with its values of the ``unique`` fields exists (a unique constraint's):
     ``INSERT ... ON CONFLICT DO NOTHING``, so no error aborts the transaction around it. Whether it was written (the
     primary key read back then); a concurrent writer's row for the same key is waited for, as the database does."""
+    return _insert_row(instance, tuple(unique))
+
+
+def _insert_row(instance: Model, unique: tuple[str, ...]) -> bool:
     model = type(instance)
-    sql, fields = _insert(model, connection.vendor, tuple(unique))
+    sql, fields = _insert(model, connection.vendor, unique)
     params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
     pk = model._meta.pk
     auto = pk is not None and getattr(pk, "db_returning", False)

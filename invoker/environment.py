@@ -466,17 +466,15 @@ class ExecutionEnvironment:
     def _await_answer(self, request_id: str, deadline: float, timeout_s: float) -> RunResult:
         while True:
             event = self._next_event(deadline)
+            if self._interrupted and (event is None or event.kind in ("closed", "init_error")):  # an answer that came first stands
+                raise EnvironmentStopped(f"Kiln stopped the environment running {request_id} (its worker is shutting down).")
             if event is None:
-                if self._interrupted:
-                    raise EnvironmentStopped(f"Kiln stopped the environment running {request_id} (its worker is shutting down).")
                 self.stop(failed=True)
                 self._wait_eof(1.0)
                 return RunResult("timeout", error={"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"}, output=self._take_all())
             if event.kind == "next":
                 continue  # a late "next" from the previous exchange
             if event.kind == "closed" or event.kind == "init_error":
-                if self._interrupted:
-                    raise EnvironmentStopped(f"Kiln stopped the environment running {request_id} (its worker is shutting down).")
                 self._wait_eof(1.0)
                 error = self._exit_error()
                 error["errorMessage"] = f"RequestId: {request_id} Error: {error['errorMessage']}"

@@ -20,6 +20,11 @@ class InvalidArgument(ValidationFailed):
 class NoSuchBucket(NotFound):
     code = "NoSuchBucket"
 
+    @classmethod
+    def named(cls, name: str) -> NoSuchBucket:
+        """S3's words for a bucket that is not there (the name in ``bucketName``)."""
+        return cls(f"The specified bucket does not exist: {name}", details={"bucketName": name})
+
 
 class NoSuchKey(NotFound):
     code = "NoSuchKey"

@@ -54,7 +54,7 @@ def bucket_by_name(name: str) -> Bucket:
     """The bucket named ``name``, else ``NoSuchBucket``; for callers that decided access themselves (the S3 API's IAM)."""
     bucket = BUCKETS.get(name, lambda: Bucket.objects.filter(name=name).first(), cacheable=lambda found: found is not None)
     if bucket is None:
-        raise NoSuchBucket(f"The specified bucket does not exist: {name}", details={"bucketName": name})
+        raise NoSuchBucket.named(name)
     return bucket
 
 
@@ -78,7 +78,6 @@ def object_head(*, bucket: Bucket, key: str) -> Object:
     obj = object_find(bucket=bucket, key=key)
     if obj is None:
         raise NoSuchKey(f"The specified key does not exist: {key}", details={"bucket": bucket.name, "key": key})
-    obj.bucket = bucket
     return obj
 
 

@@ -88,7 +88,7 @@ def bucket_delete(*, bucket: Bucket) -> None:
         with transaction.atomic():
             locked = Bucket.objects.select_for_update().filter(pk=bucket.pk).first()
             if locked is None:
-                raise NoSuchBucket(f"The specified bucket does not exist: {bucket.name}", details={"bucketName": bucket.name})
+                raise NoSuchBucket.named(bucket.name)
             if Object.objects.filter(bucket=locked).exists():
                 raise not_empty
             blobs = list(UploadPart.objects.filter(upload__bucket=locked).values_list("blob", flat=True))
@@ -150,7 +150,7 @@ def object_put(
         if Bucket.objects.filter(pk=bucket.pk).exists():
             raise
         # the bucket was deleted meanwhile (the row's bucket key is checked at commit; writers do not lock the bucket)
-        raise NoSuchBucket(f"The specified bucket does not exist: {bucket.name}", details={"bucketName": bucket.name}) from None
+        raise NoSuchBucket.named(bucket.name) from None
     except BaseException:
         blob_delete(written.name)
         raise
