@@ -172,7 +172,14 @@ def reserved_total() -> int:
     global _reserved_total_cache
     read_at, total = _reserved_total_cache
     if time.monotonic() - read_at > RESERVED_TOTAL_TTL_S:
-        total = Function.objects.filter(reserved_concurrency__isnull=False).aggregate(total=Sum("reserved_concurrency"))["total"] or 0
+        reserved = Function.objects.filter(reserved_concurrency__isnull=False)
+        try:
+            total = reserved.aggregate(total=Sum("reserved_concurrency"))["total"] or 0
+        except (InterfaceError, OperationalError):
+            # A connection the database dropped (a restart): a synchronous call's thread may meet it here first,
+            # as its warm path reads nothing else before the run (CI saw this fail such a call). Once more, anew.
+            connection.close()
+            total = reserved.aggregate(total=Sum("reserved_concurrency"))["total"] or 0
         _reserved_total_cache = (time.monotonic(), total)
     return total
 

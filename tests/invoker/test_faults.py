@@ -135,3 +135,21 @@ def test_a_call_whose_worker_stops_its_environments_is_recorded_as_the_worker_lo
     assert recorded.status == InvocationStatus.FAILED and recorded.error["errorType"] == "Kiln.WorkerLost", recorded.error
     answer = get_redis().lpop(wakeup.key(job.id))
     assert answer is not None and b"Kiln.WorkerLost" in answer
+
+
+def test_the_reserved_total_is_read_again_on_a_connection_the_database_dropped(transactional_db, monkeypatch) -> None:
+    """Found by CI: a synchronous call's thread whose connection PostgreSQL had terminated met it first in this read
+    (its warm path reads nothing else before the run), and the call failed with Kiln.InternalError."""
+    import psycopg
+    import pytest
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    connection.ensure_connection()
+    backend = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "host", "port", "password")}, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+    monkeypatch.setattr(run, "_reserved_total_cache", (float("-inf"), -1))  # due for a read
+    assert run.reserved_total() == 0
