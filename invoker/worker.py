@@ -16,6 +16,7 @@ from celery.signals import task_prerun, worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from core.heap import heap_freeze
 from functions.limits import EPHEMERAL_DEFAULT_MB
 from invoker import network, tmpdisk
 from invoker.callrunner import call_threads_start, call_threads_stop
@@ -159,6 +160,7 @@ def _on_ready(**_: object) -> None:
     call_threads_start()  # synchronous calls (invoker/callrunner.py)
     if prewarm_enabled():
         get_pool().prewarmer.want_defaults()
+    heap_freeze()  # what the start loaded, out of the collector's scans (core/heap.py)
 
 
 @worker_shutdown.connect
