@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 from django.db import connection
 from django.db.models import Field, Model
 
+from core.db import prepared_cursor
+
 M = TypeVar("M", bound=Model)
 
 Converter = Callable[[Any, Any, Any], Any]
@@ -61,7 +63,7 @@ def row_select_one(model: type[M], where: dict[str, Any], *, for_update: bool = 
     """The row of ``model`` whose fields equal ``where`` (``{"table": pk, "hash_key": b"..."}``: a unique key), locked
     ``FOR UPDATE`` where the database has it, as ``select_for_update().filter(**where).first()`` returns it."""
     sql, names, converters = _select(model, tuple(where), for_update, connection.vendor)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, _where_params(model, where))
         row = cursor.fetchone()
     if row is None:
@@ -110,7 +112,7 @@ def _insert_row(instance: Model, unique: tuple[str, ...]) -> bool:
     params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
     pk = model._meta.pk
     auto = pk is not None and getattr(pk, "db_returning", False)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         if auto and connection.features.can_return_columns_from_insert:
             row = cursor.fetchone()  # no row: nothing inserted (a row count is not reliable before the fetch on SQLite)
@@ -142,5 +144,5 @@ def row_update(instance: Model, names: Sequence[str]) -> None:
     sql, fields = _update(model, tuple(names), connection.vendor)
     params = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
     params.append(instance.pk)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)

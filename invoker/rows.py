@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core import rows as core_rows
+from core.db import prepared_cursor
 from functions.models import Function
 from invoker.models import Invocation, InvocationStatus, transition
 
@@ -78,7 +79,7 @@ def row_claim(invocation_id: str, worker: str) -> dict[str, Any] | None:
     """Move a ``QUEUED`` invocation to ``RUNNING`` for ``worker``; return what it runs with, or
     ``None`` when the row was not queued (another worker has it, or it is final)."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         source, target = transition(InvocationStatus.QUEUED, InvocationStatus.RUNNING)
         cursor.execute(_claim_sql(), [target, now, worker, _pk(invocation_id), source])
         found = cursor.fetchone()
@@ -99,7 +100,7 @@ def row_finish_returning(invocation_id: str, values: dict[str, Any], logs: str) 
     values = {**values, "finished_at": timezone.now()}
     params = [fields[name].get_db_prep_save(values[name], connection) for name in FINISH_FIELDS]
     params += [logs, _pk(invocation_id), source]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_finish_sql(), params)
         found = cursor.fetchone()
     return (found[0], found[1]) if found is not None else None
@@ -133,7 +134,7 @@ def row_insert_final(values: dict[str, Any]) -> bool:
     values = {**INSERT_DEFAULTS, **values}
     columns = tuple(sorted(values))
     params = [fields[name].get_db_prep_save(values[name], connection) for name in columns]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_insert_sql(columns), params)
         return cursor.fetchone() is not None
 

@@ -60,3 +60,24 @@ def test_a_dead_connection_is_replaced_after_the_grace(transactional_db: None, s
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         assert cursor.fetchone()[0] != pid
+
+
+def test_the_prepared_cursor_binds_on_the_server_and_prepares_a_statement_run_often(transactional_db: None) -> None:
+    from django.db import IntegrityError
+
+    from core.db import prepared_cursor
+
+    connection.close()
+    statement = "SELECT %s::int + 1, %s::text || 'x', %s::timestamptz"
+    for n in range(6):
+        with prepared_cursor() as cursor:
+            cursor.execute(statement, [n, "it's", "2026-12-06T10:00:00Z"])
+            plus_one, text, when = cursor.fetchone()
+    assert (plus_one, text) == (6, "it'sx")  # a quote in a value is data, not SQL
+    assert when.tzinfo is not None and when.isoformat() == "2026-12-06T10:00:00+00:00"
+    with connection.cursor() as cursor:  # the same session: PostgreSQL lists what it has prepared
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%$1::int + 1%"])
+        assert cursor.fetchone()[0] == 1  # placeholders sent as $n, planned once for this connection
+    with pytest.raises(IntegrityError), prepared_cursor() as cursor:  # its errors are Django's, as the ORM's
+        cursor.execute("CREATE TEMP TABLE t_unique (n int PRIMARY KEY)")
+        cursor.execute("INSERT INTO t_unique VALUES (%s), (%s)", [1, 1])
