@@ -114,15 +114,14 @@ def _run(job: Job) -> tuple[run.Outcome, str]:
         error = {"errorType": "ResourceNotFoundException", "errorMessage": "The function was deleted before it ran.", "stackTrace": []}
         return run.Outcome(InvocationStatus.FAILED, json.dumps(error), error, ""), ""
     reserved = job.reserved_concurrency
-    verdict, function_leases, account_leases = leases.lease_acquire_counted(
-        invocation_id=job.id, function_name=config.function_name, reserved=reserved,
-        reserved_total=run.reserved_total() if reserved is None else 0, account_limit=settings.KILN_ACCOUNT_CONCURRENCY, seconds=config.timeout + 30,
-        mark=(taken_key(job.id), workers.WORKER_NAME, job.deadline - time.time() + 60),  # who took it, for its caller
+    verdict, function_leases, account_leases, warm = run.admit(
+        job.id, config, reserved=reserved,
+        marks=((taken_key(job.id), workers.WORKER_NAME, job.deadline - time.time() + 60),),  # who took it, for its caller
     )
     if verdict != "ok":
         return run.throttled_outcome(verdict, reserved), ""
     try:
-        outcome = run.run_in_environment(job.id, config, payload=job.payload, client_context=job.client_context or None)
+        outcome = run.run_in_environment(job.id, config, payload=job.payload, client_context=job.client_context or None, warm=warm)
         outcome.concurrency = (function_leases, account_leases)
     except EnvironmentStopped as exc:  # the worker stops (its calls had their time to finish): Kiln's failure, said so
         log.warning("synchronous call %s: %s", job.id, exc)

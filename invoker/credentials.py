@@ -42,7 +42,14 @@ def _invocation_key(environment_id: str) -> str:
 def environment_credentials_note_invocation(*, environment_id: str, invocation_id: str, seconds: float = SESSION_MAX_SECONDS) -> None:
     """Note the invocation the environment runs from now on (called by the worker as it dispatches); kept
     ``seconds`` (the run's timeout and a margin), as nothing runs in the environment after it."""
-    get_redis().set(_invocation_key(environment_id), invocation_id, ex=max(1, int(seconds)))
+    key, value, ttl_s = environment_invocation_mark(environment_id=environment_id, invocation_id=invocation_id, seconds=seconds)
+    get_redis().set(key, value, ex=max(1, int(ttl_s)))
+
+
+def environment_invocation_mark(*, environment_id: str, invocation_id: str, seconds: float = SESSION_MAX_SECONDS) -> tuple[str, str, float]:
+    """The same note as a (key, value, seconds) mark the concurrency lease's script sets (invoker/leases.py): a warm
+    environment chosen before its run's lease is noted in the lease's round trip."""
+    return _invocation_key(environment_id), invocation_id, seconds
 
 
 def environment_invocation(environment_id: str) -> str:

@@ -158,6 +158,11 @@ class ExecutionEnvironment:
         self._move(EnvState.BUSY)
         return True
 
+    def untake(self) -> None:
+        """``BUSY`` → ``READY`` for an environment taken for a run that did not happen (its lease was refused)."""
+        if self._state == EnvState.BUSY:
+            self._move(EnvState.READY)
+
     def _lambda_environment(self, layout: sandbox.Layout, *, issue_credentials: bool = True) -> dict[str, str]:
         c = self.config
         day = time.strftime("%Y/%m/%d", time.gmtime())
@@ -399,13 +404,19 @@ class ExecutionEnvironment:
             return {"errorType": "Runtime.ExitError", "errorMessage": f"Runtime exited with error: signal: {_signal_name(code - 128)}"}
         return {"errorType": "Runtime.ExitError", "errorMessage": f"Runtime exited with error: exit status {code}"}
 
+    def interrupt(self) -> None:
+        """Say, before anything is stopped, that an event running here now ends by Kiln's doing (``EnvironmentStopped``),
+        whatever ends it first: its own stop, or another part of the worker's shutdown."""
+        if self._state == EnvState.BUSY:
+            self._interrupted = True
+
     def stop(self, *, failed: bool = False, interrupt: bool = False) -> None:
         """Stop the runtime and free what the environment holds. ``interrupt``: Kiln stops it for reasons of its own
         (its worker shutting down); an event running in it then ends with ``EnvironmentStopped``."""
         if self.state in (EnvState.STOPPED, EnvState.FAILED):
             return
-        if interrupt and self._state == EnvState.BUSY:
-            self._interrupted = True
+        if interrupt:
+            self.interrupt()
         self._final_peak_mb = self.max_memory_mb()  # read before the cgroup goes away
         self._move(EnvState.FAILED if failed else EnvState.STOPPED)
         if self._api:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from redis.commands.core import Script
@@ -21,7 +22,10 @@ ACCOUNT_KEY = "kiln:leases:account"
 RESERVED_KEY = "kiln:leases:reserved-total"
 
 _ACQUIRE = """
-if KEYS[4] then redis.call('SET', KEYS[4], ARGV[7], 'EX', ARGV[8]) end
+for i = 4, #KEYS do
+  local at = 7 + 2 * (i - 4)
+  redis.call('SET', KEYS[i], ARGV[at], 'EX', ARGV[at + 1])
+end
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -56,17 +60,21 @@ def _acquire_script() -> Script:
     return get_redis().register_script(_ACQUIRE)
 
 
+Mark = tuple[str, str, float]  # a key set with a value for some seconds
+
+
 def lease_acquire_counted(*, invocation_id: str, function_name: str, reserved: int | None, reserved_total: int, account_limit: int, seconds: float,
-                          mark: tuple[str, str, float] | None = None) -> tuple[str, int, int]:
+                          marks: Sequence[Mark] = ()) -> tuple[str, int, int]:
     """Return ``("ok", leases of the function, leases of the account)`` counting this one, or
-    ``("function" | "account", 0, 0)`` naming the limit that is full. ``mark`` (key, value, seconds) is set by the
-    same script, whatever the verdict: a synchronous call's "taken by" note (invoker/calls.py), in no round trip of its own."""
+    ``("function" | "account", 0, 0)`` naming the limit that is full. Each of ``marks`` (key, value, seconds) is set by
+    the same script, whatever the verdict, in no round trip of its own: a synchronous call's "taken by" note
+    (invoker/calls.py), the invocation a warm environment runs (invoker/credentials.py)."""
     now = time.time()
     keys = [ACCOUNT_KEY, _function_key(function_name), UNRESERVED_KEY]
     args: list[Any] = [now, now + seconds, invocation_id, -1 if reserved is None else reserved, account_limit, reserved_total]
-    if mark is not None:
-        keys.append(mark[0])
-        args += [mark[1], max(1, int(mark[2]))]
+    for key, value, ttl_s in marks:
+        keys.append(key)
+        args += [value, max(1, int(ttl_s))]
     result = _acquire_script()(keys=keys, args=args, client=get_redis())
     if isinstance(result, list):
         verdict = result[0].decode() if isinstance(result[0], bytes) else str(result[0])

@@ -38,29 +38,53 @@ class EnvironmentPool:
         self._all: dict[str, ExecutionEnvironment] = {}
         self.prewarmer = Prewarmer(idle_seconds=idle_seconds)
 
+    def take_warm(self, config: EnvironmentConfig) -> ExecutionEnvironment | None:
+        """An idle environment of ``config``, taken for a run (give it back with ``release``), or ``None``: no start
+        is made. Lets a run know its environment before its concurrency lease (invoker/run.py)."""
+        to_stop: list[ExecutionEnvironment] = []
+        try:
+            with self._lock:
+                return self._take_idle(config, to_stop)
+        finally:
+            for old in to_stop:
+                old.stop()
+
+    def give_back(self, env: ExecutionEnvironment) -> None:
+        """Return an environment ``take_warm`` took for a run that did not happen: idle and warm again, as it was."""
+        env.untake()
+        self.release(env)
+
+    def _take_idle(self, config: EnvironmentConfig, to_stop: list[ExecutionEnvironment]) -> ExecutionEnvironment | None:
+        """With the lock held: the warm environment to run in, if any; the dead ones met on the way go to ``to_stop``."""
+        candidates = self._idle.get(config.key, [])
+        # Warm on-demand environments first (most recently used last in the list), then provisioned.
+        candidates.sort(key=lambda e: (e.initialization_type == "on-demand", e.last_used_at))
+        while candidates:
+            env = candidates.pop()
+            if env.take():
+                return env
+            to_stop.append(env)
+            self._all.pop(env.id, None)
+        return None
+
     def acquire(self, config: EnvironmentConfig, *, initialization_type: str = "on-demand") -> Lease:
         to_stop: list[ExecutionEnvironment] = []
         with self._lock:
-            candidates = self._idle.get(config.key, [])
-            # Warm on-demand environments first (most recently used last in the list), then provisioned.
-            candidates.sort(key=lambda e: (e.initialization_type == "on-demand", e.last_used_at))
-            while candidates:
-                env = candidates.pop()
-                if env.take():
-                    return Lease(env, cold=False)
-                to_stop.append(env)
-                self._all.pop(env.id, None)
-            used = sum(e.config.memory_size for e in self._all.values())
-            while used + config.memory_size > self.memory_budget_mb:
-                victim = self._least_recently_used_idle()
-                if victim is None:
-                    break
-                used -= victim.config.memory_size
-                to_stop.append(victim)
-            env = ExecutionEnvironment(config, initialization_type=initialization_type)
-            self._all[env.id] = env
+            warm = self._take_idle(config, to_stop)
+            if warm is None:
+                used = sum(e.config.memory_size for e in self._all.values())
+                while used + config.memory_size > self.memory_budget_mb:
+                    victim = self._least_recently_used_idle()
+                    if victim is None:
+                        break
+                    used -= victim.config.memory_size
+                    to_stop.append(victim)
+                env = ExecutionEnvironment(config, initialization_type=initialization_type)
+                self._all[env.id] = env
         for old in to_stop:
             old.stop()
+        if warm is not None:
+            return Lease(warm, cold=False)
         prewarming = initialization_type == "on-demand" and prewarm_enabled()
         ready = self.prewarmer.take(config) if prewarming else None
         if ready is not None:  # a runtime already started for this kind of environment: hand it the function
@@ -149,13 +173,18 @@ class EnvironmentPool:
                     self._all.pop(env.id, None)
 
     def stop_all(self) -> None:
-        self.prewarmer.stop_all()
         with self._lock:
             envs = list(self._all.values())
             self._all.clear()
             self._idle.clear()
+        # Every running event is flagged before anything is stopped: a run still in one goes back to its queue
+        # (EnvironmentStopped), not failed. Stopping the prewarmer's spares first let a run that had taken a spare
+        # die unflagged, as the function's Runtime.ExitError (tests/invoker/test_faults.py after a prewarmed start).
         for env in envs:
-            env.stop(interrupt=True)  # a run still in one goes back to its queue (EnvironmentStopped), not failed
+            env.interrupt()
+        for env in envs:
+            env.stop(interrupt=True)
+        self.prewarmer.stop_all()
 
     def snapshot(self) -> list[dict[str, object]]:
         with self._lock:

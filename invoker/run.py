@@ -29,9 +29,9 @@ from functions.models import Function, FunctionRevision
 from functions.runtimes import runtime_info
 from invoker import credentials, destinations, leases, logs, metering, rows, wakeup
 from invoker.dispatch import dispatch_invocation
-from invoker.environment import EnvironmentConfig, EnvironmentStopped, RunResult
+from invoker.environment import EnvironmentConfig, EnvironmentStopped, ExecutionEnvironment, RunResult
 from invoker.models import Invocation, InvocationStatus, InvocationType, transition
-from invoker.pool import get_pool
+from invoker.pool import Lease, get_pool
 from invoker.workers import WORKER_NAME
 
 log = logging.getLogger(__name__)
@@ -254,24 +254,47 @@ def _run_claimed(invocation_id: str, row: dict[str, Any]) -> None:
         invocation_finish(invocation_id, Outcome(InvocationStatus.FAILED, None, {"errorType": "ServiceException", "errorMessage": exc.message, "stackTrace": []}, ""))
         return
     reserved = row["function__reserved_concurrency"]
-    verdict, function_leases, account_leases = leases.lease_acquire_counted(
-        invocation_id=invocation_id,
-        function_name=config.function_name,
-        reserved=reserved,
-        reserved_total=reserved_total() if reserved is None else 0,
-        account_limit=settings.KILN_ACCOUNT_CONCURRENCY,
-        seconds=config.timeout + 30,
-    )
+    verdict, function_leases, account_leases, warm = admit(invocation_id, config, reserved=reserved)
     if verdict != "ok":
         _throttle(invocation_id, row, verdict, reserved)
         return
     try:
-        _run_leased(invocation_id, row, config, (function_leases, account_leases))
+        _run_leased(invocation_id, row, config, (function_leases, account_leases), warm)
     finally:
         try:
             leases.lease_release(invocation_id=invocation_id, function_name=config.function_name)
         except RedisError as exc:  # the run is recorded; the lease expires by itself
             log.warning("concurrency lease of invocation %s not released (%s); it expires after %d s", invocation_id, exc, config.timeout + 30)
+
+
+def admit(invocation_id: str, config: EnvironmentConfig, *, reserved: int | None,
+          marks: tuple[leases.Mark, ...] = ()) -> tuple[str, int, int, ExecutionEnvironment | None]:
+    """Take an idle warm environment of ``config`` if there is one, then the run's concurrency lease, whose script also
+    sets ``marks`` and, for that environment, the note of the invocation it runs (invoker/credentials.py): one Redis
+    round trip for both. The lease's verdict and counts (``leases.lease_acquire_counted``) and the environment, which
+    goes back to the pool when the lease is refused (``None`` then, and when none was idle: the run starts one)."""
+    pool = get_pool()
+    warm = pool.take_warm(config)
+    if warm is not None and warm.has_credentials:
+        marks = (*marks, credentials.environment_invocation_mark(environment_id=warm.id, invocation_id=invocation_id, seconds=config.timeout + 60))
+    try:
+        verdict, function_leases, account_leases = leases.lease_acquire_counted(
+            invocation_id=invocation_id,
+            function_name=config.function_name,
+            reserved=reserved,
+            reserved_total=reserved_total() if reserved is None else 0,
+            account_limit=settings.KILN_ACCOUNT_CONCURRENCY,
+            seconds=config.timeout + 30,
+            marks=marks,
+        )
+    except BaseException:
+        if warm is not None:
+            pool.give_back(warm)
+        raise
+    if verdict != "ok" and warm is not None:
+        pool.give_back(warm)
+        warm = None
+    return verdict, function_leases, account_leases, warm
 
 
 def _throttle_reason(verdict: str, reserved: int | None) -> str:
@@ -365,23 +388,26 @@ def _finish_event(invocation_id: str, row: dict[str, Any], outcome: Outcome, fai
             destinations.dead_letter_deliver(target=dead_letter, payload=row["payload"], request_id=invocation_id, error=outcome.error)
 
 
-def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConfig, concurrency: tuple[int, int] | None = None) -> None:
-    outcome = run_in_environment(invocation_id, config, payload=row["payload"], client_context=row["client_context"] or None)
+def _run_leased(invocation_id: str, row: dict[str, Any], config: EnvironmentConfig, concurrency: tuple[int, int] | None = None,
+                warm: ExecutionEnvironment | None = None) -> None:
+    outcome = run_in_environment(invocation_id, config, payload=row["payload"], client_context=row["client_context"] or None, warm=warm)
     outcome.concurrency = concurrency
     _settle(invocation_id, row, outcome, config.memory_size)
 
 
-def run_in_environment(invocation_id: str, config: EnvironmentConfig, *, payload: str, client_context: str | None) -> Outcome:
-    """Run one event in a warm or a new environment of ``config`` (a cold start) and say how it went."""
+def run_in_environment(invocation_id: str, config: EnvironmentConfig, *, payload: str, client_context: str | None,
+                       warm: ExecutionEnvironment | None = None) -> Outcome:
+    """Run one event in a warm or a new environment of ``config`` (a cold start) and say how it went. ``warm``: the
+    environment ``admit`` took and noted for this invocation (given back to the pool here, like any other)."""
     pool = get_pool()
-    lease = pool.acquire(config)
+    lease = Lease(warm, cold=False) if warm is not None else pool.acquire(config)
     env = lease.env
     if lease.init_failure is not None:
         failure = lease.init_failure
         failure.output = ""
         return outcome_of_run(invocation_id, config, failure, cold=True, init_ms=env.init_duration_ms or 0.0, init_output=env.init_output)
     try:
-        if env.has_credentials:
+        if warm is None and env.has_credentials:  # a warm environment admit took is noted already
             credentials.environment_credentials_note_invocation(environment_id=env.id, invocation_id=invocation_id, seconds=config.timeout + 60)
         run = env.invoke(request_id=invocation_id, payload=payload.encode() if payload else b"{}", timeout_s=config.timeout, client_context=client_context)
     finally:

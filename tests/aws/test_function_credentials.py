@@ -84,6 +84,29 @@ def test_role_without_get_object_is_denied_and_logged(api, worker, root, transac
     assert "s3:GetObject on resource: \"arn:aws:s3:::secret/b.txt\"" in invocation.logs
 
 
+def test_each_run_of_a_warm_environment_logs_its_own_denials(api, worker, root, transactional_db) -> None:
+    """A warm environment's run is noted by its concurrency lease's script (invoker/run.py ``admit``): each run's
+    denial lands in that run's log, synchronous calls and an asynchronous invocation alike, never in its neighbour's."""
+    root("s3").create_bucket(Bucket="vault")
+    _role("vault-lister", ["s3:ListBucket"], "arn:aws:s3:::vault")
+    _reader(api, "warm-denied-fn", "vault-lister")
+    logs: dict[str, str] = {}
+    key_ids = set()
+    for key in ("first.txt", "second.txt", "third.txt"):
+        response = invoke(api, "warm-denied-fn", {"bucket": "vault", "key": key})
+        assert response.status_code == 200, response.content
+        key_ids.add(json.loads(response.content)["key_id"])
+        logs[key] = Invocation.objects.get(pk=response["X-Kiln-Request-Id"]).logs
+    response = invoke(api, "warm-denied-fn", {"bucket": "vault", "key": "queued.txt"}, invocation_type="Event")
+    assert response.status_code == 202, response.content
+    logs["queued.txt"] = _wait({"pk": response["X-Kiln-Request-Id"]}).logs
+    cold_starts = Invocation.objects.filter(function_name="warm-denied-fn", cold_start=True).count()
+    assert cold_starts < 4  # some of the runs were warm (here: one environment, so one cold start)
+    for key, text in logs.items():
+        assert f'"arn:aws:s3:::vault/{key}"' in text, (key, text)
+        assert text.count("[Kiln] AccessDenied") == 1, (key, text)  # its own denial, nobody else's
+
+
 def test_function_without_role_is_denied_everything(api, worker, root, transactional_db) -> None:
     root("s3").create_bucket(Bucket="open")
     root("s3").put_object(Bucket="open", Key="c.txt", Body=b"x")

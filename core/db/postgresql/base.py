@@ -64,8 +64,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
-            cursor = base.ServerBindingCursor(self.connection)
+            cursor = base.ServerBindingCursor(self.connection)  # type: ignore[attr-defined]  # psycopg 3's, not in django-stubs
             # As create_cursor: the session's time zone for timestamps read, where the connection's differs.
             if self.timezone != self.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
                 register_tzloader(self.timezone, cursor)
-            return self._prepare_cursor(cursor)
+            return self._prepare_cursor(cursor)  # type: ignore[attr-defined]  # BaseDatabaseWrapper's wrapping, as cursor() does
