@@ -108,35 +108,6 @@ def test_a_run_whose_worker_stops_its_environments_goes_back_to_the_queue_not_fa
     assert done.result == '"woke"' and done.error is None and "Runtime.ExitError" not in done.logs
 
 
-def test_a_run_on_a_prewarmed_runtime_whose_worker_stops_goes_back_to_the_queue(make_function, worker, transactional_db, settings) -> None:
-    """The same when the run's environment was a prewarmed runtime (invoker/prewarm.py): the worker's shutdown stopped
-    the spares first and such a run died unflagged, recorded as the function's ``Runtime.ExitError``."""
-    import threading
-
-    from functions.models import Function
-    from invoker.pool import get_pool
-    from tests.waiting import until
-
-    settings.KILN_PREWARM = True
-    primer = make_function("primer-fn")  # a cold start of the kind: the prewarmer keeps a spare of it from then on
-    primer_fn = Function.objects.select_related("latest").get(name=primer["name"])
-    first = Invocation.objects.create(id=uuid.uuid4(), function=primer_fn, function_name=primer_fn.name, revision=primer_fn.latest, payload="{}")
-    run.invocation_run(str(first.id))
-    until(lambda: get_pool().prewarmer.ready_count() > 0, 30)
-    function = make_function("prewarmed-stop-fn", "sleep")
-    fn = Function.objects.select_related("latest").get(name=function["name"])
-    row = Invocation.objects.create(id=uuid.uuid4(), function=fn, function_name=fn.name, revision=fn.latest, payload='{"seconds": 2}')
-    runner = threading.Thread(target=_closing(run.invocation_run), args=(str(row.id),))
-    runner.start()
-    busy = _busy_environment()
-    assert busy["function"] == "prewarmed-stop-fn", busy
-    get_pool().stop_all()
-    runner.join(30)
-    assert not runner.is_alive()
-    again = Invocation.objects.get(pk=row.pk)
-    assert again.attempt == 2 and again.error is None, (again.status, again.error)
-
-
 def test_a_call_whose_worker_stops_its_environments_is_recorded_as_the_worker_lost(make_function, transactional_db) -> None:
     """The same for a synchronous call (the worker's shutdown first lets calls finish, then stops what is left): its
     row and its caller's answer say Kiln's worker stopped, not that the function exited."""
