@@ -179,10 +179,15 @@ def test_bad_input_and_setup_errors(endpoint: str, root_key: tuple[str, str], ro
     assert unreachable.returncode == 2 and "cannot reach Kiln" in unreachable.stderr and "Traceback" not in unreachable.stderr
 
 
+# The long-running commands are started with SIGINT at its default, as a terminal's foreground program is: a test run
+# started in the background of a non-interactive shell ignores SIGINT (and SIGQUIT), every child inherits that, and
+# Python then installs no KeyboardInterrupt handler (seen in a CI run: SigIgn 0x81001006, so Ctrl-C never reached kiln).
+CTRL_C_DEFAULT = (sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])")
+
+
 def _interrupted(process: subprocess.Popen[str], stderr_path: Path) -> int:
-    """Ctrl-C: SIGINT, then the exit code. A CI run once saw both long-running commands outlive a 20 s wait after it,
-    with no clue why; a minute is allowed now, and a process that still runs is killed and reported with what it
-    ignored (``SigIgn``: SIGINT is bit 2) and where its threads were blocked (``wchan``), with what it wrote."""
+    """Ctrl-C: SIGINT, then the exit code. A process that still runs after a minute is killed and reported with what it
+    ignored (``SigIgn``: SIGINT is the mask's bit 2) and where its threads were blocked (``wchan``), with what it wrote."""
     process.send_signal(signal.SIGINT)
     try:
         return process.wait(timeout=60)
@@ -223,7 +228,7 @@ def test_watch_redeploys_on_save_and_the_next_invoke_runs_it_fresh(endpoint: str
     write_app(src, "one")
     stderr_path = tmp_path / "watch.stderr"
     with open(stderr_path, "w") as stderr:
-        process = subprocess.Popen([KILN, "--endpoint-url", endpoint, "deploy", str(src), "--function", "watch-fn", *CREATE, "--watch"],
+        process = subprocess.Popen([*CTRL_C_DEFAULT, KILN, "--endpoint-url", endpoint, "deploy", str(src), "--function", "watch-fn", *CREATE, "--watch"],
                                    env=_env(root_key), stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
         lines = _Lines(process.stdout)  # type: ignore[arg-type]
@@ -283,7 +288,7 @@ def test_logs_since_and_follow(endpoint: str, root_key: tuple[str, str], root: A
 
     stderr_path = tmp_path / "follow.stderr"
     with open(stderr_path, "w") as stderr:
-        process = subprocess.Popen([KILN, "--endpoint-url", endpoint, "logs", "logs-fn", "--follow", "--since", "5m"],
+        process = subprocess.Popen([*CTRL_C_DEFAULT, KILN, "--endpoint-url", endpoint, "logs", "logs-fn", "--follow", "--since", "5m"],
                                    env=_env(root_key), stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
         lines = _Lines(process.stdout)  # type: ignore[arg-type]
