@@ -18,4 +18,3 @@ def heap_freeze() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
-

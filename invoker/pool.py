@@ -39,8 +39,9 @@ class EnvironmentPool:
         self.prewarmer = Prewarmer(idle_seconds=idle_seconds)
 
     def take_warm(self, config: EnvironmentConfig) -> ExecutionEnvironment | None:
-        """An idle environment of ``config``, taken for a run (give it back with ``release``), or ``None``: no start
-        is made. Lets a run know its environment before its concurrency lease (invoker/run.py)."""
+        """An idle environment of ``config``, taken for a run, or ``None``: no start is made. After its run it goes back
+        with ``release``; if the run does not happen, with ``give_back`` (``release`` stops an environment still
+        taken). Lets a run know its environment before its concurrency lease (invoker/run.py ``admit``)."""
         to_stop: list[ExecutionEnvironment] = []
         try:
             with self._lock:
@@ -178,8 +179,8 @@ class EnvironmentPool:
             self._all.clear()
             self._idle.clear()
         # Every running event is flagged before anything is stopped: a run still in one goes back to its queue
-        # (EnvironmentStopped), not failed. Stopping the prewarmer's spares first let a run that had taken a spare
-        # die unflagged, as the function's Runtime.ExitError (tests/invoker/test_faults.py after a prewarmed start).
+        # (EnvironmentStopped), not failed. With the prewarmer's spares stopped first, a run could die unflagged, as the
+        # function's Runtime.ExitError (seen with tests/invoker/test_admit.py then test_faults.py in one process).
         for env in envs:
             env.interrupt()
         for env in envs:

@@ -91,11 +91,9 @@ def test_each_run_of_a_warm_environment_logs_its_own_denials(api, worker, root, 
     _role("vault-lister", ["s3:ListBucket"], "arn:aws:s3:::vault")
     _reader(api, "warm-denied-fn", "vault-lister")
     logs: dict[str, str] = {}
-    key_ids = set()
     for key in ("first.txt", "second.txt", "third.txt"):
         response = invoke(api, "warm-denied-fn", {"bucket": "vault", "key": key})
         assert response.status_code == 200, response.content
-        key_ids.add(json.loads(response.content)["key_id"])
         logs[key] = Invocation.objects.get(pk=response["X-Kiln-Request-Id"]).logs
     response = invoke(api, "warm-denied-fn", {"bucket": "vault", "key": "queued.txt"}, invocation_type="Event")
     assert response.status_code == 202, response.content
